@@ -18,3 +18,14 @@ func Sign(secret, body []byte) string { panic("unimplemented") }
 // NewSecret returns a new secret: SecretPrefix followed by the base64 of 32
 // bytes from crypto/rand.
 func NewSecret() Secret { panic("unimplemented") }
+
+// Scheme names a signature format.
+type Scheme string
+
+// Signature schemes.
+const (
+	// SchemeOnplana signs the raw body: X-Onplana-Signature = hex HMAC-SHA256.
+	SchemeOnplana Scheme = "onplana"
+	// SchemeStandard follows the Standard Webhooks specification.
+	SchemeStandard Scheme = "standard"
+)
