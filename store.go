@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -9,6 +10,13 @@ import (
 // Dispatcher is its consumer; MemoryStore, pgstore and sqlitestore implement
 // it, and storetest.Run checks an implementation against the contract
 // documented here. Implementations must be safe for concurrent use.
+//
+// Lists are ordered by id: the library's ids sort by creation time (see
+// storetest.NewID for their format), so "oldest first" is ascending id and
+// "newest first" descending id, and a page cursor is an opaque string that
+// says where the previous page stopped. A non-empty cursor is returned only
+// when another item follows. Invalid input (nil values, empty ids, bad event
+// types, a negative page Limit) is reported as a *ValidationError.
 type Store interface {
 	SubscriptionStore
 	DeliveryStore
@@ -17,7 +25,9 @@ type Store interface {
 // SubscriptionStore keeps subscriptions and matches events to them.
 type SubscriptionStore interface {
 	// CreateSubscription stores sub, whose ID the caller has set. It sets
-	// CreatedAt and UpdatedAt.
+	// CreatedAt and UpdatedAt. It checks that ID and OrganizationID are set
+	// and EventTypes are valid (ValidateEventTypes); URL checks are the
+	// Dispatcher's. ErrConflict if the ID exists.
 	CreateSubscription(ctx context.Context, sub *Subscription) error
 	// GetSubscription returns the subscription with id, or ErrNotFound.
 	GetSubscription(ctx context.Context, id string) (*Subscription, error)
@@ -26,7 +36,9 @@ type SubscriptionStore interface {
 	ListSubscriptions(ctx context.Context, organizationID string, page Page) ([]*Subscription, string, error)
 	// UpdateSubscription replaces the stored subscription with sub (matched by
 	// ID; OrganizationID and CreatedAt cannot change) and sets UpdatedAt.
-	// It returns ErrNotFound if there is none.
+	// It returns ErrNotFound if there is none. A different OrganizationID is
+	// a *ValidationError; sub.CreatedAt is ignored and set to the stored one.
+	// Enabling a subscription makes its waiting deliveries claimable again.
 	UpdateSubscription(ctx context.Context, sub *Subscription) error
 	// DeleteSubscription removes the subscription and its pending
 	// deliveries; its delivery log may be kept. ErrNotFound if there is none.
@@ -34,7 +46,8 @@ type SubscriptionStore interface {
 	// MatchSubscriptions returns the enabled subscriptions that receive an
 	// event of type typ in the organization and project (empty for an
 	// organization-level event): organization-wide ones and those of that
-	// project, whose EventTypes contain typ, its category wildcard or "*".
+	// project, whose EventTypes contain typ, its category wildcard or "*"
+	// (the keys MatchingPatterns returns), each once, in no particular order.
 	// It must use an index, not scan every subscription.
 	MatchSubscriptions(ctx context.Context, organizationID, projectID string, typ EventType) ([]*Subscription, error)
 }
@@ -42,19 +55,27 @@ type SubscriptionStore interface {
 // DeliveryStore keeps the delivery queue and the delivery log.
 type DeliveryStore interface {
 	// Enqueue stores the deliveries, all or none, in StatePending with their
-	// NextAttemptAt.
+	// NextAttemptAt. It keeps CreatedAt when set (the Dispatcher sets it from
+	// its clock) and sets it to the current time when zero. ErrConflict if
+	// an ID exists or repeats in the batch.
 	Enqueue(ctx context.Context, deliveries []*Delivery) error
 	// Claim leases up to limit pending deliveries due at now (NextAttemptAt
 	// <= now), plus delivering ones whose lease expired before now, oldest
 	// due first. It moves them to StateDelivering with LeaseExpiresAt =
 	// now+lease. A delivery is never held by two claimers at once; an expired
-	// lease is where a duplicate delivery can come from.
+	// lease is where a duplicate delivery can come from. Deliveries of a
+	// disabled subscription are not claimed: they stay pending until it is
+	// enabled again. limit and lease must be positive. The returned
+	// LeaseExpiresAt must compare Equal to the stored one (mind the time
+	// precision of a database), since Complete and Release check it.
 	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error)
 	// Complete records attempt a of the delivery d, which the caller holds,
 	// and stores d's new State, AttemptCount, NextAttemptAt, LastStatusCode
 	// and LastError (pending with a new NextAttemptAt for a retry, succeeded
 	// or failed). It returns ErrLeaseLost if d is no longer delivering under
-	// the lease the caller holds (d.LeaseExpiresAt as claimed).
+	// the lease the caller holds (d.LeaseExpiresAt as claimed). d.State must
+	// be pending, succeeded or failed. a.DeliveryID, when empty, is set to
+	// d.ID.
 	Complete(ctx context.Context, d *Delivery, a *Attempt) error
 	// Release returns a delivery the caller holds to StatePending, due at
 	// at, without recording an attempt: used when the dispatcher cannot send
@@ -65,11 +86,12 @@ type DeliveryStore interface {
 	// ListDeliveries returns the deliveries matching q, newest first, one
 	// page at a time.
 	ListDeliveries(ctx context.Context, q DeliveryQuery) ([]*Delivery, string, error)
-	// ListAttempts returns the attempts of a delivery, oldest first.
+	// ListAttempts returns the attempts of a delivery, oldest first, or
+	// ErrNotFound if there is no such delivery.
 	ListAttempts(ctx context.Context, deliveryID string) ([]*Attempt, error)
 	// Redeliver moves a failed (or succeeded) delivery back to StatePending,
 	// due at at, keeping its id, body and attempts. ErrNotFound if there is
-	// none; an error if it is pending or delivering.
+	// none; ErrConflict if it is pending or delivering.
 	Redeliver(ctx context.Context, id string, at time.Time) error
 }
 
@@ -88,6 +110,25 @@ const (
 	DefaultPageSize = 50
 	MaxPageSize     = 500
 )
+
+// Size returns the number of items p asks for: DefaultPageSize when Limit is
+// zero, at most MaxPageSize. A negative Limit is a *ValidationError.
+func (p Page) Size() (int, error) {
+	switch {
+	case p.Limit < 0:
+		return 0, &ValidationError{Field: "Limit", Reason: "must not be negative"}
+	case p.Limit == 0:
+		return DefaultPageSize, nil
+	case p.Limit > MaxPageSize:
+		return MaxPageSize, nil
+	}
+	return p.Limit, nil
+}
+
+// ErrConflict is returned by a Store when an id already exists, or when a
+// delivery is not in a state that allows the operation (Redeliver of a
+// pending delivery).
+var ErrConflict = errors.New("webhook: conflict")
 
 // DeliveryQuery filters the delivery log. Zero fields do not filter.
 type DeliveryQuery struct {
@@ -108,5 +149,7 @@ type DeliveryQuery struct {
 type WorkNotifier interface {
 	// WorkAvailable returns a channel that receives a value after deliveries
 	// are enqueued or released. Sends do not block; values may coalesce.
+	// Every call may return the same channel: with several dispatchers on
+	// one store, one of them wakes, and the others find the work by polling.
 	WorkAvailable() <-chan struct{}
 }
