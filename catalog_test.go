@@ -17,7 +17,8 @@ import (
 	"github.com/onplana/webhook"
 )
 
-var updateEvents = flag.Bool("update-events", false, "rewrite testdata/events/*.json from the catalog samples")
+var updateEvents = flag.Bool("update-events", false,
+	"rewrite testdata/events/*.json and testdata/schemas/*.json from the catalog")
 
 // allTypes is the catalog of DESIGN.md, in the order of the constants.
 var allTypes = []webhook.EventType{
@@ -66,20 +67,34 @@ func validate(t *testing.T, sch *jsonschema.Schema, body []byte) error {
 	return sch.Validate(inst)
 }
 
+// checkGolden compares want with the file at path, after rewriting the file
+// when -update-events is set.
+func checkGolden(t *testing.T, path string, want []byte) {
+	t.Helper()
+	want = append(bytes.Clone(want), '\n')
+	if *updateEvents {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, want, 0o644))
+	}
+	got, err := os.ReadFile(path)
+	require.NoError(t, err, "regenerate with go test -run TestCatalogGoldenFiles -update-events")
+	require.Equal(t, string(want), string(got), "%s differs from the catalog; regenerate with -update-events", path)
+}
+
+// TestCatalogGoldenFiles keeps testdata/events (one sample envelope per
+// type) and testdata/schemas (the schemas, for readers outside Go) equal to
+// the catalog.
 func TestCatalogGoldenFiles(t *testing.T) {
 	// Not parallel: with -update-events it writes the files the others read.
 	for _, info := range webhook.Catalog() {
-		want := append(bytes.Clone(info.Sample), '\n')
-		if *updateEvents {
-			require.NoError(t, os.MkdirAll(filepath.Dir(goldenPath(info.Type)), 0o755))
-			require.NoError(t, os.WriteFile(goldenPath(info.Type), want, 0o644))
-		}
-		require.Equal(t, string(want), string(readGolden(t, info.Type)),
-			"%s differs from the catalog sample; regenerate with -update-events", goldenPath(info.Type))
+		checkGolden(t, goldenPath(info.Type), info.Sample)
+		checkGolden(t, filepath.Join("testdata", "schemas", string(info.Type)+".schema.json"), info.Schema)
 	}
-	files, err := filepath.Glob(filepath.Join("testdata", "events", "*.json"))
-	require.NoError(t, err)
-	require.Len(t, files, len(allTypes), "one golden file per type, no stale ones")
+	for _, pattern := range []string{"events/*.json", "schemas/*.json"} {
+		files, err := filepath.Glob(filepath.Join("testdata", pattern))
+		require.NoError(t, err)
+		require.Len(t, files, len(allTypes), "testdata/%s: one file per type, no stale ones", pattern)
+	}
 }
 
 func TestCatalogGoldenValidates(t *testing.T) {

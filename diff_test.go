@@ -176,3 +176,29 @@ func TestChangesEncoding(t *testing.T) {
 
 	require.Empty(t, webhook.Changes{}.Fields())
 }
+
+// FuzzDiff checks Diff on arbitrary JSON objects: no panic, a value never
+// differs from itself, and swapping the arguments mirrors the changes.
+func FuzzDiff(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":"x"}`), []byte(`{"a":2,"c":null}`))
+	f.Add([]byte(`{"n":{"x":1,"y":[1,2]}}`), []byte(`{"n":{"y":[1,2],"x":1}}`))
+	f.Add([]byte(`{}`), []byte(`{"a":[]}`))
+	f.Add([]byte(`{"a":1e3}`), []byte(`[1]`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		ab, err := webhook.Diff(json.RawMessage(a), json.RawMessage(b))
+		if err != nil {
+			require.ErrorIs(t, err, webhook.ErrDiffInput)
+			return
+		}
+		same, err := webhook.Diff(json.RawMessage(a), json.RawMessage(a))
+		require.NoError(t, err)
+		require.Empty(t, same)
+
+		ba, err := webhook.Diff(json.RawMessage(b), json.RawMessage(a))
+		require.NoError(t, err)
+		require.Len(t, ba, len(ab))
+		for name, c := range ab {
+			require.Equal(t, webhook.FieldChange{Before: c.After, After: c.Before}, ba[name], name)
+		}
+	})
+}
