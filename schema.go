@@ -94,11 +94,11 @@ func str(description string) jsonObject {
 	return obj("type", "string", "description", description)
 }
 
-func idOf(description string) jsonObject {
+func nonEmpty(description string) jsonObject {
 	return obj("type", "string", "minLength", 1, "description", description)
 }
 
-func nonEmpty(description string) jsonObject { return idOf(description) }
+func idOf(description string) jsonObject { return nonEmpty(description) }
 
 func dateTime(description string) jsonObject {
 	return obj("type", "string", "format", "date-time", "description", description)
@@ -260,8 +260,8 @@ func changeSchema() jsonObject {
 			"after", obj("description", "Value after the change.")))
 }
 
-// resourceSchemas maps each category to the name of its resource under
-// data and the resource's schema.
+// resourceSchema returns, for a category, the name of its resource under
+// data and in $defs, and the resource's schema.
 func resourceSchema(category string) (name string, schema jsonObject) {
 	switch category {
 	case CategoryProject:
