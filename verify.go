@@ -1,27 +1,284 @@
 package webhook
 
-import "errors"
-
-// STUB (skeleton): the signing helper replaces the bodies; signatures are the contract.
-
-// Verification errors.
-var (
-	ErrMissingSignature   = errors.New("webhook: missing signature")
-	ErrMalformedSignature = errors.New("webhook: malformed signature")
-	ErrSignatureMismatch  = errors.New("webhook: no matching signature")
-	ErrNoSecret           = errors.New("webhook: no usable secret")
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"strings"
+	"sync"
 )
 
-// Verify reports whether signature is a valid Onplana signature of body under
-// any of secrets.
-func Verify(body []byte, signature string, secrets ...[]byte) error { panic("unimplemented") }
+// Verification errors. Every error returned by Verify, Verifier.Verify,
+// VerifyStandard and StandardVerifier.Verify wraps exactly one of these (or
+// ErrTimestamp or ErrMessageID for the Standard Webhooks scheme), so callers
+// can branch with errors.Is. The wrapped message never repeats the header or
+// the secret.
+var (
+	// ErrMissingSignature reports an absent or blank signature header, or an
+	// entry that is a bare prefix such as "sha256=" or "v1,".
+	ErrMissingSignature = errors.New("webhook: missing signature")
+	// ErrMalformedSignature reports a signature header that cannot hold a
+	// valid signature: not hex (or not base64 for the Standard scheme), the
+	// wrong length, an unknown prefix such as "sha1=", or a header over
+	// MaxSignatureHeaderLength bytes or MaxSignatures entries.
+	ErrMalformedSignature = errors.New("webhook: malformed signature")
+	// ErrSignatureMismatch reports a well-formed signature that was not made
+	// with any of the secrets over these exact bytes.
+	ErrSignatureMismatch = errors.New("webhook: no matching signature")
+	// ErrNoSecret reports that no secret was given, or that one of them is
+	// unusable (empty, shorter than MinSecretLength, or for the Standard
+	// scheme not base64). It is a configuration error, never the sender's.
+	ErrNoSecret = errors.New("webhook: no usable secret")
+)
 
-// Verifier verifies Onplana signatures with secrets given once. It is safe
-// for concurrent use.
-type Verifier struct{}
+// Limits on what a verifier accepts. They bound the work an unauthenticated
+// request can cause: a header over either limit is refused before any HMAC
+// is computed.
+const (
+	// MaxSignatureHeaderLength is the longest signature header accepted, in
+	// bytes.
+	MaxSignatureHeaderLength = 4096
+	// MaxSignatures is the largest number of entries accepted in one
+	// signature header. A sender signs once per live secret, and rotation
+	// keeps two or three alive, so eight leaves room without inviting abuse.
+	MaxSignatures = 8
+	// MinSecretLength is the shortest secret accepted, in bytes (for the
+	// Standard scheme, after base64 decoding). NewSecret's secrets are far
+	// longer; the floor catches placeholders such as "secret" or "test".
+	MinSecretLength = 16
+)
 
-// NewVerifier returns a Verifier for secrets; ErrNoSecret if none is usable.
-func NewVerifier(secrets ...[]byte) (*Verifier, error) { panic("unimplemented") }
+// signaturePrefix is the optional prefix of an Onplana signature entry, as
+// GitHub writes it in X-Hub-Signature-256.
+const signaturePrefix = "sha256="
+
+// Verify reports whether signature is a valid Onplana signature of body
+// under any of secrets: the lowercase hex HMAC-SHA256 of the raw body bytes,
+// as written by Sign. It returns nil on success and otherwise an error
+// wrapping ErrNoSecret, ErrMissingSignature, ErrMalformedSignature or
+// ErrSignatureMismatch.
+//
+// Several secrets may be given during a rotation; any of them verifies.
+// Every secret must be at least MinSecretLength bytes: an empty or short
+// secret anywhere in the list is refused with ErrNoSecret rather than
+// skipped, so a misconfigured receiver fails loudly instead of quietly
+// depending on the remaining secrets.
+//
+// The header may hold up to MaxSignatures entries separated by spaces or
+// commas (a sender signs once per live secret, newest first), each
+// optionally prefixed with "sha256="; surrounding whitespace is ignored. An
+// entry with any other prefix ("sha1=", "v0=") never verifies. MACs are
+// compared with hmac.Equal on fixed-length decoded bytes.
+//
+// Verify never panics, whatever body and signature hold. A receiver that
+// verifies many requests with the same secrets should use a Verifier, which
+// does the same checks without allocating.
+func Verify(body []byte, signature string, secrets ...[]byte) error {
+	if err := checkSecrets(secrets); err != nil {
+		return err
+	}
+	var sigs [MaxSignatures][sha256.Size]byte
+	n, perr := parseSignatureHeader(signature, &sigs)
+	if n == 0 {
+		return perr
+	}
+	var sum [sha256.Size]byte
+	for _, secret := range secrets {
+		h := hmac.New(sha256.New, secret)
+		h.Write(body)
+		if anyEqual(h.Sum(sum[:0]), &sigs, n) {
+			return nil
+		}
+	}
+	return mismatch(perr)
+}
+
+// Verifier verifies Onplana signatures with secrets given once. It keeps a
+// pool of keyed HMAC states per secret, so a verification allocates nothing
+// and skips the key schedule. It is safe for concurrent use. The zero value
+// has no secrets and refuses everything with ErrNoSecret.
+type Verifier struct {
+	keys []*macPool
+}
+
+// NewVerifier returns a Verifier for secrets, which it copies. It returns an
+// error wrapping ErrNoSecret if no secret is given or any is shorter than
+// MinSecretLength.
+func NewVerifier(secrets ...[]byte) (*Verifier, error) {
+	if err := checkSecrets(secrets); err != nil {
+		return nil, err
+	}
+	v := &Verifier{keys: make([]*macPool, len(secrets))}
+	for i, s := range secrets {
+		v.keys[i] = newMACPool(s)
+	}
+	return v, nil
+}
 
 // Verify is like the package-level Verify with the Verifier's secrets.
-func (v *Verifier) Verify(body []byte, signature string) error { panic("unimplemented") }
+func (v *Verifier) Verify(body []byte, signature string) error {
+	if v == nil || len(v.keys) == 0 {
+		return fmt.Errorf("%w: verifier has no secrets", ErrNoSecret)
+	}
+	var sigs [MaxSignatures][sha256.Size]byte
+	n, perr := parseSignatureHeader(signature, &sigs)
+	if n == 0 {
+		return perr
+	}
+	for _, k := range v.keys {
+		st := k.get()
+		st.h.Write(body)
+		ok := anyEqual(st.h.Sum(st.sum[:0]), &sigs, n)
+		k.put(st)
+		if ok {
+			return nil
+		}
+	}
+	return mismatch(perr)
+}
+
+// checkSecrets refuses an empty list and any secret too short to be one.
+func checkSecrets(secrets [][]byte) error {
+	if len(secrets) == 0 {
+		return fmt.Errorf("%w: none given", ErrNoSecret)
+	}
+	for i, s := range secrets {
+		if len(s) < MinSecretLength {
+			return fmt.Errorf("%w: secret %d is shorter than %d bytes", ErrNoSecret, i, MinSecretLength)
+		}
+	}
+	return nil
+}
+
+// mismatch is the error when no entry matched: a malformed entry seen on the
+// way explains the failure better than a bare mismatch.
+func mismatch(parseErr error) error {
+	if parseErr != nil {
+		return parseErr
+	}
+	return ErrSignatureMismatch
+}
+
+// anyEqual reports whether mac equals one of the first n decoded signatures.
+// Each comparison is constant-time; which entry matched is not secret.
+func anyEqual(mac []byte, sigs *[MaxSignatures][sha256.Size]byte, n int) bool {
+	ok := false
+	for i := range n {
+		if hmac.Equal(mac, sigs[i][:]) {
+			ok = true
+		}
+	}
+	return ok
+}
+
+// parseSignatureHeader decodes the entries of an Onplana signature header
+// into sigs and returns how many decoded. Entries that cannot be a signature
+// are skipped and the first such problem is returned as err, so a valid entry
+// still verifies beside one from an unknown scheme. With n == 0, err says why
+// (missing or malformed). A header over the length or entry caps yields
+// n == 0 before anything is decoded.
+func parseSignatureHeader(header string, sigs *[MaxSignatures][sha256.Size]byte) (n int, err error) {
+	if len(header) > MaxSignatureHeaderLength {
+		return 0, fmt.Errorf("%w: header longer than %d bytes", ErrMalformedSignature, MaxSignatureHeaderLength)
+	}
+	rest := strings.TrimSpace(header)
+	if rest == "" {
+		return 0, ErrMissingSignature
+	}
+	for i := 0; rest != ""; i++ {
+		var entry string
+		entry, rest = nextEntry(rest, isHexSeparator)
+		if i == MaxSignatures {
+			return 0, fmt.Errorf("%w: more than %d entries", ErrMalformedSignature, MaxSignatures)
+		}
+		if e := decodeHexEntry(entry, &sigs[n]); e != nil {
+			if err == nil {
+				err = fmt.Errorf("%w (entry %d)", e, i)
+			}
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		// A valid entry is there; the caller reports err only if none matches.
+		return n, err
+	}
+	return 0, err
+}
+
+// isHexSeparator reports whether c separates entries of an Onplana header.
+func isHexSeparator(c byte) bool { return c == ' ' || c == ',' || c == '\t' }
+
+// nextEntry returns the first entry of s (which starts with a non-separator
+// or is empty) and the rest of s after the separators that follow it.
+func nextEntry(s string, sep func(byte) bool) (entry, rest string) {
+	i := 0
+	for i < len(s) && !sep(s[i]) {
+		i++
+	}
+	entry, rest = s[:i], s[i:]
+	for rest != "" && sep(rest[0]) {
+		rest = rest[1:]
+	}
+	return entry, rest
+}
+
+// decodeHexEntry decodes one entry, with or without the "sha256=" prefix,
+// into dst.
+func decodeHexEntry(entry string, dst *[sha256.Size]byte) error {
+	if i := strings.IndexByte(entry, '='); i >= 0 {
+		if !strings.EqualFold(entry[:i+1], signaturePrefix) {
+			return fmt.Errorf("%w: unknown scheme prefix", ErrMalformedSignature)
+		}
+		entry = entry[i+1:]
+	}
+	switch {
+	case entry == "":
+		return ErrMissingSignature
+	case len(entry)%2 != 0:
+		return fmt.Errorf("%w: odd number of hex digits", ErrMalformedSignature)
+	case len(entry) != hex.EncodedLen(sha256.Size):
+		return fmt.Errorf("%w: %d hex digits, want %d", ErrMalformedSignature, len(entry), hex.EncodedLen(sha256.Size))
+	}
+	// Copy to a fixed array so the decode needs no heap []byte.
+	var src [2 * sha256.Size]byte
+	copy(src[:], entry)
+	if _, err := hex.Decode(dst[:], src[:]); err != nil {
+		return fmt.Errorf("%w: not hex", ErrMalformedSignature)
+	}
+	return nil
+}
+
+// macPool hands out HMAC-SHA256 states keyed with one secret. Keying costs two
+// SHA-256 blocks and a few allocations; a pooled state only needs Reset.
+type macPool struct {
+	key  []byte
+	pool sync.Pool
+}
+
+// macState is one pooled HMAC state with the buffers a verification needs,
+// so that nothing escapes to the heap per call.
+type macState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+	buf []byte // scratch for the Standard scheme's "id.timestamp." prefix
+}
+
+func newMACPool(key []byte) *macPool {
+	p := &macPool{key: bytes.Clone(key)}
+	p.pool.New = func() any { return &macState{h: hmac.New(sha256.New, p.key)} }
+	return p
+}
+
+// get returns a reset state; return it with put.
+func (p *macPool) get() *macState {
+	st := p.pool.Get().(*macState)
+	st.h.Reset()
+	return st
+}
+
+func (p *macPool) put(st *macState) { p.pool.Put(st) }

@@ -1,0 +1,250 @@
+package webhook
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// signRaceEnabled is set by verify_race_test.go: under the race detector
+// sync.Pool drops items at random, so allocation counts mean nothing.
+var signRaceEnabled bool
+
+var (
+	sigSecret  = []byte("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
+	sigOtherSecret = []byte("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
+	sigBody    = []byte(`{"delivery_id":"dlv_1","event":"task.updated","data":{"task":{"id":"task_42"}}}`)
+)
+
+// sigVerifyBoth runs the package-level Verify and a Verifier on the same input
+// and requires them to agree.
+func sigVerifyBoth(t *testing.T, body []byte, header string, secrets ...[]byte) error {
+	t.Helper()
+	err := Verify(body, header, secrets...)
+	v, verr := NewVerifier(secrets...)
+	if verr != nil {
+		require.ErrorIs(t, err, ErrNoSecret, "NewVerifier refused secrets that Verify accepted")
+		return err
+	}
+	require.Equal(t, sigErrorKind(err), sigErrorKind(v.Verify(body, header)), "Verify and Verifier.Verify disagree")
+	return err
+}
+
+// sigErrorKind names the sentinel err wraps, "" for nil.
+func sigErrorKind(err error) string {
+	if err == nil {
+		return ""
+	}
+	for name, s := range sigSentinels {
+		if errors.Is(err, s) {
+			return name
+		}
+	}
+	return "unexpected: " + err.Error()
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	good := Sign(sigSecret, sigBody)
+	bad := Sign(sigOtherSecret, sigBody)
+	sha1MAC := hmac.New(sha1.New, sigSecret)
+	sha1MAC.Write(sigBody)
+
+	tests := []struct {
+		name    string
+		body    []byte
+		header  string
+		secrets [][]byte
+		want    error
+	}{
+		{name: "valid", header: good},
+		{name: "surrounding whitespace", header: " \t" + good + "\r\n "},
+		{name: "sha256= prefix", header: "sha256=" + good},
+		{name: "SHA256= prefix in capitals", header: "SHA256=" + good},
+		{name: "uppercase hex", header: strings.ToUpper(good)},
+		{name: "rotation: bad then good", header: bad + " " + good},
+		{name: "rotation: good then bad", header: good + " " + bad},
+		{name: "rotation: comma-separated", header: bad + "," + good},
+		{name: "rotation: bad, bad", header: bad + " " + bad, want: ErrSignatureMismatch},
+		{name: "rotation: receiver holds old and new secret", header: bad, secrets: [][]byte{sigSecret, sigOtherSecret}},
+		{name: "known scheme beside an unknown one", header: "sha1=" + hex.EncodeToString(sha1MAC.Sum(nil)) + " sha256=" + good},
+		{name: "eight entries, last one good", header: strings.Repeat(bad+" ", MaxSignatures-1) + good},
+		{name: "nine entries, first one good", header: good + strings.Repeat(" "+bad, MaxSignatures), want: ErrMalformedSignature},
+		{name: "thousands of entries", header: strings.Repeat("a ", 2000), want: ErrMalformedSignature},
+		{name: "thousands of commas", header: good + strings.Repeat(",", 4000), want: nil},
+		{name: "header over the length cap", header: good + strings.Repeat(" ", MaxSignatureHeaderLength), want: ErrMalformedSignature},
+		{name: "huge header", header: strings.Repeat(good, 1<<12), want: ErrMalformedSignature},
+		{name: "wrong secret", header: bad, want: ErrSignatureMismatch},
+		{name: "one byte of body changed", body: bytes.Replace(sigBody, []byte("42"), []byte("43"), 1), header: good, want: ErrSignatureMismatch},
+		{name: "whitespace added to body", body: append(append([]byte(nil), sigBody...), '\n'), header: good, want: ErrSignatureMismatch},
+		{name: "empty body", body: []byte{}, header: good, want: ErrSignatureMismatch},
+		{name: "one flipped hex digit", header: "0" + good[1:], want: ErrSignatureMismatch},
+		{name: "truncated", header: good[:62], want: ErrMalformedSignature},
+		{name: "odd length", header: good[:63], want: ErrMalformedSignature},
+		{name: "one digit", header: "a", want: ErrMalformedSignature},
+		{name: "non-hex", header: good[:63] + "z", want: ErrMalformedSignature},
+		{name: "non-ASCII", header: good[:60] + "日本", want: ErrMalformedSignature},
+		{name: "NUL bytes", header: strings.Repeat("\x00", 64), want: ErrMalformedSignature},
+		{name: "empty", header: "", want: ErrMissingSignature},
+		{name: "blank", header: " \t\r\n", want: ErrMissingSignature},
+		{name: "bare prefix", header: "sha256=", want: ErrMissingSignature},
+		{name: "short prefix", header: "sha2", want: ErrMalformedSignature},
+		{name: "sha1 scheme", header: "sha1=" + hex.EncodeToString(sha1MAC.Sum(nil)), want: ErrMalformedSignature},
+		{name: "sha1 prefix on a valid sha256 MAC", header: "sha1=" + good, want: ErrMalformedSignature},
+		{name: "v0 scheme", header: "v0=" + good, want: ErrMalformedSignature},
+		{name: "Standard v1 entry", header: "v1," + base64.StdEncoding.EncodeToString(mustHex(good)), want: ErrMalformedSignature},
+		{name: "v1, before a valid hex entry", header: "v1," + good}, // comma separates: the hex entry stands alone
+		{name: "equals sign only", header: "=", want: ErrMalformedSignature},
+		{name: "no secrets", header: good, secrets: [][]byte{}, want: ErrNoSecret},
+		{name: "nil secret", header: good, secrets: [][]byte{nil}, want: ErrNoSecret},
+		{name: "empty secret among good ones", header: good, secrets: [][]byte{sigSecret, {}}, want: ErrNoSecret},
+		{name: "short secret", header: Sign([]byte("secret"), sigBody), secrets: [][]byte{[]byte("secret")}, want: ErrNoSecret},
+		{name: "secret of MinSecretLength bytes", header: Sign([]byte("0123456789abcdef"), sigBody), secrets: [][]byte{[]byte("0123456789abcdef")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			body := tt.body
+			if body == nil {
+				body = sigBody
+			}
+			secrets := tt.secrets
+			if secrets == nil {
+				secrets = [][]byte{sigSecret}
+			}
+			err := sigVerifyBoth(t, body, tt.header, secrets...)
+			if tt.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tt.want)
+			require.Equal(t, sigErrorKind(tt.want), sigErrorKind(err), "wraps more than one sentinel")
+			require.NotContains(t, err.Error(), string(sigSecret), "error leaks the secret")
+			if len(tt.header) > 80 {
+				require.NotContains(t, err.Error(), tt.header[:80], "error repeats the header")
+			}
+		})
+	}
+}
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestVerifierRotation(t *testing.T) {
+	t.Parallel()
+	oldSig := Sign(sigOtherSecret, sigBody)
+	during, err := NewVerifier(sigSecret, sigOtherSecret)
+	require.NoError(t, err)
+	require.NoError(t, during.Verify(sigBody, oldSig), "old secret works during the overlap")
+	after, err := NewVerifier(sigSecret)
+	require.NoError(t, err)
+	require.ErrorIs(t, after.Verify(sigBody, oldSig), ErrSignatureMismatch, "old secret works after removal")
+}
+
+func TestVerifierCopiesSecrets(t *testing.T) {
+	t.Parallel()
+	secret := bytes.Clone(sigSecret)
+	v, err := NewVerifier(secret)
+	require.NoError(t, err)
+	for i := range secret {
+		secret[i] = 'x'
+	}
+	require.NoError(t, v.Verify(sigBody, Sign(sigSecret, sigBody)))
+}
+
+func TestVerifierZeroValue(t *testing.T) {
+	t.Parallel()
+	var zero Verifier
+	require.ErrorIs(t, zero.Verify(sigBody, Sign(sigSecret, sigBody)), ErrNoSecret)
+	var nilVerifier *Verifier
+	require.ErrorIs(t, nilVerifier.Verify(sigBody, Sign(sigSecret, sigBody)), ErrNoSecret)
+	_, err := NewVerifier()
+	require.ErrorIs(t, err, ErrNoSecret)
+	_, err = NewVerifier(sigSecret, []byte("short"))
+	require.ErrorIs(t, err, ErrNoSecret)
+}
+
+func TestVerifierConcurrent(t *testing.T) {
+	t.Parallel()
+	v, err := NewVerifier(sigSecret, sigOtherSecret)
+	require.NoError(t, err)
+	const goroutines, rounds = 8, 200
+	errs := make(chan error, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				body := []byte(strings.Repeat("x", g*rounds+i))
+				secret := sigSecret
+				if i%2 == 1 {
+					secret = sigOtherSecret
+				}
+				if err := v.Verify(body, Sign(secret, body)); err != nil {
+					errs <- err
+					return
+				}
+				if err := v.Verify(body, Sign([]byte("whsec_a-third-secret-never-given"), body)); err == nil {
+					errs <- errors.New("accepted a signature made with another secret")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+func TestVerifierDoesNotAllocate(t *testing.T) {
+	if signRaceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	v, err := NewVerifier(sigSecret, sigOtherSecret)
+	require.NoError(t, err)
+	body := bytes.Repeat([]byte("a"), 1024)
+	good, bad := Sign(sigOtherSecret, body), Sign([]byte("whsec_a-third-secret-never-given"), body)
+	for _, header := range []string{good, "sha256=" + good, bad + " " + good} {
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := v.Verify(body, header); err != nil {
+				panic(err)
+			}
+		})
+		require.Zero(t, allocs, "header %q", header)
+	}
+}
+
+func TestParseSignatureHeader(t *testing.T) {
+	t.Parallel()
+	good := Sign(sigSecret, sigBody)
+	mac, err := hex.DecodeString(good)
+	require.NoError(t, err)
+	var sigs [MaxSignatures][sha256.Size]byte
+
+	n, err := parseSignatureHeader(" sha256="+good+", ,"+strings.ToUpper(good)+"\tsha1=00 ", &sigs)
+	require.Equal(t, 2, n)
+	require.ErrorIs(t, err, ErrMalformedSignature, "the sha1 entry is reported")
+	require.Equal(t, mac, sigs[0][:])
+	require.Equal(t, mac, sigs[1][:])
+
+	n, err = parseSignatureHeader(strings.Repeat(good+" ", MaxSignatures), &sigs)
+	require.NoError(t, err)
+	require.Equal(t, MaxSignatures, n)
+}
