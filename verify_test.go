@@ -20,9 +20,9 @@ import (
 var signRaceEnabled bool
 
 var (
-	sigSecret  = []byte("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
+	sigSecret      = []byte("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
 	sigOtherSecret = []byte("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
-	sigBody    = []byte(`{"delivery_id":"dlv_1","event":"task.updated","data":{"task":{"id":"task_42"}}}`)
+	sigBody        = []byte(`{"delivery_id":"dlv_1","event":"task.updated","data":{"task":{"id":"task_42"}}}`)
 )
 
 // sigVerifyBoth runs the package-level Verify and a Verifier on the same input
