@@ -1,0 +1,98 @@
+// Package pgtest gives tests a private PostgreSQL database.
+//
+// Tests that need PostgreSQL call NewPool or NewDatabase. They connect to the
+// server named by the environment variable WEBHOOK_TEST_POSTGRES_DSN (.ci/run
+// starts a throwaway server and sets it) and skip, naming the variable, when
+// it is unset. Each call creates a fresh database, dropped when the test
+// ends, so tests using it can run in parallel: tables, LISTEN/NOTIFY channels
+// and advisory locks are all per database.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// EnvDSN is the environment variable holding the DSN of the test server.
+const EnvDSN = "WEBHOOK_TEST_POSTGRES_DSN"
+
+// Environment variables that let a test stop and start the server (the
+// database-restart test). .ci/postgres.sh sets both.
+const (
+	EnvPGCtl  = "WEBHOOK_TEST_PG_CTL"
+	EnvPGData = "WEBHOOK_TEST_PGDATA"
+)
+
+// DSN returns the DSN of the test server, or skips t when EnvDSN is unset.
+func DSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(EnvDSN)
+	if dsn == "" {
+		t.Skip("PostgreSQL tests skipped: set " + EnvDSN + " (for example by running .ci/postgres.sh)")
+	}
+	return dsn
+}
+
+// NewDatabase creates an empty database on the test server and returns its
+// DSN. The database is dropped, with its connections, when the test ends.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	base := DSN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	var b [6]byte
+	rand.Read(b[:])
+	name := "webhook_t_" + hex.EncodeToString(b[:])
+
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s: %v", EnvDSN, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Logf("pgtest: drop database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("pgtest: drop database %s: %v", name, err)
+		}
+	})
+
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" {
+		// A keyword/value DSN: a later dbname overrides the earlier one.
+		return base + " dbname=" + name
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// NewPool returns a pool on a fresh database (see NewDatabase), closed when
+// the test ends, before the database is dropped.
+func NewPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	dsn := NewDatabase(t)
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("pgtest: open pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}

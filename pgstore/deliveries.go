@@ -1,0 +1,436 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/onplana/webhook"
+)
+
+const deliveryColumns = `id, event_id, event_type, subscription_id, organization_id, project_id, body,
+	state, attempt_count, next_attempt_at, lease_expires_at, last_status_code, last_error,
+	created_at, updated_at`
+
+// scanDelivery reads one row of deliveryColumns.
+func scanDelivery(row pgx.Row) (*webhook.Delivery, error) {
+	var (
+		d     webhook.Delivery
+		lease *time.Time
+	)
+	err := row.Scan(&d.ID, &d.EventID, &d.EventType, &d.SubscriptionID, &d.OrganizationID, &d.ProjectID,
+		&d.Body, &d.State, &d.AttemptCount, &d.NextAttemptAt, &lease, &d.LastStatusCode, &d.LastError,
+		&d.CreatedAt, &d.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	d.NextAttemptAt = d.NextAttemptAt.UTC()
+	d.LeaseExpiresAt = fromNull(lease)
+	d.CreatedAt = d.CreatedAt.UTC()
+	d.UpdatedAt = d.UpdatedAt.UTC()
+	return &d, nil
+}
+
+func collectDeliveries(rows pgx.Rows) ([]*webhook.Delivery, error) {
+	defer rows.Close()
+	var out []*webhook.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Enqueue stores the deliveries in StatePending, all or none, with one
+// statement that also sends a NOTIFY on the store's channel, so idle
+// dispatchers in every process wake up. It sets State, UpdatedAt, and
+// CreatedAt when zero, on each delivery. Deliveries of a disabled (or
+// unknown) subscription wait until it is enabled. It returns an error
+// wrapping webhook.ErrConflict if an ID exists or repeats in the batch.
+func (s *Store) Enqueue(ctx context.Context, deliveries []*webhook.Delivery) error {
+	if err := enqueue(ctx, s.pool, s.channel, ts(s.now()), deliveries); err != nil {
+		return err
+	}
+	if len(deliveries) > 0 {
+		s.signal()
+	}
+	return nil
+}
+
+// enqueue inserts deliveries through q (the pool, or the caller's
+// transaction for PublishTx, whose NOTIFY then fires only on commit).
+func enqueue(ctx context.Context, q querier, channel string, now time.Time, deliveries []*webhook.Delivery) error {
+	n := len(deliveries)
+	if n == 0 {
+		return nil
+	}
+	var (
+		ids, events, types, subs, orgs, projects = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		bodies                                   = make([][]byte, n)
+		counts                                   = make([]int32, n)
+		next, created, updated                   = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, d := range deliveries {
+		if err := validateDelivery(d); err != nil {
+			return fmt.Errorf("%w (delivery %d)", err, i)
+		}
+		ids[i], events[i], types[i], subs[i] = d.ID, d.EventID, string(d.EventType), d.SubscriptionID
+		orgs[i], projects[i], bodies[i], counts[i] = d.OrganizationID, d.ProjectID, d.Body, int32(d.AttemptCount)
+		next[i], created[i], updated[i] = ts(d.NextAttemptAt), ts(d.CreatedAt), now
+		if d.CreatedAt.IsZero() {
+			created[i] = now
+		}
+	}
+	_, err := q.Exec(ctx, `WITH ins AS (
+			INSERT INTO webhook_deliveries (id, event_id, event_type, subscription_id, organization_id,
+				project_id, body, state, attempt_count, next_attempt_at, due_at, held, created_at,
+				updated_at)
+			SELECT id, ev, typ, sub, org, proj, body, 'pending', cnt, nxt, nxt,
+				NOT EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.id = t.sub AND NOT s.disabled),
+				cre, upd
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+				$7::bytea[], $8::int[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
+				AS t(id, ev, typ, sub, org, proj, body, cnt, nxt, cre, upd)
+			RETURNING 1
+		)
+		SELECT pg_notify($12, '') FROM (SELECT 1 FROM ins LIMIT 1) AS any_row`,
+		ids, events, types, subs, orgs, projects, bodies, counts, next, created, updated, channel)
+	if isUniqueViolation(err) {
+		return conflict("enqueue", "a delivery id exists or repeats in the batch")
+	}
+	if err != nil {
+		return dbErr("enqueue", err)
+	}
+	for i, d := range deliveries {
+		d.State, d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = webhook.StatePending, next[i], created[i], updated[i]
+		d.LeaseExpiresAt = time.Time{}
+	}
+	return nil
+}
+
+func validateDelivery(d *webhook.Delivery) error {
+	switch {
+	case d == nil:
+		return &webhook.ValidationError{Field: "Delivery", Reason: "must not be nil"}
+	case d.ID == "":
+		return &webhook.ValidationError{Field: "ID", Reason: "must not be empty"}
+	case d.SubscriptionID == "":
+		return &webhook.ValidationError{Field: "SubscriptionID", Reason: "must not be empty"}
+	case d.OrganizationID == "":
+		return &webhook.ValidationError{Field: "OrganizationID", Reason: "must not be empty"}
+	case d.EventType == "":
+		return &webhook.ValidationError{Field: "EventType", Reason: "must not be empty"}
+	case d.AttemptCount < 0:
+		return &webhook.ValidationError{Field: "AttemptCount", Reason: "must not be negative"}
+	}
+	return nil
+}
+
+// Claim leases up to limit due deliveries in one statement: a CTE selects
+// pending ones due at now and delivering ones whose lease expired before
+// now, oldest due first, FOR UPDATE SKIP LOCKED, and the UPDATE moves them
+// to StateDelivering with LeaseExpiresAt = now+lease; deliveries of
+// disabled subscriptions are skipped. Concurrent claimers,
+// in this process or others, skip each other's rows instead of waiting, and
+// never receive the same delivery under the same lease. Reclaiming an
+// expired lease is where a delivery can be sent twice.
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
+	if limit <= 0 {
+		return nil, &webhook.ValidationError{Field: "limit", Reason: "must be positive"}
+	}
+	if lease <= 0 {
+		return nil, &webhook.ValidationError{Field: "lease", Reason: "must be positive"}
+	}
+	now = ts(now)
+	until := ts(now.Add(lease))
+	rows, err := s.pool.Query(ctx, `WITH due AS (
+			SELECT id FROM webhook_deliveries d
+			WHERE state IN ('pending', 'delivering') AND NOT held AND due_at <= $1
+			  AND NOT (state = 'delivering' AND due_at = $1)
+			  -- held covers disabled subscriptions; this covers a disable
+			  -- racing with an enqueue.
+			  AND EXISTS (SELECT 1 FROM webhook_subscriptions s
+			              WHERE s.id = d.subscription_id AND NOT s.disabled)
+			ORDER BY due_at
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE webhook_deliveries AS d
+		SET state = 'delivering', lease_expires_at = $3, due_at = $3, updated_at = $1
+		FROM due WHERE d.id = due.id
+		RETURNING `+qualify("d", deliveryColumns), now, limit, until)
+	if err != nil {
+		return nil, dbErr("claim", err)
+	}
+	out, err := collectDeliveries(rows)
+	if err != nil {
+		return nil, dbErr("claim", err)
+	}
+	slices.SortFunc(out, func(a, b *webhook.Delivery) int {
+		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// qualify prefixes each column of a comma-separated list with table.
+func qualify(table, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = table + "." + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Complete records attempt a of delivery d and stores d's
+// new state in one statement that succeeds only while d is delivering under
+// the lease the caller holds (d.LeaseExpiresAt as claimed). Otherwise it
+// returns webhook.ErrLeaseLost, or webhook.ErrNotFound if the delivery no
+// longer exists. On success d's LeaseExpiresAt is cleared and its UpdatedAt
+// set.
+func (s *Store) Complete(ctx context.Context, d *webhook.Delivery, a *webhook.Attempt) error {
+	if d == nil || d.ID == "" {
+		return &webhook.ValidationError{Field: "Delivery", Reason: "is nil or has no ID"}
+	}
+	if a == nil {
+		return &webhook.ValidationError{Field: "Attempt", Reason: "is nil"}
+	}
+	if a.DeliveryID != "" && a.DeliveryID != d.ID {
+		return &webhook.ValidationError{Field: "DeliveryID", Reason: "attempt belongs to another delivery"}
+	}
+	switch d.State {
+	case webhook.StatePending, webhook.StateSucceeded, webhook.StateFailed:
+	default:
+		return &webhook.ValidationError{Field: "State", Reason: fmt.Sprintf("%q is not pending, succeeded or failed", d.State)}
+	}
+	now := ts(s.now())
+	var n int
+	err := s.pool.QueryRow(ctx, `WITH upd AS (
+			UPDATE webhook_deliveries SET state = $2, attempt_count = $3, next_attempt_at = $4,
+				due_at = $4, lease_expires_at = NULL, last_status_code = $5, last_error = $6,
+				updated_at = $7
+			WHERE id = $1 AND state = 'delivering' AND lease_expires_at = $8
+			RETURNING id
+		), ins AS (
+			INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ns, status_code,
+				error_class, error, response_snippet)
+			SELECT id, $9, $10, $11, $12, $13, $14, $15 FROM upd
+		)
+		SELECT count(*) FROM upd`,
+		d.ID, string(d.State), int32(d.AttemptCount), ts(d.NextAttemptAt), int32(d.LastStatusCode),
+		d.LastError, now, ts(d.LeaseExpiresAt),
+		int32(a.Number), ts(a.StartedAt), int64(a.Duration), int32(a.StatusCode),
+		string(a.ErrorClass), a.Error, a.ResponseSnippet).Scan(&n)
+	if err != nil {
+		return dbErr("complete", err)
+	}
+	if n == 0 {
+		return s.lostOrMissing(ctx, "complete", d.ID)
+	}
+	d.LeaseExpiresAt, d.UpdatedAt, d.NextAttemptAt = time.Time{}, now, ts(d.NextAttemptAt)
+	if a.DeliveryID == "" {
+		a.DeliveryID = d.ID
+	}
+	if d.State == webhook.StatePending && !d.NextAttemptAt.After(now) {
+		s.signal()
+	}
+	return nil
+}
+
+// lostOrMissing explains why an update guarded by a lease changed nothing.
+func (s *Store) lostOrMissing(ctx context.Context, op, id string) error {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)`, id).Scan(&exists); err != nil {
+		return dbErr(op, err)
+	}
+	if !exists {
+		return dbErr(op, pgx.ErrNoRows)
+	}
+	return fmt.Errorf("pgstore: %s %s: %w", op, id, webhook.ErrLeaseLost)
+}
+
+// Release returns delivery d, which the caller holds, to StatePending, due
+// at at, without recording an attempt, and sends a NOTIFY. Like Complete it
+// returns webhook.ErrLeaseLost if the caller no longer holds the lease.
+func (s *Store) Release(ctx context.Context, d *webhook.Delivery, at time.Time) error {
+	if d == nil || d.ID == "" {
+		return &webhook.ValidationError{Field: "Delivery", Reason: "is nil or has no ID"}
+	}
+	now, at := ts(s.now()), ts(at)
+	var n int
+	err := s.pool.QueryRow(ctx, `WITH upd AS (
+			UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2, due_at = $2,
+				lease_expires_at = NULL, updated_at = $3
+			WHERE id = $1 AND state = 'delivering' AND lease_expires_at = $4
+			RETURNING 1
+		), notified AS (
+			SELECT pg_notify($5, '') FROM upd
+		)
+		SELECT (SELECT count(*) FROM upd) + 0 * (SELECT count(*) FROM notified)`,
+		d.ID, at, now, ts(d.LeaseExpiresAt), s.channel).Scan(&n)
+	if err != nil {
+		return dbErr("release", err)
+	}
+	if n == 0 {
+		return s.lostOrMissing(ctx, "release", d.ID)
+	}
+	d.State, d.NextAttemptAt, d.LeaseExpiresAt, d.UpdatedAt = webhook.StatePending, at, time.Time{}, now
+	s.signal()
+	return nil
+}
+
+// GetDelivery returns the delivery with id, or webhook.ErrNotFound.
+func (s *Store) GetDelivery(ctx context.Context, id string) (*webhook.Delivery, error) {
+	d, err := scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE id = $1`, id))
+	if err != nil {
+		return nil, dbErr("get delivery", err)
+	}
+	return d, nil
+}
+
+// ListDeliveries implements webhook.DeliveryStore: newest first, which is
+// descending id, the cursor being the last id of the previous page.
+func (s *Store) ListDeliveries(ctx context.Context, q webhook.DeliveryQuery) ([]*webhook.Delivery, string, error) {
+	size, err := q.Page.Size()
+	if err != nil {
+		return nil, "", err
+	}
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if q.OrganizationID != "" {
+		add("organization_id = ?", q.OrganizationID)
+	}
+	if q.SubscriptionID != "" {
+		add("subscription_id = ?", q.SubscriptionID)
+	}
+	if q.State != "" {
+		add("state = ?", string(q.State))
+	}
+	if q.EventType != "" {
+		add("event_type = ?", string(q.EventType))
+	}
+	if !q.CreatedAfter.IsZero() {
+		add("created_at >= ?", ts(q.CreatedAfter))
+	}
+	if !q.CreatedBefore.IsZero() {
+		// A bound inside a microsecond still excludes that microsecond's
+		// rows only if they are at or after it: round up.
+		add("created_at < ?", ceilMicro(q.CreatedBefore))
+	}
+	if q.Page.Cursor != "" {
+		add("id < ?", q.Page.Cursor)
+	}
+	sql := `SELECT ` + deliveryColumns + ` FROM webhook_deliveries`
+	if len(where) > 0 {
+		sql += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, size+1)
+	sql += ` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args))
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, "", dbErr("list deliveries", err)
+	}
+	out, err := collectDeliveries(rows)
+	if err != nil {
+		return nil, "", dbErr("list deliveries", err)
+	}
+	next := ""
+	if len(out) > size {
+		out = out[:size]
+		next = out[size-1].ID
+	}
+	return out, next, nil
+}
+
+// ceilMicro rounds t up to the microsecond.
+func ceilMicro(t time.Time) time.Time {
+	c := ts(t)
+	if c.Before(t) {
+		c = c.Add(time.Microsecond)
+	}
+	return c
+}
+
+// ListAttempts returns the attempts of a delivery, oldest first. It
+// returns webhook.ErrNotFound if the delivery does not exist.
+func (s *Store) ListAttempts(ctx context.Context, deliveryID string) ([]*webhook.Attempt, error) {
+	rows, err := s.pool.Query(ctx, `SELECT number, started_at, duration_ns, status_code, error_class,
+			error, response_snippet
+		FROM webhook_attempts WHERE delivery_id = $1 ORDER BY number, id`, deliveryID)
+	if err != nil {
+		return nil, dbErr("list attempts", err)
+	}
+	defer rows.Close()
+	var out []*webhook.Attempt
+	for rows.Next() {
+		a := &webhook.Attempt{DeliveryID: deliveryID}
+		var dur int64
+		if err := rows.Scan(&a.Number, &a.StartedAt, &dur, &a.StatusCode, &a.ErrorClass, &a.Error, &a.ResponseSnippet); err != nil {
+			return nil, dbErr("list attempts", err)
+		}
+		a.StartedAt, a.Duration = a.StartedAt.UTC(), time.Duration(dur)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("list attempts", err)
+	}
+	if len(out) == 0 {
+		if _, err := s.GetDelivery(ctx, deliveryID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Redeliver implements webhook.DeliveryStore: it moves a succeeded or
+// failed delivery back to StatePending, due at at, keeping its id, body,
+// attempt count and attempts, and sends a NOTIFY. It returns
+// webhook.ErrNotFound if there is no such delivery, and an error wrapping
+// webhook.ErrConflict if it is pending or delivering or its subscription
+// was deleted.
+func (s *Store) Redeliver(ctx context.Context, id string, at time.Time) error {
+	now, at := ts(s.now()), ts(at)
+	var n int
+	err := s.pool.QueryRow(ctx, `WITH upd AS (
+			UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = $2, due_at = $2,
+				lease_expires_at = NULL, updated_at = $3, held = s.disabled
+			FROM webhook_subscriptions s
+			WHERE d.id = $1 AND d.state IN ('succeeded', 'failed') AND s.id = d.subscription_id
+			RETURNING 1
+		), notified AS (
+			SELECT pg_notify($4, '') FROM upd
+		)
+		SELECT (SELECT count(*) FROM upd) + 0 * (SELECT count(*) FROM notified)`,
+		id, at, now, s.channel).Scan(&n)
+	if err != nil {
+		return dbErr("redeliver", err)
+	}
+	if n == 0 {
+		d, err := s.GetDelivery(ctx, id)
+		if err != nil {
+			return err
+		}
+		if d.State == webhook.StateSucceeded || d.State == webhook.StateFailed {
+			return conflict("redeliver", "the subscription of delivery "+id+" was deleted")
+		}
+		return conflict("redeliver", "delivery "+id+" is "+string(d.State))
+	}
+	s.signal()
+	return nil
+}

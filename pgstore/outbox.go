@@ -1,0 +1,48 @@
+package pgstore
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/onplana/webhook"
+)
+
+// PublishTx records one delivery of e per matching subscription inside the
+// caller's transaction tx: the transactional outbox. Nothing is delivered
+// unless tx commits; if it rolls back, the deliveries vanish with the rest
+// of the business change, and once it commits they are durable and a
+// Dispatcher on this database sends them (woken by a NOTIFY that PostgreSQL
+// delivers at commit).
+//
+// It validates e and builds the same bodies as Dispatcher.Publish (see
+// webhook.NewDeliveries), filling an empty event ID and a zero Timestamp,
+// and returns the deliveries it recorded. Subscription matching reads
+// through tx, so it sees the transaction's own uncommitted subscriptions.
+// An error leaves tx usable only for rollback if PostgreSQL aborted it.
+func (s *Store) PublishTx(ctx context.Context, tx pgx.Tx, e webhook.Event) ([]*webhook.Delivery, error) {
+	if tx == nil {
+		return nil, &webhook.ValidationError{Field: "tx", Reason: "must not be nil"}
+	}
+	now := ts(s.now())
+	// Validate before touching the database; NewDeliveries with no
+	// subscriptions only validates.
+	if _, err := webhook.NewDeliveries(e, nil, now, s.maxBytes); err != nil {
+		return nil, err
+	}
+	subs, err := matchSubscriptions(ctx, tx, e.OrganizationID, e.ProjectID, e.Type)
+	if err != nil {
+		return nil, err
+	}
+	if len(subs) == 0 {
+		return nil, nil
+	}
+	ds, err := webhook.NewDeliveries(e, subs, now, s.maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := enqueue(ctx, tx, s.channel, now, ds); err != nil {
+		return nil, err
+	}
+	return ds, nil
+}

@@ -1,0 +1,235 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/onplana/webhook"
+)
+
+const subscriptionColumns = `id, organization_id, project_id, url, event_types, description,
+	disabled, disabled_reason, secrets, failing_since, created_at, updated_at`
+
+// scanSubscription reads one row of subscriptionColumns.
+func scanSubscription(row pgx.Row) (*webhook.Subscription, error) {
+	var (
+		sub     webhook.Subscription
+		secrets []byte
+		failing *time.Time
+	)
+	err := row.Scan(&sub.ID, &sub.OrganizationID, &sub.ProjectID, &sub.URL, &sub.EventTypes,
+		&sub.Description, &sub.Disabled, &sub.DisabledReason, &secrets, &failing, &sub.CreatedAt, &sub.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if sub.Secrets, err = decodeSecrets(secrets); err != nil {
+		return nil, err
+	}
+	sub.FailingSince = fromNull(failing)
+	sub.CreatedAt = sub.CreatedAt.UTC()
+	sub.UpdatedAt = sub.UpdatedAt.UTC()
+	return &sub, nil
+}
+
+func collectSubscriptions(rows pgx.Rows) ([]*webhook.Subscription, error) {
+	defer rows.Close()
+	var out []*webhook.Subscription
+	for rows.Next() {
+		sub, err := scanSubscription(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+// validateSubscription checks what the store relies on; URL rules are the
+// Dispatcher's, which knows its configuration.
+func validateSubscription(sub *webhook.Subscription) error {
+	switch {
+	case sub == nil:
+		return &webhook.ValidationError{Field: "Subscription", Reason: "is nil"}
+	case sub.ID == "":
+		return &webhook.ValidationError{Field: "ID", Reason: "is empty"}
+	case sub.OrganizationID == "":
+		return &webhook.ValidationError{Field: "OrganizationID", Reason: "is empty"}
+	}
+	return webhook.ValidateEventTypes(sub.EventTypes)
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// CreateSubscription implements webhook.SubscriptionStore. It returns an
+// error wrapping webhook.ErrConflict if the ID exists.
+func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscription) error {
+	if err := validateSubscription(sub); err != nil {
+		return err
+	}
+	secrets, err := encodeSecrets(sub.Secrets)
+	if err != nil {
+		return dbErr("create subscription", err)
+	}
+	now := ts(s.now())
+	_, err = s.pool.Exec(ctx, `INSERT INTO webhook_subscriptions
+		(id, organization_id, project_id, url, event_types, description, disabled, disabled_reason,
+		 secrets, failing_since, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
+		sub.ID, sub.OrganizationID, sub.ProjectID, sub.URL, sub.EventTypes, sub.Description,
+		sub.Disabled, sub.DisabledReason, secrets, nullTime(sub.FailingSince), now)
+	if isUniqueViolation(err) {
+		return conflict("create subscription", "subscription "+sub.ID+" exists")
+	}
+	if err != nil {
+		return dbErr("create subscription", err)
+	}
+	sub.CreatedAt, sub.UpdatedAt = now, now
+	return nil
+}
+
+// GetSubscription returns the subscription with id, or webhook.ErrNotFound.
+func (s *Store) GetSubscription(ctx context.Context, id string) (*webhook.Subscription, error) {
+	sub, err := scanSubscription(s.pool.QueryRow(ctx,
+		`SELECT `+subscriptionColumns+` FROM webhook_subscriptions WHERE id = $1`, id))
+	if err != nil {
+		return nil, dbErr("get subscription "+id, err)
+	}
+	return sub, nil
+}
+
+// ListSubscriptions implements webhook.SubscriptionStore: ascending id,
+// the cursor being the last id of the previous page.
+func (s *Store) ListSubscriptions(ctx context.Context, organizationID string, page webhook.Page) ([]*webhook.Subscription, string, error) {
+	size, err := page.Size()
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions
+		WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		organizationID, page.Cursor, size+1)
+	if err != nil {
+		return nil, "", dbErr("list subscriptions", err)
+	}
+	out, err := collectSubscriptions(rows)
+	if err != nil {
+		return nil, "", dbErr("list subscriptions", err)
+	}
+	next := ""
+	if len(out) > size {
+		out = out[:size]
+		next = out[size-1].ID
+	}
+	return out, next, nil
+}
+
+// UpdateSubscription implements webhook.SubscriptionStore. In the same
+// statement it holds the subscription's waiting deliveries when it is
+// disabled and frees them (with a NOTIFY) when it is enabled.
+func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscription) error {
+	if err := validateSubscription(sub); err != nil {
+		return err
+	}
+	secrets, err := encodeSecrets(sub.Secrets)
+	if err != nil {
+		return dbErr("update subscription", err)
+	}
+	now := ts(s.now())
+	var (
+		created time.Time
+		freed   int
+	)
+	err = s.pool.QueryRow(ctx, `WITH upd AS (
+			UPDATE webhook_subscriptions SET
+				project_id = $3, url = $4, event_types = $5, description = $6, disabled = $7,
+				disabled_reason = $8, secrets = $9, failing_since = $10,
+				updated_at = greatest($11, created_at)
+			WHERE id = $1 AND organization_id = $2
+			RETURNING id, disabled, created_at
+		), held AS (
+			UPDATE webhook_deliveries d SET held = upd.disabled
+			FROM upd
+			WHERE d.subscription_id = upd.id AND d.state IN ('pending', 'delivering')
+			  AND d.held <> upd.disabled
+			RETURNING d.held
+		), notified AS (
+			SELECT pg_notify($12, '') FROM held WHERE NOT held LIMIT 1
+		)
+		SELECT created_at, (SELECT count(*) FROM notified) FROM upd`,
+		sub.ID, sub.OrganizationID, sub.ProjectID, sub.URL, sub.EventTypes, sub.Description,
+		sub.Disabled, sub.DisabledReason, secrets, nullTime(sub.FailingSince), now, s.channel,
+	).Scan(&created, &freed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var org string
+		err := s.pool.QueryRow(ctx, `SELECT organization_id FROM webhook_subscriptions WHERE id = $1`, sub.ID).Scan(&org)
+		if err != nil {
+			return dbErr("update subscription "+sub.ID, err)
+		}
+		return &webhook.ValidationError{Field: "OrganizationID", Reason: "cannot change"}
+	}
+	if err != nil {
+		return dbErr("update subscription", err)
+	}
+	sub.CreatedAt, sub.UpdatedAt = created.UTC(), now
+	if sub.UpdatedAt.Before(sub.CreatedAt) {
+		sub.UpdatedAt = sub.CreatedAt
+	}
+	if freed > 0 {
+		s.signal()
+	}
+	return nil
+}
+
+// DeleteSubscription implements webhook.SubscriptionStore: it deletes the
+// subscription and its pending deliveries and holds the ones being
+// attempted, which stay in the log but are never claimed again.
+func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
+	var n int
+	err := s.pool.QueryRow(ctx, `WITH sub AS (
+			DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING id
+		), pending AS (
+			DELETE FROM webhook_deliveries
+			WHERE subscription_id IN (SELECT id FROM sub) AND state = 'pending'
+		), inflight AS (
+			UPDATE webhook_deliveries SET held = true
+			WHERE subscription_id IN (SELECT id FROM sub) AND state = 'delivering'
+		)
+		SELECT count(*) FROM sub`, id).Scan(&n)
+	if err != nil {
+		return dbErr("delete subscription", err)
+	}
+	if n == 0 {
+		return dbErr("delete subscription "+id, pgx.ErrNoRows)
+	}
+	return nil
+}
+
+// MatchSubscriptions implements webhook.SubscriptionStore. It looks
+// subscriptions up through the (organization_id, project_id) index and
+// filters them with the GIN index on event_types, in ascending id order.
+func (s *Store) MatchSubscriptions(ctx context.Context, organizationID, projectID string, typ webhook.EventType) ([]*webhook.Subscription, error) {
+	return matchSubscriptions(ctx, s.pool, organizationID, projectID, typ)
+}
+
+func matchSubscriptions(ctx context.Context, q querier, organizationID, projectID string, typ webhook.EventType) ([]*webhook.Subscription, error) {
+	keys := webhook.MatchingPatterns(typ)
+	rows, err := q.Query(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions
+		WHERE organization_id = $1 AND project_id IN ('', $2) AND NOT disabled
+		  AND event_types && $3::text[]
+		ORDER BY id`, organizationID, projectID, keys[:])
+	if err != nil {
+		return nil, dbErr("match subscriptions", err)
+	}
+	out, err := collectSubscriptions(rows)
+	if err != nil {
+		return nil, dbErr("match subscriptions", err)
+	}
+	return out, nil
+}
