@@ -1,0 +1,711 @@
+package webhook
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// MemoryStore is a Store kept in the memory of one process: for tests,
+// examples and hosts that accept losing pending deliveries when the process
+// stops (use sqlitestore or pgstore otherwise). It is safe for concurrent use
+// and implements WorkNotifier.
+//
+// Matching looks subscriptions up in an index keyed by organization, project
+// (or none, for organization-wide ones) and event-type pattern, so its cost
+// depends on the number of matches, not of subscriptions. Due deliveries wait
+// in a min-heap ordered by when they are due, so Claim costs O(k log n) for k
+// claimed among n queued. Listing the delivery log walks the deliveries of
+// one subscription (or organization) newest first, filtering as it goes.
+//
+// The store keeps its own copies of what it is given and returns fresh copies,
+// so a caller cannot change stored state through a pointer. The one
+// exception is Delivery.Body: the bytes passed to Enqueue are kept, not
+// copied, and every Delivery returned shares them. They are the signed
+// payload, identical on every attempt; neither the caller of Enqueue nor a
+// reader may modify them.
+type MemoryStore struct {
+	mu sync.RWMutex
+
+	subs    map[string]*memSub   // by id
+	orgSubs map[string][]*memSub // by organization, ascending id
+	// index holds the enabled subscriptions under each of their patterns.
+	index map[matchKey]map[*memSub]struct{}
+
+	deliveries map[string]*memDelivery // by id
+	queue      dueQueue                // pending and delivering deliveries
+	// The delivery log, each list in ascending id (creation) order.
+	all   []*memDelivery
+	byOrg map[string][]*memDelivery
+	bySub map[string][]*memDelivery
+
+	work chan struct{}
+}
+
+// matchKey is one entry of the subscription index. project is empty for
+// organization-wide subscriptions.
+type matchKey struct {
+	org, project, pattern string
+}
+
+type memSub struct {
+	sub Subscription
+	// parked holds pending deliveries that came due while the subscription
+	// was disabled; enabling it puts them back in the queue.
+	parked []*memDelivery
+}
+
+type memDelivery struct {
+	d        Delivery
+	attempts []Attempt
+	heapIdx  int // position in queue; -1 when not queued
+}
+
+// due is the queue key: when a pending delivery is due, or when the lease of
+// a delivering one has expired. Claim takes keys <= now, and a lease expires
+// strictly before now, hence the nanosecond.
+func (md *memDelivery) due() time.Time {
+	if md.d.State == StateDelivering {
+		return md.d.LeaseExpiresAt.Add(time.Nanosecond)
+	}
+	return md.d.NextAttemptAt
+}
+
+var (
+	_ Store        = (*MemoryStore)(nil)
+	_ WorkNotifier = (*MemoryStore)(nil)
+)
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{
+		subs:       make(map[string]*memSub),
+		orgSubs:    make(map[string][]*memSub),
+		index:      make(map[matchKey]map[*memSub]struct{}),
+		deliveries: make(map[string]*memDelivery),
+		byOrg:      make(map[string][]*memDelivery),
+		bySub:      make(map[string][]*memDelivery),
+		work:       make(chan struct{}, 1),
+	}
+}
+
+// WorkAvailable implements WorkNotifier. The channel, the same on every call,
+// receives a value after deliveries are enqueued, released, redelivered,
+// scheduled for a retry, or freed by enabling their subscription.
+func (s *MemoryStore) WorkAvailable() <-chan struct{} { return s.work }
+
+func (s *MemoryStore) signal() {
+	select {
+	case s.work <- struct{}{}:
+	default:
+	}
+}
+
+// CreateSubscription implements SubscriptionStore.
+func (s *MemoryStore) CreateSubscription(ctx context.Context, sub *Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := validateStoredSubscription(sub); err != nil {
+		return err
+	}
+	now := time.Now().Round(0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.subs[sub.ID]; ok {
+		return storeErr(ErrConflict, "subscription "+sub.ID+" exists")
+	}
+	sub.CreatedAt, sub.UpdatedAt = now, now
+	ms := &memSub{sub: cloneSubscription(sub)}
+	s.subs[sub.ID] = ms
+	s.orgSubs[sub.OrganizationID] = insertByID(s.orgSubs[sub.OrganizationID], ms, memSubID)
+	s.indexSub(ms)
+	return nil
+}
+
+// GetSubscription implements SubscriptionStore.
+func (s *MemoryStore) GetSubscription(ctx context.Context, id string) (*Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ms, ok := s.subs[id]
+	if !ok {
+		return nil, storeErr(ErrNotFound, "subscription "+id)
+	}
+	c := cloneSubscription(&ms.sub)
+	return &c, nil
+}
+
+// ListSubscriptions implements SubscriptionStore. The cursor is the id of
+// the last subscription of the previous page.
+func (s *MemoryStore) ListSubscriptions(ctx context.Context, organizationID string, page Page) ([]*Subscription, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	size, err := page.Size()
+	if err != nil {
+		return nil, "", err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	list := s.orgSubs[organizationID]
+	i := 0
+	if page.Cursor != "" {
+		// The first subscription after the cursor.
+		i, _ = slices.BinarySearchFunc(list, page.Cursor, func(ms *memSub, id string) int {
+			if ms.sub.ID <= id {
+				return -1
+			}
+			return 1
+		})
+	}
+	var out []*Subscription
+	for ; i < len(list) && len(out) < size; i++ {
+		c := cloneSubscription(&list[i].sub)
+		out = append(out, &c)
+	}
+	next := ""
+	if i < len(list) && len(out) > 0 {
+		next = out[len(out)-1].ID
+	}
+	return out, next, nil
+}
+
+// UpdateSubscription implements SubscriptionStore.
+func (s *MemoryStore) UpdateSubscription(ctx context.Context, sub *Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := validateStoredSubscription(sub); err != nil {
+		return err
+	}
+	now := time.Now().Round(0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ms, ok := s.subs[sub.ID]
+	if !ok {
+		return storeErr(ErrNotFound, "subscription "+sub.ID)
+	}
+	if sub.OrganizationID != ms.sub.OrganizationID {
+		return &ValidationError{Field: "OrganizationID", Reason: "cannot change"}
+	}
+	wasDisabled := ms.sub.Disabled
+	s.unindexSub(ms)
+	sub.CreatedAt, sub.UpdatedAt = ms.sub.CreatedAt, now
+	if sub.UpdatedAt.Before(sub.CreatedAt) { // the wall clock went back
+		sub.UpdatedAt = sub.CreatedAt
+	}
+	ms.sub = cloneSubscription(sub)
+	s.indexSub(ms)
+	if wasDisabled && !sub.Disabled && len(ms.parked) > 0 {
+		for _, md := range ms.parked {
+			heap.Push(&s.queue, md)
+		}
+		ms.parked = nil
+		s.signal()
+	}
+	return nil
+}
+
+// DeleteSubscription implements SubscriptionStore. It removes the
+// subscription's pending deliveries; the others stay in the log. A delivery
+// being attempted when its subscription is deleted can still be completed;
+// if it is then due again, Claim discards it.
+func (s *MemoryStore) DeleteSubscription(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ms, ok := s.subs[id]
+	if !ok {
+		return storeErr(ErrNotFound, "subscription "+id)
+	}
+	s.unindexSub(ms)
+	delete(s.subs, id)
+	org := ms.sub.OrganizationID
+	s.orgSubs[org] = slices.DeleteFunc(s.orgSubs[org], func(o *memSub) bool { return o == ms })
+	if len(s.orgSubs[org]) == 0 {
+		delete(s.orgSubs, org)
+	}
+	s.removeDeliveries(func(md *memDelivery) bool {
+		return md.d.SubscriptionID == id && md.d.State == StatePending
+	}, s.bySub[id])
+	return nil
+}
+
+// MatchSubscriptions implements SubscriptionStore. It returns the matches in
+// ascending id order.
+func (s *MemoryStore) MatchSubscriptions(ctx context.Context, organizationID, projectID string, typ EventType) ([]*Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	patterns := MatchingPatterns(typ)
+	s.mu.RLock()
+	scopes := [2]string{"", projectID} // organization-wide, then the project's
+	n := 1
+	if projectID != "" {
+		n = 2
+	}
+	var found []*memSub
+	for _, project := range scopes[:n] {
+		for _, p := range patterns {
+			for ms := range s.index[matchKey{organizationID, project, p}] {
+				found = append(found, ms)
+			}
+		}
+	}
+	slices.SortFunc(found, func(a, b *memSub) int { return cmp.Compare(a.sub.ID, b.sub.ID) })
+	found = slices.Compact(found) // a subscription listing "task.*" and "task.updated"
+	out := make([]*Subscription, len(found))
+	for i, ms := range found {
+		c := cloneSubscription(&ms.sub)
+		out[i] = &c
+	}
+	s.mu.RUnlock()
+	return out, nil
+}
+
+// Enqueue implements DeliveryStore.
+func (s *MemoryStore) Enqueue(ctx context.Context, deliveries []*Delivery) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i, d := range deliveries {
+		if err := validateEnqueued(i, d); err != nil {
+			return err
+		}
+	}
+	if len(deliveries) == 0 {
+		return nil
+	}
+	now := time.Now().Round(0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, d := range deliveries {
+		if _, ok := s.deliveries[d.ID]; ok {
+			return storeErr(ErrConflict, "delivery "+d.ID+" exists")
+		}
+		for _, e := range deliveries[:i] {
+			if e.ID == d.ID {
+				return storeErr(ErrConflict, "delivery "+d.ID+" is in the batch twice")
+			}
+		}
+	}
+	for _, d := range deliveries {
+		md := &memDelivery{d: *d, heapIdx: -1}
+		md.d.State = StatePending
+		md.d.LeaseExpiresAt = time.Time{}
+		md.d.NextAttemptAt = md.d.NextAttemptAt.Round(0)
+		md.d.CreatedAt = md.d.CreatedAt.Round(0)
+		if md.d.CreatedAt.IsZero() {
+			md.d.CreatedAt = now
+		}
+		md.d.UpdatedAt = now
+		s.deliveries[d.ID] = md
+		heap.Push(&s.queue, md)
+		s.all = insertByID(s.all, md, memDeliveryID)
+		s.byOrg[d.OrganizationID] = insertByID(s.byOrg[d.OrganizationID], md, memDeliveryID)
+		s.bySub[d.SubscriptionID] = insertByID(s.bySub[d.SubscriptionID], md, memDeliveryID)
+	}
+	s.signal()
+	return nil
+}
+
+// Claim implements DeliveryStore.
+func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, &ValidationError{Field: "limit", Reason: "must be positive"}
+	}
+	if lease <= 0 {
+		return nil, &ValidationError{Field: "lease", Reason: "must be positive"}
+	}
+	now = now.Round(0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Delivery
+	var dropped []*memDelivery
+	for len(out) < limit && len(s.queue) > 0 && !s.queue[0].due().After(now) {
+		md := heap.Pop(&s.queue).(*memDelivery)
+		ms := s.subs[md.d.SubscriptionID]
+		switch {
+		case ms == nil: // deleted while this delivery was in flight
+			dropped = append(dropped, md)
+			continue
+		case ms.sub.Disabled:
+			md.d.State = StatePending
+			md.d.LeaseExpiresAt = time.Time{}
+			ms.parked = append(ms.parked, md)
+			continue
+		}
+		md.d.State = StateDelivering
+		md.d.LeaseExpiresAt = now.Add(lease)
+		md.d.UpdatedAt = now
+		heap.Push(&s.queue, md)
+		c := md.d
+		out = append(out, &c)
+	}
+	if len(dropped) > 0 {
+		drop := make(map[*memDelivery]bool, len(dropped))
+		for _, md := range dropped {
+			drop[md] = true
+		}
+		s.removeDeliveries(func(md *memDelivery) bool { return drop[md] }, dropped)
+	}
+	return out, nil
+}
+
+// Complete implements DeliveryStore.
+func (s *MemoryStore) Complete(ctx context.Context, d *Delivery, a *Attempt) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d == nil {
+		return &ValidationError{Field: "Delivery", Reason: "is nil"}
+	}
+	if a == nil {
+		return &ValidationError{Field: "Attempt", Reason: "is nil"}
+	}
+	switch d.State {
+	case StatePending, StateSucceeded, StateFailed:
+	default:
+		return &ValidationError{Field: "State", Reason: "must be pending, succeeded or failed, got " + strconv.Quote(string(d.State))}
+	}
+	if a.DeliveryID != "" && a.DeliveryID != d.ID {
+		return &ValidationError{Field: "DeliveryID", Reason: "attempt belongs to another delivery"}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	md, err := s.held(d)
+	if err != nil {
+		return err
+	}
+	md.d.State = d.State
+	md.d.AttemptCount = d.AttemptCount
+	md.d.NextAttemptAt = d.NextAttemptAt.Round(0)
+	md.d.LastStatusCode = d.LastStatusCode
+	md.d.LastError = d.LastError
+	md.d.LeaseExpiresAt = time.Time{}
+	md.d.UpdatedAt = time.Now().Round(0)
+	rec := *a
+	rec.DeliveryID = d.ID
+	md.attempts = append(md.attempts, rec)
+	if md.d.State == StatePending {
+		heap.Fix(&s.queue, md.heapIdx)
+		s.signal()
+	} else {
+		heap.Remove(&s.queue, md.heapIdx)
+	}
+	return nil
+}
+
+// Release implements DeliveryStore.
+func (s *MemoryStore) Release(ctx context.Context, d *Delivery, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d == nil {
+		return &ValidationError{Field: "Delivery", Reason: "is nil"}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	md, err := s.held(d)
+	if err != nil {
+		return err
+	}
+	md.d.State = StatePending
+	md.d.NextAttemptAt = at.Round(0)
+	md.d.LeaseExpiresAt = time.Time{}
+	md.d.UpdatedAt = time.Now().Round(0)
+	heap.Fix(&s.queue, md.heapIdx)
+	s.signal()
+	return nil
+}
+
+// held returns the stored delivery d if the caller still holds its lease.
+func (s *MemoryStore) held(d *Delivery) (*memDelivery, error) {
+	md, ok := s.deliveries[d.ID]
+	if !ok {
+		return nil, storeErr(ErrNotFound, "delivery "+d.ID)
+	}
+	if md.d.State != StateDelivering || !md.d.LeaseExpiresAt.Equal(d.LeaseExpiresAt) {
+		return nil, storeErr(ErrLeaseLost, "delivery "+d.ID)
+	}
+	return md, nil
+}
+
+// GetDelivery implements DeliveryStore.
+func (s *MemoryStore) GetDelivery(ctx context.Context, id string) (*Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	md, ok := s.deliveries[id]
+	if !ok {
+		return nil, storeErr(ErrNotFound, "delivery "+id)
+	}
+	c := md.d
+	return &c, nil
+}
+
+// ListDeliveries implements DeliveryStore. It walks the deliveries of
+// q.SubscriptionID, else of q.OrganizationID, else all of them, newest first,
+// and keeps those matching the other fields of q. The cursor is the id of the
+// last delivery of the previous page.
+func (s *MemoryStore) ListDeliveries(ctx context.Context, q DeliveryQuery) ([]*Delivery, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	size, err := q.Page.Size()
+	if err != nil {
+		return nil, "", err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	list := s.all
+	switch {
+	case q.SubscriptionID != "":
+		list = s.bySub[q.SubscriptionID]
+	case q.OrganizationID != "":
+		list = s.byOrg[q.OrganizationID]
+	}
+	i := len(list) - 1
+	if q.Page.Cursor != "" {
+		// The last delivery before the cursor.
+		j, _ := slices.BinarySearchFunc(list, q.Page.Cursor, func(md *memDelivery, id string) int {
+			return cmp.Compare(md.d.ID, id)
+		})
+		i = j - 1
+	}
+	var out []*Delivery
+	for ; i >= 0; i-- {
+		d := &list[i].d
+		if !deliveryMatches(d, &q) {
+			continue
+		}
+		if len(out) == size {
+			return out, out[len(out)-1].ID, nil
+		}
+		c := *d
+		out = append(out, &c)
+	}
+	return out, "", nil
+}
+
+func deliveryMatches(d *Delivery, q *DeliveryQuery) bool {
+	return (q.OrganizationID == "" || d.OrganizationID == q.OrganizationID) &&
+		(q.SubscriptionID == "" || d.SubscriptionID == q.SubscriptionID) &&
+		(q.State == "" || d.State == q.State) &&
+		(q.EventType == "" || d.EventType == q.EventType) &&
+		(q.CreatedAfter.IsZero() || !d.CreatedAt.Before(q.CreatedAfter)) &&
+		(q.CreatedBefore.IsZero() || d.CreatedAt.Before(q.CreatedBefore))
+}
+
+// ListAttempts implements DeliveryStore.
+func (s *MemoryStore) ListAttempts(ctx context.Context, deliveryID string) ([]*Attempt, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	md, ok := s.deliveries[deliveryID]
+	if !ok {
+		return nil, storeErr(ErrNotFound, "delivery "+deliveryID)
+	}
+	out := make([]*Attempt, len(md.attempts))
+	for i := range md.attempts {
+		c := md.attempts[i]
+		out[i] = &c
+	}
+	return out, nil
+}
+
+// Redeliver implements DeliveryStore.
+func (s *MemoryStore) Redeliver(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	md, ok := s.deliveries[id]
+	if !ok {
+		return storeErr(ErrNotFound, "delivery "+id)
+	}
+	if md.d.State != StateFailed && md.d.State != StateSucceeded {
+		return storeErr(ErrConflict, "delivery "+id+" is "+string(md.d.State))
+	}
+	if _, ok := s.subs[md.d.SubscriptionID]; !ok {
+		return storeErr(ErrConflict, "the subscription of delivery "+id+" was deleted")
+	}
+	md.d.State = StatePending
+	md.d.NextAttemptAt = at.Round(0)
+	md.d.UpdatedAt = time.Now().Round(0)
+	heap.Push(&s.queue, md)
+	s.signal()
+	return nil
+}
+
+// indexSub adds an enabled subscription to the match index.
+func (s *MemoryStore) indexSub(ms *memSub) {
+	if ms.sub.Disabled {
+		return
+	}
+	for _, p := range ms.sub.EventTypes {
+		k := matchKey{ms.sub.OrganizationID, ms.sub.ProjectID, p}
+		set := s.index[k]
+		if set == nil {
+			set = make(map[*memSub]struct{})
+			s.index[k] = set
+		}
+		set[ms] = struct{}{}
+	}
+}
+
+// unindexSub removes a subscription from the match index.
+func (s *MemoryStore) unindexSub(ms *memSub) {
+	for _, p := range ms.sub.EventTypes {
+		k := matchKey{ms.sub.OrganizationID, ms.sub.ProjectID, p}
+		if set := s.index[k]; set != nil {
+			delete(set, ms)
+			if len(set) == 0 {
+				delete(s.index, k)
+			}
+		}
+	}
+}
+
+// removeDeliveries deletes from the store the deliveries among candidates for
+// which drop is true, taking them out of the queue and the log.
+func (s *MemoryStore) removeDeliveries(drop func(*memDelivery) bool, candidates []*memDelivery) {
+	orgs := make(map[string]bool)
+	subs := make(map[string]bool)
+	n := 0
+	for _, md := range candidates {
+		if !drop(md) {
+			continue
+		}
+		n++
+		delete(s.deliveries, md.d.ID)
+		if md.heapIdx >= 0 {
+			heap.Remove(&s.queue, md.heapIdx)
+		}
+		orgs[md.d.OrganizationID] = true
+		subs[md.d.SubscriptionID] = true
+	}
+	if n == 0 {
+		return
+	}
+	s.all = slices.DeleteFunc(s.all, drop)
+	for org := range orgs {
+		s.byOrg[org] = slices.DeleteFunc(s.byOrg[org], drop)
+		if len(s.byOrg[org]) == 0 {
+			delete(s.byOrg, org)
+		}
+	}
+	for sub := range subs {
+		s.bySub[sub] = slices.DeleteFunc(s.bySub[sub], drop)
+		if len(s.bySub[sub]) == 0 {
+			delete(s.bySub, sub)
+		}
+	}
+}
+
+// validateStoredSubscription checks what the store relies on; URL rules are
+// the Dispatcher's, which knows its configuration.
+func validateStoredSubscription(sub *Subscription) error {
+	switch {
+	case sub == nil:
+		return &ValidationError{Field: "Subscription", Reason: "is nil"}
+	case sub.ID == "":
+		return &ValidationError{Field: "ID", Reason: "is empty"}
+	case sub.OrganizationID == "":
+		return &ValidationError{Field: "OrganizationID", Reason: "is empty"}
+	}
+	return ValidateEventTypes(sub.EventTypes)
+}
+
+func validateEnqueued(i int, d *Delivery) error {
+	which := "delivery " + strconv.Itoa(i)
+	switch {
+	case d == nil:
+		return &ValidationError{Field: "Delivery", Reason: which + " is nil"}
+	case d.ID == "":
+		return &ValidationError{Field: "ID", Reason: which + " has no ID"}
+	case d.SubscriptionID == "":
+		return &ValidationError{Field: "SubscriptionID", Reason: which + " has no SubscriptionID"}
+	case d.OrganizationID == "":
+		return &ValidationError{Field: "OrganizationID", Reason: which + " has no OrganizationID"}
+	case d.EventType == "":
+		return &ValidationError{Field: "EventType", Reason: which + " has no EventType"}
+	}
+	return nil
+}
+
+// cloneSubscription returns a copy of sub sharing no memory with it.
+func cloneSubscription(sub *Subscription) Subscription {
+	c := *sub
+	c.EventTypes = slices.Clone(sub.EventTypes)
+	c.Secrets = slices.Clone(sub.Secrets)
+	return c
+}
+
+func memSubID(ms *memSub) string           { return ms.sub.ID }
+func memDeliveryID(md *memDelivery) string { return md.d.ID }
+
+// insertByID inserts v into list, kept in ascending id order. Ids are
+// time-sortable, so this is almost always an append.
+func insertByID[T any](list []T, v T, id func(T) string) []T {
+	vid := id(v)
+	if n := len(list); n == 0 || id(list[n-1]) < vid {
+		return append(list, v)
+	}
+	i, _ := slices.BinarySearchFunc(list, vid, func(e T, target string) int { return cmp.Compare(id(e), target) })
+	return slices.Insert(list, i, v)
+}
+
+// storeErr wraps a sentinel with detail, keeping errors.Is working.
+func storeErr(sentinel error, detail string) error {
+	return fmt.Errorf("%w: %s", sentinel, detail)
+}
+
+// dueQueue is a min-heap of deliveries by due time, ties broken by id so the
+// order is deterministic.
+type dueQueue []*memDelivery
+
+func (q dueQueue) Len() int { return len(q) }
+func (q dueQueue) Less(i, j int) bool {
+	if c := q[i].due().Compare(q[j].due()); c != 0 {
+		return c < 0
+	}
+	return q[i].d.ID < q[j].d.ID
+}
+func (q dueQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].heapIdx = i
+	q[j].heapIdx = j
+}
+func (q *dueQueue) Push(x any) {
+	md := x.(*memDelivery)
+	md.heapIdx = len(*q)
+	*q = append(*q, md)
+}
+func (q *dueQueue) Pop() any {
+	old := *q
+	n := len(old)
+	md := old[n-1]
+	old[n-1] = nil
+	md.heapIdx = -1
+	*q = old[:n-1]
+	return md
+}

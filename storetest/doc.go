@@ -1,0 +1,23 @@
+// Package storetest checks that an implementation of webhook.Store keeps the
+// contract the Dispatcher relies on. Every store of this module runs it, and
+// so should a store written outside it:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) webhook.Store {
+//			return mystore.New(openTestDatabase(t))
+//		})
+//	}
+//
+// Run calls newStore once per subtest and expects an empty store each time;
+// the subtests run one after another, so a store backed by one test database
+// may empty it in newStore. The suite covers subscription CRUD and
+// validation, matching by scope and event type, the queue (enqueue, claim,
+// lease expiry, concurrent claimers, complete, release, redeliver), the
+// delivery log with its filters and pagination, and WorkNotifier when the
+// store implements it. Schedules start at the fixed BaseTime, never at the
+// clock, so a failure reproduces.
+//
+// The helpers NewID, IDGenerator, NewSubscription and NewDelivery build test
+// data with ids in the library's format, for the suite and for a store's own
+// tests.
+package storetest
