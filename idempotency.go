@@ -1,0 +1,446 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Defaults of IdempotencyConfig.
+const (
+	// DefaultDedupeTTL is how long a processed delivery_id is remembered.
+	// It must outlast the sender's whole retry window, which spans days:
+	// a duplicate arriving after the TTL runs the handler again.
+	DefaultDedupeTTL = 72 * time.Hour
+	// DefaultDedupeLease is how long a claim on a delivery being processed
+	// holds before another request may take it over, which is what lets a
+	// retry proceed after the process crashed mid-handler.
+	DefaultDedupeLease = 10 * time.Minute
+	// DefaultRetryAfter is the Retry-After a receiver sends with 409 (the
+	// same delivery is being processed) and 503 (queue full, store down).
+	DefaultRetryAfter = 30 * time.Second
+)
+
+// ClaimResult is the outcome of DedupeStore.Claim.
+type ClaimResult int
+
+// Outcomes of a claim.
+const (
+	// ClaimAcquired: the caller now owns the key and must call Done or
+	// Release.
+	ClaimAcquired ClaimResult = iota + 1
+	// ClaimInFlight: another caller holds an unexpired claim on the key.
+	ClaimInFlight
+	// ClaimDone: the key was marked done within its TTL.
+	ClaimDone
+)
+
+func (c ClaimResult) String() string {
+	switch c {
+	case ClaimAcquired:
+		return "acquired"
+	case ClaimInFlight:
+		return "in flight"
+	case ClaimDone:
+		return "done"
+	}
+	return "ClaimResult(" + strconv.Itoa(int(c)) + ")"
+}
+
+// DedupeStore remembers which deliveries were processed. Implementations
+// must be safe for concurrent use, including by several processes when the
+// store is shared (pgstore). NewMemoryDedupeStore returns one for a single
+// process.
+type DedupeStore interface {
+	// Claim atomically claims key for processing: if key is unknown, or
+	// its claim or done mark has expired, it records an in-flight claim
+	// that expires after lease and returns ClaimAcquired. Otherwise it
+	// returns ClaimInFlight or ClaimDone and changes nothing. Two
+	// concurrent Claims of one key never both return ClaimAcquired.
+	Claim(ctx context.Context, key string, lease time.Duration) (ClaimResult, error)
+	// Done marks key processed: Claims return ClaimDone until ttl passes.
+	Done(ctx context.Context, key string, ttl time.Duration) error
+	// Release forgets key, so the next Claim acquires it. Releasing an
+	// unknown key is not an error.
+	Release(ctx context.Context, key string) error
+}
+
+// IdempotencyConfig configures an Idempotency; the zero value (or nil) is
+// usable.
+type IdempotencyConfig struct {
+	// TTL is how long a processed delivery_id is remembered. Defaults to
+	// DefaultDedupeTTL; it should exceed the sender's retry window.
+	TTL time.Duration
+	// Lease bounds how long one request may hold a claim while it is being
+	// processed. It should exceed the longest handler run (in async mode,
+	// queue wait included): after it, a duplicate may run the handler
+	// concurrently. Defaults to DefaultDedupeLease.
+	Lease time.Duration
+	// RetryAfter is sent with 409 and 503 answers. Defaults to
+	// DefaultRetryAfter.
+	RetryAfter time.Duration
+	// Logger receives store failures. Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Idempotency is middleware that runs the wrapped handler at most once per
+// delivery_id, so that the sender's retries (at-least-once delivery) have
+// their side effects once. It must sit behind Receiver.Middleware, whose
+// verified event supplies the delivery_id; the id is inside the signed body,
+// so a forger cannot change it to dodge deduplication. An Idempotency is
+// safe for concurrent use.
+type Idempotency struct {
+	store      DedupeStore
+	ttl        time.Duration
+	lease      time.Duration
+	retryAfter string
+	log        *slog.Logger
+}
+
+// NewIdempotency returns an Idempotency over store; cfg may be nil. It
+// returns a *ValidationError if store is nil or a duration is negative.
+func NewIdempotency(store DedupeStore, cfg *IdempotencyConfig) (*Idempotency, error) {
+	if store == nil {
+		return nil, &ValidationError{Field: "store", Reason: "must not be nil"}
+	}
+	var c IdempotencyConfig
+	if cfg != nil {
+		c = *cfg
+	}
+	for _, f := range []struct {
+		name string
+		d    *time.Duration
+		def  time.Duration
+	}{
+		{"TTL", &c.TTL, DefaultDedupeTTL},
+		{"Lease", &c.Lease, DefaultDedupeLease},
+		{"RetryAfter", &c.RetryAfter, DefaultRetryAfter},
+	} {
+		switch {
+		case *f.d < 0:
+			return nil, &ValidationError{Field: f.name, Reason: "must not be negative"}
+		case *f.d == 0:
+			*f.d = f.def
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return &Idempotency{
+		store:      store,
+		ttl:        c.TTL,
+		lease:      c.Lease,
+		retryAfter: retryAfterSeconds(c.RetryAfter),
+		log:        c.Logger,
+	}, nil
+}
+
+// Middleware returns a handler that claims the delivery_id before calling
+// next:
+//
+//   - a delivery already processed is answered 200 without calling next;
+//   - a delivery being processed by another request is answered 409 with
+//     Retry-After, so the two never run at once;
+//   - when the store fails, 503 with Retry-After (failing closed: running
+//     the handler unguarded could repeat side effects);
+//   - otherwise next runs. A 2xx answer marks the delivery done; any other
+//     answer, or a panic (re-raised after), releases the claim so the
+//     sender's retry runs next again.
+//
+// Behind Middleware, an AsyncHandler takes the claim over: it is marked done
+// when the queued event has been handled, released when handling fails.
+// Without Receiver.Middleware in front, it answers 500 and next is not run.
+func (d *Idempotency) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		rec := receivedFrom(ctx)
+		if rec == nil {
+			d.log.ErrorContext(ctx, "webhook: Idempotency.Middleware used without Receiver.Middleware in front")
+			http.Error(w, "webhook: receiver misconfigured", http.StatusInternalServerError)
+			return
+		}
+		key := rec.event.DeliveryID
+		res, err := d.store.Claim(ctx, key, d.lease)
+		if err != nil {
+			d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe claim failed",
+				slog.String("delivery_id", key), slog.String("error", err.Error()))
+			w.Header().Set("Retry-After", d.retryAfter)
+			http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		switch res {
+		case ClaimDone:
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte("webhook: delivery already processed\n"))
+			return
+		case ClaimInFlight:
+			w.Header().Set("Retry-After", d.retryAfter)
+			http.Error(w, "webhook: delivery is being processed", http.StatusConflict)
+			return
+		case ClaimAcquired:
+		default:
+			d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe store returned an invalid claim result",
+				slog.String("delivery_id", key), slog.Int("result", int(res)))
+			w.Header().Set("Retry-After", d.retryAfter)
+			http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
+			return
+		}
+
+		c := &dedupeClaim{idem: d, key: key}
+		sw := &dedupeStatusWriter{ResponseWriter: w}
+		finished := false
+		defer func() {
+			if !finished && !c.handedOver {
+				c.finish(ctx, false) // next panicked: let the retry run
+			}
+		}()
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(ctx, dedupeClaimKey{}, c)))
+		finished = true
+		if !c.handedOver {
+			c.finish(ctx, sw.status() >= 200 && sw.status() < 300)
+		}
+	})
+}
+
+// dedupeClaim is a claim acquired by Idempotency.Middleware. An
+// AsyncHandler behind it takes it over (handedOver) and finishes it from
+// the worker.
+type dedupeClaim struct {
+	idem       *Idempotency
+	key        string
+	handedOver bool // set and read only by the request's goroutine
+}
+
+type dedupeClaimKey struct{}
+
+func dedupeClaimFrom(ctx context.Context) *dedupeClaim {
+	c, _ := ctx.Value(dedupeClaimKey{}).(*dedupeClaim)
+	return c
+}
+
+// dedupeStoreTimeout bounds Done and Release, which run even after the client
+// went away: the request context is stripped of its cancellation for them,
+// since a claim left in flight would block the sender's retries for a
+// whole lease.
+const dedupeStoreTimeout = 10 * time.Second
+
+// finish marks the claim done on success and releases it otherwise.
+func (c *dedupeClaim) finish(ctx context.Context, ok bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dedupeStoreTimeout)
+	defer cancel()
+	var err error
+	op := "done"
+	if ok {
+		err = c.idem.store.Done(ctx, c.key, c.idem.ttl)
+	} else {
+		op = "release"
+		err = c.idem.store.Release(ctx, c.key)
+	}
+	if err != nil {
+		// Done failing means a retry may run the handler again; Release
+		// failing means retries get 409 until the lease expires.
+		c.idem.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe "+op+" failed",
+			slog.String("delivery_id", c.key), slog.String("error", err.Error()))
+	}
+}
+
+// dedupeStatusWriter records the status code written through it.
+type dedupeStatusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *dedupeStatusWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *dedupeStatusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *dedupeStatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// status is the status sent, 200 if the handler wrote nothing (as net/http
+// would answer).
+func (w *dedupeStatusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+func retryAfterSeconds(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(s, 1), 10)
+}
+
+// DefaultDedupeMaxEntries is the capacity NewMemoryDedupeStore uses when
+// given zero or less.
+const DefaultDedupeMaxEntries = 100_000
+
+// MemoryDedupeStore is a DedupeStore in the memory of one process, bounded
+// to a number of entries. When full, the least recently changed entry is
+// forgotten first, so a duplicate of it would be processed again: size it
+// for the deliveries of one TTL (each entry costs about 150 bytes plus its
+// key). Its contents are lost on restart; use a shared store such as pgstore
+// when several processes receive or deduplication must survive restarts.
+// It is safe for concurrent use.
+type MemoryDedupeStore struct {
+	mu      sync.Mutex
+	max     int
+	entries map[string]*dedupeEntry
+	// Entries form a list in order of their last change, oldest at head.
+	// Entries of one state share one lifetime in practice (a lease or a
+	// TTL), so the head is about the first to expire: pruning from it costs
+	// constant time per expired entry, and eviction takes it when full. An
+	// expired entry behind an unexpired one waits for eviction or for its
+	// key to be claimed again, which treats it as absent.
+	head, tail *dedupeEntry
+	now        func() time.Time
+}
+
+type dedupeEntry struct {
+	key        string
+	done       bool
+	expires    time.Time
+	prev, next *dedupeEntry
+}
+
+var _ DedupeStore = (*MemoryDedupeStore)(nil)
+
+// NewMemoryDedupeStore returns an empty MemoryDedupeStore holding at most
+// maxEntries keys (DefaultDedupeMaxEntries if maxEntries <= 0).
+func NewMemoryDedupeStore(maxEntries int) *MemoryDedupeStore {
+	if maxEntries <= 0 {
+		maxEntries = DefaultDedupeMaxEntries
+	}
+	return &MemoryDedupeStore{max: maxEntries, entries: make(map[string]*dedupeEntry), now: time.Now}
+}
+
+// errEmptyKey is returned for an empty dedupe key.
+var errEmptyKey = errors.New("webhook: empty dedupe key")
+
+// Claim implements DedupeStore.
+func (s *MemoryDedupeStore) Claim(ctx context.Context, key string, lease time.Duration) (ClaimResult, error) {
+	if err := checkDedupeArgs(ctx, key, lease); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.prune(now)
+	if e, ok := s.entries[key]; ok {
+		if now.Before(e.expires) {
+			if e.done {
+				return ClaimDone, nil
+			}
+			return ClaimInFlight, nil
+		}
+		s.remove(e)
+	}
+	for len(s.entries) >= s.max {
+		s.remove(s.head)
+	}
+	e := &dedupeEntry{key: key, expires: now.Add(lease)}
+	s.entries[key] = e
+	s.append(e)
+	return ClaimAcquired, nil
+}
+
+// Done implements DedupeStore. Marking an unknown key done records it.
+func (s *MemoryDedupeStore) Done(ctx context.Context, key string, ttl time.Duration) error {
+	if err := checkDedupeArgs(ctx, key, ttl); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	e, ok := s.entries[key]
+	if ok {
+		s.remove(e)
+	} else {
+		for len(s.entries) >= s.max {
+			s.remove(s.head)
+		}
+	}
+	e = &dedupeEntry{key: key, done: true, expires: now.Add(ttl)}
+	s.entries[key] = e
+	s.append(e)
+	return nil
+}
+
+// Release implements DedupeStore.
+func (s *MemoryDedupeStore) Release(ctx context.Context, key string) error {
+	if err := checkDedupeArgs(ctx, key, time.Second); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[key]; ok {
+		s.remove(e)
+	}
+	return nil
+}
+
+// Len returns the number of keys held, expired ones included until they
+// are pruned.
+func (s *MemoryDedupeStore) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+func checkDedupeArgs(ctx context.Context, key string, d time.Duration) error {
+	if key == "" {
+		return errEmptyKey
+	}
+	if d <= 0 {
+		return fmt.Errorf("webhook: dedupe duration %v is not positive", d)
+	}
+	return ctx.Err()
+}
+
+// prune drops expired entries from the head of the list.
+func (s *MemoryDedupeStore) prune(now time.Time) {
+	for s.head != nil && !now.Before(s.head.expires) {
+		s.remove(s.head)
+	}
+}
+
+func (s *MemoryDedupeStore) append(e *dedupeEntry) {
+	e.prev, e.next = s.tail, nil
+	if s.tail != nil {
+		s.tail.next = e
+	} else {
+		s.head = e
+	}
+	s.tail = e
+}
+
+func (s *MemoryDedupeStore) remove(e *dedupeEntry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+	delete(s.entries, e.key)
+}

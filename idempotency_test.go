@@ -1,0 +1,303 @@
+package webhook_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/onplana/webhook"
+)
+
+func newTestLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(&lockedWriter{w: w}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// lockedWriter serializes writes, so that a test's log buffer may be written
+// from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// dedupeSetup is a receiver with idempotency in front of an event handler.
+type dedupeSetup struct {
+	store   *webhook.MemoryDedupeStore
+	handler http.Handler
+	runs    atomic.Int32
+}
+
+func newDedupeSetup(t *testing.T, handle webhook.EventHandlerFunc) *dedupeSetup {
+	t.Helper()
+	s := &dedupeSetup{store: webhook.NewMemoryDedupeStore(0)}
+	logger := newTestLogger(io.Discard)
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: logger})
+	idem, err := webhook.NewIdempotency(s.store, &webhook.IdempotencyConfig{Logger: logger})
+	require.NoError(t, err)
+	s.handler = rv.Middleware(idem.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(
+		func(ctx context.Context, e *webhook.Event, body []byte) error {
+			s.runs.Add(1)
+			return handle(ctx, e, body)
+		}))))
+	return s
+}
+
+func (s *dedupeSetup) send(t *testing.T, id string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	s.handler.ServeHTTP(rec, signedRequest(t, "", envelopeFor(id)))
+	return rec
+}
+
+func ok(context.Context, *webhook.Event, []byte) error { return nil }
+
+// TestIdempotencyDuplicate is R17: a duplicate of a processed delivery gets
+// 2xx and does not run the handler.
+func TestIdempotencyDuplicate(t *testing.T) {
+	t.Parallel()
+	s := newDedupeSetup(t, ok)
+	require.Equal(t, http.StatusNoContent, s.send(t, "dlv_a").Code)
+	for range 3 {
+		require.Equal(t, http.StatusOK, s.send(t, "dlv_a").Code)
+	}
+	require.EqualValues(t, 1, s.runs.Load())
+	require.Equal(t, http.StatusNoContent, s.send(t, "dlv_b").Code, "another delivery runs")
+	require.EqualValues(t, 2, s.runs.Load())
+}
+
+// TestIdempotencyConcurrentDuplicate is R18: while a delivery is being
+// handled, its duplicates are answered 409 with Retry-After and never run.
+func TestIdempotencyConcurrentDuplicate(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	s := newDedupeSetup(t, func(context.Context, *webhook.Event, []byte) error {
+		entered <- struct{}{}
+		<-release
+		return nil
+	})
+	first := make(chan int, 1)
+	go func() { first <- s.send(t, "dlv_a").Code }()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("first delivery not handled")
+	}
+	for range 5 {
+		rec := s.send(t, "dlv_a")
+		require.Equal(t, http.StatusConflict, rec.Code)
+		require.Equal(t, "30", rec.Header().Get("Retry-After"))
+	}
+	close(release)
+	select {
+	case code := <-first:
+		require.Equal(t, http.StatusNoContent, code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("first delivery did not finish")
+	}
+	require.Equal(t, http.StatusOK, s.send(t, "dlv_a").Code)
+	require.EqualValues(t, 1, s.runs.Load())
+}
+
+// TestIdempotencyRace fires the same delivery from many goroutines at once:
+// exactly one runs the handler (run with -race).
+func TestIdempotencyRace(t *testing.T) {
+	t.Parallel()
+	var inside, maxInside atomic.Int32
+	s := newDedupeSetup(t, func(context.Context, *webhook.Event, []byte) error {
+		n := inside.Add(1)
+		defer inside.Add(-1)
+		for {
+			m := maxInside.Load()
+			if n <= m || maxInside.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		return nil
+	})
+	const n = 32
+	start := make(chan struct{})
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			<-start
+			codes <- s.send(t, "dlv_race").Code
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	require.EqualValues(t, 1, s.runs.Load())
+	require.EqualValues(t, 1, maxInside.Load())
+	require.Equal(t, 1, count[http.StatusNoContent], count)
+	require.Equal(t, n-1, count[http.StatusOK]+count[http.StatusConflict], count)
+}
+
+// TestIdempotencyReleaseOnFailure is R19: when the handler fails or panics,
+// the claim is released, the answer is not 2xx, and the retry runs the
+// handler again.
+func TestIdempotencyReleaseOnFailure(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		fail func() error
+	}{
+		{"error", func() error { return errors.New("database down") }},
+		{"panic", func() error { panic("nil map") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var failing atomic.Bool
+			failing.Store(true)
+			s := newDedupeSetup(t, func(context.Context, *webhook.Event, []byte) error {
+				if failing.Load() {
+					return tt.fail()
+				}
+				return nil
+			})
+			require.Equal(t, http.StatusInternalServerError, s.send(t, "dlv_a").Code)
+			require.Equal(t, http.StatusInternalServerError, s.send(t, "dlv_a").Code, "retry runs again")
+			failing.Store(false)
+			require.Equal(t, http.StatusNoContent, s.send(t, "dlv_a").Code)
+			require.Equal(t, http.StatusOK, s.send(t, "dlv_a").Code)
+			require.EqualValues(t, 3, s.runs.Load())
+		})
+	}
+}
+
+// TestIdempotencyReleaseOnRawPanic covers an http.Handler behind the
+// middleware that panics without anything recovering it: the claim is
+// released and the panic goes on to net/http.
+func TestIdempotencyReleaseOnRawPanic(t *testing.T) {
+	t.Parallel()
+	store := webhook.NewMemoryDedupeStore(0)
+	idem, err := webhook.NewIdempotency(store, nil)
+	require.NoError(t, err)
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newTestLogger(io.Discard)})
+	var panicking atomic.Bool
+	panicking.Store(true)
+	h := rv.Middleware(idem.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if panicking.Load() {
+			panic("boom")
+		}
+		w.WriteHeader(http.StatusOK)
+	})))
+	require.PanicsWithValue(t, "boom", func() {
+		h.ServeHTTP(httptest.NewRecorder(), signedRequest(t, "", envelopeFor("dlv_p")))
+	})
+	res, err := store.Claim(context.Background(), "dlv_p", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, webhook.ClaimAcquired, res, "the claim was released")
+}
+
+// recordingStore wraps a MemoryDedupeStore and records TTLs, or fails.
+type recordingStore struct {
+	*webhook.MemoryDedupeStore
+	fail  error
+	ttls  chan time.Duration
+	lease chan time.Duration
+}
+
+func (s *recordingStore) Claim(ctx context.Context, key string, lease time.Duration) (webhook.ClaimResult, error) {
+	if s.fail != nil {
+		return 0, s.fail
+	}
+	s.lease <- lease
+	return s.MemoryDedupeStore.Claim(ctx, key, lease)
+}
+
+func (s *recordingStore) Done(ctx context.Context, key string, ttl time.Duration) error {
+	s.ttls <- ttl
+	return s.MemoryDedupeStore.Done(ctx, key, ttl)
+}
+
+// TestIdempotencyDefaultTTL is R20: a processed id is remembered for at
+// least the 72 hours the sender's retries may span.
+func TestIdempotencyDefaultTTL(t *testing.T) {
+	t.Parallel()
+	require.GreaterOrEqual(t, webhook.DefaultDedupeTTL, 72*time.Hour)
+	store := &recordingStore{MemoryDedupeStore: webhook.NewMemoryDedupeStore(0), ttls: make(chan time.Duration, 1), lease: make(chan time.Duration, 1)}
+	idem, err := webhook.NewIdempotency(store, nil)
+	require.NoError(t, err)
+	rv := newReceiver(t, webhook.ReceiverConfig{})
+	rec := httptest.NewRecorder()
+	rv.Middleware(idem.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(ok)))).ServeHTTP(rec, signedRequest(t, "", envelopeFor("dlv_ttl")))
+	require.Equal(t, http.StatusNoContent, rec.Code)
+	require.Equal(t, webhook.DefaultDedupeLease, <-store.lease)
+	require.Equal(t, webhook.DefaultDedupeTTL, <-store.ttls)
+}
+
+func TestIdempotencyStoreFailure(t *testing.T) {
+	t.Parallel()
+	store := &recordingStore{MemoryDedupeStore: webhook.NewMemoryDedupeStore(0), fail: errors.New("connection refused")}
+	idem, err := webhook.NewIdempotency(store, &webhook.IdempotencyConfig{RetryAfter: 90 * time.Second, Logger: newTestLogger(io.Discard)})
+	require.NoError(t, err)
+	rv := newReceiver(t, webhook.ReceiverConfig{})
+	var runs atomic.Int32
+	h := rv.Middleware(idem.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
+		runs.Add(1)
+		return nil
+	}))))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, signedRequest(t, "", envelopeFor("dlv_x")))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.Equal(t, "90", rec.Header().Get("Retry-After"))
+	require.Zero(t, runs.Load(), "fails closed: no unguarded run")
+}
+
+func TestIdempotencyWithoutReceiver(t *testing.T) {
+	t.Parallel()
+	idem, err := webhook.NewIdempotency(webhook.NewMemoryDedupeStore(0), &webhook.IdempotencyConfig{Logger: newTestLogger(io.Discard)})
+	require.NoError(t, err)
+	called := false
+	rec := httptest.NewRecorder()
+	idem.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })).
+		ServeHTTP(rec, signedRequest(t, "", envelopeFor("dlv_x")))
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	require.False(t, called)
+}
+
+func TestNewIdempotencyRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		store     webhook.DedupeStore
+		cfg       *webhook.IdempotencyConfig
+		wantField string
+	}{
+		{"nil store", nil, nil, "store"},
+		{"negative TTL", webhook.NewMemoryDedupeStore(0), &webhook.IdempotencyConfig{TTL: -time.Hour}, "TTL"},
+		{"negative Lease", webhook.NewMemoryDedupeStore(0), &webhook.IdempotencyConfig{Lease: -time.Hour}, "Lease"},
+		{"negative RetryAfter", webhook.NewMemoryDedupeStore(0), &webhook.IdempotencyConfig{RetryAfter: -time.Hour}, "RetryAfter"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			idem, err := webhook.NewIdempotency(tt.store, tt.cfg)
+			require.Nil(t, idem)
+			var ve *webhook.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, tt.wantField, ve.Field)
+		})
+	}
+}

@@ -1,0 +1,114 @@
+package webhook_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/onplana/webhook"
+)
+
+// FuzzParseEvent checks ParseEvent against encoding/json: it never panics,
+// and whatever it accepts is valid JSON whose fields decode to the same
+// values with encoding/json.
+func FuzzParseEvent(f *testing.F) {
+	f.Add([]byte(validEnvelope))
+	f.Add([]byte(`{"delivery_id":"d","event_id":"e","event":"x","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","project_id":null,"data":{"a":[1,-2.5e3,true,false,null,"\u00e9\ud83d\ude00"]}}`))
+	f.Add([]byte(`{"delivery_id":"d\u0000","event_id":"e","event":"x","timestamp":"2026-06-27T09:15:23.5+01:00","organization_id":"o","data":{}}`))
+	f.Add([]byte(`{"delivery_id":"d","delivery_id":"d"}`))
+	f.Add([]byte("{\"delivery_id\":\"\xff\xfe\",\"event_id\":\"e\",\"event\":\"x\",\"timestamp\":\"2026-06-27T09:15:23Z\",\"organization_id\":\"o\",\"data\":{}}"))
+	f.Add([]byte(`[[[[[[`))
+	f.Add([]byte(``))
+	if files, _ := filepath.Glob(filepath.Join("testdata", "events", "*.json")); len(files) > 0 {
+		for _, name := range files {
+			if b, err := os.ReadFile(name); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e, err := webhook.ParseEvent(body)
+		if err != nil {
+			if e != nil {
+				t.Fatal("ParseEvent returned an event with an error")
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("ParseEvent accepted invalid JSON %q", body)
+		}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(body, &fields); err != nil {
+			t.Fatalf("ParseEvent accepted what encoding/json refuses: %v", err)
+		}
+		str := func(name string) string {
+			var s string
+			if raw, ok := fields[name]; ok && string(raw) != "null" {
+				if err := json.Unmarshal(raw, &s); err != nil {
+					t.Fatalf("%s: encoding/json: %v", name, err)
+				}
+			}
+			return s
+		}
+		for _, c := range []struct{ name, got string }{
+			{"delivery_id", e.DeliveryID},
+			{"event_id", e.ID},
+			{"event", string(e.Type)},
+			{"organization_id", e.OrganizationID},
+			{"project_id", e.ProjectID},
+		} {
+			if want := str(c.name); c.got != want || (c.name != "project_id" && c.got == "") {
+				t.Fatalf("%s = %q, encoding/json reads %q", c.name, c.got, want)
+			}
+		}
+		var env webhook.Event
+		if err := json.Unmarshal(fields["timestamp"], &env.Timestamp); err != nil || !env.Timestamp.Equal(e.Timestamp) {
+			t.Fatalf("timestamp = %v, encoding/json reads %v (%v)", e.Timestamp, env.Timestamp, err)
+		}
+		if !bytes.Equal(e.Data, fields["data"]) || e.Data[0] != '{' {
+			t.Fatalf("data = %q, want the raw object %q", e.Data, fields["data"])
+		}
+	})
+}
+
+// FuzzReceiverMiddleware sends arbitrary bodies and signature headers
+// through the Middleware: it never panics, only answers with its documented
+// codes, and calls the handler only for a correctly signed envelope.
+func FuzzReceiverMiddleware(f *testing.F) {
+	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: []webhook.Secret{testSecret}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := rv.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	good := []byte(validEnvelope)
+	f.Add(good, webhook.Sign([]byte(testSecret), good), "task.updated")
+	f.Add(good, "sha256="+webhook.Sign([]byte(testSecret), good), "")
+	f.Add([]byte(`{}`), webhook.Sign([]byte(testSecret), []byte(`{}`)), "x")
+	f.Add(good, "sha256=", "task.updated")
+	f.Add([]byte("\x00"), "zz", "\x00")
+	f.Fuzz(func(t *testing.T, body []byte, sig, event string) {
+		req := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+		req.Header[webhook.DefaultSignatureHeader] = []string{sig}
+		req.Header[webhook.DefaultEventHeader] = []string{event}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusUnauthorized, http.StatusBadRequest:
+		case http.StatusNoContent:
+			if webhook.Verify(body, sig, []byte(testSecret)) != nil {
+				t.Fatalf("handler reached with a bad signature %q", sig)
+			}
+			if _, err := webhook.ParseEvent(body); err != nil {
+				t.Fatalf("handler reached with an invalid envelope: %v", err)
+			}
+		default:
+			t.Fatalf("unexpected status %d", rec.Code)
+		}
+	})
+}

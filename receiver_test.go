@@ -1,0 +1,649 @@
+package webhook_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/onplana/webhook"
+)
+
+const (
+	// testSecret is the Standard Webhooks specification's example secret;
+	// it is also a valid Onplana-scheme secret (its bytes are the key).
+	testSecret  webhook.Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	otherSecret webhook.Secret = "whsec_dGhpcyBpcyBhbm90aGVyIHRlc3Qgc2VjcmV0IQ=="
+)
+
+// envelopeFor returns validEnvelope with its delivery_id set to id.
+func envelopeFor(id string) []byte {
+	return []byte(strings.Replace(validEnvelope, `"dlv_1"`, `"`+id+`"`, 1))
+}
+
+func newReceiver(t testing.TB, cfg webhook.ReceiverConfig) *webhook.Receiver {
+	t.Helper()
+	if cfg.Secrets == nil {
+		cfg.Secrets = []webhook.Secret{testSecret}
+	}
+	rv, err := webhook.NewReceiver(cfg)
+	require.NoError(t, err)
+	return rv
+}
+
+// signedRequest returns a POST of body signed the way the dispatcher signs
+// it, with scheme and secrets.
+func signedRequest(t testing.TB, scheme webhook.Scheme, body []byte, secrets ...webhook.Secret) *http.Request {
+	t.Helper()
+	if len(secrets) == 0 {
+		secrets = []webhook.Secret{testSecret}
+	}
+	req := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	id := "dlv_1"
+	if e, err := webhook.ParseEvent(body); err == nil {
+		id = e.DeliveryID
+	}
+	signer := webhook.Signer{Scheme: scheme}
+	require.NoError(t, signer.SignRequest(req.Header, secrets, id, webhook.EventTaskUpdated, time.Now(), body))
+	return req
+}
+
+// recordingHandler records what reaches the handler behind the Middleware.
+type recordingHandler struct {
+	calls atomic.Int32
+	body  chan []byte
+	event chan *webhook.Event
+}
+
+func newRecordingHandler() *recordingHandler {
+	return &recordingHandler{body: make(chan []byte, 16), event: make(chan *webhook.Event, 16)}
+}
+
+func (h *recordingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.calls.Add(1)
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	e, _ := webhook.EventFromContext(r.Context())
+	h.body <- b
+	h.event <- e
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func TestReceiverMiddlewareStatus(t *testing.T) {
+	t.Parallel()
+	body := []byte(validEnvelope)
+	tests := []struct {
+		name       string
+		cfg        webhook.ReceiverConfig
+		req        func(t *testing.T) *http.Request
+		wantStatus int
+		wantText   string // in the response body
+	}{
+		{
+			name:       "valid delivery",
+			req:        func(t *testing.T) *http.Request { return signedRequest(t, "", body) },
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name: "signed with both secrets during rotation",
+			req: func(t *testing.T) *http.Request {
+				return signedRequest(t, "", body, otherSecret, testSecret)
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name:       "receiver holding old and new secret",
+			cfg:        webhook.ReceiverConfig{Secrets: []webhook.Secret{otherSecret, testSecret}},
+			req:        func(t *testing.T) *http.Request { return signedRequest(t, "", body) },
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name: "GET",
+			req: func(t *testing.T) *http.Request {
+				return httptest.NewRequest(http.MethodGet, "/hooks", nil)
+			},
+			wantStatus: http.StatusMethodNotAllowed,
+		},
+		{
+			name: "PUT with a valid signature",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.Method = http.MethodPut
+				return r
+			},
+			wantStatus: http.StatusMethodNotAllowed,
+		},
+		{
+			name: "R3 signature header missing",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.Header.Del(webhook.DefaultSignatureHeader)
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+			wantText:   "missing signature",
+		},
+		{
+			name: "R3 signature header empty",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.Header.Set(webhook.DefaultSignatureHeader, "  ")
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "R3 bare sha256= prefix",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.Header.Set(webhook.DefaultSignatureHeader, "sha256=")
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "wrong secret",
+			req: func(t *testing.T) *http.Request {
+				return signedRequest(t, "", body, otherSecret)
+			},
+			wantStatus: http.StatusUnauthorized,
+			wantText:   "invalid signature",
+		},
+		{
+			name:       "old secret removed from the receiver",
+			cfg:        webhook.ReceiverConfig{Secrets: []webhook.Secret{otherSecret}},
+			req:        func(t *testing.T) *http.Request { return signedRequest(t, "", body) },
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "R12 weaker scheme sha1=",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.Header.Set(webhook.DefaultSignatureHeader, "sha1="+webhook.Sign([]byte(testSecret), body)[:40])
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "signature header sent twice",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.Header.Add(webhook.DefaultSignatureHeader, r.Header.Get(webhook.DefaultSignatureHeader))
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "R2 one byte changed",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				tampered := bytes.Replace(body, []byte("Ship"), []byte("Shiq"), 1)
+				r.Body = io.NopCloser(bytes.NewReader(tampered))
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "R2 keys reordered",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				var m map[string]any
+				require.NoError(t, json.Unmarshal(body, &m))
+				reordered, err := json.Marshal(m) // sorted keys: same JSON, other bytes
+				require.NoError(t, err)
+				require.NotEqual(t, string(body), string(reordered))
+				r.Body = io.NopCloser(bytes.NewReader(reordered))
+				r.ContentLength = int64(len(reordered))
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "R2 whitespace added",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				spaced := append(append([]byte{}, body...), '\n')
+				r.Body = io.NopCloser(bytes.NewReader(spaced))
+				r.ContentLength = int64(len(spaced))
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "R13 probe with a bad signature and a garbage body is 401 not 400",
+			req: func(t *testing.T) *http.Request {
+				r := httptest.NewRequest(http.MethodPost, "/hooks", strings.NewReader("{not json"))
+				r.Header.Set(webhook.DefaultEventHeader, "admin.delete_everything")
+				r.Header.Set(webhook.DefaultSignatureHeader, strings.Repeat("ab", 32))
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "signed garbage",
+			req: func(t *testing.T) *http.Request {
+				return signedRequest(t, "", []byte("{not json"))
+			},
+			wantStatus: http.StatusBadRequest,
+			wantText:   "not a valid event envelope",
+		},
+		{
+			name: "signed JSON that is not an envelope",
+			req: func(t *testing.T) *http.Request {
+				return signedRequest(t, "", []byte(`{"event":"task.updated"}`))
+			},
+			wantStatus: http.StatusBadRequest,
+		},
+		{
+			name: "event header disagrees with the signed envelope",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.Header.Set(webhook.DefaultEventHeader, "task.deleted")
+				return r
+			},
+			wantStatus: http.StatusBadRequest,
+			wantText:   "does not match",
+		},
+		{
+			name: "event header absent",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.Header.Del(webhook.DefaultEventHeader)
+				return r
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name:       "Content-Length over the cap",
+			cfg:        webhook.ReceiverConfig{MaxBodyBytes: int64(len(body)) - 1},
+			req:        func(t *testing.T) *http.Request { return signedRequest(t, "", body) },
+			wantStatus: http.StatusRequestEntityTooLarge,
+		},
+		{
+			name: "body over the cap without Content-Length",
+			cfg:  webhook.ReceiverConfig{MaxBodyBytes: int64(len(body)) - 1},
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.ContentLength = -1
+				return r
+			},
+			wantStatus: http.StatusRequestEntityTooLarge,
+		},
+		{
+			name: "body exactly at the cap",
+			cfg:  webhook.ReceiverConfig{MaxBodyBytes: int64(len(body))},
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.ContentLength = -1
+				return r
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name: "custom header names",
+			cfg:  webhook.ReceiverConfig{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"},
+			req: func(t *testing.T) *http.Request {
+				r := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+				s := webhook.Signer{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"}
+				require.NoError(t, s.SignRequest(r.Header, []webhook.Secret{testSecret}, "dlv_1", webhook.EventTaskUpdated, time.Now(), body))
+				return r
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name:       "default header names ignored when custom ones are configured",
+			cfg:        webhook.ReceiverConfig{SignatureHeader: "X-Acme-Signature"},
+			req:        func(t *testing.T) *http.Request { return signedRequest(t, "", body) },
+			wantStatus: http.StatusUnauthorized,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rv := newReceiver(t, tt.cfg)
+			next := newRecordingHandler()
+			rec := httptest.NewRecorder()
+			req := tt.req(t)
+			rv.Middleware(next).ServeHTTP(rec, req)
+
+			require.Equal(t, tt.wantStatus, rec.Code, rec.Body.String())
+			require.Contains(t, rec.Body.String(), tt.wantText)
+			if tt.wantStatus == http.StatusMethodNotAllowed {
+				require.Equal(t, http.MethodPost, rec.Header().Get("Allow"))
+			}
+			if tt.wantStatus != http.StatusNoContent {
+				require.Zero(t, next.calls.Load(), "handler must not run")
+				return
+			}
+			require.EqualValues(t, 1, next.calls.Load())
+			// R2: the handler gets exactly the verified bytes.
+			require.Equal(t, string(body), string(<-next.body))
+			e := <-next.event
+			require.NotNil(t, e)
+			require.Equal(t, "dlv_1", e.DeliveryID)
+			require.Equal(t, webhook.EventTaskUpdated, e.Type)
+		})
+	}
+}
+
+func TestReceiverStandardScheme(t *testing.T) {
+	t.Parallel()
+	body := []byte(validEnvelope)
+	now := time.Now()
+	tests := []struct {
+		name       string
+		mutate     func(r *http.Request)
+		wantStatus int
+	}{
+		{"valid", func(*http.Request) {}, http.StatusNoContent},
+		{"R3 signature missing", func(r *http.Request) { r.Header.Del(webhook.StandardSignatureHeader) }, http.StatusUnauthorized},
+		{"R3 bare v1,", func(r *http.Request) { r.Header.Set(webhook.StandardSignatureHeader, "v1,") }, http.StatusUnauthorized},
+		{"R7 timestamp too old", func(r *http.Request) {
+			r.Header.Set(webhook.StandardTimestampHeader, fmt.Sprint(now.Add(-10*time.Minute).Unix()))
+		}, http.StatusUnauthorized},
+		{"R8 timestamp in the future", func(r *http.Request) {
+			r.Header.Set(webhook.StandardTimestampHeader, fmt.Sprint(now.Add(10*time.Minute).Unix()))
+		}, http.StatusUnauthorized},
+		{"R10 id swapped", func(r *http.Request) { r.Header.Set(webhook.StandardIDHeader, "dlv_2") }, http.StatusUnauthorized},
+		{"onplana header alone", func(r *http.Request) {
+			r.Header = http.Header{webhook.DefaultSignatureHeader: {webhook.Sign([]byte(testSecret), body)}}
+		}, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rv := newReceiver(t, webhook.ReceiverConfig{Scheme: webhook.SchemeStandard, Now: func() time.Time { return now }})
+			next := newRecordingHandler()
+			req := signedRequest(t, webhook.SchemeStandard, body)
+			tt.mutate(req)
+			rec := httptest.NewRecorder()
+			rv.Middleware(next).ServeHTTP(rec, req)
+			require.Equal(t, tt.wantStatus, rec.Code, rec.Body.String())
+			if tt.wantStatus == http.StatusNoContent {
+				require.Equal(t, string(body), string(<-next.body))
+			} else {
+				require.Zero(t, next.calls.Load())
+			}
+		})
+	}
+}
+
+func TestNewReceiverRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		cfg       webhook.ReceiverConfig
+		wantIs    error
+		wantField string
+	}{
+		{"R4 no secrets", webhook.ReceiverConfig{Secrets: []webhook.Secret{}}, webhook.ErrNoSecret, ""},
+		{"R4 an empty secret among good ones", webhook.ReceiverConfig{Secrets: []webhook.Secret{testSecret, ""}}, webhook.ErrNoSecret, ""},
+		{"R4 short secret", webhook.ReceiverConfig{Secrets: []webhook.Secret{"secret"}}, webhook.ErrNoSecret, ""},
+		{"R4 standard secret not base64", webhook.ReceiverConfig{Scheme: webhook.SchemeStandard, Secrets: []webhook.Secret{"whsec_!!!!!!!!!!!!!!!!!!!!!!!!"}}, webhook.ErrNoSecret, ""},
+		{"unknown scheme", webhook.ReceiverConfig{Scheme: "sha1", Secrets: []webhook.Secret{testSecret}}, nil, "Scheme"},
+		{"negative MaxBodyBytes", webhook.ReceiverConfig{MaxBodyBytes: -1, Secrets: []webhook.Secret{testSecret}}, nil, "MaxBodyBytes"},
+		{"negative Tolerance", webhook.ReceiverConfig{Tolerance: -time.Second, Secrets: []webhook.Secret{testSecret}}, nil, "Tolerance"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rv, err := webhook.NewReceiver(tt.cfg)
+			require.Error(t, err)
+			require.Nil(t, rv)
+			if tt.wantIs != nil {
+				require.ErrorIs(t, err, tt.wantIs)
+			}
+			if tt.wantField != "" {
+				var ve *webhook.ValidationError
+				require.ErrorAs(t, err, &ve)
+				require.Equal(t, tt.wantField, ve.Field)
+			}
+			require.NotContains(t, err.Error(), string(testSecret))
+		})
+	}
+}
+
+func TestReceiverHandler(t *testing.T) {
+	t.Parallel()
+	body := []byte(validEnvelope)
+	tests := []struct {
+		name       string
+		handle     webhook.EventHandlerFunc
+		wantStatus int
+	}{
+		{"nil error answers 204", func(context.Context, *webhook.Event, []byte) error { return nil }, http.StatusNoContent},
+		{"error answers 500 without its text", func(context.Context, *webhook.Event, []byte) error {
+			return errors.New("db password is hunter2")
+		}, http.StatusInternalServerError},
+		{"panic answers 500", func(context.Context, *webhook.Event, []byte) error { panic("boom: hunter2") }, http.StatusInternalServerError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			rv := newReceiver(t, webhook.ReceiverConfig{Logger: newTestLogger(&logs)})
+			got := make(chan *webhook.Event, 1)
+			h := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, b []byte) error {
+				require.Equal(t, string(body), string(b))
+				ce, ok := webhook.EventFromContext(ctx)
+				require.True(t, ok)
+				require.Same(t, e, ce)
+				got <- e
+				return tt.handle(ctx, e, b)
+			}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, signedRequest(t, "", body))
+			require.Equal(t, tt.wantStatus, rec.Code)
+			require.NotContains(t, rec.Body.String(), "hunter2")
+			require.Equal(t, "dlv_1", (<-got).DeliveryID)
+			if tt.wantStatus != http.StatusNoContent {
+				require.Contains(t, logs.String(), "hunter2", "the error is logged for the host")
+				require.Contains(t, logs.String(), "dlv_1")
+			}
+			require.NotContains(t, logs.String(), string(testSecret))
+		})
+	}
+}
+
+func TestServeEventsWithoutMiddleware(t *testing.T) {
+	t.Parallel()
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newTestLogger(io.Discard)})
+	called := false
+	h := rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
+		called = true
+		return nil
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, signedRequest(t, "", []byte(validEnvelope)))
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	require.False(t, called)
+}
+
+// endlessReader yields 'a' forever and counts what it gave.
+type endlessReader struct{ n atomic.Int64 }
+
+func (r *endlessReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'a'
+	}
+	r.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// TestReceiverEndlessBody is R14 and R15: a body that never ends, with no
+// or a lying Content-Length, is cut at the cap, and memory stays flat. Not
+// parallel: it reads the process's allocation counter.
+func TestReceiverEndlessBody(t *testing.T) {
+	const limit = 1 << 20
+	tests := []struct {
+		name          string
+		contentLength int64
+	}{
+		{"chunked, no Content-Length", -1},
+		{"Content-Length lies low", 100},
+		{"Content-Length says 8 GiB", 8 << 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rv := newReceiver(t, webhook.ReceiverConfig{MaxBodyBytes: limit, Logger: newTestLogger(io.Discard)})
+			next := newRecordingHandler()
+			src := &endlessReader{}
+			req := httptest.NewRequest(http.MethodPost, "/hooks", src)
+			req.ContentLength = tt.contentLength
+			req.Header.Set(webhook.DefaultSignatureHeader, strings.Repeat("ab", 32))
+
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			rec := httptest.NewRecorder()
+			rv.Middleware(next).ServeHTTP(rec, req)
+			runtime.ReadMemStats(&after)
+
+			require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+			require.Zero(t, next.calls.Load())
+			require.LessOrEqual(t, src.n.Load(), int64(limit+64<<10), "read far past the cap")
+			require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8*limit), "memory grew with the body")
+		})
+	}
+}
+
+// TestReceiverEndlessBodyOverTheWire sends R14/R15 bodies to a real server
+// over raw TCP, so that nothing on the client side tidies them up.
+func TestReceiverEndlessBodyOverTheWire(t *testing.T) {
+	t.Parallel()
+	rv := newReceiver(t, webhook.ReceiverConfig{MaxBodyBytes: 64 << 10, Logger: newTestLogger(io.Discard)})
+	next := newRecordingHandler()
+	srv := httptest.NewServer(rv.Middleware(next))
+	t.Cleanup(srv.Close)
+
+	tests := []struct {
+		name    string
+		headers string
+		chunk   string // written repeatedly until the server stops reading
+	}{
+		{"endless chunked body", "Transfer-Encoding: chunked\r\n", "4000\r\n" + strings.Repeat("a", 0x4000) + "\r\n"},
+		{"Content-Length of 10 GB", "Content-Length: 10000000000\r\n", strings.Repeat("a", 16<<10)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			require.NoError(t, err)
+			t.Cleanup(func() { conn.Close() })
+			require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+
+			_, err = fmt.Fprintf(conn, "POST /hooks HTTP/1.1\r\nHost: x\r\n%s%s: %s\r\n\r\n",
+				tt.headers, webhook.DefaultSignatureHeader, strings.Repeat("ab", 32))
+			require.NoError(t, err)
+			writerDone := make(chan struct{})
+			go func() { // write until the server closes the connection
+				defer close(writerDone)
+				for {
+					if _, err := io.WriteString(conn, tt.chunk); err != nil {
+						return
+					}
+				}
+			}()
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+			conn.Close()
+			select {
+			case <-writerDone:
+			case <-time.After(10 * time.Second):
+				t.Fatal("writer did not stop")
+			}
+			require.Zero(t, next.calls.Load())
+		})
+	}
+}
+
+// TestReceiverSlowBody is R16: a body trickled a byte at a time is
+// abandoned when the server's ReadTimeout passes or when the request's
+// context ends, and the handler never runs.
+func TestReceiverSlowBody(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(srv *httptest.Server, h http.Handler)
+	}{
+		{"server ReadTimeout", func(srv *httptest.Server, h http.Handler) {
+			srv.Config.ReadTimeout = 300 * time.Millisecond
+			srv.Config.Handler = h
+		}},
+		{"request context deadline", func(srv *httptest.Server, h http.Handler) {
+			srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
+				defer cancel()
+				h.ServeHTTP(w, r.WithContext(ctx))
+			})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rv := newReceiver(t, webhook.ReceiverConfig{Logger: newTestLogger(io.Discard)})
+			next := newRecordingHandler()
+			srv := httptest.NewUnstartedServer(nil)
+			tt.setup(srv, rv.Middleware(next))
+			srv.Start()
+			t.Cleanup(srv.Close)
+
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			require.NoError(t, err)
+			t.Cleanup(func() { conn.Close() })
+			body := []byte(validEnvelope)
+			_, err = fmt.Fprintf(conn, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s: %s\r\n\r\n%s",
+				len(body), webhook.DefaultSignatureHeader, webhook.Sign([]byte(testSecret), body), body[:10])
+			require.NoError(t, err)
+
+			// Trickle one byte at a time, slower than the deadline allows in
+			// total, until the server gives up.
+			stop := make(chan struct{})
+			trickled := make(chan struct{})
+			go func() {
+				defer close(trickled)
+				tick := time.NewTicker(50 * time.Millisecond)
+				defer tick.Stop()
+				for i := 10; i < len(body); i++ {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+					}
+					if _, err := conn.Write(body[i : i+1]); err != nil {
+						return
+					}
+				}
+			}()
+			t.Cleanup(func() { close(stop); <-trickled })
+
+			require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+			start := time.Now()
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err == nil { // the server may also just drop the connection
+				resp.Body.Close()
+				require.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
+			}
+			require.Less(t, time.Since(start), 5*time.Second, "the trickle was not abandoned")
+			require.Zero(t, next.calls.Load())
+		})
+	}
+}
