@@ -1,0 +1,101 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/onplana/webhook"
+)
+
+// schemeFlag is the --scheme flag: onplana (the default) or standard.
+type schemeFlag webhook.Scheme
+
+func (s *schemeFlag) String() string {
+	if *s == "" {
+		return string(webhook.SchemeOnplana)
+	}
+	return string(*s)
+}
+
+func (s *schemeFlag) Set(v string) error {
+	switch webhook.Scheme(v) {
+	case webhook.SchemeOnplana, webhook.SchemeStandard:
+		*s = schemeFlag(v)
+		return nil
+	}
+	return fmt.Errorf("unknown scheme %q (want %s or %s)", v, webhook.SchemeOnplana, webhook.SchemeStandard)
+}
+
+func (s schemeFlag) scheme() webhook.Scheme {
+	if s == "" {
+		return webhook.SchemeOnplana
+	}
+	return webhook.Scheme(s)
+}
+
+const schemeHelp = "signature `scheme`: onplana (X-Onplana-Signature) or standard (Standard Webhooks)"
+
+// checker verifies deliveries of one scheme with the secrets given once.
+type checker struct {
+	scheme   webhook.Scheme
+	onplana  *webhook.Verifier
+	standard *webhook.StandardVerifier
+}
+
+// newChecker returns a checker for secrets. The onplana scheme keys the HMAC
+// with the secret's bytes as written; the standard scheme needs "whsec_"
+// secrets. tolerance bounds the age of a Standard Webhooks timestamp.
+func newChecker(scheme webhook.Scheme, secrets []string, tolerance time.Duration) (*checker, error) {
+	c := &checker{scheme: scheme}
+	var err error
+	switch scheme {
+	case webhook.SchemeStandard:
+		ss := make([]webhook.Secret, len(secrets))
+		for i, s := range secrets {
+			ss[i] = webhook.Secret(s)
+		}
+		c.standard, err = webhook.NewStandardVerifier(&webhook.StandardVerifierConfig{Tolerance: tolerance}, ss...)
+	default:
+		bs := make([][]byte, len(secrets))
+		for i, s := range secrets {
+			bs[i] = []byte(s)
+		}
+		c.onplana, err = webhook.NewVerifier(bs...)
+	}
+	return c, err
+}
+
+// checkRequest verifies body against the signature headers in h.
+func (c *checker) checkRequest(h http.Header, body []byte) error {
+	if c.scheme == webhook.SchemeStandard {
+		return c.check(body, h.Get(webhook.StandardSignatureHeader),
+			h.Get(webhook.StandardIDHeader), h.Get(webhook.StandardTimestampHeader))
+	}
+	return c.check(body, h.Get(webhook.DefaultSignatureHeader), "", "")
+}
+
+// check verifies body against a signature (and, in the standard scheme, the
+// message id and timestamp it covers).
+func (c *checker) check(body []byte, signature, id, timestamp string) error {
+	if c.scheme == webhook.SchemeStandard {
+		return c.standard.Verify(body, id, timestamp, signature)
+	}
+	return c.onplana.Verify(body, signature)
+}
+
+// explain turns a verification error into the sentence printed to the user.
+func explain(err error) string {
+	switch {
+	case errors.Is(err, webhook.ErrSignatureMismatch):
+		return "signature does not match: wrong secret, or the body was changed after signing (" + err.Error() + ")"
+	case errors.Is(err, webhook.ErrMissingSignature):
+		return "no signature header (" + err.Error() + ")"
+	case errors.Is(err, webhook.ErrMalformedSignature):
+		return "the signature is not in the scheme's format; check --scheme (" + err.Error() + ")"
+	case errors.Is(err, webhook.ErrTimestamp):
+		return "timestamp missing, malformed or outside the tolerance: a replay, or a clock off (" + err.Error() + ")"
+	}
+	return err.Error()
+}
