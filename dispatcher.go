@@ -2,13 +2,60 @@ package webhook
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 )
 
-// STUB (skeleton): the dispatcher helper implements this file; exported
-// signatures are the contract the CLI, examples and management API use.
+// Defaults of Config.
+const (
+	// DefaultWorkers is how many attempts a Dispatcher makes at once.
+	DefaultWorkers = 32
+	// DefaultMaxPerEndpoint is how many of them may go to one endpoint host.
+	DefaultMaxPerEndpoint = 4
+	// DefaultMaxPayloadBytes caps an encoded envelope (256 KiB), well under
+	// what receivers accept by default.
+	DefaultMaxPayloadBytes = 256 << 10
+	// DefaultUserAgent is the User-Agent of every attempt.
+	DefaultUserAgent = "onplana-webhook/1 (+https://github.com/onplana/webhook)"
+	// DefaultDeliveryHeader carries the delivery id on every attempt (it is
+	// also the envelope's delivery_id, which is the signed copy).
+	DefaultDeliveryHeader = "X-Onplana-Delivery"
+	// DefaultDisableAfter is how long an endpoint may keep failing, with no
+	// success, before its subscription is disabled (as Svix does).
+	DefaultDisableAfter = 5 * 24 * time.Hour
+	// DefaultPollInterval is how often an idle Dispatcher looks for due
+	// deliveries when nothing wakes it earlier.
+	DefaultPollInterval = time.Second
+	// DefaultMaxRetryAfter caps how long a Retry-After header may delay the
+	// next attempt.
+	DefaultMaxRetryAfter = time.Hour
+	// DefaultRotationGrace is how long a rotated-out secret keeps signing.
+	DefaultRotationGrace = 24 * time.Hour
+)
+
+// RotateImmediately, passed as the grace of RotateSecret, stops the old
+// secrets at once: for a secret that leaked.
+const RotateImmediately time.Duration = -1
+
+// Internal tuning that no host has a reason to change.
+const (
+	// maxClaimBatch bounds one Claim call.
+	maxClaimBatch = 64
+	// leaseMargin is added to the attempt timeout to form the lease, so a
+	// lease outlives the attempt plus the store writes around it.
+	leaseMargin = 30 * time.Second
+	// storeTimeout bounds the store writes that record an attempt, which
+	// must happen even when the attempt's context was cancelled.
+	storeTimeout = 10 * time.Second
+)
+
+// ErrAlreadyStarted is returned by Start when the Dispatcher is running.
+var ErrAlreadyStarted = errors.New("webhook: dispatcher already started")
 
 // Config configures a Dispatcher. The zero value (or a nil *Config) is
 // usable: every field has a default.
@@ -33,6 +80,9 @@ type Config struct {
 	// Default to DefaultEventHeader and DefaultSignatureHeader.
 	EventHeader     string
 	SignatureHeader string
+	// DeliveryHeader names the header carrying the delivery id on every
+	// attempt. Defaults to DefaultDeliveryHeader.
+	DeliveryHeader string
 	// UserAgent is sent on every attempt. Defaults to DefaultUserAgent.
 	UserAgent string
 	// AllowHTTP allows plain-http subscription URLs. Defaults to false.
@@ -56,12 +106,120 @@ type Config struct {
 	Logger *slog.Logger
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
+	// PollInterval is how often idle workers look for due deliveries when
+	// the store cannot wake them (it is not a WorkNotifier) or another
+	// process scheduled them. Defaults to DefaultPollInterval.
+	PollInterval time.Duration
+	// MaxRetryAfter caps the delay a Retry-After header on a 429, 502, 503
+	// or 504 response may impose. Defaults to DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration
+	// HTTPClient, if set, sends the attempts instead of the client built
+	// with NewClient from AttemptTimeout, AllowPrivateNetworks and
+	// AllowedNetworks. The SSRF guard, the refusal of redirects and the
+	// absence of a proxy are then its owner's responsibility.
+	HTTPClient *http.Client
+}
+
+// withDefaults returns a copy of c with every zero field set to its
+// default, or a *ValidationError naming the first invalid field.
+func (c *Config) withDefaults() (Config, error) {
+	var out Config
+	if c != nil {
+		out = *c
+		out.AllowedNetworks = append([]netip.Prefix(nil), c.AllowedNetworks...)
+	}
+	type check struct {
+		bad   bool
+		field string
+	}
+	for _, ch := range []check{
+		{out.Workers < 0, "Workers"},
+		{out.MaxPerEndpoint < 0, "MaxPerEndpoint"},
+		{out.AttemptTimeout < 0, "AttemptTimeout"},
+		{out.MaxPayloadBytes < 0, "MaxPayloadBytes"},
+		{out.DisableAfter < 0, "DisableAfter"},
+		{out.PollInterval < 0, "PollInterval"},
+		{out.MaxRetryAfter < 0, "MaxRetryAfter"},
+	} {
+		if ch.bad {
+			return Config{}, &ValidationError{Field: ch.field, Reason: "must not be negative"}
+		}
+	}
+	for _, p := range out.AllowedNetworks {
+		if !p.IsValid() {
+			return Config{}, &ValidationError{Field: "AllowedNetworks", Reason: "invalid prefix " + p.String()}
+		}
+	}
+	if out.Workers == 0 {
+		out.Workers = DefaultWorkers
+	}
+	if out.MaxPerEndpoint == 0 {
+		out.MaxPerEndpoint = DefaultMaxPerEndpoint
+	}
+	if out.AttemptTimeout == 0 {
+		out.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if out.RetryPolicy == nil {
+		out.RetryPolicy = DefaultRetryPolicy()
+	}
+	if out.MaxPayloadBytes == 0 {
+		out.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if out.Scheme == "" {
+		out.Scheme = SchemeOnplana
+	}
+	if out.EventHeader == "" {
+		out.EventHeader = DefaultEventHeader
+	}
+	if out.SignatureHeader == "" {
+		out.SignatureHeader = DefaultSignatureHeader
+	}
+	if out.DeliveryHeader == "" {
+		out.DeliveryHeader = DefaultDeliveryHeader
+	}
+	if !validHeaderName(out.DeliveryHeader) {
+		return Config{}, &ValidationError{Field: "DeliveryHeader", Reason: "not a valid header name"}
+	}
+	if out.UserAgent == "" {
+		out.UserAgent = DefaultUserAgent
+	}
+	if !validUserAgent(out.UserAgent) {
+		return Config{}, &ValidationError{Field: "UserAgent", Reason: "must be printable ASCII"}
+	}
+	if out.DisableAfter == 0 {
+		out.DisableAfter = DefaultDisableAfter
+	}
+	if out.Logger == nil {
+		out.Logger = slog.Default()
+	}
+	if out.Now == nil {
+		out.Now = time.Now
+	}
+	if out.PollInterval == 0 {
+		out.PollInterval = DefaultPollInterval
+	}
+	if out.MaxRetryAfter == 0 {
+		out.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	return out, nil
+}
+
+// validUserAgent reports whether s can be sent as a header value.
+func validUserAgent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // Observer is told about deliveries as they happen, for metrics. Its
 // methods are called from worker goroutines and must not block.
 type Observer interface {
-	// AttemptFinished is called after each attempt with its outcome.
+	// AttemptFinished is called after each attempt with its outcome, once
+	// the attempt is recorded in the store; d holds the delivery's new
+	// state (for a retry, its NextAttemptAt).
 	AttemptFinished(d *Delivery, a *Attempt)
 	// DeliveryStateChanged is called when a delivery ends (succeeded or failed).
 	DeliveryStateChanged(d *Delivery)
@@ -69,58 +227,353 @@ type Observer interface {
 
 // Dispatcher publishes events and delivers them to matching subscriptions
 // through a Store. It is safe for concurrent use.
-type Dispatcher struct{}
+//
+// Publish and the subscription methods work without Start: a process that
+// only publishes (a web server) and one that only delivers (a worker
+// started with Start) can share a durable store. Started, a Dispatcher
+// claims due deliveries from the store with a lease, attempts each one
+// over HTTP with at most Config.Workers attempts in flight and at most
+// Config.MaxPerEndpoint to any one endpoint host, and records every
+// attempt in the store's delivery log. A failed attempt is retried when
+// Config.RetryPolicy says, until its retry window is spent; the schedule
+// lives in the store, so a restart loses nothing.
+//
+// A delivery whose subscription was deleted before its attempt is marked
+// failed with a log entry saying so and is not sent. The deliveries of a
+// disabled subscription stay pending, unclaimed, until it is enabled again.
+type Dispatcher struct {
+	store  Store
+	cfg    Config
+	client *http.Client
+	signer Signer
+	log    *slog.Logger
+	now    func() time.Time
+	lease  time.Duration
 
-// NewDispatcher returns a Dispatcher over store; cfg may be nil.
-func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) { panic("unimplemented") }
+	mu       sync.Mutex
+	started  bool
+	closing  bool
+	closed   chan struct{}      // closed by the first Close
+	stopLoop context.CancelFunc // stops claiming
+	abort    context.CancelFunc // cancels in-flight attempts
+	done     chan struct{}      // closed when the loop and every worker have exited
+	nextDue  time.Time          // earliest retry or release this process scheduled
 
-// Start starts the workers. They run until Close.
-func (d *Dispatcher) Start(ctx context.Context) error { panic("unimplemented") }
+	runCtx    context.Context // parent of attempts; ended by abort
+	slots     chan struct{}   // one token per attempt in flight (global cap)
+	slotFreed chan struct{}   // nudges the loop when a saturated pool frees a slot
+	wake      chan struct{}   // nudges the loop: new work or an earlier due time
+	workers   sync.WaitGroup
 
-// Close stops claiming, waits for in-flight attempts, and leaves the rest
-// pending in the store. It returns ctx.Err() if ctx ends first.
-func (d *Dispatcher) Close(ctx context.Context) error { panic("unimplemented") }
+	claimMu sync.Mutex // serialises Claim calls of this process (see Ping)
 
-// Publish enqueues one delivery of e per matching subscription and returns
-// once they are in the store.
-func (d *Dispatcher) Publish(ctx context.Context, e Event) error { panic("unimplemented") }
+	endpoints endpointLimiter // per-endpoint concurrency caps
 
-// SubscriptionParams describes a subscription to create or update.
-type SubscriptionParams struct {
-	OrganizationID string
-	ProjectID      string
-	URL            string
-	EventTypes     []string
-	Description    string
+	healthMu sync.Mutex // serialises the read-modify-write of endpoint health
 }
 
-// CreateSubscription validates p, creates the subscription with a new secret
-// and sends it a webhook.ping. The secret is in the returned Subscription's
-// Secrets[0]; it is shown to the user once.
-func (d *Dispatcher) CreateSubscription(ctx context.Context, p SubscriptionParams) (*Subscription, error) {
-	panic("unimplemented")
+// NewDispatcher returns a Dispatcher over store; cfg may be nil. It returns
+// a *ValidationError naming the field when cfg is invalid. The Dispatcher
+// does not deliver until Start.
+func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
+	if store == nil {
+		return nil, &ValidationError{Field: "store", Reason: "must not be nil"}
+	}
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	signer := Signer{Scheme: c.Scheme, EventHeader: c.EventHeader, SignatureHeader: c.SignatureHeader}
+	if _, _, _, err := signer.resolve(); err != nil {
+		return nil, err
+	}
+	client := c.HTTPClient
+	if client == nil {
+		client, err = NewClient(ClientConfig{
+			Timeout:              c.AttemptTimeout,
+			AllowPrivateNetworks: c.AllowPrivateNetworks,
+			AllowedNetworks:      c.AllowedNetworks,
+			MaxIdleConnsPerHost:  max(c.MaxPerEndpoint, DefaultMaxIdleConnsPerHost),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &Dispatcher{
+		store:     store,
+		cfg:       c,
+		client:    client,
+		signer:    signer,
+		log:       c.Logger,
+		now:       c.Now,
+		lease:     c.AttemptTimeout + leaseMargin,
+		closed:    make(chan struct{}),
+		done:      make(chan struct{}),
+		slots:     make(chan struct{}, c.Workers),
+		slotFreed: make(chan struct{}, 1),
+		wake:      make(chan struct{}, 1),
+		endpoints: endpointLimiter{max: c.MaxPerEndpoint, hosts: make(map[string]*endpointState)},
+	}, nil
 }
 
-// UpdateSubscription changes URL, EventTypes, ProjectID and Description.
-func (d *Dispatcher) UpdateSubscription(ctx context.Context, id string, p SubscriptionParams) (*Subscription, error) {
-	panic("unimplemented")
+// Start starts the workers. They run until Close, or until ctx ends, which
+// stops claiming as Close does (in-flight attempts finish; call Close to
+// wait for them). Start returns ErrClosed after Close and
+// ErrAlreadyStarted when called twice.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	if ctx == nil {
+		return &ValidationError{Field: "ctx", Reason: "must not be nil"}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closing {
+		return ErrClosed
+	}
+	if d.started {
+		return ErrAlreadyStarted
+	}
+	d.started = true
+	loopCtx, stop := context.WithCancel(ctx)
+	runCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopLoop, d.abort, d.runCtx = stop, abort, runCtx
+	go d.loop(loopCtx)
+	return nil
 }
 
-// SetSubscriptionEnabled enables or disables a subscription.
-func (d *Dispatcher) SetSubscriptionEnabled(ctx context.Context, id string, enabled bool) (*Subscription, error) {
-	panic("unimplemented")
+// Close stops claiming, waits for in-flight attempts (their results are
+// recorded), and leaves the rest pending in the store for the next
+// Dispatcher. If ctx ends first, Close cancels the attempts still running,
+// returns their deliveries to pending without recording an attempt, waits
+// for the workers to exit and returns ctx.Err(). After Close, Publish,
+// Ping and the subscription methods return ErrClosed. Calling Close again
+// is safe: it waits the same way.
+func (d *Dispatcher) Close(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	d.mu.Lock()
+	if !d.closing {
+		d.closing = true
+		close(d.closed)
+		if d.stopLoop != nil {
+			d.stopLoop()
+		}
+	}
+	started := d.started
+	d.mu.Unlock()
+	var err error
+	if started {
+		select {
+		case <-d.done:
+		case <-ctx.Done():
+			d.abort()
+			<-d.done
+			err = ctx.Err()
+		}
+	}
+	if d.cfg.HTTPClient == nil {
+		// The client is ours: drop its keep-alive connections (and their
+		// goroutines) now rather than after the idle timeout.
+		d.client.CloseIdleConnections()
+	}
+	return err
 }
 
-// RotateSecret gives the subscription a new current secret; the previous
-// one keeps signing for grace. It returns the new secret.
-func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Duration) (Secret, error) {
-	panic("unimplemented")
+// isClosed reports whether Close has been called.
+func (d *Dispatcher) isClosed() bool {
+	select {
+	case <-d.closed:
+		return true
+	default:
+		return false
+	}
 }
 
-// Ping delivers a webhook.ping to the subscription now and returns the attempt.
-func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt, error) {
-	panic("unimplemented")
+// Publish validates e, enqueues one delivery of it per matching enabled
+// subscription, and returns once they are all in the store (or none is,
+// on error). An empty e.ID gets a new "evt_…" id and a zero Timestamp the
+// current time. Publish does not need Start; it returns ErrClosed after
+// Close, a *ValidationError for an invalid event (see NewDeliveries), an
+// error wrapping ErrPayloadTooLarge for an envelope over
+// Config.MaxPayloadBytes, and store errors wrapped. An event no
+// subscription matches is valid and dropped.
+func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
+	if d.isClosed() {
+		return ErrClosed
+	}
+	if err := validateEvent(&e); err != nil {
+		return err
+	}
+	if e.Type == EventPing {
+		return &ValidationError{Field: "Type", Reason: "webhook.ping is sent by the dispatcher (CreateSubscription, Ping), not published"}
+	}
+	subs, err := d.store.MatchSubscriptions(ctx, e.OrganizationID, e.ProjectID, e.Type)
+	if err != nil {
+		return fmt.Errorf("webhook: publish: match subscriptions: %w", err)
+	}
+	now := d.now()
+	dls, err := newDeliveries(e, subs, now, d.cfg.MaxPayloadBytes)
+	if err != nil || len(dls) == 0 {
+		return err
+	}
+	if err := d.store.Enqueue(ctx, dls); err != nil {
+		return fmt.Errorf("webhook: publish: enqueue: %w", err)
+	}
+	d.nudge()
+	return nil
 }
 
-// Redeliver schedules a failed delivery to be sent again now.
-func (d *Dispatcher) Redeliver(ctx context.Context, deliveryID string) error { panic("unimplemented") }
+// Redeliver schedules a failed (or succeeded) delivery to be sent again
+// now, keeping its id, body and delivery log. It returns ErrNotFound for
+// an unknown id and ErrConflict for a delivery still pending or
+// delivering. A redelivered delivery is retried only while the retry
+// window counted from its creation lasts, so a redelivery of an old
+// delivery gets one attempt.
+func (d *Dispatcher) Redeliver(ctx context.Context, deliveryID string) error {
+	if d.isClosed() {
+		return ErrClosed
+	}
+	if deliveryID == "" {
+		return &ValidationError{Field: "deliveryID", Reason: "required"}
+	}
+	if err := d.store.Redeliver(ctx, deliveryID, d.now()); err != nil {
+		return fmt.Errorf("webhook: redeliver %s: %w", deliveryID, err)
+	}
+	d.nudge()
+	return nil
+}
+
+// nudge wakes the claim loop without blocking.
+func (d *Dispatcher) nudge() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// scheduled tells the loop that this process made a delivery due at t, so
+// it wakes then even without a store notification.
+func (d *Dispatcher) scheduled(t time.Time) {
+	d.mu.Lock()
+	earlier := d.nextDue.IsZero() || t.Before(d.nextDue)
+	if earlier {
+		d.nextDue = t
+	}
+	d.mu.Unlock()
+	if earlier {
+		d.nudge()
+	}
+}
+
+// loop claims due deliveries and hands each to a worker goroutine until
+// ctx ends; then it waits for the workers and closes d.done.
+func (d *Dispatcher) loop(ctx context.Context) {
+	defer close(d.done)
+	defer d.workers.Wait()
+
+	var notify <-chan struct{}
+	if wn, ok := d.store.(WorkNotifier); ok {
+		notify = wn.WorkAvailable()
+	}
+	poll := time.NewTicker(d.cfg.PollInterval)
+	defer poll.Stop()
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	defer due.Stop()
+
+	for {
+		saturated := d.claim(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		// Wake for the earliest delivery this process scheduled; later ones
+		// are found by the poll, which bounds how late any can be.
+		now := d.now()
+		d.mu.Lock()
+		next := d.nextDue
+		if !next.IsZero() && !next.After(now) {
+			next, d.nextDue = time.Time{}, time.Time{}
+		}
+		d.mu.Unlock()
+		if !next.IsZero() {
+			due.Reset(next.Sub(now))
+		}
+		if saturated {
+			// Every slot is busy: claim again as soon as one frees.
+			select {
+			case <-ctx.Done():
+				return
+			case <-d.slotFreed:
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-notify:
+		case <-poll.C:
+		case <-due.C:
+		case <-d.wake:
+		}
+	}
+}
+
+// claim claims as many due deliveries as there are free slots and starts
+// a worker for each. It reports whether every slot is now busy.
+func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
+	for {
+		free := cap(d.slots) - len(d.slots)
+		if free == 0 {
+			return true
+		}
+		limit := min(free, maxClaimBatch)
+		d.claimMu.Lock()
+		batch, err := d.store.Claim(ctx, d.now(), limit, d.lease)
+		d.claimMu.Unlock()
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.LogAttrs(ctx, slog.LevelError, "webhook: claim deliveries", slog.String("error", err.Error()))
+			}
+			return false
+		}
+		for _, dl := range batch {
+			d.slots <- struct{}{}
+			d.workers.Add(1)
+			go d.work(ctx, dl)
+		}
+		if len(batch) < limit {
+			return false
+		}
+	}
+}
+
+// work runs one claimed delivery and frees its slot.
+func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
+	defer func() {
+		<-d.slots
+		d.workers.Done()
+		select {
+		case d.slotFreed <- struct{}{}:
+		default:
+		}
+	}()
+	if loopCtx.Err() != nil {
+		// Claimed while Close was stopping the loop: not sent.
+		d.release(dl, d.now())
+		return
+	}
+	d.process(d.runCtx, dl)
+}
+
+// release returns a held delivery to pending, due at at, without recording
+// an attempt.
+func (d *Dispatcher) release(dl *Delivery, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.runCtxOrBackground()), storeTimeout)
+	defer cancel()
+	if err := d.store.Release(ctx, dl, at); err != nil {
+		d.log.LogAttrs(ctx, slog.LevelWarn, "webhook: release delivery",
+			slog.String("delivery_id", dl.ID), slog.String("error", err.Error()))
+		return
+	}
+	d.scheduled(at)
+}

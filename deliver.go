@@ -1,0 +1,325 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// drainBytes is how much of a response body is read past the snippet so
+// that a short answer leaves its connection reusable; anything longer is
+// cut by closing the connection.
+const drainBytes = 4 << 10
+
+// outcome is what an attempt means for the delivery beyond its Attempt
+// record.
+type outcome struct {
+	success    bool
+	gone       bool          // 410 Gone: the endpoint asks to stop
+	retryAfter time.Duration // a capped Retry-After on 429/502/503/504
+	aborted    bool          // the caller's context ended: not the endpoint's fault
+}
+
+// process runs one claimed delivery: it loads the subscription, applies
+// the per-endpoint cap, makes the attempt and records it.
+func (d *Dispatcher) process(ctx context.Context, dl *Delivery) {
+	sub, err := d.store.GetSubscription(ctx, dl.SubscriptionID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		d.finishUnsent(dl, "webhook: subscription deleted; delivery not sent")
+		return
+	case err != nil:
+		d.log.LogAttrs(ctx, slog.LevelError, "webhook: load subscription",
+			slog.String("delivery_id", dl.ID), slog.String("subscription_id", dl.SubscriptionID),
+			slog.String("error", err.Error()))
+		d.release(dl, d.now().Add(d.cfg.PollInterval))
+		return
+	case sub.Disabled:
+		d.holdForDisabled(dl)
+		return
+	}
+	host := endpointKey(sub.URL)
+	if ok, retryAt := d.endpoints.acquire(host, d.now()); !ok {
+		d.release(dl, retryAt)
+		return
+	}
+	a, out := d.attempt(ctx, sub, dl)
+	d.endpoints.done(host, a.Duration, d.now())
+	if out.aborted {
+		d.release(dl, d.now())
+		return
+	}
+	d.record(sub, dl, a, out)
+}
+
+// holdForDisabled returns a delivery whose subscription was disabled
+// after it was claimed to pending: stores do not claim the deliveries of a
+// disabled subscription, so it waits there until the subscription is
+// enabled again.
+func (d *Dispatcher) holdForDisabled(dl *Delivery) {
+	d.release(dl, d.now())
+}
+
+// finishUnsent marks a held delivery failed without sending it, with a log
+// entry that says why.
+func (d *Dispatcher) finishUnsent(dl *Delivery, reason string) {
+	now := d.now()
+	a := &Attempt{
+		DeliveryID: dl.ID,
+		Number:     dl.AttemptCount + 1,
+		StartedAt:  now,
+		ErrorClass: ErrorClassOther,
+		Error:      reason,
+	}
+	dl.AttemptCount++
+	dl.State = StateFailed
+	dl.LastStatusCode = 0
+	dl.LastError = reason
+	dl.UpdatedAt = now
+	if d.complete(dl, a) {
+		d.observe(dl, a)
+	}
+}
+
+// attempt makes one HTTP attempt of dl to sub and classifies it. It never
+// returns a nil Attempt.
+func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Delivery) (*Attempt, outcome) {
+	started := d.now()
+	a := &Attempt{DeliveryID: dl.ID, Number: dl.AttemptCount + 1, StartedAt: started}
+	fail := func(class ErrorClass, err error) (*Attempt, outcome) {
+		a.ErrorClass = class
+		a.Error = RedactError(err).Error()
+		return a, outcome{}
+	}
+
+	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, sub.URL, bytes.NewReader(dl.Body))
+	if err != nil {
+		return fail(ErrorClassOther, fmt.Errorf("webhook: build request to %s: invalid URL", RedactURL(sub.URL)))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", d.cfg.UserAgent)
+	req.Header.Set(d.cfg.DeliveryHeader, dl.ID)
+	// The Standard scheme signs the timestamp: every attempt is signed
+	// afresh, with the same id and body.
+	if err := d.signer.SignRequest(req.Header, activeSecrets(sub, started), dl.ID, dl.EventType, started, dl.Body); err != nil {
+		return fail(ErrorClassOther, fmt.Errorf("webhook: sign delivery: %w", err))
+	}
+
+	clock := time.Now() // latency on the monotonic clock, whatever d.now says
+	resp, err := d.client.Do(req)
+	if err != nil {
+		a.Duration = time.Since(clock)
+		a, out := fail(classify(err), err)
+		out.aborted = ctx.Err() != nil
+		return a, out
+	}
+	snippet, readErr := ReadSnippet(resp.Body, DefaultSnippetBytes)
+	if readErr == nil {
+		// Let a short answer keep its connection; never read a long one.
+		_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
+	}
+	resp.Body.Close()
+	a.Duration = time.Since(clock)
+	a.StatusCode = resp.StatusCode
+	a.ResponseSnippet = snippet
+
+	code := resp.StatusCode
+	switch {
+	case readErr != nil:
+		// The deadline covers the body too: an endpoint that trickles its
+		// answer past it has failed the attempt, whatever its status.
+		a, out := fail(classify(readErr), readErr)
+		out.aborted = ctx.Err() != nil
+		return a, out
+	case code >= 200 && code <= 299:
+		return a, outcome{success: true}
+	case code >= 300 && code <= 399:
+		a.ErrorClass = ErrorClassStatus
+		a.Error = fmt.Sprintf("webhook: endpoint answered %d %s; redirects are not followed", code, http.StatusText(code))
+		return a, outcome{}
+	case code == http.StatusGone:
+		a.ErrorClass = ErrorClassStatus
+		a.Error = "webhook: endpoint answered 410 Gone; the subscription is disabled"
+		return a, outcome{gone: true}
+	}
+	a.ErrorClass = ErrorClassStatus
+	a.Error = fmt.Sprintf("webhook: endpoint answered %d %s", code, http.StatusText(code))
+	var out outcome
+	switch code {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), started, d.cfg.MaxRetryAfter)
+		if out.retryAfter > 0 {
+			a.Error += "; Retry-After " + out.retryAfter.String()
+		}
+	}
+	return a, out
+}
+
+// activeSecrets returns the secrets of sub that sign at now: the current
+// one and previous ones inside their grace period, current first.
+func activeSecrets(sub *Subscription, now time.Time) []Secret {
+	out := make([]Secret, 0, len(sub.Secrets))
+	for _, s := range sub.Secrets {
+		if s.ExpiresAt.IsZero() || now.Before(s.ExpiresAt) {
+			out = append(out, s.Secret)
+		}
+	}
+	return out
+}
+
+// classify maps an error of http.Client.Do or of reading the response to
+// an ErrorClass.
+func classify(err error) ErrorClass {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrBlockedAddress):
+		return ErrorClassBlocked
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return ErrorClassTimeout
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) || errors.As(err, new(*net.OpError)) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return ErrorClassConnection
+	}
+	return ErrorClassOther
+}
+
+// parseRetryAfter returns the delay asked by a Retry-After value (delay
+// seconds or an HTTP date, relative to now), capped at limit; 0 when the
+// header is absent, malformed or in the past.
+func parseRetryAfter(v string, now time.Time, limit time.Duration) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var delay time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(limit/time.Second) {
+			return limit
+		}
+		delay = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		delay = t.Sub(now)
+	}
+	return min(max(delay, 0), limit)
+}
+
+// record applies the attempt's outcome to the delivery, stores it, and
+// updates the endpoint's health.
+func (d *Dispatcher) record(sub *Subscription, dl *Delivery, a *Attempt, out outcome) {
+	now := d.now()
+	dl.AttemptCount = a.Number
+	dl.LastStatusCode = a.StatusCode
+	dl.LastError = a.Error
+	dl.UpdatedAt = now
+	logAttrs := []slog.Attr{
+		slog.String("delivery_id", dl.ID),
+		slog.String("subscription_id", dl.SubscriptionID),
+		slog.String("event", string(dl.EventType)),
+		slog.String("endpoint", RedactURL(sub.URL)),
+		slog.Int("attempt", a.Number),
+		slog.Int("status", a.StatusCode),
+		slog.Duration("latency", a.Duration),
+	}
+	switch {
+	case out.success:
+		dl.State = StateSucceeded
+		d.log.LogAttrs(context.Background(), slog.LevelDebug, "webhook: delivered", logAttrs...)
+	case out.gone || dl.EventType == EventPing:
+		// A ping is a test: one attempt, reported to whoever asked.
+		dl.State = StateFailed
+	default:
+		next, ok := d.cfg.RetryPolicy.NextAttempt(a.Number, dl.CreatedAt, now)
+		if ok && out.retryAfter > 0 {
+			next = later(next, now.Add(out.retryAfter))
+		}
+		if ok {
+			dl.State = StatePending
+			dl.NextAttemptAt = next
+		} else {
+			dl.State = StateFailed
+		}
+	}
+	if !out.success {
+		logAttrs = append(logAttrs, slog.String("error_class", string(a.ErrorClass)), slog.String("error", a.Error))
+		if dl.State == StatePending {
+			logAttrs = append(logAttrs, slog.Time("next_attempt", dl.NextAttemptAt))
+			d.log.LogAttrs(context.Background(), slog.LevelInfo, "webhook: attempt failed; will retry", logAttrs...)
+		} else {
+			d.log.LogAttrs(context.Background(), slog.LevelWarn, "webhook: delivery failed", logAttrs...)
+		}
+	}
+	if !d.complete(dl, a) {
+		return
+	}
+	if dl.State == StatePending {
+		d.scheduled(dl.NextAttemptAt)
+	}
+	d.updateHealth(sub, a, out)
+	d.observe(dl, a)
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// complete stores the attempt and the delivery's new state. It reports
+// whether the store accepted them.
+func (d *Dispatcher) complete(dl *Delivery, a *Attempt) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.runCtxOrBackground()), storeTimeout)
+	defer cancel()
+	if err := d.store.Complete(ctx, dl, a); err != nil {
+		level := slog.LevelError
+		if errors.Is(err, ErrLeaseLost) {
+			// Another worker holds it now (our lease expired); its
+			// result will be recorded instead.
+			level = slog.LevelWarn
+		}
+		d.log.LogAttrs(ctx, level, "webhook: record attempt",
+			slog.String("delivery_id", dl.ID), slog.Int("attempt", a.Number), slog.String("error", err.Error()))
+		return false
+	}
+	return true
+}
+
+// observe tells the observer about a recorded attempt, after the store and
+// the endpoint's health are up to date.
+func (d *Dispatcher) observe(dl *Delivery, a *Attempt) {
+	o := d.cfg.Observer
+	if o == nil {
+		return
+	}
+	o.AttemptFinished(dl, a)
+	if dl.State == StateSucceeded || dl.State == StateFailed {
+		o.DeliveryStateChanged(dl)
+	}
+}
+
+// runCtxOrBackground returns the context of attempts, or Background
+// before Start (Ping works without Start).
+func (d *Dispatcher) runCtxOrBackground() context.Context {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.runCtx != nil {
+		return d.runCtx
+	}
+	return context.Background()
+}

@@ -1,0 +1,183 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// maxIDLength bounds the identifiers a publisher supplies (event,
+// organization and project ids), so they stay reasonable in headers, logs
+// and database indexes.
+const maxIDLength = 255
+
+// NewDeliveries validates e and returns one pending Delivery of it per
+// subscription in subs, due at now, ready for DeliveryStore.Enqueue. It is
+// what Dispatcher.Publish does between matching and enqueueing, exported so
+// that a store offering a transactional publish (pgstore's PublishTx) builds
+// byte-identical deliveries inside the caller's transaction.
+//
+// e is completed first: an empty ID gets a new "evt_…" id and a zero
+// Timestamp becomes now; both are visible in every body. Validation refuses,
+// with a *ValidationError naming the field: an unknown type or webhook.ping
+// (sent by the Dispatcher itself, never published), an empty OrganizationID,
+// a DeliveryID set by the caller, ids over 255 bytes or with control
+// characters, an event ID containing '.', and Data that is not a JSON
+// object. Each body is built once, with the delivery's own delivery_id, and
+// is sent unchanged on every attempt; a body larger than maxBytes
+// (DefaultMaxPayloadBytes when maxBytes <= 0) is refused with an error
+// wrapping ErrPayloadTooLarge. With no subscriptions it returns no
+// deliveries and a nil error once e is valid.
+func NewDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) ([]*Delivery, error) {
+	if err := validateEvent(&e); err != nil {
+		return nil, err
+	}
+	if e.Type == EventPing {
+		return nil, &ValidationError{Field: "Type", Reason: "webhook.ping is sent by the dispatcher (CreateSubscription, Ping), not published"}
+	}
+	return newDeliveries(e, subs, now, maxBytes)
+}
+
+// newDeliveries builds the deliveries of the validated event e (pings
+// included), filling its ID and Timestamp when they are empty.
+func newDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) ([]*Delivery, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxPayloadBytes
+	}
+	now = now.UTC()
+	if e.ID == "" {
+		e.ID = newID(prefixEvent, now)
+	}
+	if e.Timestamp.IsZero() {
+		e.Timestamp = now.Truncate(time.Millisecond)
+	}
+	for i, s := range subs {
+		if s == nil || s.ID == "" {
+			return nil, &ValidationError{Field: "subs", Reason: "subscription " + strconv.Itoa(i) + " is nil or has no ID"}
+		}
+	}
+	tail, err := envelopeTail(&e)
+	if err != nil {
+		return nil, err
+	}
+	// Every delivery id has the same length, so the size is known before
+	// any body is built.
+	size := len(`{"delivery_id":"`) + len(prefixDelivery) + 26 + len(`",`) + len(tail)
+	if size > maxBytes {
+		return nil, fmt.Errorf("%w: event %s (%s) encodes to %d bytes, over the %d-byte cap", ErrPayloadTooLarge, e.ID, e.Type, size, maxBytes)
+	}
+	out := make([]*Delivery, 0, len(subs))
+	for _, s := range subs {
+		id := newID(prefixDelivery, now)
+		body := make([]byte, 0, size)
+		body = append(body, `{"delivery_id":"`...)
+		body = append(body, id...)
+		body = append(body, `",`...)
+		body = append(body, tail...)
+		out = append(out, &Delivery{
+			ID:             id,
+			EventID:        e.ID,
+			EventType:      e.Type,
+			SubscriptionID: s.ID,
+			OrganizationID: e.OrganizationID,
+			ProjectID:      e.ProjectID,
+			Body:           body,
+			State:          StatePending,
+			NextAttemptAt:  now,
+			CreatedAt:      now,
+			UpdatedAt:      now,
+		})
+	}
+	return out, nil
+}
+
+// envelopeTail encodes every envelope field after delivery_id, in the field
+// order of Event's JSON form, ending with the closing brace. Data is
+// compacted, so the body does not depend on the publisher's whitespace.
+func envelopeTail(e *Event) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(len(e.Data) + 256)
+	writeField := func(name, value string) {
+		b.WriteByte('"')
+		b.WriteString(name)
+		b.WriteString(`":`)
+		v, _ := json.Marshal(value) // marshalling a string cannot fail
+		b.Write(v)
+		b.WriteByte(',')
+	}
+	writeField("event_id", e.ID)
+	writeField("event", string(e.Type))
+	writeField("timestamp", e.Timestamp.UTC().Format(time.RFC3339Nano))
+	writeField("organization_id", e.OrganizationID)
+	if e.ProjectID != "" {
+		writeField("project_id", e.ProjectID)
+	}
+	b.WriteString(`"data":`)
+	if err := json.Compact(&b, e.Data); err != nil {
+		return nil, &ValidationError{Field: "Data", Reason: "not valid JSON: " + err.Error()}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// validateEvent checks the fields a publisher sets. It does not fill ID or
+// Timestamp.
+func validateEvent(e *Event) error {
+	if e.Type == "" {
+		return &ValidationError{Field: "Type", Reason: "required"}
+	}
+	if !e.Type.Known() {
+		return &ValidationError{Field: "Type", Reason: fmt.Sprintf("%q is not in the event catalog", e.Type)}
+	}
+	if e.DeliveryID != "" {
+		return &ValidationError{Field: "DeliveryID", Reason: "set by the library; leave it empty when publishing"}
+	}
+	if e.OrganizationID == "" {
+		return &ValidationError{Field: "OrganizationID", Reason: "required"}
+	}
+	if err := validateID("OrganizationID", e.OrganizationID); err != nil {
+		return err
+	}
+	if err := validateID("ProjectID", e.ProjectID); err != nil {
+		return err
+	}
+	if err := validateID("ID", e.ID); err != nil {
+		return err
+	}
+	// The Standard Webhooks scheme signs "id.timestamp.body"; ids with a
+	// '.' would make that content ambiguous.
+	if strings.Contains(e.ID, ".") {
+		return &ValidationError{Field: "ID", Reason: "must not contain '.'"}
+	}
+	if !isJSONObject(e.Data) {
+		return &ValidationError{Field: "Data", Reason: "must be a JSON object"}
+	}
+	return nil
+}
+
+// validateID checks an optional identifier: at most maxIDLength bytes of
+// valid UTF-8 without control characters.
+func validateID(field, s string) error {
+	if len(s) > maxIDLength {
+		return &ValidationError{Field: field, Reason: "longer than " + strconv.Itoa(maxIDLength) + " bytes"}
+	}
+	if !utf8.ValidString(s) {
+		return &ValidationError{Field: field, Reason: "not valid UTF-8"}
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return &ValidationError{Field: field, Reason: "contains a control character"}
+		}
+	}
+	return nil
+}
+
+// isJSONObject reports whether raw is one valid JSON object.
+func isJSONObject(raw []byte) bool {
+	t := bytes.TrimLeft(raw, " \t\r\n")
+	return len(t) > 0 && t[0] == '{' && json.Valid(raw)
+}

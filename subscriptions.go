@@ -1,0 +1,342 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+	"unicode/utf8"
+)
+
+// maxDescriptionLength caps a subscription's description, in bytes.
+const maxDescriptionLength = 1024
+
+// SubscriptionParams describes a subscription to create or update.
+type SubscriptionParams struct {
+	// OrganizationID owns the subscription. Required at creation; on update
+	// it must be empty or unchanged.
+	OrganizationID string
+	// ProjectID limits the subscription to one project; empty means
+	// organization-wide.
+	ProjectID string
+	// URL is the endpoint: an absolute https URL (http with Config.AllowHTTP)
+	// with a host and without credentials or fragment. Literal non-public
+	// addresses are refused unless the SSRF guard allows them.
+	URL string
+	// EventTypes are the types delivered: exact types, category wildcards
+	// ("task.*") or "*"; at least one, each known, none repeated.
+	EventTypes []string
+	// Description helps future maintainers (at most 1024 bytes).
+	Description string
+}
+
+// validate checks p as a whole subscription; every error is a
+// *ValidationError naming the field.
+func (d *Dispatcher) validateParams(p *SubscriptionParams) error {
+	if p.OrganizationID == "" {
+		return &ValidationError{Field: "OrganizationID", Reason: "required"}
+	}
+	if err := validateID("OrganizationID", p.OrganizationID); err != nil {
+		return err
+	}
+	if err := validateID("ProjectID", p.ProjectID); err != nil {
+		return err
+	}
+	guard := &NetGuard{AllowPrivateNetworks: d.cfg.AllowPrivateNetworks, AllowedNetworks: d.cfg.AllowedNetworks}
+	if err := ValidateEndpointURL(p.URL, d.cfg.AllowHTTP, guard); err != nil {
+		return err
+	}
+	if err := ValidateEventTypes(p.EventTypes); err != nil {
+		return err
+	}
+	if len(p.Description) > maxDescriptionLength {
+		return &ValidationError{Field: "Description", Reason: fmt.Sprintf("longer than %d bytes", maxDescriptionLength)}
+	}
+	if !utf8.ValidString(p.Description) {
+		return &ValidationError{Field: "Description", Reason: "not valid UTF-8"}
+	}
+	return nil
+}
+
+// CreateSubscription validates p, creates the subscription with a new secret
+// and sends it a webhook.ping. The secret is in the returned Subscription's
+// Secrets[0]; it is shown to the user once.
+//
+// The ping is enqueued like any delivery (one attempt, not retried) and
+// sent by the workers: an endpoint that is down does not fail the creation,
+// and the ping's outcome is in the delivery log. Errors: ErrClosed after
+// Close, a *ValidationError naming the invalid field, or the store's error.
+func (d *Dispatcher) CreateSubscription(ctx context.Context, p SubscriptionParams) (*Subscription, error) {
+	if d.isClosed() {
+		return nil, ErrClosed
+	}
+	if err := d.validateParams(&p); err != nil {
+		return nil, err
+	}
+	now := d.now().UTC()
+	sub := &Subscription{
+		ID:             newID(prefixSubscription, now),
+		OrganizationID: p.OrganizationID,
+		ProjectID:      p.ProjectID,
+		URL:            p.URL,
+		EventTypes:     slices.Clone(p.EventTypes),
+		Description:    p.Description,
+		Secrets:        []SigningSecret{{Secret: NewSecret(), CreatedAt: now}},
+	}
+	if err := d.store.CreateSubscription(ctx, sub); err != nil {
+		return nil, fmt.Errorf("webhook: create subscription: %w", err)
+	}
+	ping, err := d.pingDelivery(sub, now)
+	if err == nil {
+		err = d.store.Enqueue(ctx, []*Delivery{ping})
+	}
+	if err != nil {
+		// The subscription exists: report the ping's failure in the log,
+		// not as a failed creation the caller would retry.
+		d.log.LogAttrs(ctx, slog.LevelError, "webhook: enqueue creation ping",
+			slog.String("subscription_id", sub.ID), slog.String("error", err.Error()))
+	} else {
+		d.nudge()
+	}
+	return sub, nil
+}
+
+// pingDelivery builds a webhook.ping delivery to sub.
+func (d *Dispatcher) pingDelivery(sub *Subscription, now time.Time) (*Delivery, error) {
+	data, err := json.Marshal(NewPingData(sub))
+	if err != nil {
+		return nil, fmt.Errorf("webhook: encode ping: %w", err)
+	}
+	e := Event{Type: EventPing, OrganizationID: sub.OrganizationID, Data: data}
+	dls, err := newDeliveries(e, []*Subscription{sub}, now, d.cfg.MaxPayloadBytes)
+	if err != nil {
+		return nil, err
+	}
+	return dls[0], nil
+}
+
+// UpdateSubscription changes URL, EventTypes, ProjectID and Description
+// (all of them: p describes the whole subscription, validated as at
+// creation). p.OrganizationID must be empty or the subscription's own.
+// Changing the URL clears the endpoint's failure record (FailingSince).
+// Secrets and the enabled state are unchanged: see RotateSecret and
+// SetSubscriptionEnabled. Errors: ErrClosed, ErrNotFound, a
+// *ValidationError, or the store's error.
+func (d *Dispatcher) UpdateSubscription(ctx context.Context, id string, p SubscriptionParams) (*Subscription, error) {
+	if d.isClosed() {
+		return nil, ErrClosed
+	}
+	sub, err := d.getSubscription(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.OrganizationID == "" {
+		p.OrganizationID = sub.OrganizationID
+	} else if p.OrganizationID != sub.OrganizationID {
+		return nil, &ValidationError{Field: "OrganizationID", Reason: "cannot change"}
+	}
+	if err := d.validateParams(&p); err != nil {
+		return nil, err
+	}
+	if p.URL != sub.URL {
+		sub.FailingSince = time.Time{}
+	}
+	sub.URL = p.URL
+	sub.ProjectID = p.ProjectID
+	sub.EventTypes = slices.Clone(p.EventTypes)
+	sub.Description = p.Description
+	if err := d.store.UpdateSubscription(ctx, sub); err != nil {
+		return nil, fmt.Errorf("webhook: update subscription %s: %w", id, err)
+	}
+	return sub, nil
+}
+
+// SetSubscriptionEnabled enables or disables a subscription. Enabling
+// clears DisabledReason and the failure record (FailingSince), so an
+// endpoint disabled for failing gets a fresh DisableAfter period; its
+// pending deliveries are sent again. Disabling records DisabledByUser;
+// while disabled, new events are not enqueued for it and pending
+// deliveries wait. Errors: ErrClosed, ErrNotFound or the store's error.
+func (d *Dispatcher) SetSubscriptionEnabled(ctx context.Context, id string, enabled bool) (*Subscription, error) {
+	if d.isClosed() {
+		return nil, ErrClosed
+	}
+	d.healthMu.Lock() // health updates read-modify-write the same record
+	defer d.healthMu.Unlock()
+	sub, err := d.getSubscription(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if enabled {
+		sub.Disabled, sub.DisabledReason, sub.FailingSince = false, "", time.Time{}
+	} else if !sub.Disabled {
+		sub.Disabled, sub.DisabledReason = true, DisabledByUser
+	}
+	if err := d.store.UpdateSubscription(ctx, sub); err != nil {
+		return nil, fmt.Errorf("webhook: update subscription %s: %w", id, err)
+	}
+	if enabled {
+		d.nudge()
+	}
+	return sub, nil
+}
+
+// RotateSecret gives the subscription a new current secret; the previous
+// one keeps signing for grace. It returns the new secret.
+//
+// During the grace period every delivery carries one signature per
+// unexpired secret, so a receiver holding either the old or the new secret
+// accepts it; afterwards only the new secret signs. grace 0 means
+// DefaultRotationGrace; RotateImmediately (any negative grace) stops the
+// old secrets at once, for a secret that leaked. Secrets already expired
+// are dropped, and at most MaxSignatures secrets are kept (the oldest go
+// first). Errors: ErrClosed, ErrNotFound or the store's error.
+func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Duration) (Secret, error) {
+	if d.isClosed() {
+		return "", ErrClosed
+	}
+	if grace == 0 {
+		grace = DefaultRotationGrace
+	}
+	d.healthMu.Lock()
+	defer d.healthMu.Unlock()
+	sub, err := d.getSubscription(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	now := d.now().UTC()
+	fresh := NewSecret()
+	secrets := []SigningSecret{{Secret: fresh, CreatedAt: now}}
+	if grace > 0 {
+		until := now.Add(grace)
+		for _, s := range sub.Secrets {
+			if !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt) {
+				continue // expired
+			}
+			if s.ExpiresAt.IsZero() || s.ExpiresAt.After(until) {
+				s.ExpiresAt = until
+			}
+			if len(secrets) < MaxSignatures {
+				secrets = append(secrets, s)
+			}
+		}
+	}
+	sub.Secrets = secrets
+	if err := d.store.UpdateSubscription(ctx, sub); err != nil {
+		return "", fmt.Errorf("webhook: rotate secret of %s: %w", id, err)
+	}
+	return fresh, nil
+}
+
+// Ping delivers a webhook.ping to the subscription now, records it in the
+// delivery log, and returns the attempt (the seed's Test Ping button). A
+// failed ping is not retried: check the returned Attempt's StatusCode and
+// Error. Ping works without Start, and on a disabled subscription, to test
+// an endpoint before enabling it again (that ping is sent but not recorded
+// in the log, since stores hold no deliveries of a disabled subscription
+// in flight). It returns an error only when the
+// ping could not be attempted: ErrClosed, ErrNotFound, or a store error.
+func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt, error) {
+	if d.isClosed() {
+		return nil, ErrClosed
+	}
+	sub, err := d.getSubscription(ctx, subscriptionID)
+	if err != nil {
+		return nil, err
+	}
+	now := d.now()
+	dl, err := d.pingDelivery(sub, now)
+	if err != nil {
+		return nil, err
+	}
+	if sub.Disabled {
+		// Stores never hand out deliveries of a disabled subscription, so
+		// this ping cannot go through the log: send it unrecorded.
+		a, _ := d.attempt(ctx, sub, dl)
+		return a, nil
+	}
+	held, err := d.holdNew(ctx, dl)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: ping %s: %w", subscriptionID, err)
+	}
+	if held == nil {
+		// Another dispatcher process claimed the ping first: report its
+		// attempt once it is recorded.
+		return d.awaitAttempt(ctx, dl.ID)
+	}
+	a, out := d.attempt(ctx, sub, held)
+	d.record(sub, held, a, out)
+	return a, nil
+}
+
+// pingEpoch is the due time of a delivery Ping is about to claim: earlier
+// than any real delivery, so that Claim with this time as "now" selects it
+// and nothing else.
+var pingEpoch = time.Unix(0, 0).UTC()
+
+// holdNew enqueues dl and claims it for the caller, so that its attempt can
+// be recorded with Complete like any other. It returns nil, nil when
+// another process claimed it first.
+func (d *Dispatcher) holdNew(ctx context.Context, dl *Delivery) (*Delivery, error) {
+	dl.NextAttemptAt = pingEpoch
+	// claimMu keeps this process's claim loop, which claims oldest due
+	// first, from taking the delivery between the two calls.
+	d.claimMu.Lock()
+	defer d.claimMu.Unlock()
+	if err := d.store.Enqueue(ctx, []*Delivery{dl}); err != nil {
+		return nil, err
+	}
+	got, err := d.store.Claim(ctx, pingEpoch, 1, d.lease)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range got {
+		if g.ID == dl.ID {
+			return g, nil
+		}
+		// Another process's ping, enqueued the same way: give it back.
+		if err := d.store.Release(ctx, g, pingEpoch); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// awaitAttempt waits for the first attempt of delivery id to be recorded
+// and returns it.
+func (d *Dispatcher) awaitAttempt(ctx context.Context, id string) (*Attempt, error) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		as, err := d.store.ListAttempts(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if len(as) > 0 {
+			return as[len(as)-1], nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// getSubscription loads a subscription, wrapping errors with its id.
+func (d *Dispatcher) getSubscription(ctx context.Context, id string) (*Subscription, error) {
+	if id == "" {
+		return nil, &ValidationError{Field: "id", Reason: "required"}
+	}
+	sub, err := d.store.GetSubscription(ctx, id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("webhook: subscription %s: %w", id, err)
+		}
+		return nil, fmt.Errorf("webhook: get subscription %s: %w", id, err)
+	}
+	return sub, nil
+}
