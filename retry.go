@@ -132,8 +132,14 @@ func (r ExponentialRetry) Validate() error {
 	case r.RandomizationFactor >= 1 || math.IsNaN(r.RandomizationFactor):
 		return &ValidationError{Field: "RandomizationFactor", Reason: "must be less than 1, got " + strconv.FormatFloat(r.RandomizationFactor, 'g', -1, 64)}
 	}
-	d := r.withDefaults()
-	if d.MaxInterval < d.InitialInterval {
+	initial, maxInterval := r.InitialInterval, r.MaxInterval
+	if initial == 0 {
+		initial = DefaultRetryInitialInterval
+	}
+	if maxInterval == 0 {
+		maxInterval = DefaultRetryMaxInterval
+	}
+	if maxInterval < initial {
 		return &ValidationError{Field: "MaxInterval", Reason: "must not be less than InitialInterval"}
 	}
 	return nil

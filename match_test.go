@@ -1,0 +1,129 @@
+package webhook_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/onplana/webhook"
+)
+
+func TestMatchingPatterns(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, [3]string{"task.updated", "task.*", "*"}, webhook.MatchingPatterns(webhook.EventTaskUpdated))
+	require.Equal(t, [3]string{"webhook.ping", "webhook.*", "*"}, webhook.MatchingPatterns(webhook.EventPing))
+}
+
+func TestMatchesEventType(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		patterns []string
+		typ      webhook.EventType
+		want     bool
+	}{
+		{"exact", []string{"task.updated"}, webhook.EventTaskUpdated, true},
+		{"exact other type", []string{"task.updated"}, webhook.EventTaskCreated, false},
+		{"category wildcard", []string{"task.*"}, webhook.EventTaskAssigned, true},
+		{"other category wildcard", []string{"project.*"}, webhook.EventTaskAssigned, false},
+		{"everything", []string{"*"}, webhook.EventMemberInvited, true},
+		{"one of several", []string{"comment.created", "milestone.*"}, webhook.EventMilestoneCompleted, true},
+		{"none of several", []string{"comment.created", "milestone.*"}, webhook.EventProjectCreated, false},
+		{"no patterns", nil, webhook.EventTaskCreated, false},
+		{"prefix is not a wildcard", []string{"task"}, webhook.EventTaskCreated, false},
+		{"category of a longer resource", []string{"task.*"}, webhook.EventType("taskforce.created"), false},
+		{"type wildcard is not supported", []string{"*.created"}, webhook.EventTaskCreated, false},
+		{"case matters", []string{"Task.*"}, webhook.EventTaskCreated, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, webhook.MatchesEventType(tc.patterns, tc.typ))
+		})
+	}
+}
+
+func TestValidateEventTypes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		patterns []string
+		reason   string // substring of the error; empty when valid
+	}{
+		{"one type", []string{"task.created"}, ""},
+		{"wildcards and types", []string{"task.*", "comment.created", "member.*"}, ""},
+		{"everything", []string{"*"}, ""},
+		{"ping category", []string{"webhook.*"}, ""},
+		{"nil", nil, "at least one"},
+		{"empty", []string{}, "at least one"},
+		{"empty string", []string{""}, `unknown event type ""`},
+		{"unknown type", []string{"task.exploded"}, `"task.exploded"`},
+		{"unknown category", []string{"invoice.*"}, `"invoice.*"`},
+		{"bare category", []string{"task"}, `"task"`},
+		{"type wildcard", []string{"*.created"}, `"*.created"`},
+		{"double wildcard", []string{"task.**"}, `"task.**"`},
+		{"empty category", []string{".*"}, `".*"`},
+		{"upper case", []string{"TASK.CREATED"}, `"TASK.CREATED"`},
+		{"padded", []string{" task.created"}, `" task.created"`},
+		{"repeated", []string{"task.created", "task.*", "task.created"}, "listed twice"},
+		{"valid then invalid", []string{"task.*", "nope"}, `"nope"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := webhook.ValidateEventTypes(tc.patterns)
+			if tc.reason == "" {
+				require.NoError(t, err)
+				return
+			}
+			var ve *webhook.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, "EventTypes", ve.Field)
+			require.Contains(t, err.Error(), tc.reason)
+			require.True(t, strings.HasPrefix(err.Error(), "webhook: "), err.Error())
+		})
+	}
+}
+
+func TestValidateEventTypesCatalog(t *testing.T) {
+	t.Parallel()
+	for _, info := range webhook.Catalog() {
+		require.NoError(t, webhook.ValidateEventTypes([]string{string(info.Type)}), info.Type)
+		require.NoError(t, webhook.ValidateEventTypes([]string{info.Category + ".*"}), info.Category)
+		for _, p := range webhook.MatchingPatterns(info.Type) {
+			require.NoError(t, webhook.ValidateEventTypes([]string{p}), "MatchingPatterns(%q) yields invalid %q", info.Type, p)
+			require.True(t, webhook.MatchesEventType([]string{p}, info.Type))
+		}
+	}
+}
+
+func TestValidateEventTypesHugeInput(t *testing.T) {
+	t.Parallel()
+	err := webhook.ValidateEventTypes([]string{strings.Repeat("x", 1<<20)})
+	var ve *webhook.ValidationError
+	require.True(t, errors.As(err, &ve))
+	require.Less(t, len(err.Error()), 200, "the error message quotes a bounded prefix")
+}
+
+func FuzzValidateEventTypes(f *testing.F) {
+	for _, seed := range []string{"task.created", "task.*", "*", "", ".*", "*.created", "task.\x00", "\xff.*"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		err := webhook.ValidateEventTypes([]string{p})
+		if err != nil {
+			var ve *webhook.ValidationError
+			require.ErrorAs(t, err, &ve)
+			return
+		}
+		// A valid pattern matches at least one catalog type, and only
+		// catalog types match it through MatchingPatterns.
+		matched := false
+		for _, info := range webhook.Catalog() {
+			matched = matched || webhook.MatchesEventType([]string{p}, info.Type)
+		}
+		require.True(t, matched, "valid pattern %q matches no catalog type", p)
+	})
+}
