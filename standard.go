@@ -317,7 +317,7 @@ func parseStandardHeader(header string, sigs *[MaxSignatures][sha256.Size]byte) 
 	}
 	for i := 0; rest != ""; i++ {
 		var entry string
-		entry, rest = nextEntry(rest, isSpace)
+		entry, rest = nextEntry(rest, " \t")
 		if i == MaxSignatures {
 			return 0, fmt.Errorf("%w: more than %d entries", ErrMalformedSignature, MaxSignatures)
 		}
@@ -344,9 +344,6 @@ func parseStandardHeader(header string, sigs *[MaxSignatures][sha256.Size]byte) 
 	}
 	return n, err
 }
-
-// isSpace reports whether c separates entries of a webhook-signature header.
-func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
 // decodeBase64Entry decodes the base64 of one v1 signature into dst.
 func decodeBase64Entry(value string, dst *[sha256.Size]byte) error {

@@ -191,7 +191,7 @@ func parseSignatureHeader(header string, sigs *[MaxSignatures][sha256.Size]byte)
 	}
 	for i := 0; rest != ""; i++ {
 		var entry string
-		entry, rest = nextEntry(rest, isHexSeparator)
+		entry, rest = nextEntry(rest, hexSeparators)
 		if i == MaxSignatures {
 			return 0, fmt.Errorf("%w: more than %d entries", ErrMalformedSignature, MaxSignatures)
 		}
@@ -210,18 +210,18 @@ func parseSignatureHeader(header string, sigs *[MaxSignatures][sha256.Size]byte)
 	return 0, err
 }
 
-// isHexSeparator reports whether c separates entries of an Onplana header.
-func isHexSeparator(c byte) bool { return c == ' ' || c == ',' || c == '\t' }
+// hexSeparators separate the entries of an Onplana header.
+const hexSeparators = " ,\t"
 
 // nextEntry returns the first entry of s (which starts with a non-separator
 // or is empty) and the rest of s after the separators that follow it.
-func nextEntry(s string, sep func(byte) bool) (entry, rest string) {
-	i := 0
-	for i < len(s) && !sep(s[i]) {
-		i++
+func nextEntry(s, separators string) (entry, rest string) {
+	i := strings.IndexAny(s, separators)
+	if i < 0 {
+		return s, ""
 	}
-	entry, rest = s[:i], s[i:]
-	for rest != "" && sep(rest[0]) {
+	entry, rest = s[:i], s[i+1:]
+	for rest != "" && strings.IndexByte(separators, rest[0]) >= 0 {
 		rest = rest[1:]
 	}
 	return entry, rest

@@ -1,0 +1,128 @@
+package webhook_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/onplana/webhook"
+)
+
+// A sender signs the raw body with the subscription's secret; the result is
+// the X-Onplana-Signature header. (Secret and body are GitHub's documented
+// example, so the output can be checked against their docs.)
+func ExampleSign() {
+	secret := []byte("It's a Secret to Everybody")
+	body := []byte("Hello, World!")
+	fmt.Println(webhook.Sign(secret, body))
+	// Output:
+	// 757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17
+}
+
+// A receiver verifies the raw body it read against the signature header,
+// before decoding anything. A body changed in transit, even by one space,
+// is rejected.
+func ExampleVerify() {
+	secret := []byte("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
+	body := []byte(`{"event":"task.updated","data":{"task":{"id":"task_42"}}}`)
+	signature := webhook.Sign(secret, body) // what the header carries
+
+	fmt.Println(webhook.Verify(body, signature, secret))
+
+	tampered := []byte(`{"event":"task.updated", "data":{"task":{"id":"task_42"}}}`)
+	err := webhook.Verify(tampered, signature, secret)
+	fmt.Println(errors.Is(err, webhook.ErrSignatureMismatch))
+
+	err = webhook.Verify(body, "", secret)
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// true
+	// webhook: missing signature
+}
+
+// A Verifier is built once with the receiver's secrets. During a rotation it
+// holds the new and the old secret, so deliveries signed with either verify;
+// once the old secret is removed, its signatures stop verifying.
+func ExampleNewVerifier() {
+	newSecret := []byte("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
+	oldSecret := []byte("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
+	body := []byte(`{"event":"webhook.ping","data":{}}`)
+
+	during, err := webhook.NewVerifier(newSecret, oldSecret)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(during.Verify(body, webhook.Sign(oldSecret, body)))
+
+	after, err := webhook.NewVerifier(newSecret)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(after.Verify(body, webhook.Sign(oldSecret, body)))
+
+	_, err = webhook.NewVerifier([]byte("changeme"))
+	fmt.Println(errors.Is(err, webhook.ErrNoSecret))
+	// Output:
+	// <nil>
+	// webhook: no matching signature
+	// true
+}
+
+// The Standard Webhooks scheme signs "id.timestamp.body"; this is the
+// specification's own test vector.
+func ExampleSignStandard() {
+	sig, err := webhook.SignStandard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		"msg_p5jXN8AQM9LWM0D4loKWxJek", time.Unix(1614265330, 0), []byte(`{"test": 2432232314}`))
+	fmt.Println(sig, err)
+	// Output:
+	// v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= <nil>
+}
+
+// A StandardVerifier checks the three webhook-* headers and refuses messages
+// older (or newer) than its tolerance, so a captured request cannot be
+// replayed later.
+func ExampleStandardVerifier_VerifyHeader() {
+	secret := webhook.Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	body := []byte(`{"test": 2432232314}`)
+	h := http.Header{}
+	h.Set("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
+	h.Set("webhook-timestamp", "1614265330")
+	h.Set("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+
+	sent := time.Unix(1614265330, 0)
+	for _, delay := range []time.Duration{time.Minute, time.Hour} {
+		v, err := webhook.NewStandardVerifier(&webhook.StandardVerifierConfig{
+			Now: func() time.Time { return sent.Add(delay) }, // a fixed clock, for the example
+		}, secret)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("received %v later: %v\n", delay, v.VerifyHeader(body, h))
+	}
+	// Output:
+	// received 1m0s later: <nil>
+	// received 1h0m0s later: webhook: bad timestamp: older than the 5m0s tolerance
+}
+
+// Signer writes the headers of one delivery: here during a secret rotation,
+// so the signature header carries one signature per live secret, newest first.
+func ExampleSigner_SignRequest() {
+	current := webhook.Secret("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
+	previous := webhook.Secret("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
+	body := []byte(`{"event":"webhook.ping","data":{}}`)
+
+	h := http.Header{}
+	err := webhook.Signer{}.SignRequest(h, []webhook.Secret{current, previous},
+		"dlv_1", webhook.EventPing, time.Now(), body)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(h.Get("X-Onplana-Event"))
+	// A receiver that holds only the previous secret still verifies.
+	fmt.Println(webhook.Verify(body, h.Get("X-Onplana-Signature"), []byte(previous)))
+	// Output:
+	// webhook.ping
+	// <nil>
+}
