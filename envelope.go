@@ -88,7 +88,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 			if p.i >= len(p.b) || p.b[p.i] != '"' {
 				return nil, p.fail("expected a field name")
 			}
-			key, err := p.stringValue()
+			key, err := p.stringBytes()
 			if err != nil {
 				return nil, err
 			}
@@ -100,7 +100,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 			bit, dst := e.field(key)
 			if bit != 0 {
 				if seen&bit != 0 {
-					return nil, &envelopeError{msg: "repeated field " + quoteField(key), off: keyStart}
+					return nil, &envelopeError{msg: "repeated field " + quoteField(string(key)), off: keyStart}
 				}
 				seen |= bit
 			}
@@ -122,7 +122,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 				}
 			case dst != nil:
 				if p.i >= len(p.b) || p.b[p.i] != '"' {
-					return nil, p.fail(quoteField(key) + " is not a string")
+					return nil, p.fail(quoteField(string(key)) + " is not a string")
 				}
 				s, err := p.stringValue()
 				if err != nil {
@@ -180,8 +180,8 @@ var requiredFields = []struct {
 
 // field maps an envelope field name to its bit and, for string fields, to
 // where its value goes. Unknown names return 0, nil.
-func (e *Event) field(name string) (int, *string) {
-	switch name {
+func (e *Event) field(name []byte) (int, *string) {
+	switch string(name) { // compiled without converting name
 	case "delivery_id":
 		return seenDeliveryID, &e.DeliveryID
 	case "event_id":
@@ -205,13 +205,13 @@ func (p *envelopeParser) timestamp(t *time.Time) *envelopeError {
 	if p.i >= len(p.b) || p.b[p.i] != '"' {
 		return p.fail(`"timestamp" is not a string`)
 	}
-	s, err := p.stringValue()
+	s, err := p.stringBytes()
 	if err != nil {
 		return err
 	}
 	// UnmarshalText parses strict RFC 3339, as encoding/json does; time.Parse
 	// would also take forms such as a comma before the fraction.
-	if t.UnmarshalText([]byte(s)) != nil {
+	if t.UnmarshalText(s) != nil {
 		return &envelopeError{msg: `"timestamp" is not an RFC 3339 time`, off: start}
 	}
 	return nil
@@ -230,7 +230,7 @@ func (p *envelopeParser) hasPrefix(s string) bool {
 }
 
 func (p *envelopeParser) skipSpace() {
-	for p.i < len(p.b) {
+	for p.i < len(p.b) && p.b[p.i] <= ' ' { // one test for the common no-space case
 		switch p.b[p.i] {
 		case ' ', '\t', '\n', '\r':
 			p.i++
@@ -259,6 +259,24 @@ func (p *envelopeParser) stringValue() (string, *envelopeError) {
 		return "", &envelopeError{msg: "invalid string", off: start}
 	}
 	return s, nil
+}
+
+// stringBytes is stringValue without the copy when the string holds no
+// escape: the result then aliases the body and must not be retained.
+func (p *envelopeParser) stringBytes() ([]byte, *envelopeError) {
+	start := p.i
+	plain, err := p.skipString()
+	if err != nil {
+		return nil, err
+	}
+	if raw := p.b[start+1 : p.i-1]; plain && utf8.Valid(raw) {
+		return raw, nil
+	}
+	var s string
+	if json.Unmarshal(p.b[start:p.i], &s) != nil {
+		return nil, &envelopeError{msg: "invalid string", off: start}
+	}
+	return []byte(s), nil
 }
 
 // strPlain[c] is true for bytes that may appear unescaped in a JSON string

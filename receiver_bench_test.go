@@ -1,0 +1,99 @@
+package webhook_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/onplana/webhook"
+)
+
+// benchEnvelope returns a task.updated envelope of about size bytes: a task
+// with a diff, padded with checklist items as a real task would carry.
+func benchEnvelope(size int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"delivery_id":"dlv_01kw45sezre203hr56hecgy520","event_id":"evt_01kw45sezrr1qh7qk7r36mx458",` +
+		`"event":"task.updated","timestamp":"2026-06-27T09:15:23Z","organization_id":"org_abc123","project_id":"proj_xyz789",` +
+		`"data":{"diff":{"due_date":{"before":"2026-07-01","after":"2026-07-03"}},"task":{"id":"task_8f3k2m",` +
+		`"title":"Migrate the pricing page to the new CMS","status":"blocked","priority":"urgent","checklist":[`)
+	for i := 0; b.Len() < size-40; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":%d,"text":"Port plan card %d and keep its URL \u2014 r\u00e9sum\u00e9","done":%t}`, i, i, i%2 == 0)
+	}
+	b.WriteString(`]}}}`)
+	return []byte(b.String())
+}
+
+// BenchmarkReceiver measures the receiver end to end (request in, handler
+// called with the decoded event, response written) beside the naive HMAC of
+// the same body, and the envelope decoding alone beside encoding/json.
+func BenchmarkReceiver(b *testing.B) {
+	for _, size := range []int{1 << 10, 16 << 10} {
+		body := benchEnvelope(size)
+		name := fmt.Sprintf("%dKiB", size>>10)
+		key := []byte(testSecret)
+
+		b.Run("naive-hmac/"+name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				m := hmac.New(sha256.New, key)
+				m.Write(body)
+				_ = hex.EncodeToString(m.Sum(nil))
+			}
+		})
+		b.Run("parse-event/"+name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := webhook.ParseEvent(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("encoding-json/"+name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var e webhook.Event
+				if err := json.Unmarshal(body, &e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("middleware/"+name, func(b *testing.B) {
+			rv := newReceiver(b, webhook.ReceiverConfig{Logger: slog.New(slog.DiscardHandler)})
+			h := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+				if e.Type != webhook.EventTaskUpdated {
+					return fmt.Errorf("got %q", e.Type)
+				}
+				return nil
+			}))
+			req := signedRequest(b, "", body)
+			rd := bytes.NewReader(body)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				rd.Reset(body)
+				req.Body = io.NopCloser(rd)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusNoContent {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
