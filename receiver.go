@@ -165,14 +165,16 @@ func receivedFrom(ctx context.Context) *received {
 // passing it to next. In order, it answers
 //
 //   - 405 with "Allow: POST" to any method but POST;
+//   - 401 when the signature header is missing or blank, before reading
+//     the body;
 //   - 413 when the body exceeds MaxBodyBytes (checked against
 //     Content-Length first, then while reading, so a lying Content-Length or
-//     an endless chunked body is cut at the cap);
+//     an endless chunked body is cut at the cap and never hashed);
 //   - 408 when the request's context ends while the body is being read;
-//   - 401 when the signature is missing, malformed, or matches no secret
-//     (and, for SchemeStandard, when the timestamp is outside the
-//     tolerance). The signature is checked over the raw bytes before
-//     anything is decoded or routed;
+//   - 401 when the signature is malformed or matches no secret (and, for
+//     SchemeStandard, when the timestamp is outside the tolerance). The
+//     signature is checked over the raw bytes before anything is decoded
+//     or routed;
 //   - 400 when the verified body is not a valid envelope (see ParseEvent),
 //     or when an event header is present and disagrees with the envelope's
 //     signed "event" field.
