@@ -1,11 +1,13 @@
 // Package pgtest gives tests a private PostgreSQL database.
 //
-// Tests that need PostgreSQL call NewPool or NewDatabase. They connect to the
-// server named by the environment variable WEBHOOK_TEST_POSTGRES_DSN (.ci/run
-// starts a throwaway server and sets it) and skip, naming the variable, when
-// it is unset. Each call creates a fresh database, dropped when the test
-// ends, so tests using it can run in parallel: tables, LISTEN/NOTIFY channels
-// and advisory locks are all per database.
+// Tests that need PostgreSQL call NewSchemaPool, NewPool or NewDatabase. They
+// connect to the server named by the environment variable
+// WEBHOOK_TEST_POSTGRES_DSN (.ci/run starts a throwaway server and sets it)
+// and skip, naming the variable, when it is unset. Each call creates fresh
+// state, dropped when the test ends, so tests can run in parallel:
+// NewSchemaPool a schema (fast; LISTEN/NOTIFY channels and advisory locks
+// are still shared with other tests), NewPool and NewDatabase a whole
+// database (slower; nothing shared).
 package pgtest
 
 import (
@@ -82,6 +84,53 @@ func NewDatabase(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// NewSchemaPool returns a pool on the test server's database whose
+// connections use a fresh schema as their search_path, so that unqualified
+// tables are private to the test. The schema is dropped, and the pool
+// closed, when the test ends.
+func NewSchemaPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	base := DSN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	var b [6]byte
+	rand.Read(b[:])
+	name := "webhook_t_" + hex.EncodeToString(b[:])
+	cfg, err := pgxpool.ParseConfig(base)
+	if err != nil {
+		t.Fatalf("pgtest: parse %s: %v", EnvDSN, err)
+	}
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s: %v", EnvDSN, err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
+		t.Fatalf("pgtest: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Logf("pgtest: drop schema %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE"); err != nil {
+			t.Logf("pgtest: drop schema %s: %v", name, err)
+		}
+	})
+	cfg.ConnConfig.RuntimeParams["search_path"] = name
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("pgtest: open pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 // NewPool returns a pool on a fresh database (see NewDatabase), closed when
