@@ -16,6 +16,10 @@ import (
 // DefaultMaxBodyBytes is the largest request body a Receiver reads: 5 MiB.
 const DefaultMaxBodyBytes = 5 << 20
 
+// initialBodyBuffer caps the buffer allocated for a body before its bytes
+// arrive.
+const initialBodyBuffer = 64 << 10
+
 // ReceiverConfig configures a Receiver. Only Secrets is required; every other
 // field has a default.
 type ReceiverConfig struct {
@@ -289,12 +293,15 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, er
 	})
 	defer stop()
 
-	// Size the buffer from Content-Length (already checked against the cap)
-	// so that a normal delivery is read without regrowing; one spare byte
-	// lets the final Read report EOF without a reallocation.
+	// Size the buffer from Content-Length so that a normal delivery is read
+	// without regrowing (the spare byte lets the final Read report EOF), but
+	// no larger than initialBodyBuffer: the header is not authenticated,
+	// and trusting it would let headers alone make the server allocate
+	// MaxBodyBytes per connection. Larger bodies grow the buffer as their
+	// bytes actually arrive.
 	n := int64(512)
 	if r.ContentLength > 0 {
-		n = r.ContentLength + 1
+		n = min(r.ContentLength+1, initialBodyBuffer)
 	}
 	buf := make([]byte, 0, n)
 	for {

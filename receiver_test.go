@@ -647,3 +647,24 @@ func TestReceiverSlowBody(t *testing.T) {
 		})
 	}
 }
+
+// TestReceiverDoesNotTrustContentLength checks that a Content-Length just
+// under the cap, sent by an unauthenticated client, does not make the
+// server allocate the cap before the bytes arrive. Not parallel: it reads
+// the process's allocation counter.
+func TestReceiverDoesNotTrustContentLength(t *testing.T) {
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newTestLogger(io.Discard)})
+	next := newRecordingHandler()
+	req := httptest.NewRequest(http.MethodPost, "/hooks", strings.NewReader(validEnvelope))
+	req.ContentLength = webhook.DefaultMaxBodyBytes
+	req.Header.Set(webhook.DefaultSignatureHeader, strings.Repeat("ab", 32))
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rec := httptest.NewRecorder()
+	rv.Middleware(next).ServeHTTP(rec, req)
+	runtime.ReadMemStats(&after)
+
+	require.Equal(t, http.StatusUnauthorized, rec.Code)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(webhook.DefaultMaxBodyBytes/4))
+}
