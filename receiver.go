@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -256,7 +257,7 @@ func (rv *Receiver) signaturePresent(h http.Header) error {
 	if rv.scheme == SchemeStandard {
 		name = StandardSignatureHeader
 	}
-	if len(bytes.TrimSpace([]byte(h.Get(name)))) == 0 {
+	if strings.TrimSpace(h.Get(name)) == "" {
 		return ErrMissingSignature
 	}
 	return nil
