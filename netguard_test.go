@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// s1Addresses are the internal address literals of SECURITY.md S1 plus the
+// guardS1Addresses are the internal address literals of SECURITY.md S1 plus the
 // other non-public ranges the guard refuses, each with a word of the reason
 // it must report.
-var s1Addresses = []struct {
+var guardS1Addresses = []struct {
 	name   string
 	addr   string
 	reason string
@@ -70,8 +70,8 @@ var s1Addresses = []struct {
 	{"unassigned v6", "4000::1", "global unicast"},
 }
 
-// publicAddresses must pass the default guard.
-var publicAddresses = []string{
+// guardPublicAddresses must pass the default guard.
+var guardPublicAddresses = []string{
 	"1.1.1.1", "8.8.8.8", "93.184.216.34", "100.63.255.255", "100.128.0.0",
 	"172.15.255.255", "172.32.0.0", "192.167.255.255", "192.169.0.0",
 	"198.17.255.255", "198.20.0.0", "223.255.255.255", "11.0.0.1",
@@ -82,7 +82,7 @@ var publicAddresses = []string{
 func TestNetGuardCheckRefusesNonPublicAddresses(t *testing.T) {
 	t.Parallel()
 	var guard NetGuard
-	for _, tc := range s1Addresses {
+	for _, tc := range guardS1Addresses {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			addr := netip.MustParseAddr(tc.addr)
@@ -102,7 +102,7 @@ func TestNetGuardCheckRefusesNonPublicAddresses(t *testing.T) {
 
 func TestNetGuardCheckAllowsPublicAddresses(t *testing.T) {
 	t.Parallel()
-	for _, s := range publicAddresses {
+	for _, s := range guardPublicAddresses {
 		t.Run(s, func(t *testing.T) {
 			t.Parallel()
 			require.NoError(t, (&NetGuard{}).Check(netip.MustParseAddr(s)))
@@ -182,7 +182,7 @@ func TestNetGuardControl(t *testing.T) {
 
 func TestNetGuardCheckHost(t *testing.T) {
 	t.Parallel()
-	resolver := fakeResolver(t, map[string][]netip.Addr{
+	resolver := guardFakeResolver(t, map[string][]netip.Addr{
 		"rebind.test": {netip.MustParseAddr("127.0.0.1")},
 		"mixed.test":  {netip.MustParseAddr("1.1.1.1"), netip.MustParseAddr("10.0.0.1")},
 		"public.test": {netip.MustParseAddr("1.1.1.1"), netip.MustParseAddr("2606:4700::1111")},
@@ -275,7 +275,7 @@ func TestValidateEndpointURL(t *testing.T) {
 		{name: "other loopback not allowed by /32", url: "https://127.0.0.2/", guard: loopbackOK, reason: "loopback"},
 		{name: "allow private", url: "https://10.0.0.1/", guard: &NetGuard{AllowPrivateNetworks: true}},
 	}
-	for _, a := range s1Addresses {
+	for _, a := range guardS1Addresses {
 		host := a.addr
 		if strings.Contains(host, "%") {
 			host = strings.Replace(host, "%", "%25", 1)
@@ -308,10 +308,10 @@ func TestValidateEndpointURL(t *testing.T) {
 	}
 }
 
-// fakeResolver returns a resolver that asks a DNS server on 127.0.0.1
+// guardFakeResolver returns a resolver that asks a DNS server on 127.0.0.1
 // answering A and AAAA queries from records, and NXDOMAIN for any other
 // name. The server stops when the test ends.
-func fakeResolver(t *testing.T, records map[string][]netip.Addr) *net.Resolver {
+func guardFakeResolver(t *testing.T, records map[string][]netip.Addr) *net.Resolver {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -324,7 +324,7 @@ func fakeResolver(t *testing.T, records map[string][]netip.Addr) *net.Resolver {
 			if err != nil {
 				return // closed by cleanup
 			}
-			if resp := dnsAnswer(buf[:n], records); resp != nil {
+			if resp := guardDNSAnswer(buf[:n], records); resp != nil {
 				_, _ = pc.WriteTo(resp, from)
 			}
 		}
@@ -343,9 +343,9 @@ func fakeResolver(t *testing.T, records map[string][]netip.Addr) *net.Resolver {
 	}
 }
 
-// dnsAnswer builds the response to one DNS query, or nil if q is not a
+// guardDNSAnswer builds the response to one DNS query, or nil if q is not a
 // well-formed single-question query.
-func dnsAnswer(q []byte, records map[string][]netip.Addr) []byte {
+func guardDNSAnswer(q []byte, records map[string][]netip.Addr) []byte {
 	if len(q) < 12 || binary.BigEndian.Uint16(q[4:]) != 1 {
 		return nil
 	}
