@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+
+	"github.com/onplana/webhook"
+)
+
+// labelPrefix starts the label linking a ticket to its task:
+// "onplana-task:task_8f3k2m".
+const labelPrefix = "onplana-task:"
+
+// Status and priority names on each side. The reverse maps are built from
+// these, so the two directions cannot drift apart.
+var (
+	jiraStatus = map[webhook.TaskStatus]string{
+		webhook.TaskStatusTodo:       "To Do",
+		webhook.TaskStatusInProgress: "In Progress",
+		webhook.TaskStatusBlocked:    "Blocked",
+		webhook.TaskStatusInReview:   "In Review",
+		webhook.TaskStatusDone:       "Done",
+		webhook.TaskStatusCanceled:   "Won't Do",
+	}
+	jiraPriority = map[webhook.TaskPriority]string{
+		webhook.TaskPriorityLow:    "Low",
+		webhook.TaskPriorityMedium: "Medium",
+		webhook.TaskPriorityHigh:   "High",
+		webhook.TaskPriorityUrgent: "Highest",
+	}
+	taskStatus   = invert(jiraStatus)
+	taskPriority = invert(jiraPriority)
+)
+
+func invert[K, V comparable](m map[K]V) map[V]K {
+	out := make(map[V]K, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}
+
+// syncer mirrors Onplana tasks into tickets. It is a webhook.EventHandler,
+// safe for concurrent use.
+type syncer struct {
+	tickets TicketClient
+	// selfActorID is the Onplana actor the reverse direction writes as:
+	// task events it caused are skipped, or every change would bounce
+	// between the two systems.
+	selfActorID string
+	log         *slog.Logger
+	locks       [64]sync.Mutex // striped by task id: one task syncs at a time
+}
+
+// lock serialises the events of one task, so that a task.created and a
+// task.updated arriving together cannot both create a ticket.
+func (s *syncer) lock(taskID string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(taskID))
+	mu := &s.locks[h.Sum32()%uint32(len(s.locks))]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// HandleEvent implements webhook.EventHandler. An error answers the
+// delivery with a 5xx, so the sender retries it later.
+func (s *syncer) HandleEvent(ctx context.Context, e *webhook.Event, _ []byte) error {
+	if e.Type != webhook.EventTaskCreated && e.Type != webhook.EventTaskUpdated {
+		return nil
+	}
+	var d webhook.TaskEventData
+	if err := e.DecodeData(&d); err != nil {
+		return err
+	}
+	if d.Actor != nil && s.selfActorID != "" && d.Actor.ID == s.selfActorID {
+		s.log.InfoContext(ctx, "skipped: our own change coming back", "task_id", d.Task.ID, "delivery_id", e.DeliveryID)
+		return nil
+	}
+	t := d.Task
+	defer s.lock(t.ID)()
+
+	ticket, err := s.tickets.FindByLabel(ctx, labelPrefix+t.ID)
+	switch {
+	case errors.Is(err, ErrNoTicket):
+		// Missing: create it from the full current state, whatever the
+		// event (the task may predate the sync, or events arrived out of
+		// order).
+		created, err := s.tickets.CreateTicket(ctx, ticketFields(t))
+		if err != nil {
+			return fmt.Errorf("create ticket for %s: %w", t.ID, err)
+		}
+		s.log.InfoContext(ctx, "ticket created", "task_id", t.ID, "ticket", created.Key)
+		return nil
+	case err != nil:
+		return fmt.Errorf("find ticket of %s: %w", t.ID, err)
+	}
+	if e.Type == webhook.EventTaskCreated {
+		return nil // already there: a redelivery, or created by the other side
+	}
+	u := ticketUpdate(d.Diff)
+	if len(u.Fields) == 0 && u.Status == "" {
+		s.log.InfoContext(ctx, "nothing to sync", "task_id", t.ID, "diff", d.Diff.Fields())
+		return nil
+	}
+	if err := s.tickets.UpdateTicket(ctx, ticket.Key, u); err != nil {
+		return fmt.Errorf("update ticket %s of %s: %w", ticket.Key, t.ID, err)
+	}
+	s.log.InfoContext(ctx, "ticket updated", "task_id", t.ID, "ticket", ticket.Key, "fields", d.Diff.Fields())
+	return nil
+}
+
+// ticketFields is the whole ticket of a task.
+func ticketFields(t webhook.Task) TicketFields {
+	return TicketFields{
+		Summary:     t.Title,
+		Description: t.Description,
+		DueDate:     t.DueDate,
+		Priority:    jiraPriority[t.Priority],
+		Status:      jiraStatus[t.Status],
+		Labels:      []string{labelPrefix + t.ID},
+	}
+}
+
+// ticketUpdate maps the fields of a task diff to ticket fields. Fields
+// without a counterpart (assignees, which need a user mapping, timestamps)
+// are left out: the update carries only what changed and can be mapped.
+func ticketUpdate(diff webhook.Changes) TicketUpdate {
+	u := TicketUpdate{Fields: map[string]any{}}
+	for field, c := range diff {
+		var after string
+		_ = json.Unmarshal(c.After, &after) // null → "" (the field was cleared)
+		switch field {
+		case "title":
+			u.Fields["summary"] = after
+		case "description":
+			u.Fields["description"] = after
+		case "due_date":
+			if after == "" {
+				u.Fields["duedate"] = nil
+			} else {
+				u.Fields["duedate"] = after
+			}
+		case "priority":
+			if p, ok := jiraPriority[webhook.TaskPriority(after)]; ok {
+				u.Fields["priority"] = map[string]string{"name": p}
+			}
+		case "status":
+			u.Status = jiraStatus[webhook.TaskStatus(after)]
+		}
+	}
+	return u
+}
