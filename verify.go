@@ -71,7 +71,9 @@ const signaturePrefix = "sha256="
 // The header may hold up to MaxSignatures entries separated by spaces or
 // commas (a sender signs once per live secret, newest first), each
 // optionally prefixed with "sha256="; surrounding whitespace is ignored. An
-// entry with any other prefix ("sha1=", "v0=") never verifies. MACs are
+// entry that cannot be a signature (another prefix such as "sha1=" or "v0=",
+// not hex, the wrong length) never verifies; a valid entry beside it still
+// does, and if none matches the error reports the broken entry. MACs are
 // compared with hmac.Equal on fixed-length decoded bytes.
 //
 // Verify never panics, whatever body and signature hold. A receiver that
