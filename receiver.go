@@ -43,8 +43,16 @@ type ReceiverConfig struct {
 	// Tolerance is how far the webhook-timestamp of SchemeStandard may be
 	// from now, both ways. Defaults to DefaultTolerance.
 	Tolerance time.Duration
-	// Now returns the current time, for SchemeStandard's timestamp check.
-	// Defaults to time.Now.
+	// MaxEventAge, if set, refuses (400) an envelope whose signed timestamp
+	// is older than this. SchemeOnplana signs no delivery time, so a
+	// captured delivery could be replayed once its delivery_id has left the
+	// dedupe store; with MaxEventAge no longer than IdempotencyConfig.TTL,
+	// every replay is caught by one check or the other. It must exceed the
+	// sender's retry window, and it refuses failed deliveries resent by hand
+	// after it, which keep their original timestamp. Defaults to 0: no limit.
+	MaxEventAge time.Duration
+	// Now returns the current time, for SchemeStandard's timestamp check
+	// and MaxEventAge. Defaults to time.Now.
 	Now func() time.Time
 	// Logger receives one record per rejected request and per handler
 	// failure; secrets and bodies are never logged. Defaults to
@@ -78,6 +86,8 @@ type Receiver struct {
 	onplana     *Verifier
 	standard    *StandardVerifier
 	maxBody     int64
+	maxAge      time.Duration
+	now         func() time.Time
 	eventHeader string
 	sigHeader   string
 	log         *slog.Logger
@@ -98,6 +108,8 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	rv := &Receiver{
 		scheme:      cfg.Scheme,
 		maxBody:     cfg.MaxBodyBytes,
+		maxAge:      cfg.MaxEventAge,
+		now:         cfg.Now,
 		eventHeader: cfg.EventHeader,
 		sigHeader:   cfg.SignatureHeader,
 		log:         cfg.Logger,
@@ -113,6 +125,12 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	}
 	if cfg.Tolerance < 0 {
 		return nil, &ValidationError{Field: "Tolerance", Reason: "must not be negative"}
+	}
+	if cfg.MaxEventAge < 0 {
+		return nil, &ValidationError{Field: "MaxEventAge", Reason: "must not be negative"}
+	}
+	if rv.now == nil {
+		rv.now = time.Now
 	}
 	if rv.eventHeader == "" {
 		rv.eventHeader = DefaultEventHeader
@@ -181,8 +199,8 @@ func receivedFrom(ctx context.Context) *received {
 //     signature is checked over the raw bytes before anything is decoded
 //     or routed;
 //   - 400 when the verified body is not a valid envelope (see ParseEvent),
-//     or when an event header is present and disagrees with the envelope's
-//     signed "event" field.
+//     when an event header is present and disagrees with the envelope's
+//     signed "event" field, or when the event is older than MaxEventAge.
 //
 // Otherwise it calls next with a request whose Body yields exactly the
 // verified bytes and whose context carries the decoded event
@@ -239,6 +257,10 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 		}
 		if typ := r.Header.Get(rv.eventHeader); typ != "" && typ != string(e.Type) {
 			rv.reject(w, r, http.StatusBadRequest, "webhook: event header does not match the envelope", nil)
+			return
+		}
+		if rv.maxAge > 0 && rv.now().Sub(e.Timestamp) > rv.maxAge {
+			rv.reject(w, r, http.StatusBadRequest, "webhook: event too old", nil)
 			return
 		}
 		ctx := context.WithValue(r.Context(), receivedKey{}, &received{event: e, body: body})

@@ -297,6 +297,23 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			wantStatus: http.StatusNoContent,
 		},
 		{
+			name: "event older than MaxEventAge (replay after the dedupe window)",
+			cfg: webhook.ReceiverConfig{MaxEventAge: 72 * time.Hour, Now: func() time.Time {
+				return time.Date(2026, 6, 30, 9, 15, 24, 0, time.UTC)
+			}},
+			req:        func(t *testing.T) *http.Request { return signedRequest(t, "", body) },
+			wantStatus: http.StatusBadRequest,
+			wantText:   "too old",
+		},
+		{
+			name: "event just within MaxEventAge",
+			cfg: webhook.ReceiverConfig{MaxEventAge: 72 * time.Hour, Now: func() time.Time {
+				return time.Date(2026, 6, 30, 9, 15, 23, 0, time.UTC)
+			}},
+			req:        func(t *testing.T) *http.Request { return signedRequest(t, "", body) },
+			wantStatus: http.StatusNoContent,
+		},
+		{
 			name: "custom header names",
 			cfg:  webhook.ReceiverConfig{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"},
 			req: func(t *testing.T) *http.Request {
@@ -400,6 +417,7 @@ func TestNewReceiverRefusesBadConfig(t *testing.T) {
 		{"unknown scheme", webhook.ReceiverConfig{Scheme: "sha1", Secrets: []webhook.Secret{testSecret}}, nil, "Scheme"},
 		{"negative MaxBodyBytes", webhook.ReceiverConfig{MaxBodyBytes: -1, Secrets: []webhook.Secret{testSecret}}, nil, "MaxBodyBytes"},
 		{"negative Tolerance", webhook.ReceiverConfig{Tolerance: -time.Second, Secrets: []webhook.Secret{testSecret}}, nil, "Tolerance"},
+		{"negative MaxEventAge", webhook.ReceiverConfig{MaxEventAge: -time.Second, Secrets: []webhook.Secret{testSecret}}, nil, "MaxEventAge"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
