@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# postgres.sh runs a throwaway PostgreSQL server for the pgstore tests.
+# postgres.sh runs throwaway PostgreSQL servers for the pgstore tests.
 #
 # Two ways to use it:
 #
 #   .ci/postgres.sh go test ./pgstore/...    # start, run the command, stop
 #
-#   . .ci/postgres.sh                         # from another bash script: start
+#   source .ci/postgres.sh                    # from another bash script: start
 #   trap webhook_pg_stop EXIT                 # and stop when that script exits
 #
-# It initdb's a cluster into a fresh temporary directory, owned by an
-# unprivileged user when run as root (PostgreSQL refuses to run as root),
-# listens on 127.0.0.1 only, on a free port, with trust authentication (the
-# server is reachable only from this machine and lives only for the run),
-# creates the database webhook_test and exports:
+# It initdb's two clusters into a fresh temporary directory, owned by an
+# unprivileged user when run as root (PostgreSQL refuses to run as root).
+# Both listen on 127.0.0.1 only, each on a free port, with trust
+# authentication (they are reachable only from this machine and live only
+# for the run). It exports:
 #
-#   WEBHOOK_TEST_POSTGRES_DSN  the DSN the tests connect with
-#   WEBHOOK_TEST_PG_CTL        a pg_ctl wrapper that runs as the server's user,
-#                              for the database-restart test
-#   WEBHOOK_TEST_PGDATA        the cluster's data directory, for the same test
+#   WEBHOOK_TEST_POSTGRES_DSN          the main server's database webhook_test;
+#                                      tests create their own databases or
+#                                      schemas in it and run in parallel
+#   WEBHOOK_TEST_RESTART_POSTGRES_DSN  a second server, used only by the test
+#                                      that stops and restarts PostgreSQL under
+#                                      a running dispatcher (stopping the main
+#                                      server would break the other tests)
+#   WEBHOOK_TEST_PGDATA                that second server's data directory
+#   WEBHOOK_TEST_PG_CTL                a pg_ctl that runs as the servers' user
 #
 # The binaries come from PATH, else from /usr/lib/postgresql/*/bin; install
 # them with `apt-get install -y postgresql` if neither has them.
@@ -51,108 +56,114 @@ webhook_pg_free_port() {
 	return 1
 }
 
-webhook_pg_start() {
-	local bindir user tmp port tries
-	bindir=$(webhook_pg_bindir) || return 1
-	tmp=$(mktemp -d "${TMPDIR:-/tmp}/webhook-pg.XXXXXX") || return 1
-	chmod 755 "$tmp"
-	WEBHOOK_PG_TMP=$tmp
-	WEBHOOK_PG_STARTED=
-
-	# Run the server as an unprivileged user when we are root.
-	user=$(id -un)
+# webhook_pg_cluster NAME creates and starts a cluster in $WEBHOOK_PG_TMP/NAME
+# and prints its port.
+webhook_pg_cluster() {
+	local name=$1 dir="$WEBHOOK_PG_TMP/$1" port tries
+	mkdir -p "$dir/data" "$dir/sock" "$dir/log"
 	if [ "$(id -u)" = 0 ]; then
-		user=webhookpg
-		if ! id "$user" >/dev/null 2>&1; then
-			useradd --system --no-create-home --shell /usr/sbin/nologin "$user" || return 1
-		fi
-	fi
-	WEBHOOK_PG_USER=$user
-
-	# pg_ctl wrapper: the server's files belong to $user, so every pg_ctl call
-	# (ours and the restart test's) must run as that user.
-	if [ "$(id -u)" = 0 ]; then
-		cat >"$tmp/pg_ctl" <<EOF
-#!/bin/sh
-exec runuser -u $user -- "$bindir/pg_ctl" "\$@"
-EOF
+		chown "$WEBHOOK_PG_USER" "$dir/data" "$dir/sock" "$dir/log"
+		runuser -u "$WEBHOOK_PG_USER" -- "$WEBHOOK_PG_BIN/initdb" -D "$dir/data" -U postgres \
+			--auth=trust --encoding=UTF8 --locale=C >"$dir/initdb.log" 2>&1
 	else
-		cat >"$tmp/pg_ctl" <<EOF
-#!/bin/sh
-exec "$bindir/pg_ctl" "\$@"
-EOF
-	fi
-	chmod 755 "$tmp/pg_ctl"
-
-	mkdir -p "$tmp/data" "$tmp/sock" "$tmp/log"
-	[ "$(id -u)" = 0 ] && chown "$user" "$tmp/data" "$tmp/sock" "$tmp/log"
-	local as=()
-	[ "$(id -u)" = 0 ] && as=(runuser -u "$user" --)
-	"${as[@]}" "$bindir/initdb" -D "$tmp/data" -U postgres --auth=trust \
-		--encoding=UTF8 --locale=C >"$tmp/initdb.log" 2>&1 || {
-		cat "$tmp/initdb.log" >&2
+		"$WEBHOOK_PG_BIN/initdb" -D "$dir/data" -U postgres \
+			--auth=trust --encoding=UTF8 --locale=C >"$dir/initdb.log" 2>&1
+	fi || {
+		cat "$dir/initdb.log" >&2
 		return 1
 	}
-	# Settings for a test server: enough connections for parallel tests (each
-	# test opens its own pool), short statement logs off, sockets in $tmp.
-	cat >>"$tmp/data/postgresql.conf" <<EOF
+	# A test server: enough connections for parallel tests (each opens its
+	# own pool), sockets and logs inside $dir.
+	cat >>"$dir/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$tmp/sock'
+unix_socket_directories = '$dir/sock'
 max_connections = 300
 shared_buffers = 128MB
 log_min_messages = warning
 logging_collector = on
-log_directory = '$tmp/log'
+log_directory = '$dir/log'
 EOF
-
 	for tries in 1 2 3 4 5; do
 		port=$(webhook_pg_free_port) || return 1
-		if "$tmp/pg_ctl" -D "$tmp/data" -o "-p $port" -l "$tmp/log/server.log" -w -t 30 start >/dev/null; then
-			break
+		if "$WEBHOOK_PG_TMP/pg_ctl" -D "$dir/data" -o "-p $port" -w -t 30 start >"$dir/start.log" 2>&1; then
+			# Pin the port so that a plain `pg_ctl start` (the restart
+			# test) comes back on it.
+			echo "port = $port" >>"$dir/data/postgresql.conf"
+			echo "$port"
+			return 0
 		fi
-		port=
 	done
-	if [ -z "$port" ]; then
-		echo "postgres.sh: could not start postgres; log:" >&2
-		cat "$tmp/log/server.log" >&2
-		return 1
-	fi
-	WEBHOOK_PG_STARTED=1
-	# Pin the port so the restart test's plain `pg_ctl start` reuses it.
-	echo "port = $port" >>"$tmp/data/postgresql.conf"
+	echo "postgres.sh: could not start the $name server:" >&2
+	cat "$dir/start.log" "$dir"/log/* >&2 2>/dev/null
+	return 1
+}
 
-	local psql="$bindir/psql"
+webhook_pg_start() {
+	local port psql
+	WEBHOOK_PG_BIN=$(webhook_pg_bindir) || return 1
+	WEBHOOK_PG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/webhook-pg.XXXXXX") || return 1
+	chmod 755 "$WEBHOOK_PG_TMP"
+
+	# Run the servers as an unprivileged user when we are root.
+	WEBHOOK_PG_USER=$(id -un)
+	if [ "$(id -u)" = 0 ]; then
+		WEBHOOK_PG_USER=webhookpg
+		if ! id "$WEBHOOK_PG_USER" >/dev/null 2>&1; then
+			useradd --system --no-create-home --shell /usr/sbin/nologin "$WEBHOOK_PG_USER" || return 1
+		fi
+		cat >"$WEBHOOK_PG_TMP/pg_ctl" <<EOF
+#!/bin/sh
+exec runuser -u $WEBHOOK_PG_USER -- "$WEBHOOK_PG_BIN/pg_ctl" "\$@"
+EOF
+	else
+		cat >"$WEBHOOK_PG_TMP/pg_ctl" <<EOF
+#!/bin/sh
+exec "$WEBHOOK_PG_BIN/pg_ctl" "\$@"
+EOF
+	fi
+	chmod 755 "$WEBHOOK_PG_TMP/pg_ctl"
+
+	psql="$WEBHOOK_PG_BIN/psql"
 	[ -x "$psql" ] || psql=psql
+
+	port=$(webhook_pg_cluster main) || return 1
 	"$psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt \
 		-c "CREATE DATABASE webhook_test" >/dev/null || return 1
-
 	export WEBHOOK_TEST_POSTGRES_DSN="postgres://postgres@127.0.0.1:$port/webhook_test?sslmode=disable"
-	export WEBHOOK_TEST_PG_CTL="$tmp/pg_ctl"
-	export WEBHOOK_TEST_PGDATA="$tmp/data"
-	echo "postgres.sh: PostgreSQL on 127.0.0.1:$port (data $tmp/data)" >&2
+	echo "postgres.sh: PostgreSQL on 127.0.0.1:$port" >&2
+
+	port=$(webhook_pg_cluster restart) || return 1
+	export WEBHOOK_TEST_RESTART_POSTGRES_DSN="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+	export WEBHOOK_TEST_PGDATA="$WEBHOOK_PG_TMP/restart/data"
+	export WEBHOOK_TEST_PG_CTL="$WEBHOOK_PG_TMP/pg_ctl"
+	echo "postgres.sh: PostgreSQL for the restart test on 127.0.0.1:$port" >&2
 }
 
 webhook_pg_stop() {
+	local data
 	[ -n "${WEBHOOK_PG_TMP:-}" ] || return 0
-	if [ -n "${WEBHOOK_PG_STARTED:-}" ]; then
-		"$WEBHOOK_PG_TMP/pg_ctl" -D "$WEBHOOK_PG_TMP/data" -m immediate -w stop >/dev/null 2>&1 || true
-	fi
+	for data in "$WEBHOOK_PG_TMP"/*/data; do
+		if [ -f "$data/postmaster.pid" ]; then
+			"$WEBHOOK_PG_TMP/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+		fi
+	done
 	rm -rf "$WEBHOOK_PG_TMP"
 	WEBHOOK_PG_TMP=
-	unset WEBHOOK_TEST_POSTGRES_DSN WEBHOOK_TEST_PG_CTL WEBHOOK_TEST_PGDATA
+	unset WEBHOOK_TEST_POSTGRES_DSN WEBHOOK_TEST_RESTART_POSTGRES_DSN WEBHOOK_TEST_PG_CTL WEBHOOK_TEST_PGDATA
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	# Executed: start, run the command (or wait for a signal), stop.
 	set -u
 	trap webhook_pg_stop EXIT
-	webhook_pg_start || exit 1
 	trap 'exit 130' INT TERM
+	webhook_pg_start || exit 1
 	if [ $# -gt 0 ]; then
 		"$@"
 		exit $?
 	fi
 	echo "WEBHOOK_TEST_POSTGRES_DSN=$WEBHOOK_TEST_POSTGRES_DSN"
+	echo "WEBHOOK_TEST_RESTART_POSTGRES_DSN=$WEBHOOK_TEST_RESTART_POSTGRES_DSN"
 	echo "WEBHOOK_TEST_PG_CTL=$WEBHOOK_TEST_PG_CTL"
 	echo "WEBHOOK_TEST_PGDATA=$WEBHOOK_TEST_PGDATA"
 	echo "postgres.sh: running until interrupted" >&2

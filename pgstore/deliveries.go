@@ -197,7 +197,9 @@ func qualify(table, columns string) string {
 // the lease the caller holds (d.LeaseExpiresAt as claimed). Otherwise it
 // returns webhook.ErrLeaseLost, or webhook.ErrNotFound if the delivery no
 // longer exists. On success d's LeaseExpiresAt is cleared and its UpdatedAt
-// set.
+// set. If the connection to PostgreSQL fails (a restart, a network blip),
+// Complete tries again until ctx ends, so the result of an attempt made
+// during an outage is kept rather than re-sent after the lease expires.
 func (s *Store) Complete(ctx context.Context, d *webhook.Delivery, a *webhook.Attempt) error {
 	if d == nil || d.ID == "" {
 		return &webhook.ValidationError{Field: "Delivery", Reason: "is nil or has no ID"}
@@ -215,7 +217,8 @@ func (s *Store) Complete(ctx context.Context, d *webhook.Delivery, a *webhook.At
 	}
 	now := ts(s.now())
 	var n int
-	err := s.pool.QueryRow(ctx, `WITH upd AS (
+	err := retryLost(ctx, func() error {
+		return s.pool.QueryRow(ctx, `WITH upd AS (
 			UPDATE webhook_deliveries SET state = $2, attempt_count = $3, next_attempt_at = $4,
 				due_at = $4, lease_expires_at = NULL, last_status_code = $5, last_error = $6,
 				updated_at = $7
@@ -227,10 +230,11 @@ func (s *Store) Complete(ctx context.Context, d *webhook.Delivery, a *webhook.At
 			SELECT id, $9, $10, $11, $12, $13, $14, $15 FROM upd
 		)
 		SELECT count(*) FROM upd`,
-		d.ID, string(d.State), int32(d.AttemptCount), ts(d.NextAttemptAt), int32(d.LastStatusCode),
-		d.LastError, now, ts(d.LeaseExpiresAt),
-		int32(a.Number), ts(a.StartedAt), int64(a.Duration), int32(a.StatusCode),
-		string(a.ErrorClass), a.Error, a.ResponseSnippet).Scan(&n)
+			d.ID, string(d.State), int32(d.AttemptCount), ts(d.NextAttemptAt), int32(d.LastStatusCode),
+			d.LastError, now, ts(d.LeaseExpiresAt),
+			int32(a.Number), ts(a.StartedAt), int64(a.Duration), int32(a.StatusCode),
+			string(a.ErrorClass), a.Error, a.ResponseSnippet).Scan(&n)
+	})
 	if err != nil {
 		return dbErr("complete", err)
 	}
@@ -261,14 +265,16 @@ func (s *Store) lostOrMissing(ctx context.Context, op, id string) error {
 
 // Release returns delivery d, which the caller holds, to StatePending, due
 // at at, without recording an attempt, and sends a NOTIFY. Like Complete it
-// returns webhook.ErrLeaseLost if the caller no longer holds the lease.
+// returns webhook.ErrLeaseLost if the caller no longer holds the lease, and
+// retries through a lost connection until ctx ends.
 func (s *Store) Release(ctx context.Context, d *webhook.Delivery, at time.Time) error {
 	if d == nil || d.ID == "" {
 		return &webhook.ValidationError{Field: "Delivery", Reason: "is nil or has no ID"}
 	}
 	now, at := ts(s.now()), ts(at)
 	var n int
-	err := s.pool.QueryRow(ctx, `WITH upd AS (
+	err := retryLost(ctx, func() error {
+		return s.pool.QueryRow(ctx, `WITH upd AS (
 			UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2, due_at = $2,
 				lease_expires_at = NULL, updated_at = $3
 			WHERE id = $1 AND state = 'delivering' AND lease_expires_at = $4
@@ -277,7 +283,8 @@ func (s *Store) Release(ctx context.Context, d *webhook.Delivery, at time.Time) 
 			SELECT pg_notify($5, '') FROM upd
 		)
 		SELECT (SELECT count(*) FROM upd) + 0 * (SELECT count(*) FROM notified)`,
-		d.ID, at, now, ts(d.LeaseExpiresAt), s.channel).Scan(&n)
+			d.ID, at, now, ts(d.LeaseExpiresAt), s.channel).Scan(&n)
+	})
 	if err != nil {
 		return dbErr("release", err)
 	}
