@@ -52,6 +52,9 @@ type config struct {
 	SlackAPIURL string
 	// ChannelPrefix starts the name of each project channel. Defaults to "proj-".
 	ChannelPrefix string
+	// DryRun prints the messages instead of posting them, so the example
+	// runs without a Slack workspace.
+	DryRun bool
 	// Listener, if set, is served instead of listening on Addr.
 	Listener net.Listener
 	// Log receives the program's log lines. Defaults to standard error.
@@ -68,6 +71,7 @@ func main() {
 	flag.StringVar(&cfg.Path, "path", "/webhook", "URL `path` of the webhook endpoint")
 	flag.StringVar(&cfg.SlackAPIURL, "slack-api", envOr("SLACK_API_URL", "https://slack.com/api"), "Slack Web API base `URL` ($SLACK_API_URL)")
 	flag.StringVar(&cfg.ChannelPrefix, "channel-prefix", "proj-", "`prefix` of the channel created per project (with SLACK_BOT_TOKEN)")
+	flag.BoolVar(&cfg.DryRun, "dry-run", false, "print the Slack messages instead of posting them")
 	scheme := flag.String("scheme", envOr("WEBHOOK_SCHEME", string(webhook.SchemeOnplana)), "signature `scheme`: onplana or standard ($WEBHOOK_SCHEME)")
 	flag.Parse()
 	cfg.Scheme = webhook.Scheme(*scheme)
@@ -97,8 +101,8 @@ func run(ctx context.Context, cfg config) error {
 	if len(cfg.Secrets) == 0 {
 		return errors.New("no secret: set WEBHOOK_SECRET (make one with: go run ./cmd/webhook secret)")
 	}
-	if cfg.SlackWebhookURL == "" && cfg.SlackBotToken == "" {
-		return errors.New("set SLACK_WEBHOOK_URL (an Incoming Webhook), SLACK_BOT_TOKEN (channel per project), or both")
+	if cfg.SlackWebhookURL == "" && cfg.SlackBotToken == "" && !cfg.DryRun {
+		return errors.New("set SLACK_WEBHOOK_URL (an Incoming Webhook), SLACK_BOT_TOKEN (channel per project), or both; or pass --dry-run")
 	}
 	if cfg.Path == "" {
 		cfg.Path = "/webhook"
@@ -114,8 +118,12 @@ func run(ctx context.Context, cfg config) error {
 	}
 	logger := slog.New(slog.NewTextHandler(cfg.Log, nil))
 
-	n := newNotifier(newSlackClient(cfg.SlackWebhookURL, cfg.SlackBotToken, cfg.SlackAPIURL),
-		cfg.SlackBotToken != "", cfg.ChannelPrefix, logger)
+	slack := newSlackClient(cfg.SlackWebhookURL, cfg.SlackBotToken, cfg.SlackAPIURL)
+	perProject := cfg.SlackBotToken != ""
+	if cfg.DryRun {
+		slack.dryRun, perProject = cfg.Log, false
+	}
+	n := newNotifier(slack, perProject, cfg.ChannelPrefix, logger)
 
 	// Verify → deduplicate → queue and answer 202 → post from a worker.
 	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Scheme: cfg.Scheme, Secrets: cfg.Secrets, Logger: logger})
@@ -160,7 +168,10 @@ func run(ctx context.Context, cfg config) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	mode := "incoming webhook"
-	if cfg.SlackBotToken != "" {
+	switch {
+	case cfg.DryRun:
+		mode = "dry run, messages printed here"
+	case perProject:
 		mode = "channel per project (" + cfg.ChannelPrefix + "…)"
 	}
 	fmt.Fprintf(cfg.Log, "slack-notifier: listening on http://%s%s, posting to Slack: %s\n", ln.Addr(), cfg.Path, mode)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,6 +328,70 @@ func TestChannelName(t *testing.T) {
 			require.Regexp(t, `^[a-z0-9_-]+$`, got)
 		})
 	}
+}
+
+// syncWriter collects output written from several goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+	ch chan struct{} // signalled on every write
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) waitFor(t *testing.T, s string) string {
+	t.Helper()
+	deadline := time.After(e2e.Timeout)
+	for {
+		w.mu.Lock()
+		out := w.b.String()
+		w.mu.Unlock()
+		if strings.Contains(out, s) {
+			return out
+		}
+		select {
+		case <-w.ch:
+		case <-deadline:
+			t.Fatalf("output never contained %q:\n%s", s, out)
+		}
+	}
+}
+
+func TestSlackNotifierDryRun(t *testing.T) {
+	t.Parallel()
+	ln, url := e2e.Listen(t, "/webhook")
+	s := e2e.NewSender(t, url, webhook.SchemeOnplana, "milestone.completed")
+	out := &syncWriter{ch: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, config{Listener: ln, Secrets: []webhook.Secret{s.Secret}, DryRun: true, Log: out})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(e2e.Timeout):
+			t.Error("run did not return after its context ended")
+		}
+	})
+	s.Start(t)
+	var m webhook.MilestoneEventData
+	e2e.Sample(t, webhook.EventMilestoneCompleted, &m)
+	s.Send(t, webhook.EventMilestoneCompleted, m.Milestone.ProjectID, m)
+	printed := out.waitFor(t, "dry run: would post to Slack:")
+	require.Contains(t, printed, "posting to Slack: dry run")
+	require.Contains(t, printed, `"type": "header"`)
+	require.Contains(t, printed, "Milestone completed: "+m.Milestone.Name)
 }
 
 func TestSlackNotifierConfig(t *testing.T) {

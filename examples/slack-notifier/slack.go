@@ -32,6 +32,9 @@ type slackClient struct {
 	apiURL     string // "https://slack.com/api"
 	http       *http.Client
 	backoff    func(attempt int) time.Duration
+	// dryRun, if set, receives each message as indented JSON instead of
+	// Slack: for trying the example without a workspace.
+	dryRun io.Writer
 }
 
 // newSlackClient returns a client with a timeout that follows no
@@ -62,6 +65,14 @@ func (e *slackError) Error() string {
 // post sends m: to its channel through chat.postMessage when it has one,
 // else to the incoming webhook.
 func (c *slackClient) post(ctx context.Context, m message) error {
+	if c.dryRun != nil {
+		b, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(c.dryRun, "dry run: would post to Slack:\n%s\n", b)
+		return err
+	}
 	if m.Channel != "" {
 		return c.api(ctx, "chat.postMessage", m, nil)
 	}

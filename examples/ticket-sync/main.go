@@ -65,6 +65,10 @@ type config struct {
 	// it caused are ignored.
 	OnplanaActorID string
 
+	// DryRun keeps tickets in memory and prints what would be done, so the
+	// example runs without a ticket system.
+	DryRun bool
+
 	Listener net.Listener // if set, served instead of listening on Addr
 	Log      io.Writer    // log lines; defaults to standard error
 }
@@ -85,6 +89,7 @@ func main() {
 	flag.StringVar(&cfg.Addr, "addr", envOr("TICKET_SYNC_ADDR", "127.0.0.1:8082"), "listen `address` ($TICKET_SYNC_ADDR)")
 	flag.StringVar(&cfg.Path, "path", "/webhook", "URL `path` of the Onplana webhook endpoint")
 	flag.StringVar(&cfg.JiraPath, "jira-path", "/jira/webhook", "URL `path` of the ticket system's webhook endpoint")
+	flag.BoolVar(&cfg.DryRun, "dry-run", false, "keep tickets in memory and print the changes instead of calling Jira")
 	scheme := flag.String("scheme", envOr("WEBHOOK_SCHEME", string(webhook.SchemeOnplana)), "signature `scheme`: onplana or standard ($WEBHOOK_SCHEME)")
 	flag.Parse()
 	cfg.Scheme = webhook.Scheme(*scheme)
@@ -112,8 +117,8 @@ func run(ctx context.Context, cfg config) error {
 	switch {
 	case len(cfg.Secrets) == 0:
 		return errors.New("no secret: set WEBHOOK_SECRET (make one with: go run ./cmd/webhook secret)")
-	case cfg.JiraURL == "":
-		return errors.New("set JIRA_URL (and JIRA_PROJECT, JIRA_EMAIL, JIRA_API_TOKEN)")
+	case cfg.JiraURL == "" && !cfg.DryRun:
+		return errors.New("set JIRA_URL (and JIRA_PROJECT, JIRA_EMAIL, JIRA_API_TOKEN), or pass --dry-run")
 	case cfg.JiraWebhookSecret != "" && cfg.OnplanaToken == "":
 		return errors.New("the reverse direction (JIRA_WEBHOOK_SECRET) needs ONPLANA_TOKEN")
 	}
@@ -128,11 +133,12 @@ func run(ctx context.Context, cfg config) error {
 	}
 	logger := slog.New(slog.NewTextHandler(cfg.Log, nil))
 
-	s := &syncer{
-		tickets:     newJiraClient(cfg.JiraURL, cfg.JiraProject, cfg.JiraEmail, cfg.JiraToken),
-		selfActorID: cfg.OnplanaActorID,
-		log:         logger,
+	var tickets TicketClient = newJiraClient(cfg.JiraURL, cfg.JiraProject, cfg.JiraEmail, cfg.JiraToken)
+	ticketsAt := webhook.RedactURL(cfg.JiraURL) + " (project " + cfg.JiraProject + ")"
+	if cfg.DryRun {
+		tickets, ticketsAt = &memTickets{out: cfg.Log}, "memory (dry run)"
 	}
+	s := &syncer{tickets: tickets, selfActorID: cfg.OnplanaActorID, log: logger}
 	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Scheme: cfg.Scheme, Secrets: cfg.Secrets, Logger: logger})
 	if err != nil {
 		return err
@@ -174,8 +180,8 @@ func run(ctx context.Context, cfg config) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(cfg.Log, "ticket-sync: listening on http://%s%s, tickets at %s (project %s); reverse sync %s\n",
-		ln.Addr(), cfg.Path, webhook.RedactURL(cfg.JiraURL), cfg.JiraProject, reverse)
+	fmt.Fprintf(cfg.Log, "ticket-sync: listening on http://%s%s, tickets in %s; reverse sync %s\n",
+		ln.Addr(), cfg.Path, ticketsAt, reverse)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

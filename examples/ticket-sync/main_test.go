@@ -327,7 +327,7 @@ func TestTicketSyncConfig(t *testing.T) {
 		want string
 	}{
 		{name: "no secret", cfg: config{JiraURL: "https://jira.example"}, want: "WEBHOOK_SECRET"},
-		{name: "no ticket system", cfg: config{Secrets: secret}, want: "JIRA_URL"},
+		{name: "no ticket system", cfg: config{Secrets: secret}, want: "--dry-run"},
 		{name: "reverse without token", cfg: config{Secrets: secret, JiraURL: "https://jira.example", JiraWebhookSecret: jiraSecret}, want: "ONPLANA_TOKEN"},
 		{name: "short jira secret", cfg: config{Secrets: secret, JiraURL: "https://jira.example", JiraWebhookSecret: "short", OnplanaToken: "x"}, want: "shorter"},
 	}
@@ -363,4 +363,24 @@ func TestTicketUpdateMapping(t *testing.T) {
 			require.Equal(t, tt.want, ticketUpdate(diff))
 		})
 	}
+}
+
+func TestMemTickets(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	m := &memTickets{out: &out}
+	ctx := context.Background()
+	_, err := m.FindByLabel(ctx, "onplana-task:t1")
+	require.ErrorIs(t, err, ErrNoTicket)
+	created, err := m.CreateTicket(ctx, TicketFields{Summary: "One", Labels: []string{"onplana-task:t1"}, Status: "To Do"})
+	require.NoError(t, err)
+	require.Equal(t, "DRY-1", created.Key)
+	require.NoError(t, m.UpdateTicket(ctx, "DRY-1", TicketUpdate{Fields: map[string]any{"summary": "Two"}, Status: "Done"}))
+	found, err := m.FindByLabel(ctx, "onplana-task:t1")
+	require.NoError(t, err)
+	require.Equal(t, "Two", found.Fields.Summary)
+	require.Equal(t, "Done", found.Fields.Status)
+	require.Error(t, m.UpdateTicket(ctx, "DRY-9", TicketUpdate{}))
+	require.Contains(t, out.String(), `dry run: created DRY-1 "One"`)
+	require.Contains(t, out.String(), "dry run: updated DRY-1")
 }
