@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -300,4 +301,31 @@ func TestNewIdempotencyRefusesBadConfig(t *testing.T) {
 			require.Equal(t, tt.wantField, ve.Field)
 		})
 	}
+}
+
+// TestIdempotencyStandardSchemeRetry: with Standard Webhooks every attempt
+// is signed afresh (new timestamp, same id and body); the retry is still
+// recognized as a duplicate.
+func TestIdempotencyStandardSchemeRetry(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	rv := newReceiver(t, webhook.ReceiverConfig{Scheme: webhook.SchemeStandard, Now: func() time.Time { return now }})
+	idem, err := webhook.NewIdempotency(webhook.NewMemoryDedupeStore(0), nil)
+	require.NoError(t, err)
+	var runs atomic.Int32
+	h := rv.Middleware(idem.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
+		runs.Add(1)
+		return nil
+	}))))
+	body := envelopeFor("dlv_std")
+	var statuses []int
+	for _, at := range []time.Time{now.Add(-2 * time.Minute), now} {
+		req := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+		require.NoError(t, webhook.Signer{Scheme: webhook.SchemeStandard}.SignRequest(req.Header, []webhook.Secret{testSecret}, "dlv_std", webhook.EventTaskUpdated, at, body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		statuses = append(statuses, rec.Code)
+	}
+	require.Equal(t, []int{http.StatusNoContent, http.StatusOK}, statuses)
+	require.EqualValues(t, 1, runs.Load())
 }
