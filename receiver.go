@@ -418,9 +418,10 @@ func (rv *Receiver) ServeEvents(h EventHandler) http.Handler {
 	})
 }
 
-// PanicError is the error a handler's panic is turned into: by ServeEvents
-// and the AsyncHandler, which recover it so that one bad event cannot crash
-// the process, and report it like any handler error.
+// PanicError is what an EventHandler's panic becomes. Receiver.ServeEvents
+// (and so Receiver.Handler) and AsyncHandler recover the panic, so that one
+// bad event cannot crash the process, and report it like a returned error:
+// in the log, and to AsyncConfig.OnError.
 type PanicError struct {
 	Value any    // the value passed to panic
 	Stack []byte // the goroutine's stack when it panicked
