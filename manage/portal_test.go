@@ -1,0 +1,319 @@
+package manage
+
+import (
+	"context"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/onplana/webhook"
+)
+
+// browser is a cookie-keeping client of the portal that does not follow
+// redirects, so tests see each 303.
+type browser struct {
+	t    *testing.T
+	e    *env
+	c    *http.Client
+	user string
+}
+
+func (e *env) browser(user string) *browser {
+	jar, err := cookiejar.New(nil)
+	require.NoError(e.t, err)
+	return &browser{t: e.t, e: e, user: user, c: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (b *browser) do(req *http.Request) (*http.Response, string) {
+	b.t.Helper()
+	if b.user != "" {
+		req.Header.Set("X-Test-User", b.user)
+	}
+	resp, err := b.c.Do(req)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(b.t, err)
+	return resp, string(body)
+}
+
+func (b *browser) get(path string) (*http.Response, string) {
+	b.t.Helper()
+	req, err := http.NewRequest("GET", b.e.srv.URL+path, nil)
+	require.NoError(b.t, err)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	req, err := http.NewRequest("POST", b.e.srv.URL+path, strings.NewReader(form.Encode()))
+	require.NoError(b.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// What a browser sends for a form posted from the page itself.
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.do(req)
+}
+
+var tokenRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// token loads page and returns the CSRF token of its forms.
+func (b *browser) token(page string) string {
+	b.t.Helper()
+	resp, body := b.get(page)
+	require.Equal(b.t, http.StatusOK, resp.StatusCode, body)
+	m := tokenRE.FindStringSubmatch(body)
+	require.NotNil(b.t, m, "no CSRF token on %s", page)
+	return m[1]
+}
+
+var secretRE = regexp.MustCompile(`whsec_[A-Za-z0-9+/=]+`)
+
+func TestPortalCreateShowsSecretOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	b := e.browser("alice")
+	home := "/orgs/" + orgA + "/webhooks"
+	tok := b.token(home + "/new")
+
+	resp, _ := b.post(home, url.Values{
+		"csrf_token": {tok}, "url": {e.rc.srv.URL + "/hook"}, "event_types": {"task.*", "milestone.completed"},
+		"scope": {"project"}, "project_id": {"proj_9"}, "description": {"Slack"},
+	})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, home+"/sub_"), loc)
+	require.True(t, strings.HasSuffix(loc, "?notice=created"), loc)
+	subID := strings.TrimSuffix(strings.TrimPrefix(loc, home+"/"), "?notice=created")
+
+	stored, err := e.store.GetSubscription(context.Background(), subID)
+	require.NoError(t, err)
+	require.Equal(t, "proj_9", stored.ProjectID)
+	require.Equal(t, []string{"task.*", "milestone.completed"}, stored.EventTypes)
+	require.Equal(t, "Slack", stored.Description)
+
+	resp, page := b.get(loc)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	require.Contains(t, page, "It will not be shown again")
+	require.Equal(t, []string{string(stored.Secrets[0].Secret)}, secretRE.FindAllString(html.UnescapeString(page), -1))
+
+	resp, page = b.get(loc)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NotContains(t, page, "whsec_", "not shown on reload")
+	require.NotContains(t, page, "It will not be shown again")
+}
+
+func TestPortalCreateValidationKeepsInput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	b := e.browser("alice")
+	home := "/orgs/" + orgA + "/webhooks"
+	tok := b.token(home + "/new")
+	tests := []struct {
+		name  string
+		form  url.Values
+		error string
+	}{
+		{"bad url", url.Values{"url": {"ftp://example.com"}, "event_types": {"task.created"}, "scope": {"organization"}}, "url:"},
+		{"no events", url.Values{"url": {e.rc.srv.URL}, "scope": {"organization"}}, "event_types:"},
+		{"project without id", url.Values{"url": {e.rc.srv.URL}, "event_types": {"task.created"}, "scope": {"project"}}, "Enter the project id"},
+		{"no scope", url.Values{"url": {e.rc.srv.URL}, "event_types": {"task.created"}}, "Choose a scope"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.form.Set("csrf_token", tok)
+			tc.form.Set("description", `<b>"keep me"</b>`)
+			resp, page := b.post(home, tc.form)
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			require.Contains(t, page, tc.error)
+			require.Contains(t, page, `&lt;b&gt;&#34;keep me&#34;&lt;/b&gt;`, "the input is kept, escaped")
+			if len(tc.form["event_types"]) > 0 {
+				require.Contains(t, page, `value="task.created" checked`)
+			}
+		})
+	}
+	subs, _, err := e.store.ListSubscriptions(context.Background(), orgA, webhook.Page{})
+	require.NoError(t, err)
+	require.Empty(t, subs)
+}
+
+func TestPortalEscapesOutput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	var sub subscriptionJSON
+	resp := e.call("alice", "POST", "/api/v1/orgs/"+orgA+"/subscriptions", map[string]any{
+		"url": e.rc.srv.URL + "/x?a=<b>", "event_types": []string{"*"}, "description": `<script>alert("x")</script>`,
+	}, &sub)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	b := e.browser("alice")
+	for _, page := range []string{"/orgs/" + orgA + "/webhooks", "/orgs/" + orgA + "/webhooks/" + sub.ID} {
+		resp, body := b.get(page)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.NotContains(t, body, "<script>")
+		require.Contains(t, body, "&lt;script&gt;")
+		require.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'none'")
+	}
+}
+
+func TestPortalListShowsHealth(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	e.rc.fail.Store(true)
+	sub := e.createSub("alice", orgA)
+	require.Equal(t, webhook.StateFailed, e.waitEnded(e.onlyDelivery(sub.ID).ID).State)
+	_, err := e.d.SetSubscriptionEnabled(context.Background(), sub.ID, false)
+	require.NoError(t, err)
+
+	_, page := e.browser("alice").get("/orgs/" + orgA + "/webhooks")
+	require.Contains(t, page, `<span class="badge off">Disabled</span>`)
+	require.Contains(t, page, webhook.DisabledByUser)
+	require.Contains(t, page, `<span class="badge failed">failed</span>`, "last delivery state")
+}
+
+func TestPortalPingAndResend(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	sub := e.createSub("alice", orgA)
+	e.waitEnded(e.onlyDelivery(sub.ID).ID)
+	b := e.browser("alice")
+	page := "/orgs/" + orgA + "/webhooks/" + sub.ID
+	tok := b.token(page)
+
+	resp, _ := b.post(page+"/ping", url.Values{"csrf_token": {tok}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, page+"?notice=ping-ok", resp.Header.Get("Location"))
+	_, body := b.get(page + "?notice=ping-ok")
+	require.Contains(t, body, "Test ping delivered.")
+	require.Equal(t, 2, strings.Count(body, `<tr data-delivery=`), "creation ping and test ping")
+	require.Contains(t, body, `<span class="badge succeeded">succeeded</span>`)
+
+	e.rc.fail.Store(true)
+	resp, _ = b.post(page+"/ping", url.Values{"csrf_token": {tok}})
+	require.Equal(t, page+"?notice=ping-failed", resp.Header.Get("Location"))
+
+	// Resend the creation ping while the receiver fails: a second attempt.
+	dls, _, err := e.store.ListDeliveries(context.Background(), webhook.DeliveryQuery{SubscriptionID: sub.ID, State: webhook.StateSucceeded})
+	require.NoError(t, err)
+	first := dls[len(dls)-1]
+	dpage := "/orgs/" + orgA + "/deliveries/" + first.ID
+	resp, _ = b.post(dpage+"/redeliver", url.Values{"csrf_token": {tok}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, dpage+"?notice=redelivered", resp.Header.Get("Location"))
+	require.Equal(t, webhook.StateFailed, e.waitEnded(first.ID).State)
+
+	_, body = b.get(dpage)
+	require.Contains(t, body, `data-attempt="1"`)
+	require.Contains(t, body, `data-attempt="2"`)
+	require.Contains(t, body, `<code class="status">500</code>`)
+	require.Contains(t, body, "receiver told to fail", "response snippet")
+
+	// Resending it again while it is pending is refused politely.
+	e2 := newEnv(t, false)
+	s2 := e2.createSub("alice", orgA)
+	b2 := e2.browser("alice")
+	pending := e2.onlyDelivery(s2.ID)
+	dp := "/orgs/" + orgA + "/deliveries/" + pending.ID
+	tok2 := b2.token("/orgs/" + orgA + "/webhooks/" + s2.ID)
+	require.Contains(t, b2.mustGet(dp), `<meta http-equiv="refresh" content="2">`, "a pending delivery's page follows it")
+	resp, _ = b2.post(dp+"/redeliver", url.Values{"csrf_token": {tok2}})
+	require.Equal(t, dp+"?notice=redeliver-denied", resp.Header.Get("Location"))
+}
+
+func (b *browser) mustGet(path string) string {
+	b.t.Helper()
+	resp, body := b.get(path)
+	require.Equal(b.t, http.StatusOK, resp.StatusCode)
+	return body
+}
+
+func TestPortalActions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	sub := e.createSub("alice", orgA)
+	b := e.browser("alice")
+	page := "/orgs/" + orgA + "/webhooks/" + sub.ID
+	tok := b.token(page)
+	form := url.Values{"csrf_token": {tok}}
+
+	resp, _ := b.post(page+"/disable", form)
+	require.Equal(t, page+"?notice=disabled", resp.Header.Get("Location"))
+	require.Contains(t, b.mustGet(page), `action="`+page+`/enable"`)
+	resp, _ = b.post(page+"/enable", form)
+	require.Equal(t, page+"?notice=enabled", resp.Header.Get("Location"))
+	require.Contains(t, b.mustGet(page), `action="`+page+`/disable"`)
+
+	resp, _ = b.post(page+"/rotate", form)
+	require.Equal(t, page+"?notice=rotated", resp.Header.Get("Location"))
+	shown := secretRE.FindAllString(html.UnescapeString(b.mustGet(page+"?notice=rotated")), -1)
+	stored, err := e.store.GetSubscription(context.Background(), sub.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{string(stored.Secrets[0].Secret)}, shown)
+	require.NotEqual(t, sub.Secret, shown[0])
+	require.Empty(t, secretRE.FindAllString(b.mustGet(page), -1))
+
+	resp, _ = b.post(page+"/delete", form)
+	require.Equal(t, "/orgs/"+orgA+"/webhooks?notice=deleted", resp.Header.Get("Location"))
+	resp, _ = b.get(page)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+func TestPortalPermissions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	sub := e.createSub("alice", orgA)
+	dl := e.onlyDelivery(sub.ID)
+	tests := []struct {
+		name   string
+		user   string
+		path   string
+		status int
+	}{
+		{"viewer", "carol", "/orgs/" + orgA + "/webhooks", http.StatusForbidden},
+		{"anonymous", "", "/orgs/" + orgA + "/webhooks/new", http.StatusUnauthorized},
+		{"other organization's webhook", "bob", "/orgs/" + orgB + "/webhooks/" + sub.ID, http.StatusNotFound},
+		{"other organization's delivery", "bob", "/orgs/" + orgB + "/deliveries/" + dl.ID, http.StatusNotFound},
+		{"unknown page", "alice", "/orgs/" + orgA + "/nothing", http.StatusNotFound},
+		{"admin", "alice", "/orgs/" + orgA + "/deliveries/" + dl.ID, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.browser(tc.user).get(tc.path)
+			require.Equal(t, tc.status, resp.StatusCode)
+			require.Contains(t, resp.Header.Get("Content-Type"), "text/html")
+			if tc.status != http.StatusOK {
+				require.NotContains(t, body, sub.URL)
+			}
+		})
+	}
+}
+
+func TestPortalBasePath(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(c *Config) { c.BasePath = "/settings/dev/" })
+	sub := e.createSub("alice", orgA)
+	mux := http.NewServeMux()
+	mux.Handle("/settings/dev/", http.StripPrefix("/settings/dev", e.h))
+	e.srv.Config.Handler = mux
+
+	b := e.browser("alice")
+	body := b.mustGet("/settings/dev/orgs/" + orgA + "/webhooks")
+	require.Contains(t, body, `href="/settings/dev/static/style.css"`)
+	require.Contains(t, body, `href="/settings/dev/orgs/`+orgA+`/webhooks/`+sub.ID+`"`)
+	tok := b.token("/settings/dev/orgs/" + orgA + "/webhooks/" + sub.ID)
+	resp, _ := b.post("/settings/dev/orgs/"+orgA+"/webhooks/"+sub.ID+"/disable", url.Values{"csrf_token": {tok}})
+	require.Equal(t, "/settings/dev/orgs/"+orgA+"/webhooks/"+sub.ID+"?notice=disabled", resp.Header.Get("Location"))
+	resp, css := b.get("/settings/dev/static/style.css")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Content-Type"), "text/css")
+	require.Contains(t, css, "--accent")
+}
