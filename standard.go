@@ -35,7 +35,10 @@ var (
 	// (a replay, or a message dated in the future).
 	ErrTimestamp = errors.New("webhook: bad timestamp")
 	// ErrMessageID reports a webhook-id that is missing, longer than
-	// MaxMessageIDLength, or holds anything but visible ASCII other than '.'.
+	// MaxMessageIDLength, or holds a '.', a space or anything outside
+	// printable ASCII. The '.' is refused because the signed content is
+	// "id.timestamp.body": with a '.' in the id, one signature would also
+	// cover another split of the same bytes into id, timestamp and body.
 	ErrMessageID = errors.New("webhook: bad message id")
 )
 
@@ -96,7 +99,7 @@ type StandardVerifier struct {
 type StandardVerifierConfig struct {
 	// Tolerance is how far the timestamp may be from now, both ways. It
 	// bounds how long a captured message can be replayed. Must not be
-	// negative. Defaults to DefaultTolerance.
+	// negative; zero means the default. Defaults to DefaultTolerance.
 	Tolerance time.Duration
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
@@ -175,7 +178,12 @@ func (v *StandardVerifier) Verify(body []byte, id, timestamp, signature string) 
 	}
 	for _, k := range v.keys {
 		st := k.get()
-		st.buf = append(append(append(append(st.buf[:0], id...), '.'), timestamp...), '.')
+		// The signed content is id.timestamp.body; the prefix goes through
+		// the state's own buffer so that nothing is allocated.
+		st.buf = append(st.buf[:0], id...)
+		st.buf = append(st.buf, '.')
+		st.buf = append(st.buf, timestamp...)
+		st.buf = append(st.buf, '.')
 		st.h.Write(st.buf)
 		st.h.Write(body)
 		ok := anyEqual(st.h.Sum(st.sum[:0]), &sigs, n)
