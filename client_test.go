@@ -107,6 +107,7 @@ func TestClientRefusesHostnamesResolvingInternally(t *testing.T) {
 		"rebind.test": {netip.MustParseAddr("127.0.0.1")},
 		"both.test":   {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")},
 		"meta.test":   {netip.MustParseAddr("169.254.169.254")},
+		"mapped.test": {netip.MustParseAddr("::ffff:127.0.0.1")}, // AAAA hiding IPv4 loopback
 	})
 	tests := []struct {
 		name     string
@@ -117,6 +118,7 @@ func TestClientRefusesHostnamesResolvingInternally(t *testing.T) {
 		{"rebinding name", resolver, "http://rebind.test:" + port + "/"},
 		{"v4 and v6 loopback", resolver, "http://both.test:" + port + "/"},
 		{"metadata name", resolver, "http://meta.test/latest/meta-data/"},
+		{"v4-mapped AAAA", resolver, "http://mapped.test:" + port + "/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -380,6 +382,17 @@ func TestClientTricklingHeadersTimeOut(t *testing.T) {
 	require.ErrorAs(t, err, &ne)
 	require.True(t, ne.Timeout(), "want a timeout, got %v", err)
 	require.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestClientCapsResponseHeaders(t *testing.T) {
+	t.Parallel()
+	srv, _ := guardCountingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Flood", strings.Repeat("a", 100<<10))
+	})
+	c := guardTestClient(t, ClientConfig{AllowedNetworks: guardLoopbackOnly})
+	resp, err := guardPost(t, c, srv.URL)
+	require.Nil(t, resp)
+	require.ErrorContains(t, err, "exceeded")
 }
 
 func TestClientKeepsConnectionsAlive(t *testing.T) {

@@ -57,11 +57,12 @@ func (e *BlockedAddressError) Is(target error) bool { return target == ErrBlocke
 // fields are not modified while in use.
 type NetGuard struct {
 	// AllowPrivateNetworks turns the guard off: every address is allowed.
-	// For tests and local development only.
+	// For tests and local development only. Defaults to false.
 	AllowPrivateNetworks bool
 	// AllowedNetworks lists prefixes let through although they are not
 	// public, such as 127.0.0.1/32 for a receiver on the same machine.
 	// IPv4-mapped IPv6 prefixes are treated as the IPv4 prefix they map.
+	// Defaults to none.
 	AllowedNetworks []netip.Prefix
 }
 
@@ -71,11 +72,12 @@ type blockedPrefix struct {
 	reason string
 }
 
-// blockedPrefixes are checked in order; the first match gives the reason,
-// so more specific networks come before the ranges that contain them. The
-// list is explicit because netip's predicates (IsPrivate, IsLoopback, …)
-// miss CGNAT, NAT64, 6to4, benchmarking, class E and others.
-var blockedPrefixes = func() []blockedPrefix {
+// blockedPrefixes4 and blockedPrefixes6 are checked in order; the first
+// match gives the reason, so more specific networks come before the ranges
+// that contain them (::/8 contains 64:ff9b::/96). The lists are explicit
+// because netip's predicates (IsPrivate, IsLoopback, …) miss CGNAT, NAT64,
+// 6to4, benchmarking, class E and others.
+var blockedPrefixes4, blockedPrefixes6 = func() (v4, v6 []blockedPrefix) {
 	list := []struct{ cidr, reason string }{
 		// IPv4 (RFC 6890 special-purpose registry).
 		{"0.0.0.0/8", "unspecified or \"this network\" (0.0.0.0/8)"},
@@ -115,11 +117,15 @@ var blockedPrefixes = func() []blockedPrefix {
 		{"fec0::/10", "site-local (deprecated)"},
 		{"ff00::/8", "multicast"},
 	}
-	out := make([]blockedPrefix, len(list))
-	for i, e := range list {
-		out[i] = blockedPrefix{netip.MustParsePrefix(e.cidr), e.reason}
+	for _, e := range list {
+		b := blockedPrefix{netip.MustParsePrefix(e.cidr), e.reason}
+		if b.prefix.Addr().Is4() {
+			v4 = append(v4, b)
+		} else {
+			v6 = append(v6, b)
+		}
 	}
-	return out
+	return v4, v6
 }()
 
 // globalUnicast is the only IPv6 range assigned for public unicast use;
@@ -153,7 +159,11 @@ func (g *NetGuard) Check(addr netip.Addr) error {
 // blockedReason returns why the unmapped, zoneless addr is not public, or
 // "" if it is.
 func blockedReason(addr netip.Addr) string {
-	for _, b := range blockedPrefixes {
+	list := blockedPrefixes4
+	if addr.Is6() {
+		list = blockedPrefixes6
+	}
+	for _, b := range list {
 		if b.prefix.Contains(addr) {
 			return b.reason
 		}

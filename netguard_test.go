@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -400,4 +401,45 @@ func guardDNSAnswer(q []byte, records map[string][]netip.Addr) []byte {
 		resp = append(resp, rdata...)
 	}
 	return resp
+}
+
+func BenchmarkNetGuardCheck(b *testing.B) {
+	guard := NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	for _, s := range []string{"93.184.216.34", "2606:4700::1111", "10.0.0.1"} {
+		addr := netip.MustParseAddr(s)
+		b.Run(s, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = guard.Check(addr)
+			}
+		})
+	}
+}
+
+// FuzzValidateEndpointURL checks that no input makes ValidateEndpointURL
+// panic and that every accepted URL is an https URL with a host that is not
+// a refused IP literal.
+func FuzzValidateEndpointURL(f *testing.F) {
+	for _, s := range []string{
+		"https://example.com/h", "https://[::ffff:127.0.0.1]/", "https://0x7f.1/", "https://u@h/",
+		"https://h:0/", "file:///etc/passwd", "https://[fe80::1%25eth0]/", "https://localhost./",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := ValidateEndpointURL(s, false, nil)
+		if err != nil {
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			return
+		}
+		u, perr := url.Parse(s)
+		require.NoError(t, perr)
+		require.Equal(t, "https", u.Scheme)
+		require.Nil(t, u.User)
+		require.NotEmpty(t, u.Hostname())
+		if addr, aerr := netip.ParseAddr(u.Hostname()); aerr == nil {
+			require.NoError(t, (&NetGuard{}).Check(addr))
+		}
+	})
 }

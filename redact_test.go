@@ -106,3 +106,26 @@ func TestRedactErrorPassesOtherErrorsThrough(t *testing.T) {
 	plain := errors.New("webhook: something")
 	require.Same(t, plain, RedactError(plain))
 }
+
+// FuzzRedactURL checks that no input makes RedactURL panic or let the
+// parts of a URL that carry credentials (userinfo, query, fragment) through.
+func FuzzRedactURL(f *testing.F) {
+	for _, s := range []string{
+		"https://hooks.slack.com/services/T0/B0/X", "https://u:p@h/?q#f", "http://[::1]:80/x",
+		"https://h?x", "//h/p", "https:opaque", "", "https://h/%zz",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := RedactURL(s)
+		if got == redactedMark {
+			return
+		}
+		require.True(t, strings.HasSuffix(got, "/") || strings.HasSuffix(got, "/"+redactedMark), got)
+		require.NotContains(t, got, "@")
+		require.NotContains(t, got, "?")
+		require.NotContains(t, got, "#")
+		host := strings.TrimSuffix(strings.TrimSuffix(got, redactedMark), "/")
+		require.NotContains(t, host[strings.Index(host, "://")+3:], "/", "a path survived: %q", got)
+	})
+}
