@@ -1,0 +1,92 @@
+// Package webhook sends HMAC-signed webhooks to customer endpoints and
+// verifies them on receipt.
+//
+// A SaaS backend embeds the sending half (a [Dispatcher] over a [Store]); its
+// customers embed the receiving half (a [Receiver], usually with
+// [Idempotency]). Both speak the same wire format: a JSON envelope POSTed
+// with two headers,
+//
+//	X-Onplana-Event:     task.updated
+//	X-Onplana-Signature: <lowercase hex HMAC-SHA256(secret, raw body)>
+//
+//	{"delivery_id":"dlv_…","event_id":"evt_…","event":"task.updated",
+//	 "timestamp":"2026-06-27T09:15:23Z","organization_id":"org_abc123",
+//	 "project_id":"proj_xyz789","data":{"task":{…},"diff":{…}}}
+//
+// or, with [SchemeStandard], the Standard Webhooks headers (webhook-id,
+// webhook-timestamp, webhook-signature).
+//
+// # Events
+//
+// [Catalog] lists every [EventType] (project.*, task.*, milestone.*,
+// comment.created, member.*, webhook.ping) with its category, description,
+// JSON Schema and a sample envelope. Data holds the resource's full current
+// state under its resource name, a diff for update events (build one with
+// [Diff]) and an optional actor; decode it with [Event.DecodeData] into the
+// typed payloads such as [TaskEventData].
+//
+// # Sending
+//
+// [NewDispatcher] takes a Store and a [Config] whose zero value works.
+// [Dispatcher.CreateSubscription] validates the endpoint (https only, no
+// credentials, no internal addresses), generates its secret with
+// [NewSecret] and sends it a webhook.ping. [Dispatcher.Publish] returns once
+// one delivery per matching subscription is in the store; workers started by
+// [Dispatcher.Start] claim due deliveries and POST the stored bytes, signed
+// with every unexpired secret of the subscription (so [Dispatcher.RotateSecret]
+// has a grace period). Every attempt is recorded in the delivery log.
+//
+// Outbound requests go through a guarded client ([NewClient]): the SSRF
+// guard ([NetGuard]) checks the address actually dialled, so loopback,
+// private, link-local and other non-public addresses are refused even after
+// DNS rebinding; proxies from the environment are ignored, redirects are
+// never followed, and each attempt has a deadline. Endpoint URLs are
+// redacted in logs and errors ([RedactURL]): a Slack incoming-webhook URL is
+// itself a credential.
+//
+// # Retries
+//
+// Any 2xx is a success. Everything else (3xx, 4xx, 5xx, timeouts, refused or
+// reset connections) is retried on the schedule of a [RetryPolicy], by
+// default exponential backoff with jitter over three days
+// ([DefaultRetryPolicy]). Retries are scheduled in the store, never slept in
+// a goroutine, so they survive restarts. A Retry-After header on 429, 502,
+// 503 and 504 is honoured within [Config.MaxRetryAfter]; 410 Gone disables
+// the subscription, and so do failures with no success for
+// [Config.DisableAfter]. A failed delivery can be sent again by hand with
+// [Dispatcher.Redeliver].
+//
+// # Storage
+//
+// [MemoryStore] keeps everything in the process: for tests, development and
+// hosts that accept losing pending deliveries on a crash. The pgstore package
+// keeps them in PostgreSQL, shared by many dispatcher processes, and its
+// PublishTx records an event's deliveries inside the caller's transaction
+// (the outbox pattern); sqlitestore keeps them in one embedded SQLite file.
+// Delivery is at least once: a worker that dies mid-attempt leaves a lease
+// that expires, and another worker sends the delivery again with the same
+// delivery_id. The storetest package checks any Store against the contract.
+//
+// # Receiving
+//
+// [NewReceiver] returns a Receiver whose [Receiver.Handler] is a complete
+// endpoint: it refuses methods other than POST (405), reads the raw body
+// under a size cap (413), checks the signature in constant time before
+// anything is decoded or routed (401), decodes the envelope (400) and calls
+// an [EventHandler] with the event and the exact verified bytes. Verify and
+// [Verifier] check a signature by hand; [VerifyStandard] and
+// [StandardVerifier] do the same for Standard Webhooks, with a timestamp
+// tolerance against replays.
+//
+// [Idempotency] runs a handler once per delivery_id: duplicates of a
+// processed delivery are answered 2xx, a concurrent duplicate is refused
+// while the first runs, and a failing handler releases its claim so the
+// sender's retry is processed. [AsyncHandler] answers at once and processes
+// from a bounded queue, answering 503 when it is full so nothing is lost.
+//
+// # Shutdown
+//
+// [Dispatcher.Close] stops claiming, waits for attempts in flight and leaves
+// everything else pending in the store; [AsyncHandler.Shutdown] drains its
+// queue. Both return ctx.Err() if the caller stops waiting.
+package webhook
