@@ -39,16 +39,17 @@ const schemeHelp = "signature `scheme`: onplana (X-Onplana-Signature) or standar
 
 // checker verifies deliveries of one scheme with the secrets given once.
 type checker struct {
-	scheme   webhook.Scheme
-	onplana  *webhook.Verifier
-	standard *webhook.StandardVerifier
+	scheme    webhook.Scheme
+	sigHeader string // the onplana scheme's signature header
+	onplana   *webhook.Verifier
+	standard  *webhook.StandardVerifier
 }
 
 // newChecker returns a checker for secrets. The onplana scheme keys the HMAC
 // with the secret's bytes as written; the standard scheme needs "whsec_"
 // secrets. tolerance bounds the age of a Standard Webhooks timestamp.
 func newChecker(scheme webhook.Scheme, secrets []string, tolerance time.Duration) (*checker, error) {
-	c := &checker{scheme: scheme}
+	c := &checker{scheme: scheme, sigHeader: webhook.DefaultSignatureHeader}
 	var err error
 	switch scheme {
 	case webhook.SchemeStandard:
@@ -73,7 +74,7 @@ func (c *checker) checkRequest(h http.Header, body []byte) error {
 		return c.check(body, h.Get(webhook.StandardSignatureHeader),
 			h.Get(webhook.StandardIDHeader), h.Get(webhook.StandardTimestampHeader))
 	}
-	return c.check(body, h.Get(webhook.DefaultSignatureHeader), "", "")
+	return c.check(body, h.Get(c.sigHeader), "", "")
 }
 
 // check verifies body against a signature (and, in the standard scheme, the

@@ -41,6 +41,8 @@ func runListen(ctx context.Context, e *env, args []string) int {
 	fs.Var(&secrets, "secret", secretHelp)
 	var scheme schemeFlag
 	fs.Var(&scheme, "scheme", schemeHelp)
+	eventHeader := fs.String("event-header", webhook.DefaultEventHeader, "`name` of the event header")
+	sigHeader := fs.String("signature-header", webhook.DefaultSignatureHeader, "`name` of the signature header (onplana scheme)")
 	maxBody := fs.Int64("max-body", defaultMaxBody, "largest body accepted, in `bytes`; larger ones get 413")
 	tolerance := fs.Duration("tolerance", webhook.DefaultTolerance, "standard scheme: how old or new a timestamp may be")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -64,12 +66,14 @@ func runListen(ctx context.Context, e *env, args []string) int {
 		return usageError(e, fs, "%v", err)
 	}
 
+	chk.sigHeader = *sigHeader
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "webhook listen: %v\n", err)
 		return exitFail
 	}
-	l := &listener{check: chk, out: e.stdout, maxBody: *maxBody}
+	l := &listener{check: chk, out: e.stdout, maxBody: *maxBody, eventHeader: *eventHeader}
 	mux := http.NewServeMux()
 	mux.Handle(*path, l)
 	srv := &http.Server{
@@ -103,9 +107,10 @@ func runListen(ctx context.Context, e *env, args []string) int {
 
 // listener is listen's handler: it verifies and prints each delivery.
 type listener struct {
-	check   *checker
-	out     io.Writer
-	maxBody int64
+	check       *checker
+	out         io.Writer
+	maxBody     int64
+	eventHeader string
 
 	mu sync.Mutex // serialises printing, so deliveries never interleave
 	n  int
@@ -160,7 +165,7 @@ func (l *listener) report(r *http.Request, body []byte, status int, signature st
 		Event      string `json:"event"`
 	}
 	_ = json.Unmarshal(body, &env) // best effort: an invalid body prints as is
-	event := firstNonEmpty(env.Event, r.Header.Get(webhook.DefaultEventHeader))
+	event := firstNonEmpty(env.Event, r.Header.Get(l.eventHeader))
 	delivery := firstNonEmpty(env.DeliveryID, r.Header.Get(webhook.StandardIDHeader))
 
 	var b bytes.Buffer

@@ -275,6 +275,13 @@ func endpoint(t *testing.T, status int, answer string) (*httptest.Server, <-chan
 	return srv, got
 }
 
+func ev0(t *testing.T, body []byte) *webhook.Event {
+	t.Helper()
+	ev, err := webhook.ParseEvent(body)
+	require.NoError(t, err)
+	return ev
+}
+
 func receive(t *testing.T, ch <-chan captured) captured {
 	t.Helper()
 	select {
@@ -302,6 +309,8 @@ func TestCLISend(t *testing.T) {
 		c := receive(t, got)
 		require.NoError(t, webhook.Verify(c.body, c.header.Get(webhook.DefaultSignatureHeader), []byte(secret)))
 		require.Equal(t, "task.updated", c.header.Get(webhook.DefaultEventHeader))
+		require.Equal(t, ev0(t, c.body).DeliveryID, c.header.Get(webhook.DefaultDeliveryHeader))
+		require.Contains(t, c.header.Get("User-Agent"), "webhook-cli")
 		require.Equal(t, "application/json", c.header.Get("Content-Type"))
 		ev, err := webhook.ParseEvent(c.body)
 		require.NoError(t, err)
@@ -533,18 +542,21 @@ func TestCLIListenSend(t *testing.T) {
 		name   string
 		scheme string
 		secret string
+		extra  []string // flags given to both listen and send
 	}{
 		{name: "onplana", scheme: "onplana", secret: "an-onplana-secret-of-some-length"},
 		{name: "standard", scheme: "standard", secret: string(webhook.NewSecret())},
+		{name: "onplana with own header names", scheme: "onplana", secret: "an-onplana-secret-of-some-length",
+			extra: []string{"--signature-header", "X-Acme-Signature", "--event-header", "X-Acme-Event"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := startListen(t, []string{secretEnv + "=" + tt.secret}, "--scheme", tt.scheme, "--path", "/hooks/in")
+			p := startListen(t, []string{secretEnv + "=" + tt.secret}, append([]string{"--scheme", tt.scheme, "--path", "/hooks/in"}, tt.extra...)...)
 
 			// A valid delivery: 200 on both sides.
-			r := runCLI(t, "", []string{secretEnv + "=" + tt.secret}, "send", "--url", p.url, "--allow-private",
-				"--scheme", tt.scheme, "--event", "milestone.completed", "--delivery-id", "dlv_valid1")
+			r := runCLI(t, "", []string{secretEnv + "=" + tt.secret}, append([]string{"send", "--url", p.url, "--allow-private",
+				"--scheme", tt.scheme, "--event", "milestone.completed", "--delivery-id", "dlv_valid1"}, tt.extra...)...)
 			require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			require.Contains(t, r.stdout, "✓ 200 OK")
 			require.Contains(t, p.waitFor(t, "event:"), "milestone.completed")
@@ -558,8 +570,8 @@ func TestCLIListenSend(t *testing.T) {
 			if tt.scheme == "standard" {
 				wrong = string(webhook.NewSecret())
 			}
-			r = runCLI(t, "", nil, "send", "--url", p.url, "--allow-private", "--scheme", tt.scheme, "--secret", wrong,
-				"--event", "task.created", "--delivery-id", "dlv_forged")
+			r = runCLI(t, "", nil, append([]string{"send", "--url", p.url, "--allow-private", "--scheme", tt.scheme, "--secret", wrong,
+				"--event", "task.created", "--delivery-id", "dlv_forged"}, tt.extra...)...)
 			require.Equal(t, exitFail, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			require.Contains(t, r.stdout, "✗ 401 Unauthorized")
 			require.Contains(t, p.waitFor(t, "delivery:"), "dlv_forged")

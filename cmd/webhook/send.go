@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +41,8 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	fs.Var(&secrets, "secret", secretHelp)
 	var scheme schemeFlag
 	fs.Var(&scheme, "scheme", schemeHelp)
+	eventHeader := fs.String("event-header", webhook.DefaultEventHeader, "`name` of the event header")
+	sigHeader := fs.String("signature-header", webhook.DefaultSignatureHeader, "`name` of the signature header (onplana scheme)")
 	allowPrivate := fs.Bool("allow-private", false, "allow loopback and private addresses (local development)")
 	timeout := fs.Duration("timeout", webhook.DefaultAttemptTimeout, "deadline for the whole request")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -65,14 +66,6 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		return usageError(e, fs, "no secret: pass --secret or set %s", secretEnv)
 	}
 
-	if scheme.scheme() == webhook.SchemeOnplana {
-		for _, k := range keys {
-			if len(k) < webhook.MinSecretLength {
-				return usageError(e, fs, "a secret is shorter than %d bytes: receivers refuse it", webhook.MinSecretLength)
-			}
-		}
-	}
-
 	var given []byte
 	if *data != "" {
 		var err error
@@ -91,7 +84,8 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return usageError(e, fs, "%v", err)
 	}
-	if err := signRequest(req.Header, scheme.scheme(), keys, ev, now, body); err != nil {
+	signer := webhook.Signer{Scheme: scheme.scheme(), EventHeader: *eventHeader, SignatureHeader: *sigHeader}
+	if err := signRequest(req.Header, signer, keys, ev, now, body); err != nil {
 		return usageError(e, fs, "%v", err)
 	}
 
@@ -239,30 +233,20 @@ func decodeGiven(given []byte, ev *webhook.Event) error {
 	return nil
 }
 
-// signRequest sets the event and signature headers of scheme on h.
-func signRequest(h http.Header, scheme webhook.Scheme, secrets []string, ev webhook.Event, at time.Time, body []byte) error {
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", "webhook-cli")
-	h.Set(webhook.DefaultEventHeader, string(ev.Type))
-	if scheme == webhook.SchemeStandard {
-		sigs := make([]string, 0, len(secrets))
-		for _, s := range secrets {
-			sig, err := webhook.SignStandard(webhook.Secret(s), ev.DeliveryID, at, body)
-			if err != nil {
-				return err
-			}
-			sigs = append(sigs, sig)
-		}
-		h.Set(webhook.StandardIDHeader, ev.DeliveryID)
-		h.Set(webhook.StandardTimestampHeader, strconv.FormatInt(at.Unix(), 10))
-		h.Set(webhook.StandardSignatureHeader, strings.Join(sigs, " "))
-		return nil
-	}
-	sigs := make([]string, len(secrets))
+// signRequest sets the headers the dispatcher sends: content type, user
+// agent, delivery id, and the event and signature headers of the scheme,
+// written by the same webhook.Signer.
+func signRequest(h http.Header, sg webhook.Signer, secrets []string, ev webhook.Event, at time.Time, body []byte) error {
+	keys := make([]webhook.Secret, len(secrets))
 	for i, s := range secrets {
-		sigs[i] = webhook.Sign([]byte(s), body)
+		keys[i] = webhook.Secret(s)
 	}
-	h.Set(webhook.DefaultSignatureHeader, strings.Join(sigs, ","))
+	if err := sg.SignRequest(h, keys, ev.DeliveryID, ev.Type, at, body); err != nil {
+		return err
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "webhook-cli (+https://github.com/onplana/webhook)")
+	h.Set(webhook.DefaultDeliveryHeader, ev.DeliveryID)
 	return nil
 }
 
