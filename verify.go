@@ -187,7 +187,7 @@ func parseSignatureHeader(header string, sigs *[MaxSignatures][sha256.Size]byte)
 	if len(header) > MaxSignatureHeaderLength {
 		return 0, fmt.Errorf("%w: header longer than %d bytes", ErrMalformedSignature, MaxSignatureHeaderLength)
 	}
-	rest := strings.TrimSpace(header)
+	rest := strings.TrimLeft(strings.TrimSpace(header), hexSeparators)
 	if rest == "" {
 		return 0, ErrMissingSignature
 	}

@@ -96,6 +96,8 @@ func TestVerify(t *testing.T) {
 		{name: "NUL bytes", header: strings.Repeat("\x00", 64), want: ErrMalformedSignature},
 		{name: "empty", header: "", want: ErrMissingSignature},
 		{name: "blank", header: " \t\r\n", want: ErrMissingSignature},
+		{name: "separators only", header: " , ,\t", want: ErrMissingSignature},
+		{name: "leading commas", header: ",," + good},
 		{name: "bare prefix", header: "sha256=", want: ErrMissingSignature},
 		{name: "short prefix", header: "sha2", want: ErrMalformedSignature},
 		{name: "sha1 scheme", header: "sha1=" + hex.EncodeToString(sha1MAC.Sum(nil)), want: ErrMalformedSignature},
