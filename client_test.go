@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -515,4 +516,38 @@ func (r *snippetEndlessReader) Read(p []byte) (int, error) {
 	}
 	r.n += len(p)
 	return len(p), nil
+}
+
+// BenchmarkClientPost compares the guarded client with a plain
+// http.Transport posting to a local receiver, with keep-alive (the steady
+// state) and without (every request dials, so the guard runs every time).
+func BenchmarkClientPost(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	body := strings.Repeat("x", 1024)
+	for _, keepAlive := range []bool{true, false} {
+		guarded, err := NewClient(ClientConfig{AllowedNetworks: guardLoopbackOnly})
+		require.NoError(b, err)
+		guarded.Transport.(*http.Transport).DisableKeepAlives = !keepAlive
+		plain := &http.Client{Transport: &http.Transport{DisableKeepAlives: !keepAlive}}
+		for _, c := range []struct {
+			name   string
+			client *http.Client
+		}{{"guarded", guarded}, {"plain", plain}} {
+			b.Run(fmt.Sprintf("%s/keepalive=%t", c.name, keepAlive), func(b *testing.B) {
+				for b.Loop() {
+					resp, err := c.client.Post(srv.URL, "application/json", strings.NewReader(body))
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _ = ReadSnippet(resp.Body, 0)
+					_ = resp.Body.Close()
+				}
+			})
+			c.client.CloseIdleConnections()
+		}
+	}
 }
