@@ -8,6 +8,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"strings"
 	"sync"
 	"testing"
@@ -231,6 +234,45 @@ func TestVerifierDoesNotAllocate(t *testing.T) {
 		})
 		require.Zero(t, allocs, "header %q", header)
 	}
+}
+
+// TestMACComparisonIsConstantTime guards R5: MACs are compared only with
+// hmac.Equal. A Go SDK once replaced it with bytes.Equal, which returns at the
+// first differing byte and lets an attacker forge a MAC byte by byte; no
+// functional test notices that change, so this one reads the source.
+func TestMACComparisonIsConstantTime(t *testing.T) {
+	t.Parallel()
+	fset := token.NewFileSet()
+	hmacEqual := 0
+	for _, file := range []string{"verify.go", "standard.go"} {
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		require.NoError(t, err)
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if pkg, ok := n.X.(*ast.Ident); ok {
+					switch pkg.Name + "." + n.Sel.Name {
+					case "hmac.Equal":
+						hmacEqual++
+					case "bytes.Equal", "bytes.Compare", "reflect.DeepEqual", "slices.Equal":
+						t.Errorf("%s: %s.%s compares in variable time", fset.Position(n.Pos()), pkg.Name, n.Sel.Name)
+					}
+				}
+			case *ast.BinaryExpr:
+				// == on strings or arrays would short-circuit too; the MACs are
+				// [32]byte and hex/base64 strings, never compared this way.
+				if n.Op == token.EQL || n.Op == token.NEQ {
+					for _, side := range []ast.Expr{n.X, n.Y} {
+						if id, ok := side.(*ast.Ident); ok && (id.Name == "mac" || id.Name == "sigs" || id.Name == "sum") {
+							t.Errorf("%s: %s compared with %s", fset.Position(n.Pos()), id.Name, n.Op)
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	require.Equal(t, 1, hmacEqual, "all MAC comparisons go through anyEqual's single hmac.Equal")
 }
 
 func TestParseSignatureHeader(t *testing.T) {
