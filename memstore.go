@@ -289,15 +289,15 @@ func (s *MemoryStore) Enqueue(ctx context.Context, deliveries []*Delivery) error
 	now := time.Now().Round(0)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, d := range deliveries {
+	batch := make(map[string]struct{}, len(deliveries))
+	for _, d := range deliveries {
 		if _, ok := s.deliveries[d.ID]; ok {
 			return storeErr(ErrConflict, "delivery "+d.ID+" exists")
 		}
-		for _, e := range deliveries[:i] {
-			if e.ID == d.ID {
-				return storeErr(ErrConflict, "delivery "+d.ID+" is in the batch twice")
-			}
+		if _, ok := batch[d.ID]; ok {
+			return storeErr(ErrConflict, "delivery "+d.ID+" is in the batch twice")
 		}
+		batch[d.ID] = struct{}{}
 	}
 	for _, d := range deliveries {
 		md := &memDelivery{d: *d, heapIdx: -1}
