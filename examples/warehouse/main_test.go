@@ -190,6 +190,23 @@ func testWarehouse(t *testing.T, dsn string) {
 		require.Equal(t, 7, h.count(t, `SELECT COUNT(*) FROM fact_events`), "the late event is still a fact")
 	})
 
+	t.Run("a payload that cannot be processed is set aside", func(t *testing.T) {
+		bad, err := webhook.NewEvent(webhook.EventTaskUpdated, "org_abc123", "proj_xyz789", map[string]any{"task": "not an object"})
+		require.NoError(t, err)
+		bad.ID, bad.DeliveryID, bad.Timestamp = "evt_bad", "dlv_bad", time.Now().UTC()
+		body, err := json.Marshal(bad)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNoContent, h.post(t, body), "staged: the sender must not retry it forever")
+
+		// The pipeline goes on: the next event is processed.
+		var m webhook.MemberEventData
+		e2e.Sample(t, webhook.EventMemberActivated, &m)
+		s.Send(t, webhook.EventMemberActivated, m.Member.ProjectID, m)
+		h.waitProcessed(t, 10)
+		require.Equal(t, 1, h.count(t, `SELECT COUNT(*) FROM staging_events WHERE delivery_id = 'dlv_bad' AND NOT processed AND error LIKE 'bad payload:%'`))
+		require.Equal(t, 1, h.count(t, `SELECT COUNT(*) FROM dim_members WHERE id = $1 AND status = 'active'`, m.Member.ID))
+	})
+
 	t.Run("bad signature is refused and not staged", func(t *testing.T) {
 		req, err := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(updated.Body))
 		require.NoError(t, err)
@@ -198,8 +215,33 @@ func testWarehouse(t *testing.T, dsn string) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-		require.Equal(t, 9, h.count(t, `SELECT COUNT(*) FROM staging_events`))
+		require.Equal(t, 11, h.count(t, `SELECT COUNT(*) FROM staging_events`))
 	})
+}
+
+func TestOpenDBDialect(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, dsn, want, redacted string
+	}{
+		{name: "sqlite file", dsn: filepath.Join(t.TempDir(), "a.db"), want: "sqlite"},
+		{name: "postgres url", dsn: "postgres://u:secret@db.example:5432/analytics", want: "postgres", redacted: "postgres://db.example:5432/[REDACTED]"},
+		{name: "postgresql url", dsn: "postgresql://db.example/analytics", want: "postgres", redacted: "postgresql://db.example/[REDACTED]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db, d, err := openDB(tt.dsn) // sql.Open does not connect
+			require.NoError(t, err)
+			db.Close()
+			require.Equal(t, tt.want, d.name)
+			if tt.redacted != "" {
+				require.Equal(t, tt.redacted, redactDSN(tt.dsn))
+			}
+		})
+	}
+	require.Equal(t, "SELECT ?1, ?2", sqliteDialect.rebind("SELECT $1, $2"))
+	require.Equal(t, "SELECT $1, $2", postgresDialect.rebind("SELECT $1, $2"))
 }
 
 func TestWarehouseRequiresSecret(t *testing.T) {
