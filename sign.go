@@ -77,9 +77,10 @@ type Signer struct {
 }
 
 // SignRequest sets on h the headers that let a receiver verify body, a
-// delivery of event type typ, signed with each of secrets in the order given
-// (the current secret first, so a receiver that reads only the first entry
-// holds the newest).
+// delivery of event type typ, signed with each of secrets in the order given.
+// Pass the current secret first: a receiver built from the Onplana guide's
+// Node.js snippet hex-decodes the header only up to the first space, so it
+// verifies with the first secret alone, while Verify accepts any entry.
 //
 // With SchemeOnplana it sets EventHeader to typ and SignatureHeader to one
 // hex signature per secret, space-separated; deliveryID and at are not
