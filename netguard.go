@@ -25,6 +25,7 @@ type BlockedAddressError struct {
 	Reason string     // the kind of network it belongs to, e.g. "loopback"
 }
 
+// Error returns "webhook: address <addr> not allowed: <reason>".
 func (e *BlockedAddressError) Error() string {
 	return "webhook: address " + e.Addr.String() + " not allowed: " + e.Reason
 }
