@@ -247,6 +247,7 @@ func TestSlackNotifier(t *testing.T) {
 		header, fields, link := requireBlockKit(t, c)
 		require.Equal(t, "⛔ Task blocked: Fix <!channel> & the pricing page", header, "plain_text is not markup")
 		require.Equal(t, "Fix &lt;!channel&gt; &amp; the pricing page", fields["Task"], "mrkdwn is escaped: no channel-wide ping")
+		require.NotContains(t, c.msg.Text, "<!channel>", "the fallback text is escaped too")
 		require.Equal(t, project.Project.Name, fields["Project"])
 		require.Equal(t, "in progress → blocked", fields["Status"])
 		require.Equal(t, d.Actor.Name, fields["Changed by"])

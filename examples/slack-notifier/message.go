@@ -58,7 +58,8 @@ func (n notice) render() message {
 		plain = append(plain, f[0]+": "+f[1])
 	}
 	m := message{
-		Text: n.title + " — " + strings.Join(plain, ", "),
+		// The fallback text is mrkdwn too: escaped like the fields.
+		Text: escape(n.title + " — " + strings.Join(plain, ", ")),
 		Blocks: []block{
 			{Type: "header", Text: &textObj{Type: "plain_text", Text: truncate(n.title, 150)}},
 			{Type: "section", Fields: fields},
