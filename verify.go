@@ -182,7 +182,7 @@ func anyEqual(mac []byte, sigs *[MaxSignatures][sha256.Size]byte, n int) bool {
 // are skipped and the first such problem is returned as err, so a valid entry
 // still verifies beside one from an unknown scheme. With n == 0, err says why
 // (missing or malformed). A header over the length or entry caps yields
-// n == 0 before anything is decoded.
+// n == 0, so no HMAC is computed for it.
 func parseSignatureHeader(header string, sigs *[MaxSignatures][sha256.Size]byte) (n int, err error) {
 	if len(header) > MaxSignatureHeaderLength {
 		return 0, fmt.Errorf("%w: header longer than %d bytes", ErrMalformedSignature, MaxSignatureHeaderLength)
@@ -205,11 +205,8 @@ func parseSignatureHeader(header string, sigs *[MaxSignatures][sha256.Size]byte)
 		}
 		n++
 	}
-	if n > 0 {
-		// A valid entry is there; the caller reports err only if none matches.
-		return n, err
-	}
-	return 0, err
+	// With n > 0 the caller reports err only if no entry matches.
+	return n, err
 }
 
 // hexSeparators separate the entries of an Onplana header.
