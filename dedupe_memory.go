@@ -1,0 +1,167 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// DefaultDedupeMaxEntries is the capacity NewMemoryDedupeStore uses when
+// given zero or less.
+const DefaultDedupeMaxEntries = 100_000
+
+// MemoryDedupeStore is a DedupeStore in the memory of one process, bounded
+// to a number of entries. When full, the least recently changed entry is
+// forgotten first, so a duplicate of it would be processed again: size it
+// for the deliveries of one TTL (each entry costs about 150 bytes plus its
+// key). Its contents are lost on restart; use a shared store such as pgstore
+// when several processes receive or deduplication must survive restarts.
+// It is safe for concurrent use.
+type MemoryDedupeStore struct {
+	mu      sync.Mutex
+	max     int
+	entries map[string]*dedupeEntry
+	// Entries form a list in order of their last change, oldest at head.
+	// Entries of one state share one lifetime in practice (a lease or a
+	// TTL), so the head is about the first to expire: pruning from it costs
+	// constant time per expired entry, and eviction takes it when full. An
+	// expired entry behind an unexpired one waits for eviction or for its
+	// key to be claimed again, which treats it as absent.
+	head, tail *dedupeEntry
+	now        func() time.Time
+}
+
+type dedupeEntry struct {
+	key        string
+	done       bool
+	expires    time.Time
+	prev, next *dedupeEntry
+}
+
+var _ DedupeStore = (*MemoryDedupeStore)(nil)
+
+// NewMemoryDedupeStore returns an empty MemoryDedupeStore holding at most
+// maxEntries keys (DefaultDedupeMaxEntries if maxEntries <= 0).
+func NewMemoryDedupeStore(maxEntries int) *MemoryDedupeStore {
+	if maxEntries <= 0 {
+		maxEntries = DefaultDedupeMaxEntries
+	}
+	return &MemoryDedupeStore{max: maxEntries, entries: make(map[string]*dedupeEntry), now: time.Now}
+}
+
+// errEmptyKey is returned for an empty dedupe key.
+var errEmptyKey = errors.New("webhook: empty dedupe key")
+
+// Claim implements DedupeStore.
+func (s *MemoryDedupeStore) Claim(ctx context.Context, key string, lease time.Duration) (ClaimResult, error) {
+	if err := checkDedupeArgs(ctx, key, lease); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.prune(now)
+	if e, ok := s.entries[key]; ok {
+		if now.Before(e.expires) {
+			if e.done {
+				return ClaimDone, nil
+			}
+			return ClaimInFlight, nil
+		}
+		s.remove(e)
+	}
+	for len(s.entries) >= s.max {
+		s.remove(s.head)
+	}
+	e := &dedupeEntry{key: key, expires: now.Add(lease)}
+	s.entries[key] = e
+	s.append(e)
+	return ClaimAcquired, nil
+}
+
+// Done implements DedupeStore. Marking an unknown key done records it.
+func (s *MemoryDedupeStore) Done(ctx context.Context, key string, ttl time.Duration) error {
+	if err := checkDedupeArgs(ctx, key, ttl); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	e, ok := s.entries[key]
+	if ok {
+		s.remove(e)
+	} else {
+		for len(s.entries) >= s.max {
+			s.remove(s.head)
+		}
+	}
+	e = &dedupeEntry{key: key, done: true, expires: now.Add(ttl)}
+	s.entries[key] = e
+	s.append(e)
+	return nil
+}
+
+// Release implements DedupeStore.
+func (s *MemoryDedupeStore) Release(ctx context.Context, key string) error {
+	if err := checkDedupeArgs(ctx, key, time.Second); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[key]; ok {
+		s.remove(e)
+	}
+	return nil
+}
+
+// Len returns the number of keys held, expired ones included until they
+// are pruned.
+func (s *MemoryDedupeStore) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+func checkDedupeArgs(ctx context.Context, key string, d time.Duration) error {
+	if key == "" {
+		return errEmptyKey
+	}
+	if d <= 0 {
+		return fmt.Errorf("webhook: dedupe duration %v is not positive", d)
+	}
+	return ctx.Err()
+}
+
+// prune drops expired entries from the head of the list.
+func (s *MemoryDedupeStore) prune(now time.Time) {
+	for s.head != nil && !now.Before(s.head.expires) {
+		s.remove(s.head)
+	}
+}
+
+func (s *MemoryDedupeStore) append(e *dedupeEntry) {
+	e.prev, e.next = s.tail, nil
+	if s.tail != nil {
+		s.tail.next = e
+	} else {
+		s.head = e
+	}
+	s.tail = e
+}
+
+func (s *MemoryDedupeStore) remove(e *dedupeEntry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+	delete(s.entries, e.key)
+}
