@@ -165,7 +165,7 @@ func run(ctx context.Context, cfg config) error {
 
 // redactDSN hides the password of a database URL.
 func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "://"); i >= 0 {
+	if strings.Contains(dsn, "://") {
 		return webhook.RedactURL(dsn)
 	}
 	return dsn
