@@ -86,11 +86,17 @@ var (
 type ValidationError struct {
 	Field  string // the field, as named in Go (e.g. "URL", "EventTypes")
 	Reason string // what is wrong with it
+	// Err is the underlying error, if any (such as a *BlockedAddressError
+	// for a URL naming an internal address); errors.Is and errors.As see it.
+	Err error
 }
 
 func (e *ValidationError) Error() string {
 	return "webhook: invalid " + e.Field + ": " + e.Reason
 }
+
+// Unwrap returns the underlying error, if any.
+func (e *ValidationError) Unwrap() error { return e.Err }
 
 // Secret is a signing secret, "whsec_" followed by the base64 encoding of 32
 // random bytes (see NewSecret). Its String, GoString and LogValue methods
