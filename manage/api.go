@@ -60,6 +60,10 @@ func (h *Handler) api(f apiFunc) http.HandlerFunc {
 			h.apiError(w, r, err)
 			return
 		}
+		if c, ok := body.(created); ok {
+			w.Header().Set("Location", c.location)
+			body = c.body
+		}
 		if body == nil {
 			w.Header().Set("Cache-Control", "no-store")
 			w.WriteHeader(status)
@@ -67,6 +71,12 @@ func (h *Handler) api(f apiFunc) http.HandlerFunc {
 		}
 		writeJSON(w, status, body)
 	}
+}
+
+// created is the answer of a creation: its body and its Location.
+type created struct {
+	body     any
+	location string
 }
 
 // decodeJSON decodes the request body into v, which must be one JSON
@@ -315,7 +325,7 @@ func (h *Handler) apiCreateSubscription(r *http.Request, org string) (int, any, 
 	}
 	out := toSubscriptionJSON(sub)
 	out.Secret = string(sub.Secrets[0].Secret)
-	return http.StatusCreated, out, nil
+	return http.StatusCreated, created{out, h.base + "/api/v1/orgs/" + url.PathEscape(org) + "/subscriptions/" + url.PathEscape(sub.ID)}, nil
 }
 
 // subscription loads subscription id of org; another organization's is

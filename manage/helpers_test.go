@@ -192,6 +192,7 @@ func (e *env) createSub(user, org string, eventTypes ...string) subscriptionJSON
 	resp := e.call(user, "POST", "/api/v1/orgs/"+org+"/subscriptions",
 		map[string]any{"url": e.rc.srv.URL + "/hook", "event_types": eventTypes, "description": "test hook"}, &sub)
 	require.Equal(e.t, http.StatusCreated, resp.StatusCode)
+	require.Equal(e.t, e.h.base+"/api/v1/orgs/"+org+"/subscriptions/"+sub.ID, resp.Header.Get("Location"))
 	return sub
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"mime"
@@ -196,7 +197,7 @@ var notices = map[string]struct {
 	"ping-failed":      {"Test ping failed: see its attempt in the delivery log.", true},
 	"enabled":          {"Webhook enabled.", false},
 	"disabled":         {"Webhook disabled. Events are held until it is enabled again.", false},
-	"rotated":          {"Secret rotated. The previous secret keeps signing for 24 hours.", false},
+	"rotated":          {fmt.Sprintf("Secret rotated. The previous secret keeps signing for %g hours.", webhook.DefaultRotationGrace.Hours()), false},
 	"deleted":          {"Webhook deleted.", false},
 	"redelivered":      {"Resend scheduled.", false},
 	"redeliver-denied": {"This delivery cannot be resent now: it is waiting to be sent, or its webhook was deleted.", true},
@@ -446,6 +447,9 @@ func (h *Handler) detailPage(w http.ResponseWriter, r *http.Request, org string)
 		if d.State == webhook.StatePending || d.State == webhook.StateDelivering {
 			v.Refresh = 3 // follow the log until it settles
 		}
+	}
+	if v.Secret != "" {
+		v.Refresh = 0 // a reload would take the secret off the screen
 	}
 	v.Filter = filterView{Status: string(dq.State), EventType: string(dq.EventType)}
 	for _, g := range h.catalog {

@@ -106,11 +106,13 @@ func TestPortalCreateShowsSecretOnce(t *testing.T) {
 	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
 	require.Contains(t, page, "It will not be shown again")
 	require.Equal(t, []string{string(stored.Secrets[0].Secret)}, secretRE.FindAllString(html.UnescapeString(page), -1))
+	require.NotContains(t, page, `http-equiv="refresh"`, "the page with the secret does not reload itself")
 
 	resp, page = b.get(loc)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.NotContains(t, page, "whsec_", "not shown on reload")
 	require.NotContains(t, page, "It will not be shown again")
+	require.Contains(t, page, `http-equiv="refresh"`, "without the secret, the page follows the pending ping")
 }
 
 func TestPortalCreateValidationKeepsInput(t *testing.T) {
