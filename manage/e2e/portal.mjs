@@ -59,6 +59,7 @@ try {
   await page.locator('input[name="event_types"][value="milestone.completed"]').check();
   await page.getByLabel('Whole organization (all projects)').check();
   await page.getByLabel('Description').fill('E2E: task events to the local receiver');
+  await shoot(page, 'new');
   await page.getByRole('button', { name: 'Create webhook' }).click();
 
   // The secret is shown once...
