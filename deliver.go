@@ -101,8 +101,14 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Deliver
 		return a, outcome{}
 	}
 
-	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
-	defer cancel()
+	actx := ctx
+	if d.cfg.HTTPClient != nil {
+		// Our own client (NewClient) has the timeout built in; another
+		// one gets it from the context.
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, d.cfg.AttemptTimeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, sub.URL, bytes.NewReader(dl.Body))
 	if err != nil {
 		return fail(ErrorClassOther, fmt.Errorf("webhook: build request to %s: invalid URL", RedactURL(sub.URL)))
@@ -124,10 +130,14 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Deliver
 		out.aborted = ctx.Err() != nil
 		return a, out
 	}
-	snippet, readErr := ReadSnippet(resp.Body, DefaultSnippetBytes)
-	if readErr == nil {
-		// Let a short answer keep its connection; never read a long one.
-		_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
+	var snippet string
+	var readErr error
+	if resp.ContentLength != 0 { // unknown (-1) or some bytes
+		snippet, readErr = ReadSnippet(resp.Body, DefaultSnippetBytes)
+		if readErr == nil {
+			// Let a short answer keep its connection; never read a long one.
+			_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
+		}
 	}
 	resp.Body.Close()
 	a.Duration = time.Since(clock)
@@ -226,19 +236,9 @@ func (d *Dispatcher) record(sub *Subscription, dl *Delivery, a *Attempt, out out
 	dl.LastStatusCode = a.StatusCode
 	dl.LastError = a.Error
 	dl.UpdatedAt = now
-	logAttrs := []slog.Attr{
-		slog.String("delivery_id", dl.ID),
-		slog.String("subscription_id", dl.SubscriptionID),
-		slog.String("event", string(dl.EventType)),
-		slog.String("endpoint", RedactURL(sub.URL)),
-		slog.Int("attempt", a.Number),
-		slog.Int("status", a.StatusCode),
-		slog.Duration("latency", a.Duration),
-	}
 	switch {
 	case out.success:
 		dl.State = StateSucceeded
-		d.log.LogAttrs(context.Background(), slog.LevelDebug, "webhook: delivered", logAttrs...)
 	case out.gone || dl.EventType == EventPing:
 		// A ping is a test: one attempt, reported to whoever asked.
 		dl.State = StateFailed
@@ -254,15 +254,7 @@ func (d *Dispatcher) record(sub *Subscription, dl *Delivery, a *Attempt, out out
 			dl.State = StateFailed
 		}
 	}
-	if !out.success {
-		logAttrs = append(logAttrs, slog.String("error_class", string(a.ErrorClass)), slog.String("error", a.Error))
-		if dl.State == StatePending {
-			logAttrs = append(logAttrs, slog.Time("next_attempt", dl.NextAttemptAt))
-			d.log.LogAttrs(context.Background(), slog.LevelInfo, "webhook: attempt failed; will retry", logAttrs...)
-		} else {
-			d.log.LogAttrs(context.Background(), slog.LevelWarn, "webhook: delivery failed", logAttrs...)
-		}
-	}
+	d.logAttempt(sub, dl, a)
 	if !d.complete(dl, a) {
 		return
 	}
@@ -271,6 +263,39 @@ func (d *Dispatcher) record(sub *Subscription, dl *Delivery, a *Attempt, out out
 	}
 	d.updateHealth(sub, a, out)
 	d.observe(dl, a)
+}
+
+// logAttempt logs an attempt: at debug level when it succeeded, info when
+// it will be retried, warn when the delivery failed. Nothing is formatted
+// unless the level is enabled.
+func (d *Dispatcher) logAttempt(sub *Subscription, dl *Delivery, a *Attempt) {
+	msg, level := "webhook: delivered", slog.LevelDebug
+	switch {
+	case dl.State == StatePending:
+		msg, level = "webhook: attempt failed; will retry", slog.LevelInfo
+	case dl.State == StateFailed:
+		msg, level = "webhook: delivery failed", slog.LevelWarn
+	}
+	ctx := context.Background()
+	if !d.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("delivery_id", dl.ID),
+		slog.String("subscription_id", dl.SubscriptionID),
+		slog.String("event", string(dl.EventType)),
+		slog.String("endpoint", RedactURL(sub.URL)),
+		slog.Int("attempt", a.Number),
+		slog.Int("status", a.StatusCode),
+		slog.Duration("latency", a.Duration),
+	}
+	if a.ErrorClass != "" {
+		attrs = append(attrs, slog.String("error_class", string(a.ErrorClass)), slog.String("error", a.Error))
+	}
+	if dl.State == StatePending {
+		attrs = append(attrs, slog.Time("next_attempt", dl.NextAttemptAt))
+	}
+	d.log.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // later returns the later of a and b.

@@ -547,7 +547,10 @@ func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
 	}
 }
 
-// work runs one claimed delivery and frees its slot.
+// work runs a claimed delivery, then keeps its slot busy with the next due
+// delivery it can claim itself, so that a steady flow does not wait for
+// the claim loop between two attempts. It frees the slot when nothing is
+// due or the dispatcher is stopping.
 func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
 	defer func() {
 		<-d.slots
@@ -557,12 +560,29 @@ func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
 		default:
 		}
 	}()
-	if loopCtx.Err() != nil {
-		// Claimed while Close was stopping the loop: not sent.
-		d.release(dl, d.now())
-		return
+	for dl != nil {
+		if loopCtx.Err() != nil {
+			// Claimed while Close was stopping the loop: not sent.
+			d.release(dl, d.now())
+			return
+		}
+		d.process(d.runCtx, dl)
+		dl = d.claimOne(loopCtx)
 	}
-	d.process(d.runCtx, dl)
+}
+
+// claimOne claims the next due delivery, or returns nil.
+func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
+	if ctx.Err() != nil {
+		return nil
+	}
+	d.claimMu.Lock()
+	batch, err := d.store.Claim(ctx, d.now(), 1, d.lease)
+	d.claimMu.Unlock()
+	if err != nil || len(batch) == 0 {
+		return nil // the loop reports claim errors and retries
+	}
+	return batch[0]
 }
 
 // release returns a held delivery to pending, due at at, without recording

@@ -97,31 +97,49 @@ func newDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) (
 
 // envelopeTail encodes every envelope field after delivery_id, in the field
 // order of Event's JSON form, ending with the closing brace. Data is
-// compacted, so the body does not depend on the publisher's whitespace.
+// copied as given (after checking that it is valid JSON), so the receiver
+// sees the publisher's bytes.
 func envelopeTail(e *Event) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(len(e.Data) + 256)
-	writeField := func(name, value string) {
-		b.WriteByte('"')
-		b.WriteString(name)
-		b.WriteString(`":`)
-		v, _ := json.Marshal(value) // marshalling a string cannot fail
-		b.Write(v)
-		b.WriteByte(',')
+	if !json.Valid(e.Data) {
+		return nil, &ValidationError{Field: "Data", Reason: "not valid JSON"}
 	}
-	writeField("event_id", e.ID)
-	writeField("event", string(e.Type))
-	writeField("timestamp", e.Timestamp.UTC().Format(time.RFC3339Nano))
-	writeField("organization_id", e.OrganizationID)
+	ts := e.Timestamp.UTC().Format(time.RFC3339Nano)
+	b := make([]byte, 0, len(e.Data)+len(e.ID)+len(e.Type)+len(ts)+len(e.OrganizationID)+len(e.ProjectID)+128)
+	b = appendField(b, "event_id", e.ID)
+	b = appendField(b, "event", string(e.Type))
+	b = appendField(b, "timestamp", ts)
+	b = appendField(b, "organization_id", e.OrganizationID)
 	if e.ProjectID != "" {
-		writeField("project_id", e.ProjectID)
+		b = appendField(b, "project_id", e.ProjectID)
 	}
-	b.WriteString(`"data":`)
-	if err := json.Compact(&b, e.Data); err != nil {
-		return nil, &ValidationError{Field: "Data", Reason: "not valid JSON: " + err.Error()}
+	b = append(b, `"data":`...)
+	b = append(b, bytes.TrimSpace(e.Data)...)
+	return append(b, '}'), nil
+}
+
+// appendField appends "name":value, to b, with value encoded as a JSON
+// string.
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, '"')
+	b = append(b, name...)
+	b = append(b, `":`...)
+	b = appendJSONString(b, value)
+	return append(b, ',')
+}
+
+// appendJSONString appends s as a JSON string: plain printable ASCII is
+// copied, anything else goes through encoding/json (which also escapes
+// <, > and &, as json.Marshal of an Event would).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			v, _ := json.Marshal(s) // marshalling a string cannot fail
+			return append(b, v...)
+		}
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // validateEvent checks the fields a publisher sets. It does not fill ID or
@@ -176,8 +194,10 @@ func validateID(field, s string) error {
 	return nil
 }
 
-// isJSONObject reports whether raw is one valid JSON object.
+// isJSONObject reports whether raw starts like a JSON object; the encoder
+// (envelopeTail) checks that it is valid JSON, in the same pass it needs
+// anyway.
 func isJSONObject(raw []byte) bool {
 	t := bytes.TrimLeft(raw, " \t\r\n")
-	return len(t) > 0 && t[0] == '{' && json.Valid(raw)
+	return len(t) > 0 && t[0] == '{'
 }

@@ -1,0 +1,221 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 6, 27, 9, 0, 0, 0, time.UTC)
+	const limit = time.Hour
+	tests := []struct {
+		name  string
+		value string
+		want  time.Duration
+	}{
+		{"absent", "", 0},
+		{"seconds", "120", 2 * time.Minute},
+		{"spaces", " 5 ", 5 * time.Second},
+		{"zero", "0", 0},
+		{"negative", "-5", 0},
+		{"capped", "86400", limit},
+		{"huge", "99999999999999999999", 0},
+		{"overflowing seconds", "9223372036854775807", limit},
+		{"HTTP date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{"date in the past", now.Add(-time.Hour).Format(http.TimeFormat), 0},
+		{"date far ahead", now.Add(48 * time.Hour).Format(http.TimeFormat), limit},
+		{"garbage", "soon", 0},
+		{"fraction", "1.5", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, parseRetryAfter(tt.value, now, limit))
+		})
+	}
+}
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	urlErr := func(err error) error { return &url.Error{Op: "Post", URL: "https://h/x", Err: err} }
+	tests := []struct {
+		name string
+		err  error
+		want ErrorClass
+	}{
+		{"blocked", urlErr(&net.OpError{Op: "dial", Err: &BlockedAddressError{Reason: "loopback"}}), ErrorClassBlocked},
+		{"deadline", urlErr(context.DeadlineExceeded), ErrorClassTimeout},
+		{"net timeout", urlErr(&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}), ErrorClassTimeout},
+		{"refused", urlErr(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), ErrorClassConnection},
+		{"reset", urlErr(&net.OpError{Op: "read", Err: syscall.ECONNRESET}), ErrorClassConnection},
+		{"eof", urlErr(io.EOF), ErrorClassConnection},
+		{"dns", urlErr(&net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}), ErrorClassConnection},
+		{"body cut", fmt.Errorf("webhook: read response: %w", io.ErrUnexpectedEOF), ErrorClassConnection},
+		{"other", errors.New("boom"), ErrorClassOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, classify(tt.err))
+		})
+	}
+}
+
+func TestEndpointKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ url, want string }{
+		{"https://Hooks.Example.com/a", "hooks.example.com:https"},
+		{"https://hooks.example.com:8443/a?b", "hooks.example.com:8443"},
+		{"http://127.0.0.1:9000/", "127.0.0.1:9000"},
+		{"http://[::1]:9000/", "[::1]:9000"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, endpointKey(tt.url), tt.url)
+	}
+	require.Equal(t, endpointKey("https://a.example.com/x"), endpointKey("https://a.example.com/y"),
+		"one endpoint host, whatever the path")
+}
+
+func TestEndpointLimiter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 6, 27, 9, 0, 0, 0, time.UTC)
+	l := endpointLimiter{max: 2, hosts: map[string]*endpointState{}}
+	for range 2 {
+		ok, _ := l.acquire("a:443", now)
+		require.True(t, ok)
+	}
+	ok, _ := l.acquire("b:443", now)
+	require.True(t, ok, "another endpoint has its own slots")
+
+	// Turned-away deliveries queue up one slot interval apart.
+	ok, at1 := l.acquire("a:443", now)
+	require.False(t, ok)
+	_, at2 := l.acquire("a:443", now)
+	require.Equal(t, now.Add(initialLatency/2), at1)
+	require.Equal(t, at1.Add(initialLatency/2), at2)
+
+	// Slow attempts stretch the interval; a freed slot is taken at once.
+	l.done("a:443", 10*time.Second, now)
+	ok, _ = l.acquire("a:443", now)
+	require.True(t, ok)
+	_, at3 := l.acquire("a:443", now)
+	require.Greater(t, at3.Sub(at2), initialLatency/2)
+
+	// Idle endpoints are forgotten.
+	l.done("b:443", time.Millisecond, now)
+	require.NotContains(t, l.hosts, "b:443")
+}
+
+func TestActiveSecrets(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 6, 27, 9, 0, 0, 0, time.UTC)
+	sub := &Subscription{Secrets: []SigningSecret{
+		{Secret: "whsec_current"},
+		{Secret: "whsec_grace", ExpiresAt: now.Add(time.Minute)},
+		{Secret: "whsec_expired", ExpiresAt: now},
+	}}
+	require.Equal(t, []Secret{"whsec_current", "whsec_grace"}, activeSecrets(sub, now))
+}
+
+func TestNewDeliveries(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 6, 27, 9, 15, 23, 0, time.UTC)
+	subs := []*Subscription{{ID: "sub_a"}, {ID: "sub_b"}}
+	e := Event{
+		Type: EventTaskUpdated, OrganizationID: "org_abc123", ProjectID: "proj_xyz789",
+		Data: []byte("{ \"task\": {\"id\": \"t<1>\"},\n \"diff\": {} }"),
+	}
+	dls, err := NewDeliveries(e, subs, now, 0)
+	require.NoError(t, err)
+	require.Len(t, dls, 2)
+	require.NotEqual(t, dls[0].ID, dls[1].ID)
+	require.Equal(t, dls[0].EventID, dls[1].EventID, "one event id across subscriptions")
+	for i, d := range dls {
+		require.Equal(t, subs[i].ID, d.SubscriptionID)
+		require.True(t, strings.HasPrefix(d.ID, prefixDelivery))
+		require.True(t, strings.HasPrefix(d.EventID, prefixEvent))
+		require.NotContains(t, d.ID+d.EventID, ".")
+		require.Equal(t, StatePending, d.State)
+		require.Equal(t, now, d.NextAttemptAt)
+		require.Equal(t, now, d.CreatedAt)
+		require.Equal(t, EventTaskUpdated, d.EventType)
+		require.Equal(t, "org_abc123", d.OrganizationID)
+		require.Equal(t, "proj_xyz789", d.ProjectID)
+
+		want := `{"delivery_id":"` + d.ID + `","event_id":"` + d.EventID + `","event":"task.updated",` +
+			`"timestamp":"2026-06-27T09:15:23Z","organization_id":"org_abc123","project_id":"proj_xyz789",` +
+			`"data":{ "task": {"id": "t<1>"},` + "\n" + ` "diff": {} }}`
+		require.Equal(t, want, string(d.Body))
+
+		// Both decoders read the same event from the body.
+		parsed, err := ParseEvent(d.Body)
+		require.NoError(t, err)
+		var std Event
+		require.NoError(t, json.Unmarshal(d.Body, &std))
+		for _, got := range []*Event{parsed, &std} {
+			require.Equal(t, d.ID, got.DeliveryID)
+			require.Equal(t, d.EventID, got.ID)
+			require.Equal(t, now, got.Timestamp.UTC())
+		}
+	}
+
+	// A given id and timestamp are kept; no project means no project_id.
+	e = Event{ID: "evt_mine", Type: EventMemberInvited, OrganizationID: "org_1",
+		Timestamp: time.Date(2026, 1, 2, 3, 4, 5, 600_000_000, time.FixedZone("x", 3600)), Data: []byte(`{}`)}
+	dls, err = NewDeliveries(e, subs[:1], now, 0)
+	require.NoError(t, err)
+	require.Contains(t, string(dls[0].Body), `"event_id":"evt_mine","event":"member.invited","timestamp":"2026-01-02T02:04:05.6Z","organization_id":"org_1","data":{}}`)
+
+	// No subscription, no delivery.
+	dls, err = NewDeliveries(e, nil, now, 0)
+	require.NoError(t, err)
+	require.Empty(t, dls)
+
+	// The cap counts the whole body.
+	big := e
+	big.Data = []byte(`{"x":"` + strings.Repeat("a", 1000) + `"}`)
+	_, err = NewDeliveries(big, subs, now, 1000)
+	require.ErrorIs(t, err, ErrPayloadTooLarge)
+	dls, err = NewDeliveries(big, subs, now, 1200)
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(dls[0].Body), 1200)
+
+	_, err = NewDeliveries(e, []*Subscription{nil}, now, 0)
+	require.Error(t, err)
+	e.Type = EventPing
+	_, err = NewDeliveries(e, subs, now, 0)
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "Type", ve.Field)
+}
+
+func FuzzNewDeliveries(f *testing.F) {
+	f.Add("org_1", "proj_1", "evt_1", []byte(`{"task":{"id":"t"}}`))
+	f.Add("org\"1", "", "", []byte(`{"a":"\u2028<>&"}`))
+	f.Fuzz(func(t *testing.T, org, project, id string, data []byte) {
+		e := Event{ID: id, Type: EventTaskCreated, OrganizationID: org, ProjectID: project, Data: data}
+		dls, err := NewDeliveries(e, []*Subscription{{ID: "sub_1"}}, time.Unix(1e9, 0), 0)
+		if err != nil {
+			return
+		}
+		parsed, err := ParseEvent(dls[0].Body)
+		if err != nil {
+			t.Fatalf("body of a valid event does not parse: %v\n%s", err, dls[0].Body)
+		}
+		if parsed.OrganizationID != org || parsed.ProjectID != project || (id != "" && parsed.ID != id) {
+			t.Fatalf("fields changed: %+v", parsed)
+		}
+	})
+}
