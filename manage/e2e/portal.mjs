@@ -100,6 +100,11 @@ try {
   await page.locator(`tr[data-delivery="${deliveryId}"] .badge.failed`).waitFor();
   await shoot(page, 'log');
 
+  // The list shows the webhook's health: failing since the resend.
+  await page.goto(portal);
+  await page.locator('table.list .badge.failed', { hasText: 'Failing' }).waitFor();
+  await shoot(page, 'list');
+
   console.log(JSON.stringify({ secret, deliveryId, screenshots }));
 } catch (err) {
   if (page) {
