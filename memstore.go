@@ -254,7 +254,7 @@ func (s *MemoryStore) MatchSubscriptions(ctx context.Context, organizationID, pr
 	if projectID != "" {
 		n = 2
 	}
-	var found []*memSub
+	found := make([]*memSub, 0, 16)
 	for _, project := range scopes[:n] {
 		for _, p := range patterns {
 			for ms := range s.index[matchKey{organizationID, project, p}] {
@@ -264,11 +264,7 @@ func (s *MemoryStore) MatchSubscriptions(ctx context.Context, organizationID, pr
 	}
 	slices.SortFunc(found, func(a, b *memSub) int { return cmp.Compare(a.sub.ID, b.sub.ID) })
 	found = slices.Compact(found) // a subscription listing "task.*" and "task.updated"
-	out := make([]*Subscription, len(found))
-	for i, ms := range found {
-		c := cloneSubscription(&ms.sub)
-		out[i] = &c
-	}
+	out := cloneSubscriptions(found)
 	s.mu.RUnlock()
 	return out, nil
 }
@@ -658,6 +654,33 @@ func cloneSubscription(sub *Subscription) Subscription {
 	c.EventTypes = slices.Clone(sub.EventTypes)
 	c.Secrets = slices.Clone(sub.Secrets)
 	return c
+}
+
+// cloneSubscriptions copies subs in four allocations whatever their number:
+// publishing to many subscriptions should not make garbage per match. Each
+// copy's slices are capped, so appending to one cannot overwrite the next.
+func cloneSubscriptions(subs []*memSub) []*Subscription {
+	nTypes, nSecrets := 0, 0
+	for _, ms := range subs {
+		nTypes += len(ms.sub.EventTypes)
+		nSecrets += len(ms.sub.Secrets)
+	}
+	out := make([]*Subscription, len(subs))
+	copies := make([]Subscription, len(subs))
+	types := make([]string, 0, nTypes)
+	secrets := make([]SigningSecret, 0, nSecrets)
+	for i, ms := range subs {
+		c := ms.sub
+		n := len(types)
+		types = append(types, ms.sub.EventTypes...)
+		c.EventTypes = types[n:len(types):len(types)]
+		n = len(secrets)
+		secrets = append(secrets, ms.sub.Secrets...)
+		c.Secrets = secrets[n:len(secrets):len(secrets)]
+		copies[i] = c
+		out[i] = &copies[i]
+	}
+	return out
 }
 
 func memSubID(ms *memSub) string           { return ms.sub.ID }

@@ -61,6 +61,16 @@ func TestMemoryStoreMatchOrder(t *testing.T) {
 		ids2[i] = g.ID
 	}
 	require.Equal(t, want, ids2, "ascending id, each once")
+
+	// The copies share no memory with the store or with each other.
+	got[1].EventTypes = append(got[1].EventTypes, "member.*")
+	require.Equal(t, []string{"task.*", "task.created"}, got[2].EventTypes)
+	got[1].EventTypes[0] = "project.*"
+	got[1].Secrets[0].Secret = "whsec_changed"
+	again, err := s.MatchSubscriptions(t.Context(), "org_1", "proj_1", webhook.EventTaskCreated)
+	require.NoError(t, err)
+	require.Equal(t, []string{"task.*", "task.created"}, again[1].EventTypes)
+	require.NotEqual(t, webhook.Secret("whsec_changed"), again[1].Secrets[0].Secret)
 }
 
 func TestMemoryStoreContextDone(t *testing.T) {
