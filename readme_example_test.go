@@ -1,0 +1,64 @@
+package webhook_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/onplana/webhook"
+)
+
+// Example_sender is the sender snippet of the README: a backend that
+// registers a customer endpoint and publishes an event to it.
+func Example_sender() {
+	ctx := context.Background()
+	d, err := webhook.NewDispatcher(webhook.NewMemoryStore(), nil) // or pgstore, sqlitestore
+	if err != nil {
+		log.Fatal(err)
+	}
+	d.Start(ctx)
+	defer d.Close(ctx) // waits for attempts in flight; the rest stays pending
+
+	sub, err := d.CreateSubscription(ctx, webhook.SubscriptionParams{
+		OrganizationID: "org_abc123",
+		URL:            "https://hooks.example.com/onplana",
+		EventTypes:     []string{"task.*", "milestone.completed"},
+	}) // sends a webhook.ping at once
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("secret (shown once):", string(sub.Secrets[0].Secret))
+
+	ev, _ := webhook.NewEvent(webhook.EventTaskCompleted, "org_abc123", "proj_xyz789",
+		map[string]any{"task": map[string]any{"id": "task_1", "title": "Ship v2"}})
+	if err := d.Publish(ctx, ev); err != nil { // returns once stored; retried for 3 days
+		log.Fatal(err)
+	}
+}
+
+// Example_receiver is the receiver snippet of the README: a customer
+// endpoint that verifies, deduplicates and handles deliveries.
+func Example_receiver() {
+	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
+		Secrets: []webhook.Secret{webhook.Secret(os.Getenv("WEBHOOK_SECRET"))},
+	})
+	if err != nil {
+		log.Fatal(err) // an empty secret is refused: there is no "skip verification" mode
+	}
+	once, _ := webhook.NewIdempotency(webhook.NewMemoryDedupeStore(100_000), nil)
+
+	handle := webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+		var data webhook.TaskEventData
+		if err := e.DecodeData(&data); err != nil {
+			return err
+		}
+		log.Printf("%s %s: %q", e.Type, e.DeliveryID, data.Task.Title)
+		return nil // 204; an error answers 500 and the sender retries
+	})
+	http.Handle("/webhooks/onplana", rv.Middleware(once.Middleware(rv.ServeEvents(handle))))
+	srv := &http.Server{Addr: ":8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}
