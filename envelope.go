@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -296,6 +297,11 @@ func (p *envelopeParser) skipString() (plain bool, err *envelopeError) {
 	b := p.b
 	i := p.i
 	for {
+		// Skip eight plain bytes at a time while no byte of the word needs
+		// attention, then find the exact one byte by byte.
+		for len(b)-i >= 8 && !wordNeedsAttention(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i < len(b) && strPlain[b[i]] {
 			i++
 		}
@@ -331,6 +337,22 @@ func (p *envelopeParser) skipString() (plain bool, err *envelopeError) {
 			return false, p.fail("control character in string")
 		}
 	}
+}
+
+// wordNeedsAttention reports whether any of the eight bytes of w is a
+// quote, a backslash or a control character (below 0x20). It uses the
+// classic bit tricks (hasless, haszero): exact as a yes/no answer.
+func wordNeedsAttention(w uint64) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	less := (w - 0x20*ones) &^ w
+	quote := w ^ '"'*ones
+	quote = (quote - ones) &^ quote
+	bslash := w ^ '\\'*ones
+	bslash = (bslash - ones) &^ bslash
+	return (less|quote|bslash)&highs != 0
 }
 
 func jsonIsHex(c byte) bool {
