@@ -271,6 +271,9 @@ func (d *Dispatcher) record(sub *Subscription, dl *Delivery, a *Attempt, out out
 func (d *Dispatcher) logAttempt(sub *Subscription, dl *Delivery, a *Attempt) {
 	msg, level := "webhook: delivered", slog.LevelDebug
 	switch {
+	case dl.EventType == EventPing && dl.State == StateFailed:
+		// The answer to a test, reported to whoever asked; not an incident.
+		msg, level = "webhook: ping failed", slog.LevelInfo
 	case dl.State == StatePending:
 		msg, level = "webhook: attempt failed; will retry", slog.LevelInfo
 	case dl.State == StateFailed:
