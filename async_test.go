@@ -16,14 +16,14 @@ import (
 	"github.com/onplana/webhook"
 )
 
-const waitLimit = 10 * time.Second
+const asyncWaitLimit = 10 * time.Second
 
-func receive[T any](t *testing.T, ch <-chan T, what string) T {
+func receiveWithin[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:
 		return v
-	case <-time.After(waitLimit):
+	case <-time.After(asyncWaitLimit):
 		t.Fatalf("timed out waiting for %s", what)
 		panic("unreachable")
 	}
@@ -48,7 +48,7 @@ func newAsyncSetup(t *testing.T, cfg webhook.AsyncConfig) *asyncSetup {
 		proceed: make(chan error),
 		failed:  make(chan error, 100),
 	}
-	logger := newTestLogger(io.Discard)
+	logger := newReceiverTestLogger(io.Discard)
 	cfg.Logger = logger
 	cfg.OnError = func(ctx context.Context, e *webhook.Event, body []byte, err error) {
 		s.failed <- err
@@ -79,7 +79,7 @@ func (s *asyncSetup) send(t *testing.T, id string) *httptest.ResponseRecorder {
 
 func (s *asyncSetup) shutdown(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	ctx, cancel := context.WithTimeout(context.Background(), asyncWaitLimit)
 	defer cancel()
 	require.NoError(t, s.async.Shutdown(ctx))
 }
@@ -89,7 +89,7 @@ func TestAsyncAcceptsThenHandles(t *testing.T) {
 	s := newAsyncSetup(t, webhook.AsyncConfig{Workers: 2})
 	rec := s.send(t, "dlv_a")
 	require.Equal(t, http.StatusAccepted, rec.Code, "answered before the handler ran")
-	e := receive(t, s.entered, "the handler")
+	e := receiveWithin(t, s.entered, "the handler")
 	require.Equal(t, "dlv_a", e.DeliveryID)
 
 	// While it is queued or running, a duplicate is refused.
@@ -105,7 +105,7 @@ func TestAsyncQueueFull(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	s := newAsyncSetup(t, webhook.AsyncConfig{Workers: 1, QueueSize: 1, RetryAfter: 5 * time.Second})
 	require.Equal(t, http.StatusAccepted, s.send(t, "dlv_1").Code)
-	receive(t, s.entered, "the first event") // the worker is busy
+	receiveWithin(t, s.entered, "the first event") // the worker is busy
 	require.Equal(t, http.StatusAccepted, s.send(t, "dlv_2").Code, "queued")
 
 	rec := s.send(t, "dlv_3")
@@ -115,10 +115,10 @@ func TestAsyncQueueFull(t *testing.T) {
 	// The refused delivery's claim was released, so the sender's retry is
 	// accepted once there is room.
 	s.proceed <- nil
-	require.Equal(t, "dlv_2", receive(t, s.entered, "the second event").DeliveryID)
+	require.Equal(t, "dlv_2", receiveWithin(t, s.entered, "the second event").DeliveryID)
 	require.Equal(t, http.StatusAccepted, s.send(t, "dlv_3").Code)
 	s.proceed <- nil
-	require.Equal(t, "dlv_3", receive(t, s.entered, "the retried event").DeliveryID)
+	require.Equal(t, "dlv_3", receiveWithin(t, s.entered, "the retried event").DeliveryID)
 	s.proceed <- nil
 	s.shutdown(t)
 }
@@ -135,7 +135,7 @@ func TestAsyncShutdownDrainsQueue(t *testing.T) {
 
 	// Every queued event is handled, in order, before Shutdown returns.
 	for _, id := range ids {
-		require.Equal(t, id, receive(t, s.entered, id).DeliveryID)
+		require.Equal(t, id, receiveWithin(t, s.entered, id).DeliveryID)
 		select {
 		case err := <-stopped:
 			t.Fatalf("Shutdown returned %v with events still queued", err)
@@ -143,7 +143,7 @@ func TestAsyncShutdownDrainsQueue(t *testing.T) {
 		}
 		s.proceed <- nil
 	}
-	require.NoError(t, receive(t, stopped, "Shutdown"))
+	require.NoError(t, receiveWithin(t, stopped, "Shutdown"))
 
 	rec := s.send(t, "dlv_late")
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code, "refused after shutdown")
@@ -156,7 +156,7 @@ func TestAsyncShutdownGivesUp(t *testing.T) {
 	s := newAsyncSetup(t, webhook.AsyncConfig{Workers: 1, QueueSize: 10})
 	require.Equal(t, http.StatusAccepted, s.send(t, "dlv_1").Code)
 	require.Equal(t, http.StatusAccepted, s.send(t, "dlv_2").Code)
-	receive(t, s.entered, "the first event") // blocks until its context ends
+	receiveWithin(t, s.entered, "the first event") // blocks until its context ends
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -164,7 +164,7 @@ func TestAsyncShutdownGivesUp(t *testing.T) {
 
 	// The running handler's context was canceled and the queued event
 	// dropped; both are reported and their claims released.
-	errs := []error{receive(t, s.failed, "OnError"), receive(t, s.failed, "OnError")}
+	errs := []error{receiveWithin(t, s.failed, "OnError"), receiveWithin(t, s.failed, "OnError")}
 	require.ErrorIs(t, errs[0], context.Canceled)
 	require.ErrorIs(t, errs[1], webhook.ErrAsyncShutdown)
 	require.NoError(t, s.async.Shutdown(context.Background()), "the workers exit")
@@ -179,9 +179,9 @@ func TestAsyncHandlerFailure(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	s := newAsyncSetup(t, webhook.AsyncConfig{Workers: 1})
 	require.Equal(t, http.StatusAccepted, s.send(t, "dlv_f").Code)
-	receive(t, s.entered, "the handler")
+	receiveWithin(t, s.entered, "the handler")
 	s.proceed <- errors.New("warehouse down")
-	require.EqualError(t, receive(t, s.failed, "OnError"), "warehouse down")
+	require.EqualError(t, receiveWithin(t, s.failed, "OnError"), "warehouse down")
 	s.shutdown(t)
 	// The claim was released: a manual redelivery runs the handler again.
 	res, err := s.store.Claim(context.Background(), "dlv_f", time.Minute)
@@ -200,7 +200,7 @@ func TestAsyncHandlerPanicKeepsWorkerAlive(t *testing.T) {
 			panic(http.ErrAbortHandler) // not re-raised on a worker: it would crash the process
 		}
 		return nil
-	}), &webhook.AsyncConfig{Workers: 1, Logger: newTestLogger(io.Discard), OnError: func(ctx context.Context, e *webhook.Event, body []byte, err error) {
+	}), &webhook.AsyncConfig{Workers: 1, Logger: newReceiverTestLogger(io.Discard), OnError: func(ctx context.Context, e *webhook.Event, body []byte, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, err)
@@ -212,8 +212,8 @@ func TestAsyncHandlerPanicKeepsWorkerAlive(t *testing.T) {
 		h.ServeHTTP(rec, signedRequest(t, "", envelopeFor(id)))
 		require.Equal(t, http.StatusAccepted, rec.Code)
 	}
-	receive(t, done, "first event")
-	receive(t, done, "second event: the worker survived")
+	receiveWithin(t, done, "first event")
+	receiveWithin(t, done, "second event: the worker survived")
 	require.NoError(t, a.Shutdown(context.Background()))
 	mu.Lock()
 	defer mu.Unlock()
@@ -225,7 +225,7 @@ func TestAsyncHandlerPanicKeepsWorkerAlive(t *testing.T) {
 
 func TestNewAsyncHandlerRefusesBadConfig(t *testing.T) {
 	t.Parallel()
-	h := webhook.EventHandlerFunc(ok)
+	h := webhook.EventHandlerFunc(handleOK)
 	tests := []struct {
 		name      string
 		h         webhook.EventHandler
@@ -251,7 +251,7 @@ func TestNewAsyncHandlerRefusesBadConfig(t *testing.T) {
 
 func TestAsyncWithoutReceiver(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	a, err := webhook.NewAsyncHandler(webhook.EventHandlerFunc(ok), &webhook.AsyncConfig{Logger: newTestLogger(io.Discard)})
+	a, err := webhook.NewAsyncHandler(webhook.EventHandlerFunc(handleOK), &webhook.AsyncConfig{Logger: newReceiverTestLogger(io.Discard)})
 	require.NoError(t, err)
 	rec := httptest.NewRecorder()
 	a.ServeHTTP(rec, signedRequest(t, "", envelopeFor("dlv_x")))

@@ -18,7 +18,7 @@ import (
 	"github.com/onplana/webhook"
 )
 
-func newTestLogger(w io.Writer) *slog.Logger {
+func newReceiverTestLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(&lockedWriter{w: w}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
@@ -45,7 +45,7 @@ type dedupeSetup struct {
 func newDedupeSetup(t *testing.T, handle webhook.EventHandlerFunc) *dedupeSetup {
 	t.Helper()
 	s := &dedupeSetup{store: webhook.NewMemoryDedupeStore(0)}
-	logger := newTestLogger(io.Discard)
+	logger := newReceiverTestLogger(io.Discard)
 	rv := newReceiver(t, webhook.ReceiverConfig{Logger: logger})
 	idem, err := webhook.NewIdempotency(s.store, &webhook.IdempotencyConfig{Logger: logger})
 	require.NoError(t, err)
@@ -64,13 +64,13 @@ func (s *dedupeSetup) send(t *testing.T, id string) *httptest.ResponseRecorder {
 	return rec
 }
 
-func ok(context.Context, *webhook.Event, []byte) error { return nil }
+func handleOK(context.Context, *webhook.Event, []byte) error { return nil }
 
 // TestIdempotencyDuplicate is R17: a duplicate of a processed delivery gets
 // 2xx and does not run the handler.
 func TestIdempotencyDuplicate(t *testing.T) {
 	t.Parallel()
-	s := newDedupeSetup(t, ok)
+	s := newDedupeSetup(t, handleOK)
 	require.Equal(t, http.StatusNoContent, s.send(t, "dlv_a").Code)
 	for range 3 {
 		require.Equal(t, http.StatusOK, s.send(t, "dlv_a").Code)
@@ -194,7 +194,7 @@ func TestIdempotencyReleaseOnRawPanic(t *testing.T) {
 	store := webhook.NewMemoryDedupeStore(0)
 	idem, err := webhook.NewIdempotency(store, nil)
 	require.NoError(t, err)
-	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newTestLogger(io.Discard)})
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(io.Discard)})
 	var panicking atomic.Bool
 	panicking.Store(true)
 	h := rv.Middleware(idem.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +242,7 @@ func TestIdempotencyDefaultTTL(t *testing.T) {
 	require.NoError(t, err)
 	rv := newReceiver(t, webhook.ReceiverConfig{})
 	rec := httptest.NewRecorder()
-	rv.Middleware(idem.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(ok)))).ServeHTTP(rec, signedRequest(t, "", envelopeFor("dlv_ttl")))
+	rv.Middleware(idem.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(handleOK)))).ServeHTTP(rec, signedRequest(t, "", envelopeFor("dlv_ttl")))
 	require.Equal(t, http.StatusNoContent, rec.Code)
 	require.Equal(t, webhook.DefaultDedupeLease, <-store.lease)
 	require.Equal(t, webhook.DefaultDedupeTTL, <-store.ttls)
@@ -251,7 +251,7 @@ func TestIdempotencyDefaultTTL(t *testing.T) {
 func TestIdempotencyStoreFailure(t *testing.T) {
 	t.Parallel()
 	store := &recordingStore{MemoryDedupeStore: webhook.NewMemoryDedupeStore(0), fail: errors.New("connection refused")}
-	idem, err := webhook.NewIdempotency(store, &webhook.IdempotencyConfig{RetryAfter: 90 * time.Second, Logger: newTestLogger(io.Discard)})
+	idem, err := webhook.NewIdempotency(store, &webhook.IdempotencyConfig{RetryAfter: 90 * time.Second, Logger: newReceiverTestLogger(io.Discard)})
 	require.NoError(t, err)
 	rv := newReceiver(t, webhook.ReceiverConfig{})
 	var runs atomic.Int32
@@ -268,7 +268,7 @@ func TestIdempotencyStoreFailure(t *testing.T) {
 
 func TestIdempotencyWithoutReceiver(t *testing.T) {
 	t.Parallel()
-	idem, err := webhook.NewIdempotency(webhook.NewMemoryDedupeStore(0), &webhook.IdempotencyConfig{Logger: newTestLogger(io.Discard)})
+	idem, err := webhook.NewIdempotency(webhook.NewMemoryDedupeStore(0), &webhook.IdempotencyConfig{Logger: newReceiverTestLogger(io.Discard)})
 	require.NoError(t, err)
 	called := false
 	rec := httptest.NewRecorder()
@@ -321,7 +321,7 @@ func TestIdempotencyStandardSchemeRetry(t *testing.T) {
 	var statuses []int
 	for _, at := range []time.Time{now.Add(-2 * time.Minute), now} {
 		req := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
-		require.NoError(t, webhook.Signer{Scheme: webhook.SchemeStandard}.SignRequest(req.Header, []webhook.Secret{testSecret}, "dlv_std", webhook.EventTaskUpdated, at, body))
+		require.NoError(t, webhook.Signer{Scheme: webhook.SchemeStandard}.SignRequest(req.Header, []webhook.Secret{receiverSecret}, "dlv_std", webhook.EventTaskUpdated, at, body))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		statuses = append(statuses, rec.Code)

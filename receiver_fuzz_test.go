@@ -79,7 +79,7 @@ func FuzzParseEvent(f *testing.F) {
 // through the Middleware: it never panics, only answers with its documented
 // codes, and calls the handler only for a correctly signed envelope.
 func FuzzReceiverMiddleware(f *testing.F) {
-	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: []webhook.Secret{testSecret}})
+	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: []webhook.Secret{receiverSecret}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -87,9 +87,9 @@ func FuzzReceiverMiddleware(f *testing.F) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	good := []byte(validEnvelope)
-	f.Add(good, webhook.Sign([]byte(testSecret), good), "task.updated")
-	f.Add(good, "sha256="+webhook.Sign([]byte(testSecret), good), "")
-	f.Add([]byte(`{}`), webhook.Sign([]byte(testSecret), []byte(`{}`)), "x")
+	f.Add(good, webhook.Sign([]byte(receiverSecret), good), "task.updated")
+	f.Add(good, "sha256="+webhook.Sign([]byte(receiverSecret), good), "")
+	f.Add([]byte(`{}`), webhook.Sign([]byte(receiverSecret), []byte(`{}`)), "x")
 	f.Add(good, "sha256=", "task.updated")
 	f.Add([]byte("\x00"), "zz", "\x00")
 	f.Fuzz(func(t *testing.T, body []byte, sig, event string) {
@@ -101,7 +101,7 @@ func FuzzReceiverMiddleware(f *testing.F) {
 		switch rec.Code {
 		case http.StatusUnauthorized, http.StatusBadRequest:
 		case http.StatusNoContent:
-			if webhook.Verify(body, sig, []byte(testSecret)) != nil {
+			if webhook.Verify(body, sig, []byte(receiverSecret)) != nil {
 				t.Fatalf("handler reached with a bad signature %q", sig)
 			}
 			if _, err := webhook.ParseEvent(body); err != nil {

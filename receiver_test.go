@@ -23,10 +23,10 @@ import (
 )
 
 const (
-	// testSecret is the Standard Webhooks specification's example secret;
+	// receiverSecret is the Standard Webhooks specification's example secret;
 	// it is also a valid Onplana-scheme secret (its bytes are the key).
-	testSecret  webhook.Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	otherSecret webhook.Secret = "whsec_dGhpcyBpcyBhbm90aGVyIHRlc3Qgc2VjcmV0IQ=="
+	receiverSecret      webhook.Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	receiverOtherSecret webhook.Secret = "whsec_dGhpcyBpcyBhbm90aGVyIHRlc3Qgc2VjcmV0IQ=="
 )
 
 // envelopeFor returns validEnvelope with its delivery_id set to id.
@@ -37,7 +37,7 @@ func envelopeFor(id string) []byte {
 func newReceiver(t testing.TB, cfg webhook.ReceiverConfig) *webhook.Receiver {
 	t.Helper()
 	if cfg.Secrets == nil {
-		cfg.Secrets = []webhook.Secret{testSecret}
+		cfg.Secrets = []webhook.Secret{receiverSecret}
 	}
 	rv, err := webhook.NewReceiver(cfg)
 	require.NoError(t, err)
@@ -49,7 +49,7 @@ func newReceiver(t testing.TB, cfg webhook.ReceiverConfig) *webhook.Receiver {
 func signedRequest(t testing.TB, scheme webhook.Scheme, body []byte, secrets ...webhook.Secret) *http.Request {
 	t.Helper()
 	if len(secrets) == 0 {
-		secrets = []webhook.Secret{testSecret}
+		secrets = []webhook.Secret{receiverSecret}
 	}
 	req := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -104,13 +104,13 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 		{
 			name: "signed with both secrets during rotation",
 			req: func(t *testing.T) *http.Request {
-				return signedRequest(t, "", body, otherSecret, testSecret)
+				return signedRequest(t, "", body, receiverOtherSecret, receiverSecret)
 			},
 			wantStatus: http.StatusNoContent,
 		},
 		{
 			name:       "receiver holding old and new secret",
-			cfg:        webhook.ReceiverConfig{Secrets: []webhook.Secret{otherSecret, testSecret}},
+			cfg:        webhook.ReceiverConfig{Secrets: []webhook.Secret{receiverOtherSecret, receiverSecret}},
 			req:        func(t *testing.T) *http.Request { return signedRequest(t, "", body) },
 			wantStatus: http.StatusNoContent,
 		},
@@ -161,14 +161,14 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 		{
 			name: "wrong secret",
 			req: func(t *testing.T) *http.Request {
-				return signedRequest(t, "", body, otherSecret)
+				return signedRequest(t, "", body, receiverOtherSecret)
 			},
 			wantStatus: http.StatusUnauthorized,
 			wantText:   "invalid signature",
 		},
 		{
 			name:       "old secret removed from the receiver",
-			cfg:        webhook.ReceiverConfig{Secrets: []webhook.Secret{otherSecret}},
+			cfg:        webhook.ReceiverConfig{Secrets: []webhook.Secret{receiverOtherSecret}},
 			req:        func(t *testing.T) *http.Request { return signedRequest(t, "", body) },
 			wantStatus: http.StatusUnauthorized,
 		},
@@ -176,7 +176,7 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			name: "R12 weaker scheme sha1=",
 			req: func(t *testing.T) *http.Request {
 				r := signedRequest(t, "", body)
-				r.Header.Set(webhook.DefaultSignatureHeader, "sha1="+webhook.Sign([]byte(testSecret), body)[:40])
+				r.Header.Set(webhook.DefaultSignatureHeader, "sha1="+webhook.Sign([]byte(receiverSecret), body)[:40])
 				return r
 			},
 			wantStatus: http.StatusUnauthorized,
@@ -319,7 +319,7 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			req: func(t *testing.T) *http.Request {
 				r := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
 				s := webhook.Signer{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"}
-				require.NoError(t, s.SignRequest(r.Header, []webhook.Secret{testSecret}, "dlv_1", webhook.EventTaskUpdated, time.Now(), body))
+				require.NoError(t, s.SignRequest(r.Header, []webhook.Secret{receiverSecret}, "dlv_1", webhook.EventTaskUpdated, time.Now(), body))
 				return r
 			},
 			wantStatus: http.StatusNoContent,
@@ -380,7 +380,7 @@ func TestReceiverStandardScheme(t *testing.T) {
 		}, http.StatusUnauthorized},
 		{"R10 id swapped", func(r *http.Request) { r.Header.Set(webhook.StandardIDHeader, "dlv_2") }, http.StatusUnauthorized},
 		{"onplana header alone", func(r *http.Request) {
-			r.Header = http.Header{webhook.DefaultSignatureHeader: {webhook.Sign([]byte(testSecret), body)}}
+			r.Header = http.Header{webhook.DefaultSignatureHeader: {webhook.Sign([]byte(receiverSecret), body)}}
 		}, http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
@@ -411,13 +411,13 @@ func TestNewReceiverRefusesBadConfig(t *testing.T) {
 		wantField string
 	}{
 		{"R4 no secrets", webhook.ReceiverConfig{Secrets: []webhook.Secret{}}, webhook.ErrNoSecret, ""},
-		{"R4 an empty secret among good ones", webhook.ReceiverConfig{Secrets: []webhook.Secret{testSecret, ""}}, webhook.ErrNoSecret, ""},
+		{"R4 an empty secret among good ones", webhook.ReceiverConfig{Secrets: []webhook.Secret{receiverSecret, ""}}, webhook.ErrNoSecret, ""},
 		{"R4 short secret", webhook.ReceiverConfig{Secrets: []webhook.Secret{"secret"}}, webhook.ErrNoSecret, ""},
 		{"R4 standard secret not base64", webhook.ReceiverConfig{Scheme: webhook.SchemeStandard, Secrets: []webhook.Secret{"whsec_!!!!!!!!!!!!!!!!!!!!!!!!"}}, webhook.ErrNoSecret, ""},
-		{"unknown scheme", webhook.ReceiverConfig{Scheme: "sha1", Secrets: []webhook.Secret{testSecret}}, nil, "Scheme"},
-		{"negative MaxBodyBytes", webhook.ReceiverConfig{MaxBodyBytes: -1, Secrets: []webhook.Secret{testSecret}}, nil, "MaxBodyBytes"},
-		{"negative Tolerance", webhook.ReceiverConfig{Tolerance: -time.Second, Secrets: []webhook.Secret{testSecret}}, nil, "Tolerance"},
-		{"negative MaxEventAge", webhook.ReceiverConfig{MaxEventAge: -time.Second, Secrets: []webhook.Secret{testSecret}}, nil, "MaxEventAge"},
+		{"unknown scheme", webhook.ReceiverConfig{Scheme: "sha1", Secrets: []webhook.Secret{receiverSecret}}, nil, "Scheme"},
+		{"negative MaxBodyBytes", webhook.ReceiverConfig{MaxBodyBytes: -1, Secrets: []webhook.Secret{receiverSecret}}, nil, "MaxBodyBytes"},
+		{"negative Tolerance", webhook.ReceiverConfig{Tolerance: -time.Second, Secrets: []webhook.Secret{receiverSecret}}, nil, "Tolerance"},
+		{"negative MaxEventAge", webhook.ReceiverConfig{MaxEventAge: -time.Second, Secrets: []webhook.Secret{receiverSecret}}, nil, "MaxEventAge"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -433,7 +433,7 @@ func TestNewReceiverRefusesBadConfig(t *testing.T) {
 				require.ErrorAs(t, err, &ve)
 				require.Equal(t, tt.wantField, ve.Field)
 			}
-			require.NotContains(t, err.Error(), string(testSecret))
+			require.NotContains(t, err.Error(), string(receiverSecret))
 		})
 	}
 }
@@ -456,7 +456,7 @@ func TestReceiverHandler(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var logs bytes.Buffer
-			rv := newReceiver(t, webhook.ReceiverConfig{Logger: newTestLogger(&logs)})
+			rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(&logs)})
 			got := make(chan *webhook.Event, 1)
 			h := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, b []byte) error {
 				require.Equal(t, string(body), string(b))
@@ -475,14 +475,14 @@ func TestReceiverHandler(t *testing.T) {
 				require.Contains(t, logs.String(), "hunter2", "the error is logged for the host")
 				require.Contains(t, logs.String(), "dlv_1")
 			}
-			require.NotContains(t, logs.String(), string(testSecret))
+			require.NotContains(t, logs.String(), string(receiverSecret))
 		})
 	}
 }
 
 func TestServeEventsWithoutMiddleware(t *testing.T) {
 	t.Parallel()
-	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newTestLogger(io.Discard)})
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(io.Discard)})
 	called := false
 	h := rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
 		called = true
@@ -520,7 +520,7 @@ func TestReceiverEndlessBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rv := newReceiver(t, webhook.ReceiverConfig{MaxBodyBytes: limit, Logger: newTestLogger(io.Discard)})
+			rv := newReceiver(t, webhook.ReceiverConfig{MaxBodyBytes: limit, Logger: newReceiverTestLogger(io.Discard)})
 			next := newRecordingHandler()
 			src := &endlessReader{}
 			req := httptest.NewRequest(http.MethodPost, "/hooks", src)
@@ -545,7 +545,7 @@ func TestReceiverEndlessBody(t *testing.T) {
 // over raw TCP, so that nothing on the client side tidies them up.
 func TestReceiverEndlessBodyOverTheWire(t *testing.T) {
 	t.Parallel()
-	rv := newReceiver(t, webhook.ReceiverConfig{MaxBodyBytes: 64 << 10, Logger: newTestLogger(io.Discard)})
+	rv := newReceiver(t, webhook.ReceiverConfig{MaxBodyBytes: 64 << 10, Logger: newReceiverTestLogger(io.Discard)})
 	next := newRecordingHandler()
 	srv := httptest.NewServer(rv.Middleware(next))
 	t.Cleanup(srv.Close)
@@ -617,7 +617,7 @@ func TestReceiverSlowBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rv := newReceiver(t, webhook.ReceiverConfig{Logger: newTestLogger(io.Discard)})
+			rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(io.Discard)})
 			next := newRecordingHandler()
 			srv := httptest.NewUnstartedServer(nil)
 			tt.setup(srv, rv.Middleware(next))
@@ -629,7 +629,7 @@ func TestReceiverSlowBody(t *testing.T) {
 			t.Cleanup(func() { conn.Close() })
 			body := []byte(validEnvelope)
 			_, err = fmt.Fprintf(conn, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s: %s\r\n\r\n%s",
-				len(body), webhook.DefaultSignatureHeader, webhook.Sign([]byte(testSecret), body), body[:10])
+				len(body), webhook.DefaultSignatureHeader, webhook.Sign([]byte(receiverSecret), body), body[:10])
 			require.NoError(t, err)
 
 			// Trickle one byte at a time, slower than the deadline allows in
@@ -671,7 +671,7 @@ func TestReceiverSlowBody(t *testing.T) {
 // server allocate the cap before the bytes arrive. Not parallel: it reads
 // the process's allocation counter.
 func TestReceiverDoesNotTrustContentLength(t *testing.T) {
-	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newTestLogger(io.Discard)})
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(io.Discard)})
 	next := newRecordingHandler()
 	req := httptest.NewRequest(http.MethodPost, "/hooks", strings.NewReader(validEnvelope))
 	req.ContentLength = webhook.DefaultMaxBodyBytes
