@@ -329,3 +329,18 @@ func TestIdempotencyStandardSchemeRetry(t *testing.T) {
 	require.Equal(t, []int{http.StatusNoContent, http.StatusOK}, statuses)
 	require.EqualValues(t, 1, runs.Load())
 }
+
+// TestIdempotencyNotPoisonedByForgery: a forged request naming a real
+// delivery_id is refused before the dedupe store is touched, so it cannot
+// make the genuine delivery look like a duplicate (R10, R13).
+func TestIdempotencyNotPoisonedByForgery(t *testing.T) {
+	t.Parallel()
+	s := newDedupeSetup(t, handleOK)
+	forged := signedRequest(t, "", envelopeFor("dlv_real"), receiverOtherSecret)
+	rec := httptest.NewRecorder()
+	s.handler.ServeHTTP(rec, forged)
+	require.Equal(t, http.StatusUnauthorized, rec.Code)
+	require.Zero(t, s.store.Len(), "nothing claimed for a forgery")
+	require.Equal(t, http.StatusNoContent, s.send(t, "dlv_real").Code)
+	require.EqualValues(t, 1, s.runs.Load())
+}
