@@ -316,10 +316,14 @@ func (d *Dispatcher) complete(dl *Delivery, a *Attempt) bool {
 	defer cancel()
 	if err := d.store.Complete(ctx, dl, a); err != nil {
 		level := slog.LevelError
-		if errors.Is(err, ErrLeaseLost) {
+		switch {
+		case errors.Is(err, ErrLeaseLost):
 			// Another worker holds it now (our lease expired); its
 			// result will be recorded instead.
 			level = slog.LevelWarn
+		case errors.Is(err, ErrNotFound):
+			// Its subscription was deleted, with its deliveries.
+			level = slog.LevelInfo
 		}
 		d.log.LogAttrs(ctx, level, "webhook: record attempt",
 			slog.String("delivery_id", dl.ID), slog.Int("attempt", a.Number), slog.String("error", err.Error()))

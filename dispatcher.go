@@ -269,7 +269,7 @@ type Dispatcher struct {
 
 	endpoints endpointLimiter // per-endpoint concurrency caps
 
-	healthMu sync.Mutex // serialises the read-modify-write of endpoint health
+	subMu sync.Mutex // serialises this process's read-modify-writes of subscriptions
 }
 
 // NewDispatcher returns a Dispatcher over store; cfg may be nil. It returns

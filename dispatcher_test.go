@@ -1153,3 +1153,55 @@ func mustFirstSub(t *testing.T, store *webhook.MemoryStore) string {
 	require.NotEmpty(t, subs)
 	return subs[0].ID
 }
+
+// vanishingStore reports every subscription as deleted when a worker
+// loads it, as if it were deleted between claim and attempt.
+type vanishingStore struct {
+	*webhook.MemoryStore
+	gone atomic.Bool
+}
+
+func (s *vanishingStore) GetSubscription(ctx context.Context, id string) (*webhook.Subscription, error) {
+	if s.gone.Load() {
+		return nil, webhook.ErrNotFound
+	}
+	return s.MemoryStore.GetSubscription(ctx, id)
+}
+
+func TestDispatcherSubscriptionDeletedBeforeAttempt(t *testing.T) {
+	t.Parallel()
+	mem := webhook.NewMemoryStore()
+	store := &vanishingStore{MemoryStore: mem}
+	obs := newTestObserver()
+	d, err := webhook.NewDispatcher(store, &webhook.Config{
+		AllowHTTP: true, AllowedNetworks: localhostOnly, PollInterval: 10 * time.Millisecond,
+		Observer: obs, Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	ep := newEndpoint(t, func(int, http.ResponseWriter, *http.Request) {})
+	_, err = d.CreateSubscription(context.Background(), webhook.SubscriptionParams{
+		OrganizationID: "org_1", URL: ep.URL, EventTypes: []string{"*"},
+	})
+	require.NoError(t, err)
+	require.NoError(t, d.Publish(context.Background(), webhook.Event{
+		Type: webhook.EventTaskCreated, OrganizationID: "org_1", Data: []byte(`{}`),
+	}))
+	store.gone.Store(true)
+	require.NoError(t, d.Start(context.Background()))
+	defer d.Close(context.Background())
+
+	for range 2 { // the ping and the event
+		select {
+		case dl := <-obs.ended:
+			require.Equal(t, webhook.StateFailed, dl.State)
+			as, err := mem.ListAttempts(context.Background(), dl.ID)
+			require.NoError(t, err)
+			require.Len(t, as, 1)
+			require.Contains(t, as[0].Error, "subscription deleted")
+			require.Zero(t, as[0].StatusCode)
+		case <-time.After(waitTimeout):
+			t.Fatal("delivery did not end")
+		}
+	}
+	require.Empty(t, ep.requests(), "nothing is sent for a deleted subscription")
+}

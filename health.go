@@ -24,8 +24,12 @@ const (
 //
 // Health writes happen on transitions only (the first failure, the first
 // success after failures, disabling), so the store sees no extra write on
-// the common path, and they are serialised within the process so OnDisable
-// is called once per disabling.
+// the common path. Like every read-modify-write of a subscription by the
+// Dispatcher (UpdateSubscription, SetSubscriptionEnabled, RotateSecret),
+// they are serialised within the process, so no change is lost to a
+// concurrent one and OnDisable is called once per disabling. The Store
+// interface has no compare-and-swap, so two processes changing the same
+// subscription at the same instant can still overwrite each other.
 
 // updateHealth applies the outcome of an attempt to sub's health. sub is
 // the subscription as loaded before the attempt; it is reloaded before
@@ -80,17 +84,17 @@ func (d *Dispatcher) updateHealth(sub *Subscription, a *Attempt, out outcome) {
 func (d *Dispatcher) modifyHealth(id string, change func(*Subscription) (reason string, changed bool)) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.runCtxOrBackground()), storeTimeout)
 	defer cancel()
-	d.healthMu.Lock()
+	d.subMu.Lock()
 	sub, err := d.store.GetSubscription(ctx, id)
 	if err != nil {
-		d.healthMu.Unlock()
+		d.subMu.Unlock()
 		d.log.LogAttrs(ctx, slog.LevelWarn, "webhook: update endpoint health",
 			slog.String("subscription_id", id), slog.String("error", err.Error()))
 		return
 	}
 	reason, changed := change(sub)
 	if !changed {
-		d.healthMu.Unlock()
+		d.subMu.Unlock()
 		return
 	}
 	if reason != "" {
@@ -98,7 +102,7 @@ func (d *Dispatcher) modifyHealth(id string, change func(*Subscription) (reason 
 		sub.DisabledReason = reason
 	}
 	err = d.store.UpdateSubscription(ctx, sub)
-	d.healthMu.Unlock()
+	d.subMu.Unlock()
 	if err != nil {
 		d.log.LogAttrs(ctx, slog.LevelError, "webhook: update endpoint health",
 			slog.String("subscription_id", id), slog.String("error", err.Error()))

@@ -129,6 +129,8 @@ func (d *Dispatcher) UpdateSubscription(ctx context.Context, id string, p Subscr
 	if d.isClosed() {
 		return nil, ErrClosed
 	}
+	d.subMu.Lock()
+	defer d.subMu.Unlock()
 	sub, err := d.getSubscription(ctx, id)
 	if err != nil {
 		return nil, err
@@ -164,8 +166,8 @@ func (d *Dispatcher) SetSubscriptionEnabled(ctx context.Context, id string, enab
 	if d.isClosed() {
 		return nil, ErrClosed
 	}
-	d.healthMu.Lock() // health updates read-modify-write the same record
-	defer d.healthMu.Unlock()
+	d.subMu.Lock()
+	defer d.subMu.Unlock()
 	sub, err := d.getSubscription(ctx, id)
 	if err != nil {
 		return nil, err
@@ -201,8 +203,8 @@ func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Dur
 	if grace == 0 {
 		grace = DefaultRotationGrace
 	}
-	d.healthMu.Lock()
-	defer d.healthMu.Unlock()
+	d.subMu.Lock()
+	defer d.subMu.Unlock()
 	sub, err := d.getSubscription(ctx, id)
 	if err != nil {
 		return "", err
