@@ -28,15 +28,17 @@ type ClaimResult int
 
 // Outcomes of a claim.
 const (
-	// ClaimAcquired: the caller now owns the key and must call Done or
-	// Release.
+	// ClaimAcquired means the caller now owns the key and must call Done
+	// or Release.
 	ClaimAcquired ClaimResult = iota + 1
-	// ClaimInFlight: another caller holds an unexpired claim on the key.
+	// ClaimInFlight means another caller holds an unexpired claim on the
+	// key.
 	ClaimInFlight
-	// ClaimDone: the key was marked done within its TTL.
+	// ClaimDone means the key was marked done and its TTL has not passed.
 	ClaimDone
 )
 
+// String returns "acquired", "in flight" or "done".
 func (c ClaimResult) String() string {
 	switch c {
 	case ClaimAcquired:
@@ -60,7 +62,12 @@ type DedupeStore interface {
 	// returns ClaimInFlight or ClaimDone and changes nothing. Two
 	// concurrent Claims of one key never both return ClaimAcquired.
 	Claim(ctx context.Context, key string, lease time.Duration) (ClaimResult, error)
-	// Done marks key processed: Claims return ClaimDone until ttl passes.
+	// Done marks key processed, whether or not it is claimed: Claims
+	// return ClaimDone until ttl passes.
+	//
+	// Idempotency calls Done and Release with a context that keeps the
+	// request's values but not its cancellation (the sender may have hung
+	// up), bounded to a few seconds.
 	Done(ctx context.Context, key string, ttl time.Duration) error
 	// Release forgets key, so the next Claim acquires it. Releasing an
 	// unknown key is not an error.
