@@ -22,7 +22,8 @@ type RetryPolicy interface {
 
 // Defaults of ExponentialRetry. With them the retries come after about 5 s,
 // 25 s, 2 min, 10 min, 52 min, 4.3 h and then every 10 h, each ±20 %, until
-// three days have passed since the first attempt: 11 to 14 attempts in all.
+// three days have passed since the first attempt: 12 to 15 attempts in all
+// (13 without jitter).
 // The shape follows Svix's schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, …)
 // and the window Stripe's (3 days), so that an endpoint down over a weekend
 // still receives its events.
