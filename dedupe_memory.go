@@ -2,8 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -51,12 +49,9 @@ func NewMemoryDedupeStore(maxEntries int) *MemoryDedupeStore {
 	return &MemoryDedupeStore{max: maxEntries, entries: make(map[string]*dedupeEntry), now: time.Now}
 }
 
-// errEmptyKey is returned for an empty dedupe key.
-var errEmptyKey = errors.New("webhook: empty dedupe key")
-
 // Claim implements DedupeStore.
 func (s *MemoryDedupeStore) Claim(ctx context.Context, key string, lease time.Duration) (ClaimResult, error) {
-	if err := checkDedupeArgs(ctx, key, lease); err != nil {
+	if err := checkDedupeArgs(ctx, key, lease, "lease"); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
@@ -83,7 +78,7 @@ func (s *MemoryDedupeStore) Claim(ctx context.Context, key string, lease time.Du
 
 // Done implements DedupeStore. Marking an unknown key done records it.
 func (s *MemoryDedupeStore) Done(ctx context.Context, key string, ttl time.Duration) error {
-	if err := checkDedupeArgs(ctx, key, ttl); err != nil {
+	if err := checkDedupeArgs(ctx, key, ttl, "ttl"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -105,7 +100,7 @@ func (s *MemoryDedupeStore) Done(ctx context.Context, key string, ttl time.Durat
 
 // Release implements DedupeStore.
 func (s *MemoryDedupeStore) Release(ctx context.Context, key string) error {
-	if err := checkDedupeArgs(ctx, key, time.Second); err != nil {
+	if err := checkDedupeArgs(ctx, key, time.Second, ""); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -124,12 +119,14 @@ func (s *MemoryDedupeStore) Len() int {
 	return len(s.entries)
 }
 
-func checkDedupeArgs(ctx context.Context, key string, d time.Duration) error {
+// checkDedupeArgs refuses what no caller should pass, with the same
+// errors as pgstore's DedupeStore, and a context already done.
+func checkDedupeArgs(ctx context.Context, key string, d time.Duration, field string) error {
 	if key == "" {
-		return errEmptyKey
+		return &ValidationError{Field: "key", Reason: "is empty"}
 	}
 	if d <= 0 {
-		return fmt.Errorf("webhook: dedupe duration %v is not positive", d)
+		return &ValidationError{Field: field, Reason: "must be positive"}
 	}
 	return ctx.Err()
 }

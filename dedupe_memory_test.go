@@ -104,12 +104,18 @@ func TestMemoryDedupeStoreRefusesBadArguments(t *testing.T) {
 	ctx := context.Background()
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
+	field := func(err error) string {
+		t.Helper()
+		var ve *ValidationError
+		require.ErrorAs(t, err, &ve)
+		return ve.Field
+	}
 	_, err := s.Claim(ctx, "", time.Minute)
-	require.ErrorIs(t, err, errEmptyKey)
+	require.Equal(t, "key", field(err))
 	_, err = s.Claim(ctx, "k", 0)
-	require.Error(t, err)
-	require.Error(t, s.Done(ctx, "k", -time.Second))
-	require.ErrorIs(t, s.Release(ctx, ""), errEmptyKey)
+	require.Equal(t, "lease", field(err))
+	require.Equal(t, "ttl", field(s.Done(ctx, "k", -time.Second)))
+	require.Equal(t, "key", field(s.Release(ctx, "")))
 	_, err = s.Claim(canceled, "k", time.Minute)
 	require.ErrorIs(t, err, context.Canceled)
 	require.Zero(t, s.Len())
