@@ -76,13 +76,17 @@
 // an [EventHandler] with the event and the exact verified bytes. Verify and
 // [Verifier] check a signature by hand; [VerifyStandard] and
 // [StandardVerifier] do the same for Standard Webhooks, with a timestamp
-// tolerance against replays.
+// tolerance against replays. Mount a receiver on an [net/http.Server] with
+// ReadHeaderTimeout and ReadTimeout set, so a client trickling its body is
+// cut off (the [Receiver] doc shows a configuration).
 //
 // [Idempotency] runs a handler once per delivery_id: duplicates of a
 // processed delivery are answered 2xx, a concurrent duplicate is refused
 // while the first runs, and a failing handler releases its claim so the
 // sender's retry is processed. [AsyncHandler] answers at once and processes
-// from a bounded queue, answering 503 when it is full so nothing is lost.
+// from a bounded queue, answering 503 when it is full so nothing is lost;
+// errors of the handler then go to [AsyncConfig.OnError], since the sender
+// has already been answered.
 //
 // # Shutdown
 //
