@@ -187,16 +187,25 @@ func parseSignatureHeader(header string, sigs *[MaxSignatures][sha256.Size]byte)
 	if len(header) > MaxSignatureHeaderLength {
 		return 0, fmt.Errorf("%w: header longer than %d bytes", ErrMalformedSignature, MaxSignatureHeaderLength)
 	}
-	rest := strings.TrimLeft(strings.TrimSpace(header), hexSeparators)
+	rest := trimHexSeparators(strings.TrimSpace(header))
 	if rest == "" {
 		return 0, ErrMissingSignature
 	}
+	const hexLen = 2 * sha256.Size
 	for i := 0; rest != ""; i++ {
-		var entry string
-		entry, rest = nextEntry(rest, hexSeparators)
 		if i == MaxSignatures {
 			return 0, fmt.Errorf("%w: more than %d entries", ErrMalformedSignature, MaxSignatures)
 		}
+		// Fast path: a bare 64-digit entry, as senders write it, is decoded
+		// in one pass. Anything else takes the general path below, which
+		// also classifies what is wrong.
+		if len(rest) >= hexLen && (len(rest) == hexLen || isHexSeparator(rest[hexLen])) && decodeHex(rest[:hexLen], &sigs[n]) {
+			n++
+			rest = trimHexSeparators(rest[hexLen:])
+			continue
+		}
+		var entry string
+		entry, rest = nextEntry(rest, hexSeparators)
 		if e := decodeHexEntry(entry, &sigs[n]); e != nil {
 			if err == nil {
 				err = fmt.Errorf("%w (entry %d)", e, i)
@@ -211,6 +220,15 @@ func parseSignatureHeader(header string, sigs *[MaxSignatures][sha256.Size]byte)
 
 // hexSeparators separate the entries of an Onplana header.
 const hexSeparators = " ,\t"
+
+func isHexSeparator(c byte) bool { return c == ' ' || c == ',' || c == '\t' }
+
+func trimHexSeparators(s string) string {
+	for s != "" && isHexSeparator(s[0]) {
+		s = s[1:]
+	}
+	return s
+}
 
 // nextEntry returns the first entry of s (which starts with a non-separator
 // or is empty) and the rest of s after the separators that follow it.
@@ -243,13 +261,38 @@ func decodeHexEntry(entry string, dst *[sha256.Size]byte) error {
 	case len(entry) != hex.EncodedLen(sha256.Size):
 		return fmt.Errorf("%w: %d hex digits, want %d", ErrMalformedSignature, len(entry), hex.EncodedLen(sha256.Size))
 	}
-	// Copy to a fixed array so the decode needs no heap []byte.
-	var src [2 * sha256.Size]byte
-	copy(src[:], entry)
-	if _, err := hex.Decode(dst[:], src[:]); err != nil {
+	if !decodeHex(entry, dst) {
 		return fmt.Errorf("%w: not hex", ErrMalformedSignature)
 	}
 	return nil
+}
+
+// hexValues maps each byte to its value as a hex digit, or to 0xff.
+var hexValues = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+		t[strings.ToUpper(string(c))[0]] = byte(i)
+	}
+	return t
+}()
+
+// decodeHex decodes 64 hex digits of either case into dst and reports
+// whether all were hex digits. It reads the string in place: no copy, no
+// allocation, no branch per digit.
+func decodeHex(s string, dst *[sha256.Size]byte) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	var bad byte
+	for i := range dst {
+		hi, lo := hexValues[s[2*i]], hexValues[s[2*i+1]]
+		bad |= hi | lo // a non-digit sets the high bits
+		dst[i] = hi<<4 | lo
+	}
+	return bad < 16
 }
 
 // macPool hands out HMAC-SHA256 states keyed with one secret. Keying costs two
