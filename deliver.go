@@ -274,6 +274,9 @@ func (d *Dispatcher) logAttempt(sub *Subscription, dl *Delivery, a *Attempt) {
 	case dl.EventType == EventPing && dl.State == StateFailed:
 		// The answer to a test, reported to whoever asked; not an incident.
 		msg, level = "webhook: ping failed", slog.LevelInfo
+	case dl.State == StatePending && a.ErrorClass == ErrorClassBlocked:
+		// A customer URL pointing at an internal address: worth a look.
+		msg, level = "webhook: attempt refused by the SSRF guard; will retry", slog.LevelWarn
 	case dl.State == StatePending:
 		msg, level = "webhook: attempt failed; will retry", slog.LevelInfo
 	case dl.State == StateFailed:

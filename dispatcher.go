@@ -265,7 +265,7 @@ type Dispatcher struct {
 	wake      chan struct{}   // nudges the loop: new work or an earlier due time
 	workers   sync.WaitGroup
 
-	claimMu sync.Mutex // serialises Claim calls of this process (see Ping)
+	claimMu sync.RWMutex // claimers share it; Ping holds it alone (see holdNew)
 
 	endpoints endpointLimiter // per-endpoint concurrency caps
 
@@ -527,9 +527,9 @@ func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
 			return true
 		}
 		limit := min(free, maxClaimBatch)
-		d.claimMu.Lock()
+		d.claimMu.RLock()
 		batch, err := d.store.Claim(ctx, d.now(), limit, d.lease)
-		d.claimMu.Unlock()
+		d.claimMu.RUnlock()
 		if err != nil {
 			if ctx.Err() == nil {
 				d.log.LogAttrs(ctx, slog.LevelError, "webhook: claim deliveries", slog.String("error", err.Error()))
@@ -576,9 +576,9 @@ func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 	if ctx.Err() != nil {
 		return nil
 	}
-	d.claimMu.Lock()
+	d.claimMu.RLock()
 	batch, err := d.store.Claim(ctx, d.now(), 1, d.lease)
-	d.claimMu.Unlock()
+	d.claimMu.RUnlock()
 	if err != nil || len(batch) == 0 {
 		return nil // the loop reports claim errors and retries
 	}

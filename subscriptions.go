@@ -284,8 +284,8 @@ var pingEpoch = time.Unix(0, 0).UTC()
 // another process claimed it first.
 func (d *Dispatcher) holdNew(ctx context.Context, dl *Delivery) (*Delivery, error) {
 	dl.NextAttemptAt = pingEpoch
-	// claimMu keeps this process's claim loop, which claims oldest due
-	// first, from taking the delivery between the two calls.
+	// Holding claimMu alone keeps this process's claimers, which take the
+	// oldest due first, from taking the delivery between the two calls.
 	d.claimMu.Lock()
 	defer d.claimMu.Unlock()
 	if err := d.store.Enqueue(ctx, []*Delivery{dl}); err != nil {
