@@ -25,6 +25,17 @@
 // [Diff]) and an optional actor; decode it with [Event.DecodeData] into the
 // typed payloads such as [TaskEventData].
 //
+// # Signatures
+//
+// The Onplana signature ([Sign]) is the lowercase hex HMAC-SHA256 of the raw
+// body, keyed with the secret string as given. During a secret rotation the
+// header carries one space-separated entry per live secret, newest first, and
+// [Verify] accepts any. The Standard Webhooks scheme ([SignStandard]) signs
+// "id.timestamp.body" with the decoded whsec_ key and is checked with a
+// five-minute tolerance both ways. A [Verifier] or [StandardVerifier] holds
+// its keyed HMAC states and allocates nothing per call; every error wraps an
+// exported sentinel such as [ErrSignatureMismatch].
+//
 // # Sending
 //
 // [NewDispatcher] takes a Store and a [Config] whose zero value works.
