@@ -98,7 +98,9 @@ type Config struct {
 	// DefaultDisableAfter.
 	DisableAfter time.Duration
 	// OnDisable, if set, is called after a subscription is disabled
-	// automatically, so the host can notify its owner.
+	// automatically (failing for DisableAfter, or 410 Gone), so the host can
+	// notify its owner. It runs once per disabling, on the worker goroutine
+	// that made the decision: return quickly (hand slow work to a queue).
 	OnDisable func(ctx context.Context, sub *Subscription, reason string)
 	// Observer, if set, is told about every attempt and state change.
 	Observer Observer

@@ -974,6 +974,17 @@ func TestDispatcherPing(t *testing.T) {
 		t.Fatal("creation ping not sent")
 	}
 
+	// A disabled subscription can be pinged (to test it before enabling
+	// it again); that ping is not recorded.
+	_, err = h.d.SetSubscriptionEnabled(context.Background(), sub.ID, false)
+	require.NoError(t, err)
+	a, err = h.d.Ping(context.Background(), sub.ID)
+	require.NoError(t, err)
+	require.Equal(t, 200, a.StatusCode)
+	<-pings
+	_, err = h.store.GetDelivery(context.Background(), a.DeliveryID)
+	require.ErrorIs(t, err, webhook.ErrNotFound)
+
 	_, err = h.d.Ping(context.Background(), "sub_missing")
 	require.ErrorIs(t, err, webhook.ErrNotFound)
 }
