@@ -240,6 +240,27 @@ type Observer interface {
 // Config.RetryPolicy says, until its retry window is spent; the schedule
 // lives in the store, so a restart loses nothing.
 //
+// Each attempt POSTs the delivery's stored body, byte for byte the same on
+// every retry, with Content-Type application/json, the User-Agent, the
+// delivery id header and the signature headers of Config.Scheme (every
+// unexpired secret of the subscription signs; the Standard scheme signs a
+// fresh timestamp each time). Its outcome:
+//
+//   - 2xx: succeeded, unless the answer's body outlasts the attempt
+//     deadline (only a small snippet of it is read).
+//   - 3xx: failed and retried; redirects are never followed.
+//   - 410 Gone: failed, not retried, and the subscription is disabled.
+//   - 429, 502, 503, 504: retried, not before a Retry-After the endpoint
+//     sends (capped by Config.MaxRetryAfter).
+//   - other statuses, timeouts (over connect, headers and body),
+//     refused or reset connections, DNS and TLS failures, addresses the
+//     SSRF guard refuses: retried.
+//
+// Every attempt is in the log with its time, status, latency, ErrorClass,
+// error (endpoint URL redacted) and response snippet. Pings are attempted
+// once and never retried. An endpoint failing for Config.DisableAfter
+// without a success is disabled and Config.OnDisable is called.
+//
 // A delivery whose subscription was deleted before its attempt is marked
 // failed with a log entry saying so and is not sent. The deliveries of a
 // disabled subscription stay pending, unclaimed, until it is enabled again.
