@@ -60,30 +60,42 @@ func newDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) (
 			return nil, &ValidationError{Field: "subs", Reason: "subscription " + strconv.Itoa(i) + " is nil or has no ID"}
 		}
 	}
-	tail, err := envelopeTail(&e)
+	// The first body is encoded in place; the others copy everything after
+	// its delivery_id, which is the same for all.
+	const prefixLen = len(`{"delivery_id":"`) + len(prefixDelivery) + 26 + len(`",`)
+	firstID := newID(prefixDelivery, now)
+	first := make([]byte, 0, prefixLen+len(e.Data)+256)
+	first, err := appendEnvelope(first, firstID, &e)
 	if err != nil {
 		return nil, err
 	}
-	// Every delivery id has the same length, so the size is known before
-	// any body is built.
-	size := len(`{"delivery_id":"`) + len(prefixDelivery) + 26 + len(`",`) + len(tail)
+	size := len(first)
 	if size > maxBytes {
 		return nil, fmt.Errorf("%w: event %s (%s) encodes to %d bytes, over the %d-byte cap", ErrPayloadTooLarge, e.ID, e.Type, size, maxBytes)
 	}
-	// One allocation for all bodies and one for all records: a fan-out to
-	// many subscriptions costs a handful of allocations, not two per
-	// subscription. Each body is capped at its own length, so none can
+	tail := first[prefixLen:]
+
+	// One allocation for the other bodies and one for all records: a
+	// fan-out to many subscriptions costs a handful of allocations, not two
+	// per subscription. Each body is capped at its own length, so none can
 	// grow into its neighbour.
 	out := make([]*Delivery, len(subs))
 	records := make([]Delivery, len(subs))
-	buf := make([]byte, 0, size*len(subs))
+	var rest []byte
+	if len(subs) > 1 {
+		rest = make([]byte, 0, size*(len(subs)-1))
+	}
 	for i, s := range subs {
-		id := newID(prefixDelivery, now)
-		start := len(buf)
-		buf = append(buf, `{"delivery_id":"`...)
-		buf = append(buf, id...)
-		buf = append(buf, `",`...)
-		buf = append(buf, tail...)
+		id, body := firstID, first[:size:size]
+		if i > 0 {
+			id = newID(prefixDelivery, now)
+			start := len(rest)
+			rest = append(rest, `{"delivery_id":"`...)
+			rest = append(rest, id...)
+			rest = append(rest, `",`...)
+			rest = append(rest, tail...)
+			body = rest[start:len(rest):len(rest)]
+		}
 		records[i] = Delivery{
 			ID:             id,
 			EventID:        e.ID,
@@ -91,7 +103,7 @@ func newDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) (
 			SubscriptionID: s.ID,
 			OrganizationID: e.OrganizationID,
 			ProjectID:      e.ProjectID,
-			Body:           buf[start:len(buf):len(buf)],
+			Body:           body,
 			State:          StatePending,
 			NextAttemptAt:  now,
 			CreatedAt:      now,
@@ -102,19 +114,19 @@ func newDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) (
 	return out, nil
 }
 
-// envelopeTail encodes every envelope field after delivery_id, in the field
-// order of Event's JSON form, ending with the closing brace. Data is
-// copied as given (after checking that it is valid JSON), so the receiver
-// sees the publisher's bytes.
-func envelopeTail(e *Event) ([]byte, error) {
+// appendEnvelope appends to b the envelope of e with the given delivery
+// id, its fields in the order of Event's JSON form. Data is copied as given
+// (after checking that it is valid JSON), so the receiver sees the
+// publisher's bytes.
+func appendEnvelope(b []byte, deliveryID string, e *Event) ([]byte, error) {
 	if !json.Valid(e.Data) {
 		return nil, &ValidationError{Field: "Data", Reason: "not valid JSON"}
 	}
-	ts := e.Timestamp.UTC().Format(time.RFC3339Nano)
-	b := make([]byte, 0, len(e.Data)+len(e.ID)+len(e.Type)+len(ts)+len(e.OrganizationID)+len(e.ProjectID)+128)
+	b = append(b, '{')
+	b = appendField(b, "delivery_id", deliveryID)
 	b = appendField(b, "event_id", e.ID)
 	b = appendField(b, "event", string(e.Type))
-	b = appendField(b, "timestamp", ts)
+	b = appendField(b, "timestamp", e.Timestamp.UTC().Format(time.RFC3339Nano))
 	b = appendField(b, "organization_id", e.OrganizationID)
 	if e.ProjectID != "" {
 		b = appendField(b, "project_id", e.ProjectID)
