@@ -37,6 +37,9 @@ func (d *Dispatcher) process(ctx context.Context, dl *Delivery) {
 	case errors.Is(err, ErrNotFound):
 		d.finishUnsent(dl, "webhook: subscription deleted; delivery not sent")
 		return
+	case err != nil && ctx.Err() != nil: // Close gave up waiting
+		d.release(dl, d.now())
+		return
 	case err != nil:
 		d.log.LogAttrs(ctx, slog.LevelError, "webhook: load subscription",
 			slog.String("delivery_id", dl.ID), slog.String("subscription_id", dl.SubscriptionID),
