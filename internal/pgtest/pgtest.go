@@ -26,12 +26,33 @@ import (
 // EnvDSN is the environment variable holding the DSN of the test server.
 const EnvDSN = "WEBHOOK_TEST_POSTGRES_DSN"
 
-// Environment variables that let a test stop and start the server (the
-// database-restart test). .ci/postgres.sh sets both.
+// Environment variables of the database-restart test: a server of its own
+// (stopping the shared one would break the other tests), its data directory
+// and a pg_ctl to stop and start it. .ci/postgres.sh sets all three.
 const (
-	EnvPGCtl  = "WEBHOOK_TEST_PG_CTL"
-	EnvPGData = "WEBHOOK_TEST_PGDATA"
+	EnvRestartDSN = "WEBHOOK_TEST_RESTART_POSTGRES_DSN"
+	EnvPGCtl      = "WEBHOOK_TEST_PG_CTL"
+	EnvPGData     = "WEBHOOK_TEST_PGDATA"
 )
+
+// Restartable describes a PostgreSQL server a test may stop and start.
+type Restartable struct {
+	DSN    string // its maintenance database
+	PGCtl  string // the pg_ctl to run
+	PGData string // its data directory
+}
+
+// RestartableServer returns the server of the restart test, or skips t,
+// naming the variables, when they are not all set.
+func RestartableServer(t testing.TB) Restartable {
+	t.Helper()
+	r := Restartable{DSN: os.Getenv(EnvRestartDSN), PGCtl: os.Getenv(EnvPGCtl), PGData: os.Getenv(EnvPGData)}
+	if r.DSN == "" || r.PGCtl == "" || r.PGData == "" {
+		t.Skip("PostgreSQL restart test skipped: set " + EnvRestartDSN + ", " + EnvPGCtl + " and " + EnvPGData +
+			" (for example by running .ci/postgres.sh)")
+	}
+	return r
+}
 
 // DSN returns the DSN of the test server, or skips t when EnvDSN is unset.
 func DSN(t testing.TB) string {
@@ -47,7 +68,13 @@ func DSN(t testing.TB) string {
 // DSN. The database is dropped, with its connections, when the test ends.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	base := DSN(t)
+	return NewDatabaseOn(t, DSN(t))
+}
+
+// NewDatabaseOn creates an empty database on the server of the DSN base and
+// returns its DSN; it is dropped, with its connections, when the test ends.
+func NewDatabaseOn(t testing.TB, base string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
