@@ -989,6 +989,40 @@ func TestDispatcherPing(t *testing.T) {
 	require.ErrorIs(t, err, webhook.ErrNotFound)
 }
 
+// TestDispatcherPingWhileRunning checks that a Ping made while workers run
+// is sent once: the workers must not claim the delivery Ping holds.
+func TestDispatcherPingWhileRunning(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, nil)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(webhook.DefaultEventHeader) == string(webhook.EventPing) {
+			hits.Add(1)
+		}
+		time.Sleep(300 * time.Millisecond) // a slow endpoint: the workers poll meanwhile
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	sub := h.subscribe(t, srv.URL, "", "task.*")
+	h.start(t)
+	// Wait for the creation ping to be sent and recorded.
+	require.Eventually(t, func() bool {
+		ds, _, err := h.store.ListDeliveries(context.Background(), webhook.DeliveryQuery{SubscriptionID: sub.ID})
+		return err == nil && len(ds) == 1 && ds[0].State == webhook.StateSucceeded
+	}, waitTimeout, 10*time.Millisecond)
+	hits.Store(0)
+
+	a, err := h.d.Ping(context.Background(), sub.ID)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNoContent, a.StatusCode)
+	// Give a worker that wrongly claimed the held ping time to send it.
+	time.Sleep(500 * time.Millisecond) // 25 poll intervals of the harness
+	require.Equal(t, int32(1), hits.Load(), "one Ping must reach the endpoint once")
+	as, err := h.store.ListAttempts(context.Background(), a.DeliveryID)
+	require.NoError(t, err)
+	require.Len(t, as, 1)
+}
+
 func TestDispatcherRedeliver(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil, func(c *webhook.Config) {

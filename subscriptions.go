@@ -291,7 +291,10 @@ func (d *Dispatcher) holdNew(ctx context.Context, dl *Delivery) (*Delivery, erro
 	if err := d.store.Enqueue(ctx, []*Delivery{dl}); err != nil {
 		return nil, err
 	}
-	got, err := d.store.Claim(ctx, pingEpoch, 1, d.lease)
+	// Claim computes the lease from the "now" it is given; measured from
+	// pingEpoch, d.lease alone would have expired decades ago and a worker
+	// would claim the ping again while it is being sent.
+	got, err := d.store.Claim(ctx, pingEpoch, 1, d.now().Sub(pingEpoch)+d.lease)
 	if err != nil {
 		return nil, err
 	}
