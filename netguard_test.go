@@ -277,10 +277,7 @@ func TestValidateEndpointURL(t *testing.T) {
 		{name: "allow private", url: "https://10.0.0.1/", guard: &NetGuard{AllowPrivateNetworks: true}},
 	}
 	for _, a := range guardS1Addresses {
-		host := a.addr
-		if strings.Contains(host, "%") {
-			host = strings.Replace(host, "%", "%25", 1)
-		}
+		host := strings.Replace(a.addr, "%", "%25", 1)
 		if strings.Contains(host, ":") {
 			host = "[" + host + "]"
 		}
