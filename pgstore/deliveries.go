@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -150,6 +151,14 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 		return nil, &webhook.ValidationError{Field: "lease", Reason: "must be positive"}
 	}
 	now = ts(now)
+	if s.prefetch > limit {
+		return s.claimPrefetched(ctx, now, limit, lease)
+	}
+	return s.claim(ctx, now, limit, lease)
+}
+
+// claim runs the claim statement.
+func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
 	until := ts(now.Add(lease))
 	rows, err := s.pool.Query(ctx, `WITH due AS (
 			SELECT id FROM webhook_deliveries d
@@ -197,7 +206,8 @@ func qualify(table, columns string) string {
 // the lease the caller holds (d.LeaseExpiresAt as claimed). Otherwise it
 // returns webhook.ErrLeaseLost, or webhook.ErrNotFound if the delivery no
 // longer exists. On success d's LeaseExpiresAt is cleared and its UpdatedAt
-// set. If the connection to PostgreSQL fails (a restart, a network blip),
+// set. Concurrent Completes are written together in one statement (see
+// complete.go). If the connection to PostgreSQL fails (a restart, a network blip),
 // Complete tries again until ctx ends, so the result of an attempt made
 // during an outage is kept rather than re-sent after the lease expires.
 func (s *Store) Complete(ctx context.Context, d *webhook.Delivery, a *webhook.Attempt) error {
@@ -216,30 +226,12 @@ func (s *Store) Complete(ctx context.Context, d *webhook.Delivery, a *webhook.At
 		return &webhook.ValidationError{Field: "State", Reason: fmt.Sprintf("%q is not pending, succeeded or failed", d.State)}
 	}
 	now := ts(s.now())
-	var n int
-	err := retryLost(ctx, func() error {
-		return s.pool.QueryRow(ctx, `WITH upd AS (
-			UPDATE webhook_deliveries SET state = $2, attempt_count = $3, next_attempt_at = $4,
-				due_at = $4, lease_expires_at = NULL, last_status_code = $5, last_error = $6,
-				updated_at = $7
-			WHERE id = $1 AND state = 'delivering' AND lease_expires_at = $8
-			RETURNING id
-		), ins AS (
-			INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ns, status_code,
-				error_class, error, response_snippet)
-			SELECT id, $9, $10, $11, $12, $13, $14, $15 FROM upd
-		)
-		SELECT count(*) FROM upd`,
-			d.ID, string(d.State), int32(d.AttemptCount), ts(d.NextAttemptAt), int32(d.LastStatusCode),
-			d.LastError, now, ts(d.LeaseExpiresAt),
-			int32(a.Number), ts(a.StartedAt), int64(a.Duration), int32(a.StatusCode),
-			string(a.ErrorClass), a.Error, a.ResponseSnippet).Scan(&n)
-	})
-	if err != nil {
-		return dbErr("complete", err)
-	}
-	if n == 0 {
+	err := s.writeCompletion(ctx, &completion{d: d, a: a, now: now, done: make(chan error, 1)})
+	if errors.Is(err, errNotUpdated) {
 		return s.lostOrMissing(ctx, "complete", d.ID)
+	}
+	if err != nil {
+		return err
 	}
 	d.LeaseExpiresAt, d.UpdatedAt, d.NextAttemptAt = time.Time{}, now, ts(d.NextAttemptAt)
 	if a.DeliveryID == "" {

@@ -96,12 +96,18 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscriptio
 }
 
 // GetSubscription returns the subscription with id, or webhook.ErrNotFound.
+// With Config.SubscriptionCacheTTL it may answer from memory.
 func (s *Store) GetSubscription(ctx context.Context, id string) (*webhook.Subscription, error) {
+	now := time.Now()
+	if sub, ok := s.subs.get(id, now); ok {
+		return sub, nil
+	}
 	sub, err := scanSubscription(s.pool.QueryRow(ctx,
 		`SELECT `+subscriptionColumns+` FROM webhook_subscriptions WHERE id = $1`, id))
 	if err != nil {
 		return nil, dbErr("get subscription "+id, err)
 	}
+	s.subs.put(sub, now)
 	return sub, nil
 }
 
@@ -141,6 +147,8 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err != nil {
 		return dbErr("update subscription", err)
 	}
+	s.subs.forget(sub.ID)
+	defer s.subs.forget(sub.ID) // a concurrent Get may have cached the old one
 	now := ts(s.now())
 	var (
 		created time.Time
@@ -191,6 +199,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 // subscription and its pending deliveries and holds the ones being
 // attempted, which stay in the log but are never claimed again.
 func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
+	defer s.subs.forget(id)
 	var n int
 	err := s.pool.QueryRow(ctx, `WITH sub AS (
 			DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING id

@@ -190,7 +190,11 @@ type waiter struct {
 }
 
 // NewReceiver starts a Receiver on 127.0.0.1, stopped when the test ends.
-func NewReceiver(t testing.TB) *Receiver {
+func NewReceiver(t testing.TB) *Receiver { return NewReceiverFunc(t, nil) }
+
+// NewReceiverFunc is NewReceiver with a function called (concurrently) with
+// every event the handler processes, after it is counted.
+func NewReceiverFunc(t testing.TB, onEvent func(*webhook.Event)) *Receiver {
 	t.Helper()
 	secret := webhook.NewSecret()
 	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
@@ -210,6 +214,9 @@ func NewReceiver(t testing.TB) *Receiver {
 	handler := rv.Middleware(idem.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(
 		func(ctx context.Context, e *webhook.Event, body []byte) error {
 			r.record(e.DeliveryID, agentFrom(ctx))
+			if onEvent != nil {
+				onEvent(e)
+			}
 			return nil
 		}))))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
