@@ -183,7 +183,8 @@ func heldErr(op, id string, err error) error {
 }
 
 // Complete implements webhook.DeliveryStore: it records attempt a and d's
-// new state in one transaction, provided d is still delivering under the
+// new state in one transaction (shared with concurrent Completes, see
+// complete.go), provided d is still delivering under the
 // lease the caller holds, else it returns webhook.ErrLeaseLost (or
 // webhook.ErrNotFound).
 func (s *Store) Complete(ctx context.Context, d *webhook.Delivery, a *webhook.Attempt) error {
@@ -202,28 +203,12 @@ func (s *Store) Complete(ctx context.Context, d *webhook.Delivery, a *webhook.At
 		return &webhook.ValidationError{Field: "State", Reason: fmt.Sprintf("must be pending, succeeded or failed, got %q", d.State)}
 	}
 	now := norm(s.now())
-	next := enc(d.NextAttemptAt)
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempt_count = ?,
-			next_attempt_at = ?, due_at = ?, lease_expires_at = 0, last_status_code = ?, last_error = ?,
-			updated_at = ?
-			WHERE id = ? AND state = 'delivering' AND lease_expires_at = ?`,
-			string(d.State), d.AttemptCount, next, next, d.LastStatusCode, d.LastError, enc(now),
-			d.ID, enc(d.LeaseExpiresAt))
-		if err != nil {
-			return err
-		}
-		if err := checkHeld(ctx, tx, res, d.ID); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO attempts (delivery_id, number, started_at, duration_ns,
-			status_code, error_class, error, response_snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			d.ID, a.Number, enc(a.StartedAt), int64(a.Duration), a.StatusCode, string(a.ErrorClass),
-			a.Error, a.ResponseSnippet)
-		return err
-	})
+	err := s.writeCompletion(ctx, &completion{d: d, a: a, now: now, done: make(chan error, 1)})
+	if errors.Is(err, errNotUpdated) {
+		return s.lostOrMissing(ctx, d.ID)
+	}
 	if err != nil {
-		return heldErr("complete", d.ID, err)
+		return err
 	}
 	d.LeaseExpiresAt, d.UpdatedAt, d.NextAttemptAt = time.Time{}, now, norm(d.NextAttemptAt)
 	if a.DeliveryID == "" {

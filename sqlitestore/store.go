@@ -72,6 +72,8 @@ type Store struct {
 	now  func() time.Time
 	work chan struct{}
 
+	completer completer // batches concurrent Completes
+
 	closeOnce sync.Once
 	closeErr  error
 }
