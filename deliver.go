@@ -32,7 +32,8 @@ type outcome struct {
 // process runs one claimed delivery: it loads the subscription, applies
 // the per-endpoint cap, makes the attempt and records it.
 func (d *Dispatcher) process(ctx context.Context, dl *Delivery) {
-	sub, err := d.store.GetSubscription(ctx, dl.SubscriptionID)
+	var view Subscription
+	sub, err := d.loadSubscription(ctx, dl.SubscriptionID, &view)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		d.finishUnsent(dl, "webhook: subscription deleted; delivery not sent")
@@ -50,7 +51,7 @@ func (d *Dispatcher) process(ctx context.Context, dl *Delivery) {
 		d.holdForDisabled(dl)
 		return
 	}
-	host := endpointKey(sub.URL)
+	host := d.endpoints.key(sub.URL)
 	if ok, retryAt := d.endpoints.acquire(host, d.now()); !ok {
 		d.release(dl, retryAt)
 		return
@@ -62,6 +63,19 @@ func (d *Dispatcher) process(ctx context.Context, dl *Delivery) {
 		return
 	}
 	d.record(sub, dl, a, out)
+}
+
+// loadSubscription loads subscription id for an attempt, which only reads
+// it. A MemoryStore lends it without copying its slices, into view;
+// another store returns a copy.
+func (d *Dispatcher) loadSubscription(ctx context.Context, id string, view *Subscription) (*Subscription, error) {
+	if ms, ok := d.store.(*MemoryStore); ok {
+		if err := ms.subscriptionView(ctx, id, view); err != nil {
+			return nil, err
+		}
+		return view, nil
+	}
+	return d.store.GetSubscription(ctx, id)
 }
 
 // holdForDisabled returns a delivery whose subscription was disabled
@@ -104,24 +118,22 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Deliver
 		return a, outcome{}
 	}
 
-	actx := ctx
-	if d.cfg.HTTPClient != nil {
-		// Our own client (NewClient) has the timeout built in; another
-		// one gets it from the context.
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, d.cfg.AttemptTimeout)
-		defer cancel()
-	}
+	// The deadline of the attempt: connect, headers and the part of the
+	// body that is read all happen before cancel.
+	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, sub.URL, bytes.NewReader(dl.Body))
 	if err != nil {
 		return fail(ErrorClassOther, fmt.Errorf("webhook: build request to %s: invalid URL", RedactURL(sub.URL)))
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", d.cfg.UserAgent)
-	req.Header.Set(d.cfg.DeliveryHeader, dl.ID)
+	h := req.Header
+	h["Content-Type"] = jsonContentType
+	h["User-Agent"] = d.userAgent
+	h[d.deliveryHeader] = []string{dl.ID}
 	// The Standard scheme signs the timestamp: every attempt is signed
 	// afresh, with the same id and body.
-	if err := d.signer.SignRequest(req.Header, activeSecrets(sub, started), dl.ID, dl.EventType, started, dl.Body); err != nil {
+	var secrets [2]Secret // the current secret and one in its grace period
+	if err := d.signer.sign(h, appendActiveSecrets(secrets[:0], sub, started), dl.ID, dl.EventType, started, dl.Body); err != nil {
 		return fail(ErrorClassOther, fmt.Errorf("webhook: sign delivery: %w", err))
 	}
 
@@ -179,10 +191,18 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Deliver
 	return a, out
 }
 
+// jsonContentType is the Content-Type of every attempt, shared by their
+// header maps (net/http never writes into a header's values).
+var jsonContentType = []string{"application/json"}
+
 // activeSecrets returns the secrets of sub that sign at now: the current
 // one and previous ones inside their grace period, current first.
 func activeSecrets(sub *Subscription, now time.Time) []Secret {
-	out := make([]Secret, 0, len(sub.Secrets))
+	return appendActiveSecrets(make([]Secret, 0, len(sub.Secrets)), sub, now)
+}
+
+// appendActiveSecrets appends to out the secrets activeSecrets returns.
+func appendActiveSecrets(out []Secret, sub *Subscription, now time.Time) []Secret {
 	for _, s := range sub.Secrets {
 		if s.ExpiresAt.IsZero() || now.Before(s.ExpiresAt) {
 			out = append(out, s.Secret)
@@ -318,7 +338,7 @@ func later(a, b time.Time) time.Time {
 // complete stores the attempt and the delivery's new state. It reports
 // whether the store accepted them.
 func (d *Dispatcher) complete(dl *Delivery, a *Attempt) bool {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.runCtxOrBackground()), storeTimeout)
+	ctx, cancel := d.storeContext()
 	defer cancel()
 	if err := d.store.Complete(ctx, dl, a); err != nil {
 		level := slog.LevelError
@@ -349,6 +369,24 @@ func (d *Dispatcher) observe(dl *Delivery, a *Attempt) {
 	if dl.State == StateSucceeded || dl.State == StateFailed {
 		o.DeliveryStateChanged(dl)
 	}
+}
+
+// storeContext returns the context of a store write that must happen even
+// when the attempt's context has ended: detached from it and bounded by
+// storeTimeout, except for a MemoryStore, which never blocks.
+func (d *Dispatcher) storeContext() (context.Context, context.CancelFunc) {
+	ctx := context.WithoutCancel(d.runCtxOrBackground())
+	if d.inMemory {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, storeTimeout)
+}
+
+// isInMemory reports whether store is a MemoryStore, whose calls never
+// block.
+func isInMemory(store Store) bool {
+	_, ok := store.(*MemoryStore)
+	return ok
 }
 
 // runCtxOrBackground returns the context of attempts, or Background

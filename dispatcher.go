@@ -268,10 +268,17 @@ type Dispatcher struct {
 	store  Store
 	cfg    Config
 	client *http.Client
-	signer Signer
+	signer resolvedSigner
 	log    *slog.Logger
-	now    func() time.Time
-	lease  time.Duration
+	// The constant headers of every attempt, canonical and ready to put in
+	// a request's header map (their slices are shared: never modified).
+	userAgent      []string
+	deliveryHeader string
+	// inMemory is set when the store never blocks (MemoryStore), so its
+	// writes need no timeout.
+	inMemory bool
+	now      func() time.Time
+	lease    time.Duration
 
 	mu       sync.Mutex
 	started  bool
@@ -306,8 +313,8 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer := Signer{Scheme: c.Scheme, EventHeader: c.EventHeader, SignatureHeader: c.SignatureHeader}
-	if _, _, _, err := signer.resolve(); err != nil {
+	signer, err := Signer{Scheme: c.Scheme, EventHeader: c.EventHeader, SignatureHeader: c.SignatureHeader}.resolved()
+	if err != nil {
 		return nil, err
 	}
 	client := c.HTTPClient
@@ -321,21 +328,28 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Every attempt has a context deadline of AttemptTimeout, as with
+		// a client of the host's; the client's own timeout would only
+		// add a second timer and a copy of each request.
+		client.Timeout = 0
 	}
 	return &Dispatcher{
-		store:     store,
-		cfg:       c,
-		client:    client,
-		signer:    signer,
-		log:       c.Logger,
-		now:       c.Now,
-		lease:     c.AttemptTimeout + leaseMargin,
-		closed:    make(chan struct{}),
-		done:      make(chan struct{}),
-		slots:     make(chan struct{}, c.Workers),
-		slotFreed: make(chan struct{}, 1),
-		wake:      make(chan struct{}, 1),
-		endpoints: endpointLimiter{max: c.MaxPerEndpoint, hosts: make(map[string]*endpointState)},
+		store:          store,
+		cfg:            c,
+		client:         client,
+		signer:         signer,
+		log:            c.Logger,
+		userAgent:      []string{c.UserAgent},
+		deliveryHeader: http.CanonicalHeaderKey(c.DeliveryHeader),
+		inMemory:       isInMemory(store),
+		now:            c.Now,
+		lease:          c.AttemptTimeout + leaseMargin,
+		closed:         make(chan struct{}),
+		done:           make(chan struct{}),
+		slots:          make(chan struct{}, c.Workers),
+		slotFreed:      make(chan struct{}, 1),
+		wake:           make(chan struct{}, 1),
+		endpoints:      endpointLimiter{max: c.MaxPerEndpoint, hosts: make(map[string]*endpointState)},
 	}, nil
 }
 
@@ -611,7 +625,7 @@ func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 // release returns a held delivery to pending, due at at, without recording
 // an attempt.
 func (d *Dispatcher) release(dl *Delivery, at time.Time) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.runCtxOrBackground()), storeTimeout)
+	ctx, cancel := d.storeContext()
 	defer cancel()
 	if err := d.store.Release(ctx, dl, at); err != nil {
 		d.log.LogAttrs(ctx, slog.LevelWarn, "webhook: release delivery",

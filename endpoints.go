@@ -24,6 +24,9 @@ const (
 	maxSlotInterval = time.Minute
 	// initialLatency is assumed for an endpoint with no finished attempt.
 	initialLatency = 200 * time.Millisecond
+	// maxEndpointKeys bounds the limiter's cache of parsed URLs; past it
+	// the cache starts over.
+	maxEndpointKeys = 4096
 )
 
 // endpointLimiter tracks attempts in flight per endpoint. It is safe for
@@ -32,6 +35,7 @@ type endpointLimiter struct {
 	max   int
 	mu    sync.Mutex
 	hosts map[string]*endpointState
+	keys  map[string]string // endpoint URL → endpointKey, parsed once
 }
 
 // endpointState is what the limiter knows of one endpoint.
@@ -74,6 +78,22 @@ func (l *endpointLimiter) done(host string, took time.Duration, now time.Time) {
 	if st.inflight <= 0 && !st.nextSlot.After(now) {
 		delete(l.hosts, host) // forget idle endpoints: the map stays small
 	}
+}
+
+// key returns endpointKey(raw), parsing each URL once rather than on
+// every attempt.
+func (l *endpointLimiter) key(raw string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if k, ok := l.keys[raw]; ok {
+		return k
+	}
+	if l.keys == nil || len(l.keys) >= maxEndpointKeys {
+		l.keys = make(map[string]string)
+	}
+	k := endpointKey(raw)
+	l.keys[raw] = k
+	return k
 }
 
 // endpointKey is the per-endpoint concurrency key of an endpoint URL: its

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -82,7 +81,7 @@ func (d *Dispatcher) updateHealth(sub *Subscription, a *Attempt, out outcome) {
 // it when change reports a modification. A non-empty reason from change
 // disables the subscription with that reason and calls OnDisable.
 func (d *Dispatcher) modifyHealth(id string, change func(*Subscription) (reason string, changed bool)) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.runCtxOrBackground()), storeTimeout)
+	ctx, cancel := d.storeContext()
 	defer cancel()
 	d.subMu.Lock()
 	sub, err := d.store.GetSubscription(ctx, id)

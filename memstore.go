@@ -54,6 +54,8 @@ type matchKey struct {
 }
 
 type memSub struct {
+	// sub is replaced whole on update; its slices are never written to
+	// (see subscriptionView).
 	sub Subscription
 	// parked holds pending deliveries that came due while the subscription
 	// was disabled; enabling it puts them back in the queue.
@@ -63,7 +65,8 @@ type memSub struct {
 type memDelivery struct {
 	d        Delivery
 	attempts []Attempt
-	heapIdx  int // position in queue; -1 when not queued
+	heapIdx  int       // position in queue; -1 when not queued
+	dueAt    time.Time // due() when last queued or fixed: the queue's key
 }
 
 // due is the queue key: when a pending delivery is due, or when the lease of
@@ -141,6 +144,26 @@ func (s *MemoryStore) GetSubscription(ctx context.Context, id string) (*Subscrip
 	}
 	c := cloneSubscription(&ms.sub)
 	return &c, nil
+}
+
+// subscriptionView copies subscription id into dst without cloning its
+// slices, which dst then shares with the store: for the Dispatcher, which
+// reads a subscription on every attempt and never modifies or hands out
+// what it reads. Sharing is safe because the store replaces a
+// subscription's slices whole when it changes and never writes into them.
+// It returns ErrNotFound like GetSubscription.
+func (s *MemoryStore) subscriptionView(ctx context.Context, id string, dst *Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ms, ok := s.subs[id]
+	if !ok {
+		return storeErr(ErrNotFound, "subscription "+id)
+	}
+	*dst = ms.sub
+	return nil
 }
 
 // ListSubscriptions implements SubscriptionStore. The cursor is the id of
@@ -285,15 +308,8 @@ func (s *MemoryStore) Enqueue(ctx context.Context, deliveries []*Delivery) error
 	now := time.Now().Round(0)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	batch := make(map[string]struct{}, len(deliveries))
-	for _, d := range deliveries {
-		if _, ok := s.deliveries[d.ID]; ok {
-			return storeErr(ErrConflict, "delivery "+d.ID+" exists")
-		}
-		if _, ok := batch[d.ID]; ok {
-			return storeErr(ErrConflict, "delivery "+d.ID+" is in the batch twice")
-		}
-		batch[d.ID] = struct{}{}
+	if err := s.checkNewIDs(deliveries); err != nil {
+		return err
 	}
 	for _, d := range deliveries {
 		md := &memDelivery{d: *d, heapIdx: -1}
@@ -315,6 +331,36 @@ func (s *MemoryStore) Enqueue(ctx context.Context, deliveries []*Delivery) error
 	return nil
 }
 
+// checkNewIDs returns ErrConflict if a delivery id is stored already or
+// appears twice in deliveries. s.mu is held.
+func (s *MemoryStore) checkNewIDs(deliveries []*Delivery) error {
+	// A typical fan-out is a few deliveries: comparing them pairwise is
+	// cheaper than building a set.
+	const smallBatch = 16
+	var seen map[string]struct{}
+	if len(deliveries) > smallBatch {
+		seen = make(map[string]struct{}, len(deliveries))
+	}
+	for i, d := range deliveries {
+		if _, ok := s.deliveries[d.ID]; ok {
+			return storeErr(ErrConflict, "delivery "+d.ID+" exists")
+		}
+		twice := false
+		if seen != nil {
+			_, twice = seen[d.ID]
+			seen[d.ID] = struct{}{}
+		} else {
+			for _, o := range deliveries[:i] {
+				twice = twice || o.ID == d.ID
+			}
+		}
+		if twice {
+			return storeErr(ErrConflict, "delivery "+d.ID+" is in the batch twice")
+		}
+	}
+	return nil
+}
+
 // Claim implements DeliveryStore.
 func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error) {
 	if err := ctx.Err(); err != nil {
@@ -329,16 +375,24 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 	now = now.Round(0)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*Delivery
+	if len(s.queue) == 0 || s.queue[0].dueAt.After(now) {
+		return nil, nil
+	}
+	// The copies handed out share one allocation, and so does the list.
+	n := min(limit, len(s.queue))
+	out := make([]*Delivery, 0, n)
+	copies := make([]Delivery, 0, n)
 	var dropped []*memDelivery
-	for len(out) < limit && len(s.queue) > 0 && !s.queue[0].due().After(now) {
-		md := heap.Pop(&s.queue).(*memDelivery)
+	for len(out) < limit && len(s.queue) > 0 && !s.queue[0].dueAt.After(now) {
+		md := s.queue[0]
 		ms := s.subs[md.d.SubscriptionID]
 		switch {
 		case ms == nil: // deleted while this delivery was in flight
+			heap.Pop(&s.queue)
 			dropped = append(dropped, md)
 			continue
 		case ms.sub.Disabled:
+			heap.Pop(&s.queue)
 			md.d.State = StatePending
 			md.d.LeaseExpiresAt = time.Time{}
 			ms.parked = append(ms.parked, md)
@@ -347,9 +401,9 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 		md.d.State = StateDelivering
 		md.d.LeaseExpiresAt = now.Add(lease)
 		md.d.UpdatedAt = now
-		heap.Push(&s.queue, md)
-		c := md.d
-		out = append(out, &c)
+		s.queue.fix(md) // due again when the lease expires
+		copies = append(copies, md.d)
+		out = append(out, &copies[len(copies)-1])
 	}
 	if len(dropped) > 0 {
 		drop := make(map[*memDelivery]bool, len(dropped))
@@ -397,7 +451,7 @@ func (s *MemoryStore) Complete(ctx context.Context, d *Delivery, a *Attempt) err
 	rec.DeliveryID = d.ID
 	md.attempts = append(md.attempts, rec)
 	if md.d.State == StatePending {
-		heap.Fix(&s.queue, md.heapIdx)
+		s.queue.fix(md)
 		s.signal()
 	} else {
 		heap.Remove(&s.queue, md.heapIdx)
@@ -423,7 +477,7 @@ func (s *MemoryStore) Release(ctx context.Context, d *Delivery, at time.Time) er
 	md.d.NextAttemptAt = at.Round(0)
 	md.d.LeaseExpiresAt = time.Time{}
 	md.d.UpdatedAt = time.Now().Round(0)
-	heap.Fix(&s.queue, md.heapIdx)
+	s.queue.fix(md)
 	s.signal()
 	return nil
 }
@@ -703,12 +757,19 @@ func storeErr(sentinel error, detail string) error {
 }
 
 // dueQueue is a min-heap of deliveries by due time, ties broken by id so the
-// order is deterministic.
+// order is deterministic. The key of each is its dueAt, set by Push and fix:
+// comparing it is cheaper than computing due() at every step of a sift.
 type dueQueue []*memDelivery
+
+// fix restores the heap after md's state changed (it must be queued).
+func (q *dueQueue) fix(md *memDelivery) {
+	md.dueAt = md.due()
+	heap.Fix(q, md.heapIdx)
+}
 
 func (q dueQueue) Len() int { return len(q) }
 func (q dueQueue) Less(i, j int) bool {
-	if c := q[i].due().Compare(q[j].due()); c != 0 {
+	if c := q[i].dueAt.Compare(q[j].dueAt); c != 0 {
 		return c < 0
 	}
 	return q[i].d.ID < q[j].d.ID
@@ -721,6 +782,7 @@ func (q dueQueue) Swap(i, j int) {
 func (q *dueQueue) Push(x any) {
 	md := x.(*memDelivery)
 	md.heapIdx = len(*q)
+	md.dueAt = md.due()
 	*q = append(*q, md)
 }
 func (q *dueQueue) Pop() any {

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,10 +34,76 @@ const secretEntropy = 32
 // Sign signs the raw bytes it is given; re-serialising the JSON changes the
 // signature. It does not check the secret: Verify refuses secrets shorter than
 // MinSecretLength, so sign with secrets from NewSecret.
+//
+// Sign is safe for concurrent use. It keeps the keyed HMAC states of recently
+// used secrets (see signingKeys), so signing many bodies with one secret does
+// not key a new HMAC each time; every call still hashes the whole body.
 func Sign(secret, body []byte) string {
-	h := hmac.New(sha256.New, secret)
-	h.Write(body)
-	return hex.EncodeToString(h.Sum(nil))
+	var dst [2 * sha256.Size]byte
+	return string(appendSign(dst[:0], signingKeys.poolBytes(secret), body))
+}
+
+// appendSign appends to dst the lowercase hex HMAC-SHA256 of body keyed
+// with the key of p.
+func appendSign(dst []byte, p *macPool, body []byte) []byte {
+	st := p.get()
+	st.h.Write(body)
+	mac := st.h.Sum(st.sum[:0])
+	dst = hex.AppendEncode(dst, mac)
+	p.put(st)
+	return dst
+}
+
+// maxSigningKeys bounds signingKeys. Past it the cache starts over: a
+// process signing for more endpoints than this rekeys more often, nothing
+// worse.
+const maxSigningKeys = 1024
+
+// signingKeys caches one pool of keyed HMAC states per secret recently given
+// to Sign, since keying costs two SHA-256 blocks and a few allocations per
+// call. It holds copies of those secrets, as the Dispatcher's store does;
+// a secret that is no longer passed to Sign leaves the cache when it next
+// starts over.
+var signingKeys keyCache
+
+// keyCache maps secrets to pools of HMAC states keyed with them. It is safe
+// for concurrent use.
+type keyCache struct {
+	mu    sync.RWMutex
+	pools map[string]*macPool
+}
+
+// poolBytes is pool for a secret held in a byte slice, without copying it
+// unless it is new.
+func (c *keyCache) poolBytes(secret []byte) *macPool {
+	c.mu.RLock()
+	p := c.pools[string(secret)] // a lookup key: no allocation
+	c.mu.RUnlock()
+	if p != nil {
+		return p
+	}
+	return c.pool(string(secret))
+}
+
+// pool returns the pool of states keyed with secret, making it if needed.
+func (c *keyCache) pool(secret string) *macPool {
+	c.mu.RLock()
+	p := c.pools[secret]
+	c.mu.RUnlock()
+	if p != nil {
+		return p
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p = c.pools[secret]; p != nil {
+		return p
+	}
+	if c.pools == nil || len(c.pools) >= maxSigningKeys {
+		c.pools = make(map[string]*macPool)
+	}
+	p = newMACPool([]byte(secret))
+	c.pools[string(p.key)] = p
+	return p
 }
 
 // NewSecret returns a new secret: SecretPrefix followed by the standard
@@ -96,10 +162,32 @@ func (s Signer) SignRequest(h http.Header, secrets []Secret, deliveryID string, 
 	if h == nil {
 		return &ValidationError{Field: "Header", Reason: "must not be nil"}
 	}
-	scheme, eventHeader, sigHeader, err := s.resolve()
+	r, err := s.resolved()
 	if err != nil {
 		return err
 	}
+	return r.sign(h, secrets, deliveryID, typ, at, body)
+}
+
+// resolvedSigner is a Signer with its defaults applied, validated, and its
+// header names in canonical form: what the Dispatcher keeps so that it does
+// not check the same names again on every attempt.
+type resolvedSigner struct {
+	scheme                 Scheme
+	eventHeader, sigHeader string // canonical
+}
+
+// resolved returns s resolved, or the error of resolve.
+func (s Signer) resolved() (resolvedSigner, error) {
+	scheme, eventHeader, sigHeader, err := s.resolve()
+	if err != nil {
+		return resolvedSigner{}, err
+	}
+	return resolvedSigner{scheme, http.CanonicalHeaderKey(eventHeader), http.CanonicalHeaderKey(sigHeader)}, nil
+}
+
+// sign is SignRequest after the Signer is resolved; h is not nil.
+func (r resolvedSigner) sign(h http.Header, secrets []Secret, deliveryID string, typ EventType, at time.Time, body []byte) error {
 	if !validHeaderValue(string(typ)) {
 		return &ValidationError{Field: "EventType", Reason: "must be non-empty visible ASCII"}
 	}
@@ -110,8 +198,7 @@ func (s Signer) SignRequest(h http.Header, secrets []Secret, deliveryID string, 
 		return &ValidationError{Field: "Secrets", Reason: "more than " + strconv.Itoa(MaxSignatures) + " (receivers refuse longer signature lists)"}
 	}
 
-	var b strings.Builder
-	if scheme == SchemeStandard {
+	if r.scheme == SchemeStandard {
 		if err := checkMessageID(deliveryID); err != nil {
 			return err
 		}
@@ -119,6 +206,7 @@ func (s Signer) SignRequest(h http.Header, secrets []Secret, deliveryID string, 
 		if err != nil {
 			return err
 		}
+		var b strings.Builder
 		b.Grow(len(secrets) * (len("v1,") + 45))
 		for i, secret := range secrets {
 			key, err := standardKey(secret)
@@ -133,23 +221,37 @@ func (s Signer) SignRequest(h http.Header, secrets []Secret, deliveryID string, 
 		h.Set(StandardIDHeader, deliveryID)
 		h.Set(StandardTimestampHeader, ts)
 		h.Set(StandardSignatureHeader, b.String())
-		h.Set(eventHeader, string(typ))
+		h[r.eventHeader] = []string{string(typ)}
 		return nil
 	}
 
-	b.Grow(len(secrets) * (hex.EncodedLen(sha256.Size) + 1))
 	for i, secret := range secrets {
 		if len(secret) < MinSecretLength {
 			return fmt.Errorf("%w: secret %d is shorter than %d bytes", ErrNoSecret, i, MinSecretLength)
 		}
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(Sign([]byte(secret), body))
 	}
-	h.Set(eventHeader, string(typ))
-	h.Set(sigHeader, b.String())
+	h[r.eventHeader] = []string{string(typ)}
+	h[r.sigHeader] = []string{onplanaSignatures(secrets, body)}
 	return nil
+}
+
+// onplanaSignatures returns the value of the Onplana signature header: the
+// hex HMAC of body with each of secrets, space-separated. The secrets are
+// already checked.
+func onplanaSignatures(secrets []Secret, body []byte) string {
+	const entry = 2 * sha256.Size // hex
+	var stack [2*entry + 1]byte   // the current secret and one in its grace period
+	b := stack[:0]
+	if n := len(secrets)*(entry+1) - 1; n > len(stack) {
+		b = make([]byte, 0, n)
+	}
+	for i, secret := range secrets {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = appendSign(b, signingKeys.pool(string(secret)), body)
+	}
+	return string(b)
 }
 
 // resolve applies the defaults and validates the Signer's fields.
