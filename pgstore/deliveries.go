@@ -139,10 +139,12 @@ func validateDelivery(d *webhook.Delivery) error {
 // pending ones due at now and delivering ones whose lease expired before
 // now, oldest due first, FOR UPDATE SKIP LOCKED, and the UPDATE moves them
 // to StateDelivering with LeaseExpiresAt = now+lease; deliveries of
-// disabled subscriptions are skipped. Concurrent claimers,
-// in this process or others, skip each other's rows instead of waiting, and
-// never receive the same delivery under the same lease. Reclaiming an
-// expired lease is where a delivery can be sent twice.
+// disabled subscriptions are skipped. Concurrent claimers, in this process
+// or others, skip each other's rows instead of waiting, and never receive
+// the same delivery under the same lease. Reclaiming an expired lease is
+// where a delivery can be sent twice. With Config.ClaimPrefetch larger than
+// limit, the statement leases ClaimPrefetch deliveries and the next Claims
+// are served from them (see Config.ClaimPrefetch).
 func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
 	if limit <= 0 {
 		return nil, &webhook.ValidationError{Field: "limit", Reason: "must be positive"}
