@@ -30,8 +30,9 @@ type outcome struct {
 }
 
 // process runs one claimed delivery: it loads the subscription, applies
-// the per-endpoint cap, makes the attempt and records it.
-func (d *Dispatcher) process(ctx context.Context, dl *Delivery) {
+// the per-endpoint cap, makes the attempt (with the deadline of timer) and
+// records it.
+func (d *Dispatcher) process(ctx context.Context, dl *Delivery, timer *attemptTimer) {
 	var view Subscription
 	sub, err := d.loadSubscription(ctx, dl.SubscriptionID, &view)
 	switch {
@@ -56,7 +57,7 @@ func (d *Dispatcher) process(ctx context.Context, dl *Delivery) {
 		d.release(dl, retryAt)
 		return
 	}
-	a, out := d.attempt(ctx, sub, dl)
+	a, out := d.attempt(ctx, sub, dl, timer)
 	d.endpoints.done(host, a.Duration, d.now())
 	if out.aborted {
 		d.release(dl, d.now())
@@ -107,9 +108,61 @@ func (d *Dispatcher) finishUnsent(dl *Delivery, reason string) {
 	}
 }
 
-// attempt makes one HTTP attempt of dl to sub and classifies it. It never
-// returns a nil Attempt.
-func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Delivery) (*Attempt, outcome) {
+// errAttemptTimeout is the cause of the context of an attempt that
+// outlasted Config.AttemptTimeout.
+var errAttemptTimeout = fmt.Errorf("webhook: attempt deadline exceeded: %w", context.DeadlineExceeded)
+
+// attemptTimer gives the attempts of one worker goroutine their deadline:
+// each runs under a context that is cancelled with errAttemptTimeout when
+// the attempt outlasts the timeout. The context and its timer are reused
+// from one attempt to the next, and replaced only after the deadline
+// passed, because a new context and timer per attempt (and the child
+// context net/http registers under each) are a measurable part of an
+// attempt at thousands per second. Not safe for concurrent use.
+type attemptTimer struct {
+	parent  context.Context
+	timeout time.Duration
+	ctx     context.Context // nil until the first attempt and after a deadline passed
+	cancel  context.CancelCauseFunc
+	timer   *time.Timer
+}
+
+// start returns the context of an attempt starting now. Call stop when the
+// attempt is over, its response read.
+func (t *attemptTimer) start() context.Context {
+	if t.ctx == nil {
+		ctx, cancel := context.WithCancelCause(t.parent)
+		t.ctx, t.cancel = ctx, cancel
+		t.timer = time.AfterFunc(t.timeout, func() { cancel(errAttemptTimeout) })
+		return ctx
+	}
+	t.timer.Reset(t.timeout)
+	return t.ctx
+}
+
+// stop ends the deadline of the attempt start began.
+func (t *attemptTimer) stop() {
+	if !t.timer.Stop() {
+		// The deadline passed: this context is cancelled (or about to
+		// be); the next attempt gets a new one.
+		t.cancel(errAttemptTimeout)
+		t.ctx = nil
+	}
+}
+
+// close releases the context when the worker exits.
+func (t *attemptTimer) close() {
+	if t.ctx != nil {
+		t.timer.Stop()
+		t.cancel(context.Canceled)
+		t.ctx = nil
+	}
+}
+
+// attempt makes one HTTP attempt of dl to sub and classifies it. Its
+// deadline comes from timer, or from a context of its own when timer is
+// nil. It never returns a nil Attempt.
+func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Delivery, timer *attemptTimer) (*Attempt, outcome) {
 	started := d.now()
 	a := &Attempt{DeliveryID: dl.ID, Number: dl.AttemptCount + 1, StartedAt: started}
 	fail := func(class ErrorClass, err error) (*Attempt, outcome) {
@@ -119,9 +172,16 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Deliver
 	}
 
 	// The deadline of the attempt: connect, headers and the part of the
-	// body that is read all happen before cancel.
-	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
-	defer cancel()
+	// body that is read all happen before it is stopped.
+	var actx context.Context
+	if timer != nil {
+		actx = timer.start()
+		defer timer.stop()
+	} else {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeoutCause(ctx, d.cfg.AttemptTimeout, errAttemptTimeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, sub.URL, bytes.NewReader(dl.Body))
 	if err != nil {
 		return fail(ErrorClassOther, fmt.Errorf("webhook: build request to %s: invalid URL", RedactURL(sub.URL)))
@@ -141,7 +201,7 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Deliver
 	resp, err := d.client.Do(req)
 	if err != nil {
 		a.Duration = time.Since(clock)
-		a, out := fail(classify(err), err)
+		a, out := fail(classifyAttempt(actx, err), err)
 		out.aborted = ctx.Err() != nil
 		return a, out
 	}
@@ -164,7 +224,7 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Deliver
 	case readErr != nil:
 		// The deadline covers the body too: an endpoint that trickles its
 		// answer past it has failed the attempt, whatever its status.
-		a, out := fail(classify(readErr), readErr)
+		a, out := fail(classifyAttempt(actx, readErr), readErr)
 		out.aborted = ctx.Err() != nil
 		return a, out
 	case code >= 200 && code <= 299:
@@ -209,6 +269,15 @@ func appendActiveSecrets(out []Secret, sub *Subscription, now time.Time) []Secre
 		}
 	}
 	return out
+}
+
+// classifyAttempt is classify for the error of an attempt made under actx:
+// whatever error the deadline of the attempt caused, it is a timeout.
+func classifyAttempt(actx context.Context, err error) ErrorClass {
+	if errors.Is(context.Cause(actx), errAttemptTimeout) {
+		return ErrorClassTimeout
+	}
+	return classify(err)
 }
 
 // classify maps an error of http.Client.Do or of reading the response to
@@ -375,7 +444,10 @@ func (d *Dispatcher) observe(dl *Delivery, a *Attempt) {
 // when the attempt's context has ended: detached from it and bounded by
 // storeTimeout, except for a MemoryStore, which never blocks.
 func (d *Dispatcher) storeContext() (context.Context, context.CancelFunc) {
-	ctx := context.WithoutCancel(d.runCtxOrBackground())
+	ctx := context.Background()
+	if base, ok := d.storeBase.Load().(context.Context); ok {
+		ctx = base
+	}
 	if d.inMemory {
 		return ctx, func() {}
 	}

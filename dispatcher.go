@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -290,6 +291,7 @@ type Dispatcher struct {
 	nextDue  time.Time          // earliest retry or release this process scheduled
 
 	runCtx    context.Context // parent of attempts; ended by abort
+	storeBase atomic.Value    // context.Context: runCtx without its cancellation, once started
 	slots     chan struct{}   // one token per attempt in flight (global cap)
 	slotFreed chan struct{}   // nudges the loop when a saturated pool frees a slot
 	wake      chan struct{}   // nudges the loop: new work or an earlier due time
@@ -373,6 +375,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	loopCtx, stop := context.WithCancel(ctx)
 	runCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
 	d.stopLoop, d.abort, d.runCtx = stop, abort, runCtx
+	d.storeBase.Store(context.WithoutCancel(runCtx))
 	go d.loop(loopCtx)
 	return nil
 }
@@ -589,7 +592,9 @@ func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
 // the claim loop between two attempts. It frees the slot when nothing is
 // due or the dispatcher is stopping.
 func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
+	timer := &attemptTimer{parent: d.runCtx, timeout: d.cfg.AttemptTimeout}
 	defer func() {
+		timer.close()
 		<-d.slots
 		d.workers.Done()
 		select {
@@ -603,7 +608,7 @@ func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
 			d.release(dl, d.now())
 			return
 		}
-		d.process(d.runCtx, dl)
+		d.process(d.runCtx, dl, timer)
 		dl = d.claimOne(loopCtx)
 	}
 }
