@@ -345,6 +345,40 @@ func Wait(t testing.TB, ch <-chan struct{}, timeout time.Duration, what string) 
 	}
 }
 
+// WaitSettled waits until store holds no pending or delivering delivery,
+// checking every 100 ms, or fails the test after timeout. The receiver
+// having seen every delivery is not enough: a delivery whose attempt
+// reached it just before a crash is still delivering in the store until a
+// dispatcher claims it again (once its lease expires), sends it again and
+// records the result.
+func WaitSettled(t testing.TB, store webhook.Store, timeout time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		open := 0
+		for _, st := range []webhook.DeliveryState{webhook.StatePending, webhook.StateDelivering} {
+			ds, _, err := store.ListDeliveries(ctx, webhook.DeliveryQuery{State: st, Page: webhook.Page{Limit: 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			open += len(ds)
+		}
+		if open == 0 {
+			return
+		}
+		select {
+		case <-deadline.C:
+			states, _ := CountStates(ctx, store)
+			t.Fatalf("deliveries not settled after %v: %v", timeout, states)
+		case <-tick.C:
+		}
+	}
+}
+
 // CountStates pages through the delivery log and counts deliveries by state.
 func CountStates(ctx context.Context, store webhook.Store) (map[webhook.DeliveryState]int, error) {
 	out := make(map[webhook.DeliveryState]int)

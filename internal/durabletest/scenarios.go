@@ -50,7 +50,11 @@ func RunCrash(t *testing.T, store webhook.Store, cfg CrashConfig) Counts {
 
 	second := StartChild(t, "second", cfg.Workers, LeaseWait, cfg.ChildEnv...)
 	Wait(t, recv.Processed(total), cfg.Timeout, "every delivery after the restart")
-	second.Stop(30 * time.Second) // records the last results
+	// Those in flight at the kill reached the receiver already; the second
+	// dispatcher sends them again (the receiver answers from its dedupe
+	// store) and records them.
+	WaitSettled(t, store, cfg.Timeout)
+	second.Stop(30 * time.Second)
 	elapsed := time.Since(start)
 
 	c := recv.Counts()
