@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net/http"
@@ -21,20 +22,17 @@ func Example_sender() {
 	}
 	d.Start(ctx)
 	defer d.Close(ctx) // waits for attempts in flight; the rest stays pending
-
 	sub, err := d.CreateSubscription(ctx, webhook.SubscriptionParams{
 		OrganizationID: "org_abc123",
 		URL:            "https://hooks.example.com/onplana",
 		EventTypes:     []string{"task.*", "milestone.completed"},
-	}) // sends a webhook.ping at once
+	}) // checks the URL (https, public address), makes the secret, sends a webhook.ping
+	if err == nil {
+		fmt.Println("secret, shown once:", string(sub.Secrets[0].Secret))
+		err = d.Publish(ctx, webhook.Event{Type: webhook.EventTaskCompleted, OrganizationID: "org_abc123",
+			ProjectID: "proj_xyz789", Data: json.RawMessage(`{"task":{"id":"task_1","title":"Ship v2"}}`)})
+	} // Publish returns once the deliveries are stored; they are retried for 3 days
 	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("secret (shown once):", string(sub.Secrets[0].Secret))
-
-	ev, _ := webhook.NewEvent(webhook.EventTaskCompleted, "org_abc123", "proj_xyz789",
-		map[string]any{"task": map[string]any{"id": "task_1", "title": "Ship v2"}})
-	if err := d.Publish(ctx, ev); err != nil { // returns once stored; retried for 3 days
 		log.Fatal(err)
 	}
 }
