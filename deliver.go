@@ -108,6 +108,23 @@ func (d *Dispatcher) finishUnsent(dl *Delivery, reason string) {
 	}
 }
 
+// send sends the request of an attempt. The client NewDispatcher made
+// follows no redirect, keeps no cookies and has no timeout of its own
+// (each attempt has its deadline), so its Transport is called directly:
+// http.Client would only copy the headers of every request for redirects
+// it never follows. Errors are wrapped in a *url.Error as http.Client
+// wraps them, so they read the same with a Config.HTTPClient.
+func (d *Dispatcher) send(req *http.Request) (*http.Response, error) {
+	if d.transport == nil {
+		return d.client.Do(req)
+	}
+	resp, err := d.transport.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
+	}
+	return resp, nil
+}
+
 // errAttemptTimeout is the cause of the context of an attempt that
 // outlasted Config.AttemptTimeout.
 var errAttemptTimeout = fmt.Errorf("webhook: attempt deadline exceeded: %w", context.DeadlineExceeded)
@@ -198,7 +215,7 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Deliver
 	}
 
 	clock := time.Now() // latency on the monotonic clock, whatever d.now says
-	resp, err := d.client.Do(req)
+	resp, err := d.send(req)
 	if err != nil {
 		a.Duration = time.Since(clock)
 		a, out := fail(classifyAttempt(actx, err), err)

@@ -269,8 +269,11 @@ type Dispatcher struct {
 	store  Store
 	cfg    Config
 	client *http.Client
-	signer resolvedSigner
-	log    *slog.Logger
+	// transport is the Transport of the client NewDispatcher made, which
+	// attempts use directly (see send); nil with Config.HTTPClient.
+	transport http.RoundTripper
+	signer    resolvedSigner
+	log       *slog.Logger
 	// The constant headers of every attempt, canonical and ready to put in
 	// a request's header map (their slices are shared: never modified).
 	userAgent      []string
@@ -320,6 +323,7 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		return nil, err
 	}
 	client := c.HTTPClient
+	var rt http.RoundTripper
 	if client == nil {
 		client, err = NewClient(ClientConfig{
 			Timeout:              c.AttemptTimeout,
@@ -334,11 +338,13 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		// a client of the host's; the client's own timeout would only
 		// add a second timer and a copy of each request.
 		client.Timeout = 0
+		rt = client.Transport
 	}
 	return &Dispatcher{
 		store:          store,
 		cfg:            c,
 		client:         client,
+		transport:      rt,
 		signer:         signer,
 		log:            c.Logger,
 		userAgent:      []string{c.UserAgent},

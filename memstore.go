@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -38,7 +39,12 @@ type MemoryStore struct {
 	index map[matchKey]map[*memSub]struct{}
 
 	deliveries map[string]*memDelivery // by id
-	queue      dueQueue                // pending and delivering deliveries
+	queue      dueQueue                // pending deliveries, by when they are due
+	// leased holds the deliveries being attempted, by when their lease
+	// expires. Leases are mostly claimed in the order they expire, so
+	// pushing one costs little, and finishing one is a removal from a heap
+	// as small as the number of attempts in flight.
+	leased dueQueue
 	// The delivery log, each list in ascending id (creation) order.
 	all   []*memDelivery
 	byOrg map[string][]*memDelivery
@@ -65,8 +71,8 @@ type memSub struct {
 type memDelivery struct {
 	d        Delivery
 	attempts []Attempt
-	heapIdx  int       // position in queue; -1 when not queued
-	dueAt    time.Time // due() when last queued or fixed: the queue's key
+	heapIdx  int   // position in queue or leased; -1 when in neither
+	dueKey   int64 // dueKey(due()) when last queued: the queue's key
 }
 
 // due is the queue key: when a pending delivery is due, or when the lease of
@@ -375,24 +381,27 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 	now = now.Round(0)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.queue) == 0 || s.queue[0].dueAt.After(now) {
+	nowKey := dueKey(now)
+	if s.nextDue(nowKey) == nil {
 		return nil, nil
 	}
 	// The copies handed out share one allocation, and so does the list.
-	n := min(limit, len(s.queue))
+	n := min(limit, len(s.queue)+len(s.leased))
 	out := make([]*Delivery, 0, n)
 	copies := make([]Delivery, 0, n)
 	var dropped []*memDelivery
-	for len(out) < limit && len(s.queue) > 0 && !s.queue[0].dueAt.After(now) {
-		md := s.queue[0]
+	for len(out) < limit {
+		q := s.nextDue(nowKey)
+		if q == nil {
+			break
+		}
+		md := heap.Pop(q).(*memDelivery)
 		ms := s.subs[md.d.SubscriptionID]
 		switch {
 		case ms == nil: // deleted while this delivery was in flight
-			heap.Pop(&s.queue)
 			dropped = append(dropped, md)
 			continue
 		case ms.sub.Disabled:
-			heap.Pop(&s.queue)
 			md.d.State = StatePending
 			md.d.LeaseExpiresAt = time.Time{}
 			ms.parked = append(ms.parked, md)
@@ -401,7 +410,7 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 		md.d.State = StateDelivering
 		md.d.LeaseExpiresAt = now.Add(lease)
 		md.d.UpdatedAt = now
-		s.queue.fix(md) // due again when the lease expires
+		heap.Push(&s.leased, md) // due again when the lease expires
 		copies = append(copies, md.d)
 		out = append(out, &copies[len(copies)-1])
 	}
@@ -440,6 +449,7 @@ func (s *MemoryStore) Complete(ctx context.Context, d *Delivery, a *Attempt) err
 	if err != nil {
 		return err
 	}
+	heap.Remove(&s.leased, md.heapIdx)
 	md.d.State = d.State
 	md.d.AttemptCount = d.AttemptCount
 	md.d.NextAttemptAt = d.NextAttemptAt.Round(0)
@@ -451,10 +461,8 @@ func (s *MemoryStore) Complete(ctx context.Context, d *Delivery, a *Attempt) err
 	rec.DeliveryID = d.ID
 	md.attempts = append(md.attempts, rec)
 	if md.d.State == StatePending {
-		s.queue.fix(md)
+		heap.Push(&s.queue, md)
 		s.signal()
-	} else {
-		heap.Remove(&s.queue, md.heapIdx)
 	}
 	return nil
 }
@@ -473,13 +481,35 @@ func (s *MemoryStore) Release(ctx context.Context, d *Delivery, at time.Time) er
 	if err != nil {
 		return err
 	}
+	heap.Remove(&s.leased, md.heapIdx)
 	md.d.State = StatePending
 	md.d.NextAttemptAt = at.Round(0)
 	md.d.LeaseExpiresAt = time.Time{}
 	md.d.UpdatedAt = time.Now().Round(0)
-	s.queue.fix(md)
+	heap.Push(&s.queue, md)
 	s.signal()
 	return nil
+}
+
+// nextDue returns the heap whose first delivery is the next due at nowKey
+// (a pending one or one whose lease expired), or nil when none is due.
+func (s *MemoryStore) nextDue(nowKey int64) *dueQueue {
+	var q *dueQueue
+	if len(s.queue) > 0 && s.queue[0].dueKey <= nowKey {
+		q = &s.queue
+	}
+	if len(s.leased) > 0 && s.leased[0].dueKey <= nowKey && (q == nil || dueBefore(s.leased[0], s.queue[0])) {
+		q = &s.leased
+	}
+	return q
+}
+
+// heapOf returns the heap that holds md when it is queued.
+func (s *MemoryStore) heapOf(md *memDelivery) *dueQueue {
+	if md.d.State == StateDelivering {
+		return &s.leased
+	}
+	return &s.queue
 }
 
 // held returns the stored delivery d if the caller still holds its lease.
@@ -648,7 +678,7 @@ func (s *MemoryStore) removeDeliveries(drop func(*memDelivery) bool, candidates 
 		n++
 		delete(s.deliveries, md.d.ID)
 		if md.heapIdx >= 0 {
-			heap.Remove(&s.queue, md.heapIdx)
+			heap.Remove(s.heapOf(md), md.heapIdx)
 		}
 		orgs[md.d.OrganizationID] = true
 		subs[md.d.SubscriptionID] = true
@@ -741,13 +771,22 @@ func memSubID(ms *memSub) string           { return ms.sub.ID }
 func memDeliveryID(md *memDelivery) string { return md.d.ID }
 
 // insertByID inserts v into list, kept in ascending id order. Ids are
-// time-sortable, so this is almost always an append.
+// time-sortable to the millisecond and random within it, so v belongs at
+// the end or a few places before it: insertByID looks there first and
+// searches the whole list only when v is older than the last few entries.
 func insertByID[T any](list []T, v T, id func(T) string) []T {
+	const nearEnd = 32
 	vid := id(v)
-	if n := len(list); n == 0 || id(list[n-1]) < vid {
+	i := len(list)
+	for i > 0 && len(list)-i < nearEnd && id(list[i-1]) > vid {
+		i--
+	}
+	if i > 0 && len(list)-i == nearEnd && id(list[i-1]) > vid {
+		i, _ = slices.BinarySearchFunc(list[:i], vid, func(e T, target string) int { return cmp.Compare(id(e), target) })
+	}
+	if i == len(list) {
 		return append(list, v)
 	}
-	i, _ := slices.BinarySearchFunc(list, vid, func(e T, target string) int { return cmp.Compare(id(e), target) })
 	return slices.Insert(list, i, v)
 }
 
@@ -757,23 +796,39 @@ func storeErr(sentinel error, detail string) error {
 }
 
 // dueQueue is a min-heap of deliveries by due time, ties broken by id so the
-// order is deterministic. The key of each is its dueAt, set by Push and fix:
+// order is deterministic. The key of each is its dueKey, set by Push:
 // comparing it is cheaper than computing due() at every step of a sift.
 type dueQueue []*memDelivery
 
-// fix restores the heap after md's state changed (it must be queued).
-func (q *dueQueue) fix(md *memDelivery) {
-	md.dueAt = md.due()
-	heap.Fix(q, md.heapIdx)
+// dueKey is t in Unix nanoseconds, which compare faster than times,
+// clamped to the years 1678 to 2262 that int64 nanoseconds can hold (the
+// zero time, due at once, is the smallest key).
+func dueKey(t time.Time) int64 {
+	switch {
+	case t.Before(minDueKeyTime):
+		return math.MinInt64
+	case t.After(maxDueKeyTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
-func (q dueQueue) Len() int { return len(q) }
-func (q dueQueue) Less(i, j int) bool {
-	if c := q[i].dueAt.Compare(q[j].dueAt); c != 0 {
-		return c < 0
+var (
+	minDueKeyTime = time.Unix(0, math.MinInt64)
+	maxDueKeyTime = time.Unix(0, math.MaxInt64)
+)
+
+func (q dueQueue) Len() int           { return len(q) }
+func (q dueQueue) Less(i, j int) bool { return dueBefore(q[i], q[j]) }
+
+// dueBefore reports whether a comes before b in a dueQueue.
+func dueBefore(a, b *memDelivery) bool {
+	if ka, kb := a.dueKey, b.dueKey; ka != kb {
+		return ka < kb
 	}
-	return q[i].d.ID < q[j].d.ID
+	return a.d.ID < b.d.ID
 }
+
 func (q dueQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
 	q[i].heapIdx = i
@@ -782,7 +837,7 @@ func (q dueQueue) Swap(i, j int) {
 func (q *dueQueue) Push(x any) {
 	md := x.(*memDelivery)
 	md.heapIdx = len(*q)
-	md.dueAt = md.due()
+	md.dueKey = dueKey(md.due())
 	*q = append(*q, md)
 }
 func (q *dueQueue) Pop() any {
