@@ -335,9 +335,14 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 			return nil, err
 		}
 		// Every attempt has a context deadline of AttemptTimeout, as with
-		// a client of the host's; the client's own timeout would only
-		// add a second timer and a copy of each request.
+		// a client of the host's. The client's own timeout and its
+		// transport's wait for response headers, both AttemptTimeout too,
+		// could never expire first: they would only add two timers and a
+		// copy of each request.
 		client.Timeout = 0
+		if t, ok := client.Transport.(*http.Transport); ok {
+			t.ResponseHeaderTimeout = 0
+		}
 		rt = client.Transport
 	}
 	return &Dispatcher{

@@ -145,7 +145,9 @@ func appendEnvelope(b []byte, deliveryID string, e *Event) ([]byte, error) {
 	b = appendField(b, "delivery_id", deliveryID)
 	b = appendField(b, "event_id", e.ID)
 	b = appendField(b, "event", string(e.Type))
-	b = appendField(b, "timestamp", e.Timestamp.UTC().Format(time.RFC3339Nano))
+	b = append(b, `"timestamp":"`...)
+	b = e.Timestamp.UTC().AppendFormat(b, time.RFC3339Nano) // plain ASCII: nothing to escape
+	b = append(b, `",`...)
 	b = appendField(b, "organization_id", e.OrganizationID)
 	if e.ProjectID != "" {
 		b = appendField(b, "project_id", e.ProjectID)

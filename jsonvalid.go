@@ -115,6 +115,12 @@ func jsonKey(data []byte, i int) int {
 // index after its closing quote, or -1.
 func jsonString(data []byte, i int) int {
 	for i++; i < len(data); i++ {
+		for i < len(data) && jsonPlain[data[i]] {
+			i++ // most bytes of a string: skipped in a tight loop
+		}
+		if i == len(data) {
+			return -1
+		}
 		switch c := data[i]; {
 		case c == '"':
 			return i + 1
@@ -144,6 +150,15 @@ func jsonString(data []byte, i int) int {
 	}
 	return -1
 }
+
+// jsonPlain marks the bytes that stand for themselves inside a JSON
+// string: all but control characters, the quote and the backslash.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHexDigit(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
