@@ -47,6 +47,12 @@ const RotateImmediately time.Duration = -1
 const (
 	// maxClaimBatch bounds one Claim call.
 	maxClaimBatch = 64
+	// claimAhead is how many deliveries a worker claims at once when it
+	// looks for its next one: it keeps the first and leaves the others to
+	// the workers that finish next, so a steady flow costs one store round
+	// trip per few deliveries. They wait in memory for milliseconds, well
+	// inside their lease, and are released if the Dispatcher stops.
+	claimAhead = 8
 	// leaseMargin is added to the attempt timeout to form the lease, so a
 	// lease outlives the attempt plus the store writes around it.
 	leaseMargin = 30 * time.Second
@@ -302,6 +308,9 @@ type Dispatcher struct {
 
 	claimMu sync.RWMutex // claimers share it; Ping holds it alone (see holdNew)
 
+	aheadMu sync.Mutex  // guards ahead; held across the Claim that refills it
+	ahead   []*Delivery // claimed for the next workers, oldest due first (see claimAhead)
+
 	endpoints endpointLimiter // per-endpoint concurrency caps
 
 	subMu sync.Mutex // serialises this process's read-modify-writes of subscriptions
@@ -520,6 +529,7 @@ func (d *Dispatcher) scheduled(t time.Time) {
 // ctx ends; then it waits for the workers and closes d.done.
 func (d *Dispatcher) loop(ctx context.Context) {
 	defer close(d.done)
+	defer d.releaseAhead() // after the workers, which take from it, are gone
 	defer d.workers.Wait()
 
 	var notify <-chan struct{}
@@ -624,18 +634,41 @@ func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
 	}
 }
 
-// claimOne claims the next due delivery, or returns nil.
+// claimOne returns the next due delivery, or nil: one claimed ahead by
+// another worker, or the first of a new batch of claimAhead.
 func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 	if ctx.Err() != nil {
 		return nil
 	}
+	d.aheadMu.Lock()
+	defer d.aheadMu.Unlock()
+	if len(d.ahead) > 0 {
+		dl := d.ahead[0]
+		d.ahead[0] = nil
+		d.ahead = d.ahead[1:]
+		return dl
+	}
 	d.claimMu.RLock()
-	batch, err := d.store.Claim(ctx, d.now(), 1, d.lease)
+	batch, err := d.store.Claim(ctx, d.now(), claimAhead, d.lease)
 	d.claimMu.RUnlock()
 	if err != nil || len(batch) == 0 {
 		return nil // the loop reports claim errors and retries
 	}
+	d.ahead = batch[1:]
 	return batch[0]
+}
+
+// releaseAhead returns the deliveries claimed ahead and not started to
+// pending, due now, when the workers have stopped.
+func (d *Dispatcher) releaseAhead() {
+	d.aheadMu.Lock()
+	ahead := d.ahead
+	d.ahead = nil
+	d.aheadMu.Unlock()
+	now := d.now()
+	for _, dl := range ahead {
+		d.release(dl, now)
+	}
 }
 
 // release returns a held delivery to pending, due at at, without recording
