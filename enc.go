@@ -45,6 +45,18 @@ func NewDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) (
 // newDeliveries builds the deliveries of the validated event e (pings
 // included), filling its ID and Timestamp when they are empty.
 func newDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) ([]*Delivery, error) {
+	for i, s := range subs {
+		if s == nil || s.ID == "" {
+			return nil, &ValidationError{Field: "subs", Reason: "subscription " + strconv.Itoa(i) + " is nil or has no ID"}
+		}
+	}
+	return buildDeliveries(e, len(subs), func(i int) string { return subs[i].ID }, now, maxBytes)
+}
+
+// buildDeliveries builds the deliveries of the validated event e to n
+// subscriptions, whose ids subID returns, filling e's ID and Timestamp
+// when they are empty.
+func buildDeliveries(e Event, n int, subID func(int) string, now time.Time, maxBytes int) ([]*Delivery, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxPayloadBytes
 	}
@@ -54,11 +66,6 @@ func newDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) (
 	}
 	if e.Timestamp.IsZero() {
 		e.Timestamp = now.Truncate(time.Millisecond)
-	}
-	for i, s := range subs {
-		if s == nil || s.ID == "" {
-			return nil, &ValidationError{Field: "subs", Reason: "subscription " + strconv.Itoa(i) + " is nil or has no ID"}
-		}
 	}
 	// The first body is encoded in place; the others copy everything after
 	// its delivery_id, which is the same for all.
@@ -79,13 +86,13 @@ func newDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) (
 	// fan-out to many subscriptions costs a handful of allocations, not two
 	// per subscription. Each body is capped at its own length, so none can
 	// grow into its neighbour.
-	out := make([]*Delivery, len(subs))
-	records := make([]Delivery, len(subs))
+	out := make([]*Delivery, n)
+	records := make([]Delivery, n)
 	var rest []byte
-	if len(subs) > 1 {
-		rest = make([]byte, 0, size*(len(subs)-1))
+	if n > 1 {
+		rest = make([]byte, 0, size*(n-1))
 	}
-	for i, s := range subs {
+	for i := range n {
 		id, body := firstID, first[:size:size]
 		if i > 0 {
 			id = newID(prefixDelivery, now)
@@ -100,7 +107,7 @@ func newDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) (
 			ID:             id,
 			EventID:        e.ID,
 			EventType:      e.Type,
-			SubscriptionID: s.ID,
+			SubscriptionID: subID(i),
 			OrganizationID: e.OrganizationID,
 			ProjectID:      e.ProjectID,
 			Body:           body,

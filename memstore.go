@@ -276,14 +276,38 @@ func (s *MemoryStore) MatchSubscriptions(ctx context.Context, organizationID, pr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	patterns := MatchingPatterns(typ)
 	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var buf [16]*memSub
+	return cloneSubscriptions(s.matching(buf[:0], organizationID, projectID, typ)), nil
+}
+
+// matchIDs is MatchSubscriptions for Dispatcher.Publish, which only needs
+// the ids of the matches: it copies no subscription.
+func (s *MemoryStore) matchIDs(ctx context.Context, organizationID, projectID string, typ EventType) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var buf [16]*memSub
+	found := s.matching(buf[:0], organizationID, projectID, typ)
+	ids := make([]string, len(found))
+	for i, ms := range found {
+		ids[i] = ms.sub.ID
+	}
+	return ids, nil
+}
+
+// matching appends to found the enabled subscriptions an event matches,
+// in ascending id order, and returns it. s.mu is held.
+func (s *MemoryStore) matching(found []*memSub, organizationID, projectID string, typ EventType) []*memSub {
+	patterns := MatchingPatterns(typ)
 	scopes := [2]string{"", projectID} // organization-wide, then the project's
 	n := 1
 	if projectID != "" {
 		n = 2
 	}
-	found := make([]*memSub, 0, 16)
 	for _, project := range scopes[:n] {
 		for _, p := range patterns {
 			for ms := range s.index[matchKey{organizationID, project, p}] {
@@ -292,10 +316,7 @@ func (s *MemoryStore) MatchSubscriptions(ctx context.Context, organizationID, pr
 		}
 	}
 	slices.SortFunc(found, func(a, b *memSub) int { return cmp.Compare(a.sub.ID, b.sub.ID) })
-	found = slices.Compact(found) // a subscription listing "task.*" and "task.updated"
-	out := cloneSubscriptions(found)
-	s.mu.RUnlock()
-	return out, nil
+	return slices.Compact(found) // a subscription listing "task.*" and "task.updated"
 }
 
 // Enqueue implements DeliveryStore.
