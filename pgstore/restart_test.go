@@ -37,6 +37,11 @@ func TestDatabaseRestart(t *testing.T) {
 
 	logs := newCaptureHandler(slog.LevelWarn)
 	logger := slog.New(logs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("dispatcher and store logs:\n%s", strings.Join(logs.all(), "\n"))
+		}
+	})
 	store, err := pgstore.New(pool, &pgstore.Config{Logger: logger})
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
@@ -52,6 +57,7 @@ func TestDatabaseRestart(t *testing.T) {
 		Workers:         16,
 		MaxPerEndpoint:  16,
 		AttemptTimeout:  durabletest.AttemptTimeout,
+		RetryPolicy:     durabletest.RetryPolicy,
 		AllowHTTP:       true,
 		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		Logger:          logger,
@@ -85,7 +91,7 @@ func TestDatabaseRestart(t *testing.T) {
 	started = true
 	t.Logf("PostgreSQL stopped after %d deliveries and started again", stoppedAt)
 
-	durabletest.Wait(t, recv.Processed(total), 2*time.Minute, "every delivery after the restart")
+	durabletest.Wait(t, recv.Processed(total), 4*time.Minute, "every delivery after the restart")
 	require.NoError(t, d.Close(ctx))
 
 	c := recv.Counts()

@@ -50,6 +50,15 @@ const (
 	LeaseWait      = AttemptTimeout + 31*time.Second
 )
 
+// RetryPolicy is the children's Config.RetryPolicy: a retry every 200 ms.
+// These tests are about losing nothing across crashes and outages; on a
+// loaded CI machine an attempt can time out, and the default schedule (5 s,
+// 25 s, 2 min, …) would push its retry past any reasonable wait.
+var RetryPolicy = webhook.ExponentialRetry{
+	InitialInterval: 200 * time.Millisecond, MaxInterval: 200 * time.Millisecond,
+	Multiplier: 1, RandomizationFactor: -1, MaxElapsed: time.Hour,
+}
+
 // OpenFunc opens the store a child delivers from, from the child's
 // environment, and returns a function that closes it.
 type OpenFunc func(ctx context.Context) (webhook.Store, func(), error)
@@ -82,6 +91,7 @@ func runChild(open OpenFunc) error {
 		Workers:         workers,
 		MaxPerEndpoint:  max(workers, 1),
 		AttemptTimeout:  AttemptTimeout,
+		RetryPolicy:     RetryPolicy,
 		AllowHTTP:       true,
 		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		UserAgent:       os.Getenv(envAgent),
