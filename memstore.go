@@ -45,6 +45,10 @@ type MemoryStore struct {
 	// pushing one costs little, and finishing one is a removal from a heap
 	// as small as the number of attempts in flight.
 	leased dueQueue
+	// holding indexes leased by delivery id: Complete and Release look
+	// their delivery up in this small map, which stays in cache, rather
+	// than in deliveries.
+	holding map[string]*memDelivery
 	// The delivery log, each list in ascending id (creation) order.
 	all   []*memDelivery
 	byOrg map[string][]*memDelivery
@@ -71,8 +75,7 @@ type memSub struct {
 type memDelivery struct {
 	d        Delivery
 	attempts []Attempt
-	heapIdx  int   // position in queue or leased; -1 when in neither
-	dueKey   int64 // dueKey(due()) when last queued: the queue's key
+	heapIdx  int // position in queue or leased; -1 when in neither
 }
 
 // due is the queue key: when a pending delivery is due, or when the lease of
@@ -97,6 +100,7 @@ func NewMemoryStore() *MemoryStore {
 		orgSubs:    make(map[string][]*memSub),
 		index:      make(map[matchKey]map[*memSub]struct{}),
 		deliveries: make(map[string]*memDelivery),
+		holding:    make(map[string]*memDelivery),
 		byOrg:      make(map[string][]*memDelivery),
 		bySub:      make(map[string][]*memDelivery),
 		work:       make(chan struct{}, 1),
@@ -417,6 +421,9 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 			break
 		}
 		md := heap.Pop(q).(*memDelivery)
+		if q == &s.leased {
+			delete(s.holding, md.d.ID) // its lease expired
+		}
 		ms := s.subs[md.d.SubscriptionID]
 		switch {
 		case ms == nil: // deleted while this delivery was in flight
@@ -431,7 +438,7 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 		md.d.State = StateDelivering
 		md.d.LeaseExpiresAt = now.Add(lease)
 		md.d.UpdatedAt = now
-		heap.Push(&s.leased, md) // due again when the lease expires
+		s.lease(md) // due again when the lease expires
 		copies = append(copies, md.d)
 		out = append(out, &copies[len(copies)-1])
 	}
@@ -470,7 +477,7 @@ func (s *MemoryStore) Complete(ctx context.Context, d *Delivery, a *Attempt) err
 	if err != nil {
 		return err
 	}
-	heap.Remove(&s.leased, md.heapIdx)
+	s.unlease(md)
 	md.d.State = d.State
 	md.d.AttemptCount = d.AttemptCount
 	md.d.NextAttemptAt = d.NextAttemptAt.Round(0)
@@ -502,7 +509,7 @@ func (s *MemoryStore) Release(ctx context.Context, d *Delivery, at time.Time) er
 	if err != nil {
 		return err
 	}
-	heap.Remove(&s.leased, md.heapIdx)
+	s.unlease(md)
 	md.d.State = StatePending
 	md.d.NextAttemptAt = at.Round(0)
 	md.d.LeaseExpiresAt = time.Time{}
@@ -516,25 +523,33 @@ func (s *MemoryStore) Release(ctx context.Context, d *Delivery, at time.Time) er
 // (a pending one or one whose lease expired), or nil when none is due.
 func (s *MemoryStore) nextDue(nowKey int64) *dueQueue {
 	var q *dueQueue
-	if len(s.queue) > 0 && s.queue[0].dueKey <= nowKey {
+	if len(s.queue) > 0 && s.queue[0].key <= nowKey {
 		q = &s.queue
 	}
-	if len(s.leased) > 0 && s.leased[0].dueKey <= nowKey && (q == nil || dueBefore(s.leased[0], s.queue[0])) {
+	if len(s.leased) > 0 && s.leased[0].key <= nowKey && (q == nil || dueBefore(s.leased[0], s.queue[0])) {
 		q = &s.leased
 	}
 	return q
 }
 
-// heapOf returns the heap that holds md when it is queued.
-func (s *MemoryStore) heapOf(md *memDelivery) *dueQueue {
-	if md.d.State == StateDelivering {
-		return &s.leased
-	}
-	return &s.queue
+// lease adds md, just claimed, to leased and holding.
+func (s *MemoryStore) lease(md *memDelivery) {
+	heap.Push(&s.leased, md)
+	s.holding[md.d.ID] = md
+}
+
+// unlease takes md out of leased and holding.
+func (s *MemoryStore) unlease(md *memDelivery) {
+	heap.Remove(&s.leased, md.heapIdx)
+	delete(s.holding, md.d.ID)
 }
 
 // held returns the stored delivery d if the caller still holds its lease.
+// Every delivery in holding is being attempted (its state is delivering).
 func (s *MemoryStore) held(d *Delivery) (*memDelivery, error) {
+	if md, ok := s.holding[d.ID]; ok && md.d.LeaseExpiresAt.Equal(d.LeaseExpiresAt) {
+		return md, nil
+	}
 	md, ok := s.deliveries[d.ID]
 	if !ok {
 		return nil, storeErr(ErrNotFound, "delivery "+d.ID)
@@ -698,8 +713,12 @@ func (s *MemoryStore) removeDeliveries(drop func(*memDelivery) bool, candidates 
 		}
 		n++
 		delete(s.deliveries, md.d.ID)
-		if md.heapIdx >= 0 {
-			heap.Remove(s.heapOf(md), md.heapIdx)
+		switch {
+		case md.heapIdx < 0:
+		case md.d.State == StateDelivering:
+			s.unlease(md)
+		default:
+			heap.Remove(&s.queue, md.heapIdx)
 		}
 		orgs[md.d.OrganizationID] = true
 		subs[md.d.SubscriptionID] = true
@@ -817,9 +836,16 @@ func storeErr(sentinel error, detail string) error {
 }
 
 // dueQueue is a min-heap of deliveries by due time, ties broken by id so the
-// order is deterministic. The key of each is its dueKey, set by Push:
-// comparing it is cheaper than computing due() at every step of a sift.
-type dueQueue []*memDelivery
+// order is deterministic. Each entry carries its key, set by Push: a sift
+// compares keys without computing due() or loading the delivery, which in
+// a queue of many thousands is a cache miss.
+type dueQueue []dueEntry
+
+// dueEntry is one delivery in a dueQueue and its key.
+type dueEntry struct {
+	key int64 // dueKey(md.due()) when it was pushed
+	md  *memDelivery
+}
 
 // dueKey is t in Unix nanoseconds, which compare faster than times,
 // clamped to the years 1678 to 2262 that int64 nanoseconds can hold (the
@@ -843,29 +869,30 @@ func (q dueQueue) Len() int           { return len(q) }
 func (q dueQueue) Less(i, j int) bool { return dueBefore(q[i], q[j]) }
 
 // dueBefore reports whether a comes before b in a dueQueue.
-func dueBefore(a, b *memDelivery) bool {
-	if ka, kb := a.dueKey, b.dueKey; ka != kb {
-		return ka < kb
+func dueBefore(a, b dueEntry) bool {
+	if a.key != b.key {
+		return a.key < b.key
 	}
-	return a.d.ID < b.d.ID
+	return a.md.d.ID < b.md.d.ID
 }
 
 func (q dueQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
-	q[i].heapIdx = i
-	q[j].heapIdx = j
+	q[i].md.heapIdx = i
+	q[j].md.heapIdx = j
 }
+
 func (q *dueQueue) Push(x any) {
 	md := x.(*memDelivery)
 	md.heapIdx = len(*q)
-	md.dueKey = dueKey(md.due())
-	*q = append(*q, md)
+	*q = append(*q, dueEntry{dueKey(md.due()), md})
 }
+
 func (q *dueQueue) Pop() any {
 	old := *q
 	n := len(old)
-	md := old[n-1]
-	old[n-1] = nil
+	md := old[n-1].md
+	old[n-1] = dueEntry{}
 	md.heapIdx = -1
 	*q = old[:n-1]
 	return md
