@@ -84,7 +84,7 @@ func TestAttemptTimer(t *testing.T) {
 type attemptLog chan Attempt
 
 func (l attemptLog) AttemptFinished(_ *Delivery, a *Attempt) { l <- *a }
-func (attemptLog) DeliveryStateChanged(*Delivery)          {}
+func (attemptLog) DeliveryStateChanged(*Delivery)            {}
 
 // TestDispatcherWorkerAfterTimeout checks that a worker whose attempt ran
 // out of time sends its next attempt under a fresh deadline.
