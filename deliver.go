@@ -112,15 +112,16 @@ func (d *Dispatcher) finishUnsent(dl *Delivery, reason string) {
 // follows no redirect, keeps no cookies and has no timeout of its own
 // (each attempt has its deadline), so its Transport is called directly:
 // http.Client would only copy the headers of every request for redirects
-// it never follows. Errors are wrapped in a *url.Error as http.Client
-// wraps them, so they read the same with a Config.HTTPClient.
+// it never follows. Errors are wrapped in a *url.Error (password masked)
+// as http.Client wraps them, so they read the same with a
+// Config.HTTPClient.
 func (d *Dispatcher) send(req *http.Request) (*http.Response, error) {
 	if d.transport == nil {
 		return d.client.Do(req)
 	}
 	resp, err := d.transport.RoundTrip(req)
 	if err != nil {
-		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
+		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
 	}
 	return resp, nil
 }
