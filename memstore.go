@@ -756,20 +756,22 @@ func validateStoredSubscription(sub *Subscription) error {
 }
 
 func validateEnqueued(i int, d *Delivery) error {
-	which := "delivery " + strconv.Itoa(i)
+	field, missing := "", ""
 	switch {
 	case d == nil:
-		return &ValidationError{Field: "Delivery", Reason: which + " is nil"}
+		field, missing = "Delivery", " is nil"
 	case d.ID == "":
-		return &ValidationError{Field: "ID", Reason: which + " has no ID"}
+		field, missing = "ID", " has no ID"
 	case d.SubscriptionID == "":
-		return &ValidationError{Field: "SubscriptionID", Reason: which + " has no SubscriptionID"}
+		field, missing = "SubscriptionID", " has no SubscriptionID"
 	case d.OrganizationID == "":
-		return &ValidationError{Field: "OrganizationID", Reason: which + " has no OrganizationID"}
+		field, missing = "OrganizationID", " has no OrganizationID"
 	case d.EventType == "":
-		return &ValidationError{Field: "EventType", Reason: which + " has no EventType"}
+		field, missing = "EventType", " has no EventType"
+	default:
+		return nil
 	}
-	return nil
+	return &ValidationError{Field: field, Reason: "delivery " + strconv.Itoa(i) + missing}
 }
 
 // cloneSubscription returns a copy of sub sharing no memory with it.
