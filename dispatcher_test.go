@@ -1015,8 +1015,9 @@ func TestDispatcherPingWhileRunning(t *testing.T) {
 	a, err := h.d.Ping(context.Background(), sub.ID)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, a.StatusCode)
-	// Give a worker that wrongly claimed the held ping time to send it.
-	time.Sleep(500 * time.Millisecond) // 25 poll intervals of the harness
+	// A worker that wrongly claimed the held ping did so while the ping was
+	// being sent (the harness polls every 20 ms): Close waits for it.
+	require.NoError(t, h.d.Close(context.Background()))
 	require.Equal(t, int32(1), hits.Load(), "one Ping must reach the endpoint once")
 	as, err := h.store.ListAttempts(context.Background(), a.DeliveryID)
 	require.NoError(t, err)
