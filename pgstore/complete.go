@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -58,8 +59,9 @@ func (s *Store) writeCompletion(ctx context.Context, c *completion) error {
 				return err
 			}
 		case <-ctx.Done():
-			// Still queued or being written: the outcome is unknown, as
-			// when a response is lost.
+			cm.leave(c)
+			// Written, being written or never to be: the outcome is
+			// unknown, as when a response is lost.
 			return ctx.Err()
 		}
 	}
@@ -85,6 +87,30 @@ func (s *Store) writeCompletion(ctx context.Context, c *completion) error {
 	}
 	cm.mu.Unlock()
 	return <-c.done
+}
+
+// leave takes c, whose caller gave up waiting, out of the queue if it is
+// still there. If c had been handed the lead meanwhile, leave hands it on
+// to the next in line (or ends the writing), else every later Complete
+// would wait for a leader that never comes.
+func (cm *completer) leave(c *completion) {
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	i := slices.Index(cm.queue, c)
+	if i < 0 {
+		return // in a batch: its leader sends the outcome to c.done, buffered
+	}
+	cm.queue = slices.Delete(cm.queue, i, i+1)
+	// While c is queued, only the lead can have been sent to it, under mu.
+	select {
+	case <-c.done:
+		if len(cm.queue) > 0 {
+			cm.queue[0].done <- errLead
+		} else {
+			cm.writing = false
+		}
+	default:
+	}
 }
 
 // flushCompletions writes batch in one statement and tells each caller its

@@ -159,7 +159,8 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 	return s.claim(ctx, now, limit, lease)
 }
 
-// claim runs the claim statement.
+// claim runs the claim statement. It reads the subscription of each
+// delivery it leases in the same statement, for ClaimedSubscription.
 func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
 	until := ts(now.Add(lease))
 	rows, err := s.pool.Query(ctx, `WITH due AS (
@@ -176,14 +177,19 @@ func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.
 		)
 		UPDATE webhook_deliveries AS d
 		SET state = 'delivering', lease_expires_at = $3, due_at = $3, updated_at = $1
-		FROM due WHERE d.id = due.id
-		RETURNING `+qualify("d", deliveryColumns), now, limit, until)
+		FROM due, webhook_subscriptions s
+		WHERE d.id = due.id AND s.id = d.subscription_id
+		RETURNING `+qualify("d", deliveryColumns)+`, `+qualify("s", subscriptionColumns), now, limit, until)
 	if err != nil {
 		return nil, dbErr("claim", err)
 	}
-	out, err := collectDeliveries(rows)
+	out, subs, err := collectClaimed(rows)
 	if err != nil {
 		return nil, dbErr("claim", err)
+	}
+	read := time.Now()
+	for _, sub := range subs {
+		s.claimed.put(sub, now, read)
 	}
 	slices.SortFunc(out, func(a, b *webhook.Delivery) int {
 		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
@@ -192,6 +198,43 @@ func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out, nil
+}
+
+// collectClaimed reads the rows of the claim statement: deliveryColumns
+// then subscriptionColumns. The rows of one subscription carry the same
+// values (one statement, one snapshot): it is decoded once.
+func collectClaimed(rows pgx.Rows) ([]*webhook.Delivery, map[string]*webhook.Subscription, error) {
+	defer rows.Close()
+	var (
+		out   []*webhook.Delivery
+		subs  = make(map[string]*webhook.Subscription, 1)
+		lease *time.Time
+		sub   rawSubscription
+	)
+	var d webhook.Delivery
+	dest := append([]any{&d.ID, &d.EventID, &d.EventType, &d.SubscriptionID, &d.OrganizationID, &d.ProjectID,
+		&d.Body, &d.State, &d.AttemptCount, &d.NextAttemptAt, &lease, &d.LastStatusCode, &d.LastError,
+		&d.CreatedAt, &d.UpdatedAt}, sub.dest()...)
+	for rows.Next() {
+		d, lease = webhook.Delivery{}, nil
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, err
+		}
+		d.NextAttemptAt = d.NextAttemptAt.UTC()
+		d.LeaseExpiresAt = fromNull(lease)
+		d.CreatedAt = d.CreatedAt.UTC()
+		d.UpdatedAt = d.UpdatedAt.UTC()
+		dc := d
+		out = append(out, &dc)
+		if _, ok := subs[d.SubscriptionID]; !ok {
+			s, err := sub.subscription()
+			if err != nil {
+				return nil, nil, err
+			}
+			subs[d.SubscriptionID] = s
+		}
+	}
+	return out, subs, rows.Err()
 }
 
 // qualify prefixes each column of a comma-separated list with table.

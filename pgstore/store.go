@@ -103,6 +103,7 @@ type Store struct {
 	prefetch int
 	pf       prefetched
 	subs     subCache
+	claimed  claimedSubs // read by Claim, for ClaimedSubscription
 
 	completer completer // batches concurrent Completes
 

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,25 +15,42 @@ import (
 const subscriptionColumns = `id, organization_id, project_id, url, event_types, description,
 	disabled, disabled_reason, secrets, failing_since, created_at, updated_at`
 
-// scanSubscription reads one row of subscriptionColumns.
-func scanSubscription(row pgx.Row) (*webhook.Subscription, error) {
-	var (
-		sub     webhook.Subscription
-		secrets []byte
-		failing *time.Time
-	)
-	err := row.Scan(&sub.ID, &sub.OrganizationID, &sub.ProjectID, &sub.URL, &sub.EventTypes,
-		&sub.Description, &sub.Disabled, &sub.DisabledReason, &secrets, &failing, &sub.CreatedAt, &sub.UpdatedAt)
-	if err != nil {
+// rawSubscription is one row of subscriptionColumns as scanned.
+type rawSubscription struct {
+	sub     webhook.Subscription
+	secrets []byte
+	failing *time.Time
+}
+
+// dest returns the scan destinations of subscriptionColumns.
+func (r *rawSubscription) dest() []any {
+	s := &r.sub
+	return []any{&s.ID, &s.OrganizationID, &s.ProjectID, &s.URL, &s.EventTypes,
+		&s.Description, &s.Disabled, &s.DisabledReason, &r.secrets, &r.failing, &s.CreatedAt, &s.UpdatedAt}
+}
+
+// subscription decodes the scanned row into a new Subscription.
+func (r *rawSubscription) subscription() (*webhook.Subscription, error) {
+	sub := r.sub
+	// The next row may be scanned into the same slice.
+	sub.EventTypes = slices.Clone(r.sub.EventTypes)
+	var err error
+	if sub.Secrets, err = decodeSecrets(r.secrets); err != nil {
 		return nil, err
 	}
-	if sub.Secrets, err = decodeSecrets(secrets); err != nil {
-		return nil, err
-	}
-	sub.FailingSince = fromNull(failing)
+	sub.FailingSince = fromNull(r.failing)
 	sub.CreatedAt = sub.CreatedAt.UTC()
 	sub.UpdatedAt = sub.UpdatedAt.UTC()
 	return &sub, nil
+}
+
+// scanSubscription reads one row of subscriptionColumns.
+func scanSubscription(row pgx.Row) (*webhook.Subscription, error) {
+	var r rawSubscription
+	if err := row.Scan(r.dest()...); err != nil {
+		return nil, err
+	}
+	return r.subscription()
 }
 
 func collectSubscriptions(rows pgx.Rows) ([]*webhook.Subscription, error) {
@@ -149,6 +167,8 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	}
 	s.subs.forget(sub.ID)
 	defer s.subs.forget(sub.ID) // a concurrent Get may have cached the old one
+	s.claimed.forget(sub.ID)
+	defer s.claimed.forget(sub.ID) // and a concurrent Claim
 	now := ts(s.now())
 	var (
 		created time.Time
@@ -200,6 +220,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 // attempted, which stay in the log but are never claimed again.
 func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 	defer s.subs.forget(id)
+	defer s.claimed.forget(id)
 	var n int
 	err := s.pool.QueryRow(ctx, `WITH sub AS (
 			DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING id

@@ -6,9 +6,11 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onplana/webhook"
@@ -52,7 +54,12 @@ func postgres(prefetch int, cacheTTL time.Duration) func(tb testing.TB) (webhook
 	return func(tb testing.TB) (webhook.Store, webhook.Store) {
 		dsn := pgtest.NewDatabase(tb)
 		open := func() *pgstore.Store {
-			pool, err := pgxpool.New(context.Background(), dsn)
+			cfg, err := pgxpool.ParseConfig(dsn)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			cfg.ConnConfig.Tracer = &queries
+			pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -71,6 +78,19 @@ func postgres(prefetch int, cacheTTL time.Duration) func(tb testing.TB) (webhook
 		return s, open()
 	}
 }
+
+// queries counts the statements pgstore sends, each one round trip: the
+// cost per delivery that the store controls.
+var queries queryCounter
+
+type queryCounter struct{ n atomic.Int64 }
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (*queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 func newDispatcher(tb testing.TB, store webhook.Store) *webhook.Dispatcher {
 	tb.Helper()
@@ -105,6 +125,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 				b.Fatal(err)
 			}
 			d := newDispatcher(b, store)
+			queries.n.Store(0)
 			b.ResetTimer()
 			start := time.Now()
 			if err := d.Start(ctx); err != nil {
@@ -117,6 +138,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "deliveries/s")
+			if _, ok := store.(*pgstore.Store); ok {
+				b.ReportMetric(float64(queries.n.Load())/float64(b.N), "queries/delivery")
+			}
 		})
 	}
 }
