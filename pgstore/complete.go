@@ -26,6 +26,10 @@ type completion struct {
 	a    *webhook.Attempt
 	now  time.Time
 	done chan error // receives the outcome, or errLead
+	// abandoned is set, under completer.mu, when the caller stopped
+	// waiting: the completion is still written (an attempt's result is
+	// kept through an outage), but it is never handed the lead.
+	abandoned bool
 }
 
 var (
@@ -44,7 +48,8 @@ type completer struct {
 }
 
 // writeCompletion queues c and returns its outcome once written, by this
-// caller or by another.
+// caller or by another. If ctx ends first it returns ctx.Err() and c is
+// still written later.
 func (s *Store) writeCompletion(ctx context.Context, c *completion) error {
 	cm := &s.completer
 	cm.mu.Lock()
@@ -59,57 +64,61 @@ func (s *Store) writeCompletion(ctx context.Context, c *completion) error {
 				return err
 			}
 		case <-ctx.Done():
-			cm.leave(c)
-			// Written, being written or never to be: the outcome is
-			// unknown, as when a response is lost.
-			return ctx.Err()
+			if !cm.abandon(c) {
+				// Written, or to be written by another caller: the
+				// outcome is unknown, as when a response is lost.
+				return ctx.Err()
+			}
+			// Handed the lead meanwhile: lead, or nobody would.
 		}
 	}
-	// Lead: write one batch (ours is first in line or already in it),
-	// then hand the lead to the next waiter, if any.
-	cm.mu.Lock()
-	n := min(len(cm.queue), maxCompleteBatch)
-	batch := cm.queue[:n:n]
-	cm.queue = cm.queue[n:]
-	cm.mu.Unlock()
+	// Lead: write batches until ours is written, then hand the lead to a
+	// caller still waiting; completions whose callers left are written by
+	// the leader.
+	for {
+		cm.mu.Lock()
+		n := min(len(cm.queue), maxCompleteBatch)
+		batch := cm.queue[:n:n]
+		cm.queue = cm.queue[n:]
+		cm.mu.Unlock()
 
-	// The batch carries other callers' results: do not let this caller's
-	// cancellation fail them; retryLost bounds it instead.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	s.flushCompletions(wctx, batch)
-	cancel()
+		// The batch carries other callers' results: do not let this
+		// caller's cancellation fail them; retryLost bounds it instead.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		s.flushCompletions(wctx, batch)
+		cancel()
 
-	cm.mu.Lock()
-	if len(cm.queue) > 0 {
-		cm.queue[0].done <- errLead
-	} else {
-		cm.writing = false
+		cm.mu.Lock()
+		if !slices.Contains(cm.queue, c) { // ours is written
+			if i := slices.IndexFunc(cm.queue, func(q *completion) bool { return !q.abandoned }); i >= 0 {
+				cm.queue[i].done <- errLead
+				cm.mu.Unlock()
+				break
+			}
+			if len(cm.queue) == 0 {
+				cm.writing = false
+				cm.mu.Unlock()
+				break
+			}
+		}
+		cm.mu.Unlock()
 	}
-	cm.mu.Unlock()
 	return <-c.done
 }
 
-// leave takes c, whose caller gave up waiting, out of the queue if it is
-// still there. If c had been handed the lead meanwhile, leave hands it on
-// to the next in line (or ends the writing), else every later Complete
-// would wait for a leader that never comes.
-func (cm *completer) leave(c *completion) {
+// abandon marks c, whose caller stopped waiting, abandoned and reports
+// false; or reports true if the lead was handed to c before, which the
+// caller must then take.
+func (cm *completer) abandon(c *completion) (lead bool) {
 	cm.mu.Lock()
 	defer cm.mu.Unlock()
-	i := slices.Index(cm.queue, c)
-	if i < 0 {
-		return // in a batch: its leader sends the outcome to c.done, buffered
-	}
-	cm.queue = slices.Delete(cm.queue, i, i+1)
-	// While c is queued, only the lead can have been sent to it, under mu.
+	// The lead is only sent under mu; an outcome may arrive at any time.
 	select {
-	case <-c.done:
-		if len(cm.queue) > 0 {
-			cm.queue[0].done <- errLead
-		} else {
-			cm.writing = false
-		}
+	case err := <-c.done:
+		return err == errLead // else the outcome arrived, unread
 	default:
+		c.abandoned = true
+		return false
 	}
 }
 
