@@ -68,36 +68,6 @@ func TestMemoryDedupeStoreBounded(t *testing.T) {
 	require.Equal(t, 1, s.Len())
 }
 
-func TestMemoryDedupeStoreConcurrentClaims(t *testing.T) {
-	t.Parallel()
-	s := NewMemoryDedupeStore(0)
-	const n = 64
-	results := make(chan ClaimResult, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			<-start
-			r, err := s.Claim(context.Background(), "dlv_same", time.Minute)
-			if err == nil {
-				results <- r
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	close(results)
-	acquired := 0
-	for r := range results {
-		if r == ClaimAcquired {
-			acquired++
-		} else {
-			require.Equal(t, ClaimInFlight, r)
-		}
-	}
-	require.Equal(t, 1, acquired)
-}
-
 func TestMemoryDedupeStoreRefusesBadArguments(t *testing.T) {
 	t.Parallel()
 	s := NewMemoryDedupeStore(0)
