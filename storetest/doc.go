@@ -17,6 +17,9 @@
 // store implements it. Schedules start at the fixed BaseTime, never at the
 // clock, so a failure reproduces.
 //
+// RunDedupe does the same for a webhook.DedupeStore, the receiver side's
+// store of processed delivery ids (MemoryDedupeStore, pgstore.DedupeStore).
+//
 // The helpers NewID, IDGenerator, NewSubscription and NewDelivery build test
 // data with ids in the library's format, for the suite and for a store's own
 // tests.
