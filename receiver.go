@@ -427,6 +427,7 @@ type PanicError struct {
 	Stack []byte // the goroutine's stack when it panicked
 }
 
+// Error describes the panic value; the stack is in Stack.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("webhook: event handler panicked: %v", e.Value)
 }

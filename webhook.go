@@ -91,6 +91,7 @@ type ValidationError struct {
 	Err error
 }
 
+// Error names the field and says what is wrong with it.
 func (e *ValidationError) Error() string {
 	return "webhook: invalid " + e.Field + ": " + e.Reason
 }
