@@ -696,3 +696,30 @@ func allocatedBy(f func()) uint64 {
 	}
 	return least
 }
+
+// TestReceiverRefusesSwappedDeliveryID is SECURITY.md's R10 for the Onplana
+// scheme: a replayed delivery whose delivery_id was changed to dodge the
+// dedupe store no longer matches its signature, because the id is inside
+// the signed body; the handler never runs.
+func TestReceiverRefusesSwappedDeliveryID(t *testing.T) {
+	t.Parallel()
+	rv := newReceiver(t, webhook.ReceiverConfig{})
+	h := newRecordingHandler()
+	srv := rv.Middleware(h)
+
+	original := envelopeFor("dlv_original")
+	req := signedRequest(t, webhook.SchemeOnplana, original)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusNoContent, rec.Code, "the genuine delivery is accepted")
+
+	swapped := envelopeFor("dlv_swapped1") // same length: only the id differs
+	replay := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(swapped))
+	replay.Header = req.Header.Clone() // the captured, genuine signature
+	rec = httptest.NewRecorder()
+	srv.ServeHTTP(rec, replay)
+	require.Equal(t, http.StatusUnauthorized, rec.Code)
+	require.Equal(t, int32(1), h.calls.Load(), "the handler ran for the genuine delivery only")
+	require.ErrorIs(t, webhook.Verify(swapped, req.Header.Get(webhook.DefaultSignatureHeader), []byte(receiverSecret)),
+		webhook.ErrSignatureMismatch)
+}
