@@ -123,7 +123,11 @@ func (cm *completer) abandon(c *completion) (lead bool) {
 }
 
 // flushCompletions writes batch in one statement and tells each caller its
-// outcome.
+// outcome. The lease is checked on the queue row, which a success or
+// failure deletes and a retry reschedules; the delivery row is updated
+// only through it, so that, as in Claim, the queue row is locked before
+// the delivery row and a Claim reclaiming an expired lease never
+// deadlocks with the Complete of its previous holder.
 func (s *Store) flushCompletions(ctx context.Context, batch []*completion) {
 	n := len(batch)
 	var (
@@ -147,12 +151,21 @@ func (s *Store) flushCompletions(ctx context.Context, batch []*completion) {
 					$6::text[], $7::timestamptz[], $8::timestamptz[], $9::int[], $10::timestamptz[],
 					$11::bigint[], $12::int[], $13::text[], $14::text[], $15::text[])
 					AS t(id, state, cnt, nxt, code, lerr, upd, lease, num, started, dur, status, class, err, snippet)
+			), requeued AS (
+				UPDATE webhook_queue q SET due_at = i.nxt, lease_expires_at = NULL
+				FROM input i
+				WHERE q.delivery_id = i.id AND q.lease_expires_at = i.lease AND i.state = 'pending'
+				RETURNING q.delivery_id
+			), dequeued AS (
+				DELETE FROM webhook_queue q USING input i
+				WHERE q.delivery_id = i.id AND q.lease_expires_at = i.lease AND i.state <> 'pending'
+				RETURNING q.delivery_id
 			), upd AS (
 				UPDATE webhook_deliveries d SET state = i.state, attempt_count = i.cnt,
-					next_attempt_at = i.nxt, due_at = i.nxt, lease_expires_at = NULL,
+					next_attempt_at = i.nxt, lease_expires_at = NULL,
 					last_status_code = i.code, last_error = i.lerr, updated_at = i.upd
-				FROM input i
-				WHERE d.id = i.id AND d.state = 'delivering' AND d.lease_expires_at = i.lease
+				FROM input i, (SELECT delivery_id FROM requeued UNION ALL SELECT delivery_id FROM dequeued) AS g
+				WHERE d.id = i.id AND g.delivery_id = i.id
 				RETURNING d.id
 			), ins AS (
 				INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ns, status_code,

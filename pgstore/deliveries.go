@@ -92,17 +92,20 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 	}
 	_, err := q.Exec(ctx, `WITH ins AS (
 			INSERT INTO webhook_deliveries (id, event_id, event_type, subscription_id, organization_id,
-				project_id, body, state, attempt_count, next_attempt_at, due_at, held, created_at,
-				updated_at)
-			SELECT id, ev, typ, sub, org, proj, body, 'pending', cnt, nxt, nxt,
-				NOT EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.id = t.sub AND NOT s.disabled),
-				cre, upd
+				project_id, body, state, attempt_count, next_attempt_at, created_at, updated_at)
+			SELECT id, ev, typ, sub, org, proj, body, 'pending', cnt, nxt, cre, upd
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 				$7::bytea[], $8::int[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
 				AS t(id, ev, typ, sub, org, proj, body, cnt, nxt, cre, upd)
+			RETURNING id, subscription_id, next_attempt_at
+		), queued AS (
+			INSERT INTO webhook_queue (delivery_id, subscription_id, due_at, held)
+			SELECT id, subscription_id, next_attempt_at,
+				NOT EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.id = ins.subscription_id AND NOT s.disabled)
+			FROM ins
 			RETURNING 1
 		)
-		SELECT pg_notify($12, '') FROM (SELECT 1 FROM ins LIMIT 1) AS any_row`,
+		SELECT pg_notify($12, '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_row`,
 		ids, events, types, subs, orgs, projects, bodies, counts, next, created, updated, channel)
 	if isUniqueViolation(err) {
 		return conflict("enqueue", "a delivery id exists or repeats in the batch")
@@ -136,9 +139,10 @@ func validateDelivery(d *webhook.Delivery) error {
 }
 
 // Claim leases up to limit due deliveries in one statement: a CTE selects
-// pending ones due at now and delivering ones whose lease expired before
-// now, oldest due first, FOR UPDATE SKIP LOCKED, and the UPDATE moves them
-// to StateDelivering with LeaseExpiresAt = now+lease; deliveries of
+// from the queue table pending ones due at now and delivering ones whose
+// lease expired before now, oldest due first, FOR UPDATE SKIP LOCKED, and
+// the statement leases those queue rows and moves the deliveries to
+// StateDelivering with LeaseExpiresAt = now+lease; deliveries of
 // disabled subscriptions are skipped. Concurrent claimers, in this process
 // or others, skip each other's rows instead of waiting, and never receive
 // the same delivery under the same lease. Reclaiming an expired lease is
@@ -164,21 +168,25 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
 	until := ts(now.Add(lease))
 	rows, err := s.pool.Query(ctx, `WITH due AS (
-			SELECT id FROM webhook_deliveries d
-			WHERE state IN ('pending', 'delivering') AND NOT held AND due_at <= $1
-			  AND NOT (state = 'delivering' AND due_at = $1)
+			SELECT delivery_id FROM webhook_queue q
+			WHERE NOT held AND due_at <= $1
+			  AND NOT (lease_expires_at IS NOT NULL AND due_at = $1)
 			  -- held covers disabled subscriptions; this covers a disable
 			  -- racing with an enqueue.
 			  AND EXISTS (SELECT 1 FROM webhook_subscriptions s
-			              WHERE s.id = d.subscription_id AND NOT s.disabled)
+			              WHERE s.id = q.subscription_id AND NOT s.disabled)
 			ORDER BY due_at
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED
+		), leased AS (
+			UPDATE webhook_queue AS q SET lease_expires_at = $3, due_at = $3
+			FROM due WHERE q.delivery_id = due.delivery_id
+			RETURNING q.delivery_id
 		)
 		UPDATE webhook_deliveries AS d
-		SET state = 'delivering', lease_expires_at = $3, due_at = $3, updated_at = $1
-		FROM due, webhook_subscriptions s
-		WHERE d.id = due.id AND s.id = d.subscription_id
+		SET state = 'delivering', lease_expires_at = $3, updated_at = $1
+		FROM leased, webhook_subscriptions s
+		WHERE d.id = leased.delivery_id AND s.id = d.subscription_id
 		RETURNING `+qualify("d", deliveryColumns)+`, `+qualify("s", subscriptionColumns), now, limit, until)
 	if err != nil {
 		return nil, dbErr("claim", err)
@@ -311,10 +319,14 @@ func (s *Store) Release(ctx context.Context, d *webhook.Delivery, at time.Time) 
 	now, at := ts(s.now()), ts(at)
 	var n int
 	err := retryLost(ctx, func() error {
-		return s.pool.QueryRow(ctx, `WITH upd AS (
-			UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2, due_at = $2,
+		return s.pool.QueryRow(ctx, `WITH queued AS (
+			UPDATE webhook_queue SET due_at = $2, lease_expires_at = NULL
+			WHERE delivery_id = $1 AND lease_expires_at = $4
+			RETURNING delivery_id
+		), upd AS (
+			UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = $2,
 				lease_expires_at = NULL, updated_at = $3
-			WHERE id = $1 AND state = 'delivering' AND lease_expires_at = $4
+			FROM queued WHERE d.id = queued.delivery_id
 			RETURNING 1
 		), notified AS (
 			SELECT pg_notify($5, '') FROM upd
@@ -452,15 +464,19 @@ func (s *Store) Redeliver(ctx context.Context, id string, at time.Time) error {
 	now, at := ts(s.now()), ts(at)
 	var n int
 	err := s.pool.QueryRow(ctx, `WITH upd AS (
-			UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = $2, due_at = $2,
-				lease_expires_at = NULL, updated_at = $3, held = s.disabled
+			UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = $2,
+				lease_expires_at = NULL, updated_at = $3
 			FROM webhook_subscriptions s
 			WHERE d.id = $1 AND d.state IN ('succeeded', 'failed') AND s.id = d.subscription_id
+			RETURNING d.id, d.subscription_id, s.disabled
+		), queued AS (
+			INSERT INTO webhook_queue (delivery_id, subscription_id, due_at, held)
+			SELECT id, subscription_id, $2, disabled FROM upd
 			RETURNING 1
 		), notified AS (
-			SELECT pg_notify($4, '') FROM upd
+			SELECT pg_notify($4, '') FROM queued
 		)
-		SELECT (SELECT count(*) FROM upd) + 0 * (SELECT count(*) FROM notified)`,
+		SELECT (SELECT count(*) FROM queued) + 0 * (SELECT count(*) FROM notified)`,
 		id, at, now, s.channel).Scan(&n)
 	if err != nil {
 		return dbErr("redeliver", err)

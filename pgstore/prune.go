@@ -13,7 +13,12 @@ const DefaultPruneBatch = 1000
 
 // Prune deletes the delivery log older than olderThan: succeeded and failed
 // deliveries last updated before now-olderThan, with their attempts. Pending
-// and delivering deliveries are never pruned. It deletes at most batchSize
+// and delivering deliveries are never pruned. It finds them through the
+// index on created_at (updated_at changes with every attempt; an indexed
+// column would make those updates non-HOT), so a delivery enqueued with a
+// CreatedAt later than its last update is pruned only once that CreatedAt
+// is older than the cutoff too. Attempts have no foreign key: the statement
+// deletes them with their delivery. It deletes at most batchSize
 // deliveries per statement, each its own short transaction, so that it
 // holds no long locks and bloats no single transaction, and it repeats
 // until none is left or ctx ends. It returns how many deliveries it
@@ -24,13 +29,20 @@ func (s *Store) Prune(ctx context.Context, olderThan time.Duration, batchSize in
 	}
 	cutoff := ts(s.now().Add(-olderThan))
 	return pruneBatches(ctx, batchSize, func(ctx context.Context) (int64, error) {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE id IN (
-				SELECT id FROM webhook_deliveries
-				WHERE state IN ('succeeded', 'failed') AND updated_at < $1
-				ORDER BY updated_at
-				LIMIT $2
-				FOR UPDATE SKIP LOCKED)`, cutoff, batchSize)
-		return tag.RowsAffected(), err
+		var n int64
+		err := s.pool.QueryRow(ctx, `WITH pruned AS (
+				DELETE FROM webhook_deliveries WHERE id IN (
+					SELECT id FROM webhook_deliveries
+					WHERE created_at < $1 AND updated_at < $1 AND state IN ('succeeded', 'failed')
+					ORDER BY created_at
+					LIMIT $2
+					FOR UPDATE SKIP LOCKED)
+				RETURNING id
+			), attempts AS (
+				DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM pruned)
+			)
+			SELECT count(*) FROM pruned`, cutoff, batchSize).Scan(&n)
+		return n, err
 	})
 }
 

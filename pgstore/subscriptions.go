@@ -182,11 +182,10 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 			WHERE id = $1 AND organization_id = $2
 			RETURNING id, disabled, created_at
 		), held AS (
-			UPDATE webhook_deliveries d SET held = upd.disabled
-			FROM upd
-			WHERE d.subscription_id = upd.id AND d.state IN ('pending', 'delivering')
-			  AND d.held <> upd.disabled
-			RETURNING d.held
+			UPDATE webhook_queue q SET held = upd.disabled
+			FROM upd, webhook_deliveries d
+			WHERE d.subscription_id = upd.id AND q.delivery_id = d.id AND q.held <> upd.disabled
+			RETURNING q.held
 		), notified AS (
 			SELECT pg_notify($12, '') FROM held WHERE NOT held LIMIT 1
 		)
@@ -224,12 +223,21 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 	var n int
 	err := s.pool.QueryRow(ctx, `WITH sub AS (
 			DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING id
+		), dequeued AS (
+			-- The queue row first, as Claim locks it before the delivery.
+			DELETE FROM webhook_queue q USING webhook_deliveries d
+			WHERE d.subscription_id IN (SELECT id FROM sub) AND q.delivery_id = d.id
+			  AND q.lease_expires_at IS NULL
+			RETURNING q.delivery_id
 		), pending AS (
-			DELETE FROM webhook_deliveries
-			WHERE subscription_id IN (SELECT id FROM sub) AND state = 'pending'
+			DELETE FROM webhook_deliveries WHERE id IN (SELECT delivery_id FROM dequeued)
+		), attempts AS (
+			DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT delivery_id FROM dequeued)
 		), inflight AS (
-			UPDATE webhook_deliveries SET held = true
-			WHERE subscription_id IN (SELECT id FROM sub) AND state = 'delivering'
+			UPDATE webhook_queue q SET held = true
+			FROM webhook_deliveries d
+			WHERE d.subscription_id IN (SELECT id FROM sub) AND q.delivery_id = d.id
+			  AND q.lease_expires_at IS NOT NULL
 		)
 		SELECT count(*) FROM sub`, id).Scan(&n)
 	if err != nil {
