@@ -3,8 +3,6 @@ package pgstore
 import (
 	"context"
 	"errors"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/onplana/webhook"
@@ -13,122 +11,35 @@ import (
 // maxCompleteBatch bounds how many Completes share one statement.
 const maxCompleteBatch = 128
 
+// completeTimeout bounds the write of one batch of Completes, whose callers
+// may have stopped waiting; retryLost retries within it through a lost
+// connection.
+const completeTimeout = 30 * time.Second
+
 // Completes arriving while another is being written are written together,
-// in one statement, by one of their callers (group commit): under load a
-// dispatcher's workers finish attempts faster than one round trip each, and
-// PostgreSQL does far less work per row in one statement than in many.
-// An idle store writes a lone Complete at once; nothing waits for a batch
-// to fill.
+// in one statement, by one of their callers (internal/groupcommit): under
+// load a dispatcher's workers finish attempts faster than one round trip
+// each, and PostgreSQL does far less work per row in one statement than in
+// many. An idle store writes a lone Complete at once.
 
 // completion is one Complete waiting to be written.
 type completion struct {
-	d    *webhook.Delivery
-	a    *webhook.Attempt
-	now  time.Time
-	done chan error // receives the outcome, or errLead
-	// abandoned is set, under completer.mu, when the caller stopped
-	// waiting: the completion is still written (an attempt's result is
-	// kept through an outage), but it is never handed the lead.
-	abandoned bool
+	d   *webhook.Delivery
+	a   *webhook.Attempt
+	now time.Time
 }
 
-var (
-	// errNotUpdated: the delivery was not delivering under the caller's
-	// lease (or is gone); Complete finds out which.
-	errNotUpdated = errors.New("pgstore: not updated")
-	// errLead tells a waiting caller to write the queued completions.
-	errLead = errors.New("pgstore: lead")
-)
+// errNotUpdated: the delivery was not delivering under the caller's lease
+// (or is gone); Complete finds out which.
+var errNotUpdated = errors.New("pgstore: not updated")
 
-// completer queues completions; at most one caller writes at a time.
-type completer struct {
-	mu      sync.Mutex
-	queue   []*completion
-	writing bool
-}
-
-// writeCompletion queues c and returns its outcome once written, by this
-// caller or by another. If ctx ends first it returns ctx.Err() and c is
-// still written later.
-func (s *Store) writeCompletion(ctx context.Context, c *completion) error {
-	cm := &s.completer
-	cm.mu.Lock()
-	cm.queue = append(cm.queue, c)
-	lead := !cm.writing
-	cm.writing = true
-	cm.mu.Unlock()
-	if !lead {
-		select {
-		case err := <-c.done:
-			if err != errLead {
-				return err
-			}
-		case <-ctx.Done():
-			if !cm.abandon(c) {
-				// Written, or to be written by another caller: the
-				// outcome is unknown, as when a response is lost.
-				return ctx.Err()
-			}
-			// Handed the lead meanwhile: lead, or nobody would.
-		}
-	}
-	// Lead: write batches until ours is written, then hand the lead to a
-	// caller still waiting; completions whose callers left are written by
-	// the leader.
-	for {
-		cm.mu.Lock()
-		n := min(len(cm.queue), maxCompleteBatch)
-		batch := cm.queue[:n:n]
-		cm.queue = cm.queue[n:]
-		cm.mu.Unlock()
-
-		// The batch carries other callers' results: do not let this
-		// caller's cancellation fail them; retryLost bounds it instead.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		s.flushCompletions(wctx, batch)
-		cancel()
-
-		cm.mu.Lock()
-		if !slices.Contains(cm.queue, c) { // ours is written
-			if i := slices.IndexFunc(cm.queue, func(q *completion) bool { return !q.abandoned }); i >= 0 {
-				cm.queue[i].done <- errLead
-				cm.mu.Unlock()
-				break
-			}
-			if len(cm.queue) == 0 {
-				cm.writing = false
-				cm.mu.Unlock()
-				break
-			}
-		}
-		cm.mu.Unlock()
-	}
-	return <-c.done
-}
-
-// abandon marks c, whose caller stopped waiting, abandoned and reports
-// false; or reports true if the lead was handed to c before, which the
-// caller must then take.
-func (cm *completer) abandon(c *completion) (lead bool) {
-	cm.mu.Lock()
-	defer cm.mu.Unlock()
-	// The lead is only sent under mu; an outcome may arrive at any time.
-	select {
-	case err := <-c.done:
-		return err == errLead // else the outcome arrived, unread
-	default:
-		c.abandoned = true
-		return false
-	}
-}
-
-// flushCompletions writes batch in one statement and tells each caller its
-// outcome. The lease is checked on the queue row, which a success or
-// failure deletes and a retry reschedules; the delivery row is updated
+// flushCompletions writes batch in one statement and returns each
+// completion's outcome. The lease is checked on the queue row, which a
+// success or failure deletes and a retry reschedules; the delivery row is updated
 // only through it, so that, as in Claim, the queue row is locked before
 // the delivery row and a Claim reclaiming an expired lease never
 // deadlocks with the Complete of its previous holder.
-func (s *Store) flushCompletions(ctx context.Context, batch []*completion) {
+func (s *Store) flushCompletions(ctx context.Context, batch []*completion) []error {
 	n := len(batch)
 	var (
 		ids, states, lastErrs, classes, errs, snippets = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -189,14 +100,14 @@ func (s *Store) flushCompletions(ctx context.Context, batch []*completion) {
 		}
 		return rows.Err()
 	})
-	for _, c := range batch {
+	outcomes := make([]error, len(batch))
+	for i, c := range batch {
 		switch {
 		case err != nil:
-			c.done <- dbErr("complete", err)
-		case done[c.d.ID]:
-			c.done <- nil
-		default:
-			c.done <- errNotUpdated
+			outcomes[i] = dbErr("complete", err)
+		case !done[c.d.ID]:
+			outcomes[i] = errNotUpdated
 		}
 	}
+	return outcomes
 }

@@ -279,7 +279,7 @@ func (s *Store) Complete(ctx context.Context, d *webhook.Delivery, a *webhook.At
 		return &webhook.ValidationError{Field: "State", Reason: fmt.Sprintf("%q is not pending, succeeded or failed", d.State)}
 	}
 	now := ts(s.now())
-	err := s.writeCompletion(ctx, &completion{d: d, a: a, now: now, done: make(chan error, 1)})
+	err := s.completer.Do(ctx, &completion{d: d, a: a, now: now})
 	if errors.Is(err, errNotUpdated) {
 		return s.lostOrMissing(ctx, "complete", d.ID)
 	}

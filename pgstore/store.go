@@ -44,6 +44,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/groupcommit"
 )
 
 // DefaultChannel is the LISTEN/NOTIFY channel used when Config.Channel is
@@ -105,7 +106,7 @@ type Store struct {
 	subs     subCache
 	claimed  claimedSubs // read by Claim, for ClaimedSubscription
 
-	completer completer // batches concurrent Completes
+	completer *groupcommit.Committer[*completion] // batches concurrent Completes
 
 	mu       sync.Mutex
 	closed   bool
@@ -152,7 +153,7 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Store{
+	s := &Store{
 		pool:     pool,
 		channel:  c.Channel,
 		maxBytes: c.MaxPayloadBytes,
@@ -161,7 +162,9 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 		work:     make(chan struct{}, 1),
 		prefetch: c.ClaimPrefetch,
 		subs:     subCache{ttl: c.SubscriptionCacheTTL},
-	}, nil
+	}
+	s.completer = groupcommit.New(maxCompleteBatch, completeTimeout, s.flushCompletions)
+	return s, nil
 }
 
 // Close stops the LISTEN connection, if WorkAvailable started one, waits

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/onplana/webhook"
@@ -14,73 +13,29 @@ import (
 // maxCompleteBatch bounds how many Completes share one transaction.
 const maxCompleteBatch = 128
 
+// completeTimeout bounds the write of one batch of Completes, whose callers
+// may have stopped waiting.
+const completeTimeout = 30 * time.Second
+
 // Completes arriving while another is being written are written together,
-// in one transaction, by one of their callers (group commit): SQLite has
-// one writer, and the cost of a transaction is mostly its begin and commit.
-// An idle store writes a lone Complete at once.
+// in one transaction, by one of their callers (internal/groupcommit):
+// SQLite has one writer, and the cost of a transaction is mostly its begin
+// and commit. An idle store writes a lone Complete at once.
 
+// completion is one Complete waiting to be written.
 type completion struct {
-	d    *webhook.Delivery
-	a    *webhook.Attempt
-	now  time.Time
-	done chan error // the outcome, or errLead
+	d   *webhook.Delivery
+	a   *webhook.Attempt
+	now time.Time
 }
 
-var (
-	errNotUpdated = errors.New("sqlitestore: not updated")
-	errLead       = errors.New("sqlitestore: lead")
-)
+// errNotUpdated: the delivery was not delivering under the caller's lease
+// (or is gone); Complete finds out which.
+var errNotUpdated = errors.New("sqlitestore: not updated")
 
-type completer struct {
-	mu      sync.Mutex
-	queue   []*completion
-	writing bool
-}
-
-// writeCompletion queues c and returns its outcome once written, by this
-// caller or by another.
-func (s *Store) writeCompletion(ctx context.Context, c *completion) error {
-	cm := &s.completer
-	cm.mu.Lock()
-	cm.queue = append(cm.queue, c)
-	lead := !cm.writing
-	cm.writing = true
-	cm.mu.Unlock()
-	if !lead {
-		select {
-		case err := <-c.done:
-			if err != errLead {
-				return err
-			}
-		case <-ctx.Done():
-			return ctx.Err() // the outcome is unknown, as when a response is lost
-		}
-	}
-	cm.mu.Lock()
-	n := min(len(cm.queue), maxCompleteBatch)
-	batch := cm.queue[:n:n]
-	cm.queue = cm.queue[n:]
-	cm.mu.Unlock()
-
-	// The batch carries other callers' results: this caller's cancellation
-	// must not fail them.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	s.flushCompletions(wctx, batch)
-	cancel()
-
-	cm.mu.Lock()
-	if len(cm.queue) > 0 {
-		cm.queue[0].done <- errLead
-	} else {
-		cm.writing = false
-	}
-	cm.mu.Unlock()
-	return <-c.done
-}
-
-// flushCompletions writes batch in one transaction and tells each caller
-// its outcome.
-func (s *Store) flushCompletions(ctx context.Context, batch []*completion) {
+// flushCompletions writes batch in one transaction and returns each
+// completion's outcome.
+func (s *Store) flushCompletions(ctx context.Context, batch []*completion) []error {
 	updated := make([]bool, len(batch))
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET state = ?, attempt_count = ?,
@@ -119,16 +74,16 @@ func (s *Store) flushCompletions(ctx context.Context, batch []*completion) {
 		}
 		return nil
 	})
+	outcomes := make([]error, len(batch))
 	for i, c := range batch {
 		switch {
 		case err != nil:
-			c.done <- dbErr("complete "+c.d.ID, err)
-		case updated[i]:
-			c.done <- nil
-		default:
-			c.done <- errNotUpdated
+			outcomes[i] = dbErr("complete "+c.d.ID, err)
+		case !updated[i]:
+			outcomes[i] = errNotUpdated
 		}
 	}
+	return outcomes
 }
 
 // lostOrMissing explains why a Complete changed nothing.

@@ -203,7 +203,7 @@ func (s *Store) Complete(ctx context.Context, d *webhook.Delivery, a *webhook.At
 		return &webhook.ValidationError{Field: "State", Reason: fmt.Sprintf("must be pending, succeeded or failed, got %q", d.State)}
 	}
 	now := norm(s.now())
-	err := s.writeCompletion(ctx, &completion{d: d, a: a, now: now, done: make(chan error, 1)})
+	err := s.completer.Do(ctx, &completion{d: d, a: a, now: now})
 	if errors.Is(err, errNotUpdated) {
 		return s.lostOrMissing(ctx, d.ID)
 	}

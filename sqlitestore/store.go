@@ -40,6 +40,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/groupcommit"
 )
 
 // DefaultBusyTimeout is how long a statement waits for a lock held by
@@ -72,7 +73,7 @@ type Store struct {
 	now  func() time.Time
 	work chan struct{}
 
-	completer completer // batches concurrent Completes
+	completer *groupcommit.Committer[*completion] // batches concurrent Completes
 
 	closeOnce sync.Once
 	closeErr  error
@@ -125,6 +126,7 @@ func Open(path string, cfg *Config) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, now: c.Now, work: make(chan struct{}, 1)}
+	s.completer = groupcommit.New(maxCompleteBatch, completeTimeout, s.flushCompletions)
 	// The writer first: it switches the file to WAL and creates the schema
 	// before any reader opens it.
 	if err := s.migrate(context.Background()); err != nil {
