@@ -124,7 +124,7 @@ func (s *MemoryStore) CreateSubscription(ctx context.Context, sub *Subscription)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := validateStoredSubscription(sub); err != nil {
+	if err := ValidateSubscription(sub); err != nil {
 		return err
 	}
 	now := time.Now().Round(0)
@@ -216,7 +216,7 @@ func (s *MemoryStore) UpdateSubscription(ctx context.Context, sub *Subscription)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := validateStoredSubscription(sub); err != nil {
+	if err := ValidateSubscription(sub); err != nil {
 		return err
 	}
 	now := time.Now().Round(0)
@@ -329,8 +329,8 @@ func (s *MemoryStore) Enqueue(ctx context.Context, deliveries []*Delivery) error
 		return err
 	}
 	for i, d := range deliveries {
-		if err := validateEnqueued(i, d); err != nil {
-			return err
+		if err := ValidateDelivery(d); err != nil {
+			return fmt.Errorf("delivery %d: %w", i, err)
 		}
 	}
 	if len(deliveries) == 0 {
@@ -739,39 +739,6 @@ func (s *MemoryStore) removeDeliveries(drop func(*memDelivery) bool, candidates 
 			delete(s.bySub, sub)
 		}
 	}
-}
-
-// validateStoredSubscription checks what the store relies on; URL rules are
-// the Dispatcher's, which knows its configuration.
-func validateStoredSubscription(sub *Subscription) error {
-	switch {
-	case sub == nil:
-		return &ValidationError{Field: "Subscription", Reason: "is nil"}
-	case sub.ID == "":
-		return &ValidationError{Field: "ID", Reason: "is empty"}
-	case sub.OrganizationID == "":
-		return &ValidationError{Field: "OrganizationID", Reason: "is empty"}
-	}
-	return ValidateEventTypes(sub.EventTypes)
-}
-
-func validateEnqueued(i int, d *Delivery) error {
-	field, missing := "", ""
-	switch {
-	case d == nil:
-		field, missing = "Delivery", " is nil"
-	case d.ID == "":
-		field, missing = "ID", " has no ID"
-	case d.SubscriptionID == "":
-		field, missing = "SubscriptionID", " has no SubscriptionID"
-	case d.OrganizationID == "":
-		field, missing = "OrganizationID", " has no OrganizationID"
-	case d.EventType == "":
-		field, missing = "EventType", " has no EventType"
-	default:
-		return nil
-	}
-	return &ValidationError{Field: field, Reason: "delivery " + strconv.Itoa(i) + missing}
 }
 
 // cloneSubscription returns a copy of sub sharing no memory with it.

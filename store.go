@@ -25,9 +25,8 @@ type Store interface {
 // SubscriptionStore keeps subscriptions and matches events to them.
 type SubscriptionStore interface {
 	// CreateSubscription stores sub, whose ID the caller has set. It sets
-	// CreatedAt and UpdatedAt. It checks that ID and OrganizationID are set
-	// and EventTypes are valid (ValidateEventTypes); URL checks are the
-	// Dispatcher's. ErrConflict if the ID exists.
+	// CreatedAt and UpdatedAt. It refuses what ValidateSubscription
+	// refuses; URL checks are the Dispatcher's. ErrConflict if the ID exists.
 	CreateSubscription(ctx context.Context, sub *Subscription) error
 	// GetSubscription returns the subscription with id, or ErrNotFound.
 	GetSubscription(ctx context.Context, id string) (*Subscription, error)
@@ -57,7 +56,8 @@ type DeliveryStore interface {
 	// Enqueue stores the deliveries, all or none, in StatePending with their
 	// NextAttemptAt. It keeps CreatedAt when set (the Dispatcher sets it from
 	// its clock) and sets it to the current time when zero. ErrConflict if
-	// an ID exists or repeats in the batch.
+	// an ID exists or repeats in the batch. It refuses the batch if
+	// ValidateDelivery refuses one of its deliveries.
 	Enqueue(ctx context.Context, deliveries []*Delivery) error
 	// Claim leases up to limit pending deliveries due at now (NextAttemptAt
 	// <= now), plus delivering ones whose lease expired before now, oldest
@@ -93,6 +93,45 @@ type DeliveryStore interface {
 	// due at at, keeping its id, body and attempts. ErrNotFound if there is
 	// none; ErrConflict if it is pending or delivering.
 	Redeliver(ctx context.Context, id string, at time.Time) error
+}
+
+// ValidateSubscription reports, as a *ValidationError naming the field, a
+// subscription that a SubscriptionStore must refuse: nil, without ID or
+// OrganizationID, or with invalid EventTypes (see ValidateEventTypes). URL
+// rules are the Dispatcher's, which knows its configuration. The stores of
+// this module all call it, so they refuse the same input.
+func ValidateSubscription(sub *Subscription) error {
+	switch {
+	case sub == nil:
+		return &ValidationError{Field: "Subscription", Reason: "is nil"}
+	case sub.ID == "":
+		return &ValidationError{Field: "ID", Reason: "is empty"}
+	case sub.OrganizationID == "":
+		return &ValidationError{Field: "OrganizationID", Reason: "is empty"}
+	}
+	return ValidateEventTypes(sub.EventTypes)
+}
+
+// ValidateDelivery reports, as a *ValidationError naming the field, a
+// delivery that a DeliveryStore must refuse at Enqueue: nil, without ID,
+// SubscriptionID, OrganizationID or EventType, or with a negative
+// AttemptCount. The stores of this module all call it.
+func ValidateDelivery(d *Delivery) error {
+	switch {
+	case d == nil:
+		return &ValidationError{Field: "Delivery", Reason: "is nil"}
+	case d.ID == "":
+		return &ValidationError{Field: "ID", Reason: "is empty"}
+	case d.SubscriptionID == "":
+		return &ValidationError{Field: "SubscriptionID", Reason: "is empty"}
+	case d.OrganizationID == "":
+		return &ValidationError{Field: "OrganizationID", Reason: "is empty"}
+	case d.EventType == "":
+		return &ValidationError{Field: "EventType", Reason: "is empty"}
+	case d.AttemptCount < 0:
+		return &ValidationError{Field: "AttemptCount", Reason: "is negative"}
+	}
+	return nil
 }
 
 // Page selects one page of a list. The zero value is the first page of

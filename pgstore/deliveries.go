@@ -80,8 +80,8 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 		next, created, updated                   = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 	)
 	for i, d := range deliveries {
-		if err := validateDelivery(d); err != nil {
-			return fmt.Errorf("%w (delivery %d)", err, i)
+		if err := webhook.ValidateDelivery(d); err != nil {
+			return fmt.Errorf("delivery %d: %w", i, err)
 		}
 		ids[i], events[i], types[i], subs[i] = d.ID, d.EventID, string(d.EventType), d.SubscriptionID
 		orgs[i], projects[i], bodies[i], counts[i] = d.OrganizationID, d.ProjectID, d.Body, int32(d.AttemptCount)
@@ -116,24 +116,6 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 	for i, d := range deliveries {
 		d.State, d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = webhook.StatePending, next[i], created[i], updated[i]
 		d.LeaseExpiresAt = time.Time{}
-	}
-	return nil
-}
-
-func validateDelivery(d *webhook.Delivery) error {
-	switch {
-	case d == nil:
-		return &webhook.ValidationError{Field: "Delivery", Reason: "must not be nil"}
-	case d.ID == "":
-		return &webhook.ValidationError{Field: "ID", Reason: "must not be empty"}
-	case d.SubscriptionID == "":
-		return &webhook.ValidationError{Field: "SubscriptionID", Reason: "must not be empty"}
-	case d.OrganizationID == "":
-		return &webhook.ValidationError{Field: "OrganizationID", Reason: "must not be empty"}
-	case d.EventType == "":
-		return &webhook.ValidationError{Field: "EventType", Reason: "must not be empty"}
-	case d.AttemptCount < 0:
-		return &webhook.ValidationError{Field: "AttemptCount", Reason: "must not be negative"}
 	}
 	return nil
 }

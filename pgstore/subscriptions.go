@@ -66,20 +66,6 @@ func collectSubscriptions(rows pgx.Rows) ([]*webhook.Subscription, error) {
 	return out, rows.Err()
 }
 
-// validateSubscription checks what the store relies on; URL rules are the
-// Dispatcher's, which knows its configuration.
-func validateSubscription(sub *webhook.Subscription) error {
-	switch {
-	case sub == nil:
-		return &webhook.ValidationError{Field: "Subscription", Reason: "is nil"}
-	case sub.ID == "":
-		return &webhook.ValidationError{Field: "ID", Reason: "is empty"}
-	case sub.OrganizationID == "":
-		return &webhook.ValidationError{Field: "OrganizationID", Reason: "is empty"}
-	}
-	return webhook.ValidateEventTypes(sub.EventTypes)
-}
-
 // isUniqueViolation reports whether err is PostgreSQL's unique_violation.
 func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
@@ -89,7 +75,7 @@ func isUniqueViolation(err error) bool {
 // CreateSubscription implements webhook.SubscriptionStore. It returns an
 // error wrapping webhook.ErrConflict if the ID exists.
 func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscription) error {
-	if err := validateSubscription(sub); err != nil {
+	if err := webhook.ValidateSubscription(sub); err != nil {
 		return err
 	}
 	secrets, err := encodeSecrets(sub.Secrets)
@@ -158,7 +144,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, organizationID string, pa
 // statement it holds the subscription's waiting deliveries when it is
 // disabled and frees them (with a NOTIFY) when it is enabled.
 func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscription) error {
-	if err := validateSubscription(sub); err != nil {
+	if err := webhook.ValidateSubscription(sub); err != nil {
 		return err
 	}
 	secrets, err := encodeSecrets(sub.Secrets)

@@ -43,33 +43,14 @@ func collectDeliveries(rows *sql.Rows) ([]*webhook.Delivery, error) {
 	return out, rows.Err()
 }
 
-func validateDelivery(i int, d *webhook.Delivery) error {
-	which := fmt.Sprintf("delivery %d", i)
-	switch {
-	case d == nil:
-		return &webhook.ValidationError{Field: "Delivery", Reason: which + " is nil"}
-	case d.ID == "":
-		return &webhook.ValidationError{Field: "ID", Reason: which + " has no ID"}
-	case d.SubscriptionID == "":
-		return &webhook.ValidationError{Field: "SubscriptionID", Reason: which + " has no SubscriptionID"}
-	case d.OrganizationID == "":
-		return &webhook.ValidationError{Field: "OrganizationID", Reason: which + " has no OrganizationID"}
-	case d.EventType == "":
-		return &webhook.ValidationError{Field: "EventType", Reason: which + " has no EventType"}
-	case d.AttemptCount < 0:
-		return &webhook.ValidationError{Field: "AttemptCount", Reason: which + " has a negative AttemptCount"}
-	}
-	return nil
-}
-
 // Enqueue implements webhook.DeliveryStore in one transaction. It sets
 // State, UpdatedAt, and CreatedAt when zero, on each delivery. Deliveries of
 // a disabled (or unknown) subscription wait until it is enabled. It returns
 // an error wrapping webhook.ErrConflict if an ID exists or repeats.
 func (s *Store) Enqueue(ctx context.Context, deliveries []*webhook.Delivery) error {
 	for i, d := range deliveries {
-		if err := validateDelivery(i, d); err != nil {
-			return err
+		if err := webhook.ValidateDelivery(d); err != nil {
+			return fmt.Errorf("delivery %d: %w", i, err)
 		}
 	}
 	if len(deliveries) == 0 {

@@ -48,20 +48,6 @@ func collectSubscriptions(rows *sql.Rows) ([]*webhook.Subscription, error) {
 	return out, rows.Err()
 }
 
-// validateSubscription checks what the store relies on; URL rules are the
-// Dispatcher's, which knows its configuration.
-func validateSubscription(sub *webhook.Subscription) error {
-	switch {
-	case sub == nil:
-		return &webhook.ValidationError{Field: "Subscription", Reason: "is nil"}
-	case sub.ID == "":
-		return &webhook.ValidationError{Field: "ID", Reason: "is empty"}
-	case sub.OrganizationID == "":
-		return &webhook.ValidationError{Field: "OrganizationID", Reason: "is empty"}
-	}
-	return webhook.ValidateEventTypes(sub.EventTypes)
-}
-
 // writePatterns replaces the match index rows of sub.
 func writePatterns(ctx context.Context, tx *sql.Tx, sub *webhook.Subscription) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM subscription_patterns WHERE subscription_id = ?`, sub.ID); err != nil {
@@ -80,7 +66,7 @@ func writePatterns(ctx context.Context, tx *sql.Tx, sub *webhook.Subscription) e
 // CreateSubscription implements webhook.SubscriptionStore. It returns an
 // error wrapping webhook.ErrConflict if the ID exists.
 func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscription) error {
-	if err := validateSubscription(sub); err != nil {
+	if err := webhook.ValidateSubscription(sub); err != nil {
 		return err
 	}
 	types, err := json.Marshal(sub.EventTypes)
@@ -151,7 +137,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, organizationID string, pa
 // transaction it holds the subscription's waiting deliveries when it is
 // disabled and frees them when it is enabled.
 func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscription) error {
-	if err := validateSubscription(sub); err != nil {
+	if err := webhook.ValidateSubscription(sub); err != nil {
 		return err
 	}
 	types, err := json.Marshal(sub.EventTypes)
