@@ -63,7 +63,7 @@ func (s *Store) flushCompletions(ctx context.Context, batch []*completion) []err
 					$11::bigint[], $12::int[], $13::text[], $14::text[], $15::text[])
 					AS t(id, state, cnt, nxt, code, lerr, upd, lease, num, started, dur, status, class, err, snippet)
 			), requeued AS (
-				UPDATE webhook_queue q SET due_at = i.nxt, lease_expires_at = NULL
+				UPDATE webhook_queue q SET due_at = i.nxt, lease_expires_at = NULL, claimed_at = NULL
 				FROM input i
 				WHERE q.delivery_id = i.id AND q.lease_expires_at = i.lease AND i.state = 'pending'
 				RETURNING q.delivery_id
@@ -73,8 +73,7 @@ func (s *Store) flushCompletions(ctx context.Context, batch []*completion) []err
 				RETURNING q.delivery_id
 			), upd AS (
 				UPDATE webhook_deliveries d SET state = i.state, attempt_count = i.cnt,
-					next_attempt_at = i.nxt, lease_expires_at = NULL,
-					last_status_code = i.code, last_error = i.lerr, updated_at = i.upd
+					next_attempt_at = i.nxt, last_status_code = i.code, last_error = i.lerr, updated_at = i.upd
 				FROM input i, (SELECT delivery_id FROM requeued UNION ALL SELECT delivery_id FROM dequeued) AS g
 				WHERE d.id = i.id AND g.delivery_id = i.id
 				RETURNING d.id

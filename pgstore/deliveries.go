@@ -14,11 +14,21 @@ import (
 	"github.com/onplana/webhook"
 )
 
-const deliveryColumns = `id, event_id, event_type, subscription_id, organization_id, project_id, body,
-	state, attempt_count, next_attempt_at, lease_expires_at, last_status_code, last_error,
-	created_at, updated_at`
+// deliveryFrom joins each delivery to its queue row, if it has one: the
+// delivery row does not record that it is being delivered (schema 0003),
+// its queue row's lease does.
+const deliveryFrom = `webhook_deliveries d LEFT JOIN webhook_queue q ON q.delivery_id = d.id`
 
-// scanDelivery reads one row of deliveryColumns.
+// deliveryColumns reads a delivery from deliveryFrom. A delivery whose queue
+// row holds a lease is StateDelivering with that lease, last updated when
+// it was claimed; otherwise its row's state and updated_at hold.
+const deliveryColumns = `d.id, d.event_id, d.event_type, d.subscription_id, d.organization_id, d.project_id, d.body,
+	CASE WHEN q.lease_expires_at IS NULL THEN d.state ELSE 'delivering' END,
+	d.attempt_count, d.next_attempt_at, q.lease_expires_at, d.last_status_code, d.last_error, d.created_at,
+	CASE WHEN q.lease_expires_at IS NULL THEN d.updated_at ELSE coalesce(q.claimed_at, d.updated_at) END`
+
+// scanDelivery reads one row of deliveryColumns (or of the claim
+// statement's equivalent).
 func scanDelivery(row pgx.Row) (*webhook.Delivery, error) {
 	var (
 		d     webhook.Delivery
@@ -123,9 +133,9 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 // Claim leases up to limit due deliveries in one statement: a CTE selects
 // from the queue table pending ones due at now and delivering ones whose
 // lease expired before now, oldest due first, FOR UPDATE SKIP LOCKED, and
-// the statement leases those queue rows and moves the deliveries to
-// StateDelivering with LeaseExpiresAt = now+lease; deliveries of
-// disabled subscriptions are skipped. Concurrent claimers, in this process
+// the statement leases those queue rows, which makes the deliveries
+// StateDelivering with LeaseExpiresAt = now+lease, and reads them;
+// deliveries of disabled subscriptions are skipped. Concurrent claimers, in this process
 // or others, skip each other's rows instead of waiting, and never receive
 // the same delivery under the same lease. Reclaiming an expired lease is
 // where a delivery can be sent twice. With Config.ClaimPrefetch larger than
@@ -145,8 +155,17 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 	return s.claim(ctx, now, limit, lease)
 }
 
-// claim runs the claim statement. It reads the subscription of each
-// delivery it leases in the same statement, for ClaimedSubscription.
+// claim runs the claim statement. Only the narrow queue row is written
+// (lease, due time, claim time); the delivery rows are read, with the
+// subscription of each, for ClaimedSubscription. They are read FOR SHARE:
+// a plain read sees the statement's snapshot, and a Complete that requeued
+// a delivery due at once and committed between that snapshot and the queue
+// row's lock would hand out the delivery's previous attempt count (and the
+// next attempt would repeat its number). Locking makes PostgreSQL return
+// the latest version of the row instead (FOR KEY SHARE would not: a lock
+// that does not conflict with the update keeps the old version). The lock
+// never waits: whoever updates a queued delivery row (Complete, Release)
+// holds the lock of its queue row, which this statement skips.
 func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
 	until := ts(now.Add(lease))
 	rows, err := s.pool.Query(ctx, `WITH due AS (
@@ -161,15 +180,17 @@ func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED
 		), leased AS (
-			UPDATE webhook_queue AS q SET lease_expires_at = $3, due_at = $3
+			UPDATE webhook_queue AS q SET lease_expires_at = $3, due_at = $3, claimed_at = $1
 			FROM due WHERE q.delivery_id = due.delivery_id
 			RETURNING q.delivery_id
 		)
-		UPDATE webhook_deliveries AS d
-		SET state = 'delivering', lease_expires_at = $3, updated_at = $1
-		FROM leased, webhook_subscriptions s
-		WHERE d.id = leased.delivery_id AND s.id = d.subscription_id
-		RETURNING `+qualify("d", deliveryColumns)+`, `+qualify("s", subscriptionColumns), now, limit, until)
+		SELECT d.id, d.event_id, d.event_type, d.subscription_id, d.organization_id, d.project_id, d.body,
+			'delivering', d.attempt_count, d.next_attempt_at, $3::timestamptz, d.last_status_code,
+			d.last_error, d.created_at, $1::timestamptz, `+qualify("s", subscriptionColumns)+`
+		FROM leased
+		JOIN webhook_deliveries d ON d.id = leased.delivery_id
+		JOIN webhook_subscriptions s ON s.id = d.subscription_id
+		FOR SHARE OF d`, now, limit, until)
 	if err != nil {
 		return nil, dbErr("claim", err)
 	}
@@ -190,8 +211,8 @@ func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.
 	return out, nil
 }
 
-// collectClaimed reads the rows of the claim statement: deliveryColumns
-// then subscriptionColumns. The rows of one subscription carry the same
+// collectClaimed reads the rows of the claim statement: a delivery as
+// deliveryColumns reads it, then subscriptionColumns. The rows of one subscription carry the same
 // values (one statement, one snapshot): it is decoded once.
 func collectClaimed(rows pgx.Rows) ([]*webhook.Delivery, map[string]*webhook.Subscription, error) {
 	defer rows.Close()
@@ -302,12 +323,11 @@ func (s *Store) Release(ctx context.Context, d *webhook.Delivery, at time.Time) 
 	var n int
 	err := retryLost(ctx, func() error {
 		return s.pool.QueryRow(ctx, `WITH queued AS (
-			UPDATE webhook_queue SET due_at = $2, lease_expires_at = NULL
+			UPDATE webhook_queue SET due_at = $2, lease_expires_at = NULL, claimed_at = NULL
 			WHERE delivery_id = $1 AND lease_expires_at = $4
 			RETURNING delivery_id
 		), upd AS (
-			UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = $2,
-				lease_expires_at = NULL, updated_at = $3
+			UPDATE webhook_deliveries d SET next_attempt_at = $2, updated_at = $3
 			FROM queued WHERE d.id = queued.delivery_id
 			RETURNING 1
 		), notified AS (
@@ -329,7 +349,7 @@ func (s *Store) Release(ctx context.Context, d *webhook.Delivery, at time.Time) 
 
 // GetDelivery returns the delivery with id, or webhook.ErrNotFound.
 func (s *Store) GetDelivery(ctx context.Context, id string) (*webhook.Delivery, error) {
-	d, err := scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE id = $1`, id))
+	d, err := scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM `+deliveryFrom+` WHERE d.id = $1`, id))
 	if err != nil {
 		return nil, dbErr("get delivery", err)
 	}
@@ -352,34 +372,40 @@ func (s *Store) ListDeliveries(ctx context.Context, q webhook.DeliveryQuery) ([]
 		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
 	}
 	if q.OrganizationID != "" {
-		add("organization_id = ?", q.OrganizationID)
+		add("d.organization_id = ?", q.OrganizationID)
 	}
 	if q.SubscriptionID != "" {
-		add("subscription_id = ?", q.SubscriptionID)
+		add("d.subscription_id = ?", q.SubscriptionID)
 	}
-	if q.State != "" {
-		add("state = ?", string(q.State))
+	switch q.State {
+	case "":
+	case webhook.StateDelivering:
+		where = append(where, "q.lease_expires_at IS NOT NULL")
+	case webhook.StatePending:
+		where = append(where, "d.state = 'pending' AND q.lease_expires_at IS NULL")
+	default:
+		add("d.state = ?", string(q.State))
 	}
 	if q.EventType != "" {
-		add("event_type = ?", string(q.EventType))
+		add("d.event_type = ?", string(q.EventType))
 	}
 	if !q.CreatedAfter.IsZero() {
-		add("created_at >= ?", ts(q.CreatedAfter))
+		add("d.created_at >= ?", ts(q.CreatedAfter))
 	}
 	if !q.CreatedBefore.IsZero() {
 		// A bound inside a microsecond still excludes that microsecond's
 		// rows only if they are at or after it: round up.
-		add("created_at < ?", ceilMicro(q.CreatedBefore))
+		add("d.created_at < ?", ceilMicro(q.CreatedBefore))
 	}
 	if q.Page.Cursor != "" {
-		add("id < ?", q.Page.Cursor)
+		add("d.id < ?", q.Page.Cursor)
 	}
-	sql := `SELECT ` + deliveryColumns + ` FROM webhook_deliveries`
+	sql := `SELECT ` + deliveryColumns + ` FROM ` + deliveryFrom
 	if len(where) > 0 {
 		sql += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	args = append(args, size+1)
-	sql += ` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args))
+	sql += ` ORDER BY d.id DESC LIMIT $` + strconv.Itoa(len(args))
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, "", dbErr("list deliveries", err)
@@ -410,7 +436,7 @@ func ceilMicro(t time.Time) time.Time {
 func (s *Store) ListAttempts(ctx context.Context, deliveryID string) ([]*webhook.Attempt, error) {
 	rows, err := s.pool.Query(ctx, `SELECT number, started_at, duration_ns, status_code, error_class,
 			error, response_snippet
-		FROM webhook_attempts WHERE delivery_id = $1 ORDER BY number, id`, deliveryID)
+		FROM webhook_attempts WHERE delivery_id = $1 ORDER BY number, started_at`, deliveryID)
 	if err != nil {
 		return nil, dbErr("list attempts", err)
 	}
@@ -446,8 +472,7 @@ func (s *Store) Redeliver(ctx context.Context, id string, at time.Time) error {
 	now, at := ts(s.now()), ts(at)
 	var n int
 	err := s.pool.QueryRow(ctx, `WITH upd AS (
-			UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = $2,
-				lease_expires_at = NULL, updated_at = $3
+			UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = $2, updated_at = $3
 			FROM webhook_subscriptions s
 			WHERE d.id = $1 AND d.state IN ('succeeded', 'failed') AND s.id = d.subscription_id
 			RETURNING d.id, d.subscription_id, s.disabled

@@ -62,16 +62,12 @@ func (s *Store) releasePrefetchedLocked(ctx context.Context) error {
 	lease := ts(s.pf.items[0].LeaseExpiresAt)
 	err := retryLost(ctx, func() error {
 		_, err := s.pool.Exec(ctx, `WITH queued AS (
-				UPDATE webhook_queue q SET due_at = d.next_attempt_at, lease_expires_at = NULL
+				UPDATE webhook_queue q SET due_at = d.next_attempt_at, lease_expires_at = NULL, claimed_at = NULL
 				FROM webhook_deliveries d
 				WHERE q.delivery_id = ANY($1) AND q.lease_expires_at = $2 AND d.id = q.delivery_id
-				RETURNING q.delivery_id
-			), upd AS (
-				UPDATE webhook_deliveries d SET state = 'pending', lease_expires_at = NULL
-				FROM queued WHERE d.id = queued.delivery_id
 				RETURNING 1
 			)
-			SELECT pg_notify($3, '') FROM (SELECT 1 FROM upd LIMIT 1) AS any_row`, ids, lease, s.channel)
+			SELECT pg_notify($3, '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_row`, ids, lease, s.channel)
 		return err
 	})
 	s.pf.items = nil
