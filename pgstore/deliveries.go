@@ -155,6 +155,35 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 	return s.claim(ctx, now, limit, lease)
 }
 
+// claimHead and claimTail are the claim statement around its limit: $1 is
+// now, $2 the lease's expiry.
+var (
+	claimHead = `WITH due AS (
+			SELECT delivery_id FROM webhook_queue q
+			WHERE NOT held AND due_at <= $1
+			  AND NOT (lease_expires_at IS NOT NULL AND due_at = $1)
+			  -- held covers disabled subscriptions; this covers a disable
+			  -- racing with an enqueue.
+			  AND EXISTS (SELECT 1 FROM webhook_subscriptions s
+			              WHERE s.id = q.subscription_id AND NOT s.disabled)
+			ORDER BY due_at
+			LIMIT `
+	claimTail = `
+			FOR UPDATE SKIP LOCKED
+		), leased AS (
+			UPDATE webhook_queue AS q SET lease_expires_at = $2, due_at = $2, claimed_at = $1
+			FROM due WHERE q.delivery_id = due.delivery_id
+			RETURNING q.delivery_id
+		)
+		SELECT d.id, d.event_id, d.event_type, d.subscription_id, d.organization_id, d.project_id, d.body,
+			'delivering', d.attempt_count, d.next_attempt_at, $2::timestamptz, d.last_status_code,
+			d.last_error, d.created_at, $1::timestamptz, ` + qualify("s", subscriptionColumns) + `
+		FROM leased
+		JOIN webhook_deliveries d ON d.id = leased.delivery_id
+		JOIN webhook_subscriptions s ON s.id = d.subscription_id
+		FOR SHARE OF d`
+)
+
 // claim runs the claim statement. Only the narrow queue row is written
 // (lease, due time, claim time); the delivery rows are read, with the
 // subscription of each, for ClaimedSubscription. They are read FOR SHARE:
@@ -166,31 +195,15 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 // that does not conflict with the update keeps the old version). The lock
 // never waits: whoever updates a queued delivery row (Complete, Release)
 // holds the lock of its queue row, which this statement skips.
+//
+// The limit is written into the statement as a constant, one prepared
+// statement per distinct limit (a Dispatcher uses a few): with LIMIT $n,
+// PostgreSQL's generic plan assumes a tenth of the queue is wanted, so it
+// planned every claim afresh, 7.8 µs per delivery claimed (the statement
+// itself runs in 16).
 func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
 	until := ts(now.Add(lease))
-	rows, err := s.pool.Query(ctx, `WITH due AS (
-			SELECT delivery_id FROM webhook_queue q
-			WHERE NOT held AND due_at <= $1
-			  AND NOT (lease_expires_at IS NOT NULL AND due_at = $1)
-			  -- held covers disabled subscriptions; this covers a disable
-			  -- racing with an enqueue.
-			  AND EXISTS (SELECT 1 FROM webhook_subscriptions s
-			              WHERE s.id = q.subscription_id AND NOT s.disabled)
-			ORDER BY due_at
-			LIMIT $2
-			FOR UPDATE SKIP LOCKED
-		), leased AS (
-			UPDATE webhook_queue AS q SET lease_expires_at = $3, due_at = $3, claimed_at = $1
-			FROM due WHERE q.delivery_id = due.delivery_id
-			RETURNING q.delivery_id
-		)
-		SELECT d.id, d.event_id, d.event_type, d.subscription_id, d.organization_id, d.project_id, d.body,
-			'delivering', d.attempt_count, d.next_attempt_at, $3::timestamptz, d.last_status_code,
-			d.last_error, d.created_at, $1::timestamptz, `+qualify("s", subscriptionColumns)+`
-		FROM leased
-		JOIN webhook_deliveries d ON d.id = leased.delivery_id
-		JOIN webhook_subscriptions s ON s.id = d.subscription_id
-		FOR SHARE OF d`, now, limit, until)
+	rows, err := s.pool.Query(ctx, claimHead+strconv.Itoa(limit)+claimTail, now, until)
 	if err != nil {
 		return nil, dbErr("claim", err)
 	}
