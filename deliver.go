@@ -63,7 +63,31 @@ func (d *Dispatcher) process(ctx context.Context, dl *Delivery, timer *attemptTi
 		d.release(dl, d.now())
 		return
 	}
-	d.record(sub, dl, a, out)
+	if d.inMemory {
+		d.record(sub, dl, a, out)
+		return
+	}
+	d.recordAsync(sub, dl, a, out)
+}
+
+// recordAsync records an attempt in a goroutine of its own, so that the
+// worker sends its next delivery while a database store writes this one's
+// result. Waiting for that write (a round trip, shared with other
+// workers' in one group commit) would idle the worker and spend the HTTP
+// concurrency Config.Workers promises on the database: with 32 workers on
+// PostgreSQL it capped the rate (BENCHMARKS.md, Durable stores). At most
+// Config.Workers results wait this way; past that the worker waits for a
+// place. The goroutines count among the workers, so Close waits for them.
+func (d *Dispatcher) recordAsync(sub *Subscription, dl *Delivery, a *Attempt, out outcome) {
+	d.recording <- struct{}{}
+	d.workers.Add(1)
+	go func() {
+		defer func() {
+			<-d.recording
+			d.workers.Done()
+		}()
+		d.record(sub, dl, a, out)
+	}()
 }
 
 // loadSubscription loads the subscription of dl for an attempt, which only

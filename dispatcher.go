@@ -59,6 +59,10 @@ const (
 	// claims from one per 8 deliveries to one per 32 and raised the rate
 	// by a quarter (BENCHMARKS.md, Durable stores).
 	claimAheadRemote = 32
+	// refillBelow is how few deliveries claimed ahead are left when a
+	// worker claims the next claimAheadRemote on a database store, so that
+	// the others still have work during the claim's round trip.
+	refillBelow = claimAheadRemote / 2
 	// leaseMargin is added to the attempt timeout to form the lease, so a
 	// lease outlives the attempt plus the store writes around it.
 	leaseMargin = 30 * time.Second
@@ -308,14 +312,17 @@ type Dispatcher struct {
 	runCtx    context.Context // parent of attempts; ended by abort
 	storeBase atomic.Value    // context.Context: runCtx without its cancellation, once started
 	slots     chan struct{}   // one token per attempt in flight (global cap)
+	recording chan struct{}   // one token per result being recorded by recordAsync
 	slotFreed chan struct{}   // nudges the loop when a saturated pool frees a slot
 	wake      chan struct{}   // nudges the loop: new work or an earlier due time
 	workers   sync.WaitGroup
 
 	claimMu sync.RWMutex // claimers share it; Ping holds it alone (see holdNew)
 
-	aheadMu sync.Mutex  // guards ahead; held across the Claim that refills it
-	ahead   []*Delivery // claimed for the next workers, oldest due first (see claimAhead)
+	aheadMu   sync.Mutex  // guards ahead and refilling
+	ahead     []*Delivery // claimed for the next workers, oldest due first (see claimAhead)
+	refilling bool        // a worker is claiming more for ahead, without aheadMu
+	refilled  sync.Cond   // on aheadMu: signalled when that claim ends
 
 	endpoints endpointLimiter // per-endpoint concurrency caps
 
@@ -360,7 +367,7 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		}
 		rt = client.Transport
 	}
-	return &Dispatcher{
+	d := &Dispatcher{
 		store:          store,
 		cfg:            c,
 		client:         client,
@@ -375,10 +382,13 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		closed:         make(chan struct{}),
 		done:           make(chan struct{}),
 		slots:          make(chan struct{}, c.Workers),
+		recording:      make(chan struct{}, c.Workers),
 		slotFreed:      make(chan struct{}, 1),
 		wake:           make(chan struct{}, 1),
 		endpoints:      endpointLimiter{max: c.MaxPerEndpoint, hosts: make(map[string]*endpointState)},
-	}, nil
+	}
+	d.refilled.L = &d.aheadMu
+	return d, nil
 }
 
 // Start starts the workers. They run until Close, or until ctx ends, which
@@ -661,31 +671,74 @@ func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
 }
 
 // claimOne returns the next due delivery, or nil: one claimed ahead by
-// another worker, or the first of a new batch of claimAhead.
+// another worker, or the first of a new batch of claimAhead. On a database
+// store the worker that takes the last deliveries but refillBelow claims
+// the next batch while the others go on taking from this one: a claim
+// costs a round trip, which would otherwise idle every worker at once.
 func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 	if ctx.Err() != nil {
 		return nil
 	}
 	d.aheadMu.Lock()
-	defer d.aheadMu.Unlock()
-	if len(d.ahead) > 0 {
-		dl := d.ahead[0]
-		d.ahead[0] = nil
-		d.ahead = d.ahead[1:]
+	if d.inMemory {
+		// A MemoryStore claim never blocks: hold the lock across it.
+		defer d.aheadMu.Unlock()
+		if len(d.ahead) == 0 {
+			d.ahead = d.claimBatch(ctx, claimAhead)
+		}
+		return d.popAhead()
+	}
+	waited := false
+	for len(d.ahead) == 0 && d.refilling {
+		d.refilled.Wait()
+		waited = true
+	}
+	if len(d.ahead) == 0 && waited {
+		// The refill this worker waited for found nothing left for it.
+		d.aheadMu.Unlock()
+		return nil
+	}
+	refill := len(d.ahead) <= refillBelow+1 && !d.refilling
+	d.refilling = d.refilling || refill
+	dl := d.popAhead()
+	d.aheadMu.Unlock()
+	if !refill {
 		return dl
 	}
+	batch := d.claimBatch(ctx, claimAheadRemote)
+	d.aheadMu.Lock()
+	defer d.aheadMu.Unlock()
+	d.ahead = append(d.ahead, batch...)
+	d.refilling = false
+	d.refilled.Broadcast()
+	if dl == nil {
+		dl = d.popAhead()
+	}
+	return dl
+}
+
+// popAhead removes and returns the first delivery of d.ahead, or nil. The
+// caller holds aheadMu.
+func (d *Dispatcher) popAhead() *Delivery {
+	if len(d.ahead) == 0 {
+		return nil
+	}
+	dl := d.ahead[0]
+	d.ahead[0] = nil
+	d.ahead = d.ahead[1:]
+	return dl
+}
+
+// claimBatch claims up to n due deliveries; on error it returns none (the
+// loop reports claim errors and retries).
+func (d *Dispatcher) claimBatch(ctx context.Context, n int) []*Delivery {
 	d.claimMu.RLock()
-	ahead := claimAhead
-	if !d.inMemory {
-		ahead = claimAheadRemote
+	defer d.claimMu.RUnlock()
+	batch, err := d.store.Claim(ctx, d.now(), n, d.lease)
+	if err != nil {
+		return nil
 	}
-	batch, err := d.store.Claim(ctx, d.now(), ahead, d.lease)
-	d.claimMu.RUnlock()
-	if err != nil || len(batch) == 0 {
-		return nil // the loop reports claim errors and retries
-	}
-	d.ahead = batch[1:]
-	return batch[0]
+	return batch
 }
 
 // releaseAhead returns the deliveries claimed ahead and not started to

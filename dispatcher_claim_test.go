@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,4 +70,162 @@ func TestDispatcherCloseReleasesClaimedAhead(t *testing.T) {
 	}
 	require.Equal(t, 1, counts[StateSucceeded], "the attempt in flight was recorded")
 	require.Equal(t, events-1, counts[StatePending], "the rest is pending, none left delivering: %v", counts)
+}
+
+// remoteStore is a MemoryStore the Dispatcher treats as a database store
+// (another type): it claims ahead claimAheadRemote at a time and records
+// attempts asynchronously. Hooks, when set, run at the start of Claim and
+// Complete.
+type remoteStore struct {
+	*MemoryStore
+	onClaim    func(n int) // n counts the Claims, from 1
+	onComplete func()
+	claims     atomic.Int32
+}
+
+func (s *remoteStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error) {
+	n := int(s.claims.Add(1))
+	if s.onClaim != nil {
+		s.onClaim(n)
+	}
+	return s.MemoryStore.Claim(ctx, now, limit, lease)
+}
+
+func (s *remoteStore) Complete(ctx context.Context, d *Delivery, a *Attempt) error {
+	if s.onComplete != nil {
+		s.onComplete()
+	}
+	return s.MemoryStore.Complete(ctx, d, a)
+}
+
+// countingServer counts the requests it answers and signals each.
+func countingServer(t *testing.T) (*httptest.Server, *atomic.Int32, chan struct{}) {
+	t.Helper()
+	var n atomic.Int32
+	arrived := make(chan struct{}, 1024)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		arrived <- struct{}{}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n, arrived
+}
+
+// waitCount waits until n reaches want, reading arrived.
+func waitCount(t *testing.T, n *atomic.Int32, arrived <-chan struct{}, want int32, what string) {
+	t.Helper()
+	for n.Load() < want {
+		select {
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: %d requests, want %d", what, n.Load(), want)
+		}
+	}
+}
+
+// newRemoteDispatcher subscribes srv to every event of org_1 and publishes
+// events task.updated events on a Dispatcher over store (not started).
+func newRemoteDispatcher(t *testing.T, store Store, workers int, srv *httptest.Server, events int) *Dispatcher {
+	t.Helper()
+	d, err := NewDispatcher(store, &Config{
+		Workers:         workers,
+		AllowHTTP:       true,
+		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		Logger:          slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = d.CreateSubscription(ctx, SubscriptionParams{OrganizationID: "org_1", URL: srv.URL + "/hook", EventTypes: []string{"*"}})
+	require.NoError(t, err)
+	for range events {
+		require.NoError(t, d.Publish(ctx, Event{Type: EventTaskUpdated, OrganizationID: "org_1", Data: []byte(`{}`)}))
+	}
+	return d
+}
+
+// requireAllSucceeded checks that every delivery in store succeeded.
+func requireAllSucceeded(t *testing.T, store *MemoryStore, want int) {
+	t.Helper()
+	dls, _, err := store.ListDeliveries(context.Background(), DeliveryQuery{Page: Page{Limit: 1000}})
+	require.NoError(t, err)
+	require.Len(t, dls, want)
+	for _, dl := range dls {
+		require.Equal(t, StateSucceeded, dl.State, "delivery %s", dl.ID)
+	}
+}
+
+// TestDispatcherSendsWhileRecording checks that on a database store a
+// worker sends its next delivery while the store records its last one:
+// with every Complete blocked, the workers still send twice their number
+// (once each, then once more per result waiting to be recorded), and
+// Close waits for the results before it returns.
+func TestDispatcherSendsWhileRecording(t *testing.T) {
+	t.Parallel()
+	const workers, events = 2, 10
+	srv, requests, arrived := countingServer(t)
+	gate := make(chan struct{})
+	store := &remoteStore{MemoryStore: NewMemoryStore(), onComplete: func() { <-gate }}
+	d := newRemoteDispatcher(t, store, workers, srv, events)
+	ctx := context.Background()
+	require.NoError(t, d.Start(ctx))
+	t.Cleanup(func() { d.Close(ctx) })
+	open := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(open) // before Close, when the test fails
+	waitCount(t, requests, arrived, 2*workers, "with every Complete blocked")
+
+	closed := make(chan error, 1)
+	go func() { closed <- d.Close(ctx) }()
+	open()
+	select {
+	case err := <-closed:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	// Close stopped claiming: what was sent is recorded, the rest pending.
+	dls, _, err := store.ListDeliveries(ctx, DeliveryQuery{Page: Page{Limit: 100}})
+	require.NoError(t, err)
+	counts := map[DeliveryState]int{}
+	for _, dl := range dls {
+		counts[dl.State]++
+	}
+	require.Equal(t, int(requests.Load()), counts[StateSucceeded], "every delivery sent is recorded: %v", counts)
+	require.Equal(t, events+1, counts[StateSucceeded]+counts[StatePending], "none left delivering: %v", counts)
+}
+
+// TestDispatcherRefillsAheadWhileSending checks that on a database store
+// the next batch is claimed while the workers still have claimed
+// deliveries to send, and that they send them during that claim.
+func TestDispatcherRefillsAheadWhileSending(t *testing.T) {
+	t.Parallel()
+	const workers = 4
+	const events = workers + 2*claimAheadRemote // the ping is one more
+	srv, requests, arrived := countingServer(t)
+	gate := make(chan struct{})
+	var sentAtRefill atomic.Int32
+	store := &remoteStore{MemoryStore: NewMemoryStore()}
+	// Claim 1 is the loop's (one delivery per worker), 2 the first
+	// worker's batch, 3 the refill made while that batch runs low.
+	store.onClaim = func(n int) {
+		if n == 3 {
+			sentAtRefill.Store(requests.Load())
+			<-gate
+		}
+	}
+	d := newRemoteDispatcher(t, store, workers, srv, events)
+	ctx := context.Background()
+	require.NoError(t, d.Start(ctx))
+	t.Cleanup(func() { d.Close(ctx) })
+	open := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(open) // before Close, when the test fails
+
+	// Everything claimed before the refill is sent while it is blocked,
+	// but the one the refilling worker holds.
+	waitCount(t, requests, arrived, workers+claimAheadRemote-1, "during the refill")
+	require.LessOrEqual(t, sentAtRefill.Load(), int32(workers+claimAheadRemote-refillBelow),
+		"the refill began while the batch still had deliveries")
+	open()
+	waitCount(t, requests, arrived, events+1, "after the refill")
+	require.NoError(t, d.Close(ctx))
+	requireAllSucceeded(t, store.MemoryStore, events+1)
 }
