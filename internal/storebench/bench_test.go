@@ -128,16 +128,25 @@ func BenchmarkEndToEnd(b *testing.B) {
 			queries.n.Store(0)
 			b.ResetTimer()
 			start := time.Now()
+			machine0, self0, cpuOK := cpuUsed()
 			if err := d.Start(ctx); err != nil {
 				b.Fatal(err)
 			}
 			durabletest.Wait(b, recv.Processed(b.N), 10*time.Minute, "every delivery")
 			elapsed := time.Since(start)
+			machine1, self1, _ := cpuUsed()
 			b.StopTimer()
 			if err := d.Close(ctx); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "deliveries/s")
+			if cpuOK {
+				// All of the machine's CPU per delivery, and the part used
+				// by other processes: PostgreSQL's share, for pgstore.
+				perDelivery := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+				b.ReportMetric(perDelivery(machine1-machine0), "cpu-µs/delivery")
+				b.ReportMetric(perDelivery(machine1-machine0-(self1-self0)), "others-cpu-µs/delivery")
+			}
 			if _, ok := store.(*pgstore.Store); ok {
 				b.ReportMetric(float64(queries.n.Load())/float64(b.N), "queries/delivery")
 			}
