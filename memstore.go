@@ -39,7 +39,7 @@ type MemoryStore struct {
 	index map[matchKey]map[*memSub]struct{}
 
 	deliveries map[string]*memDelivery // by id
-	queue      dueQueue                // pending deliveries, by when they are due
+	queue      pendingQueue            // pending deliveries, by when they are due
 	// leased holds the deliveries being attempted, by when their lease
 	// expires. Leases are mostly claimed in the order they expire, so
 	// pushing one costs little, and finishing one is a removal from a heap
@@ -238,8 +238,9 @@ func (s *MemoryStore) UpdateSubscription(ctx context.Context, sub *Subscription)
 	ms.sub = cloneSubscription(sub)
 	s.indexSub(ms)
 	if wasDisabled && !sub.Disabled && len(ms.parked) > 0 {
+		nowKey := dueKey(time.Now())
 		for _, md := range ms.parked {
-			heap.Push(&s.queue, md)
+			s.queue.push(md, nowKey)
 		}
 		ms.parked = nil
 		s.signal()
@@ -337,6 +338,7 @@ func (s *MemoryStore) Enqueue(ctx context.Context, deliveries []*Delivery) error
 		return nil
 	}
 	now := time.Now().Round(0)
+	nowKey := dueKey(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.checkNewIDs(deliveries); err != nil {
@@ -353,7 +355,7 @@ func (s *MemoryStore) Enqueue(ctx context.Context, deliveries []*Delivery) error
 		}
 		md.d.UpdatedAt = now
 		s.deliveries[d.ID] = md
-		heap.Push(&s.queue, md)
+		s.queue.push(md, nowKey)
 		s.all = insertByID(s.all, md, memDeliveryID)
 		s.byOrg[d.OrganizationID] = insertByID(s.byOrg[d.OrganizationID], md, memDeliveryID)
 		s.bySub[d.SubscriptionID] = insertByID(s.bySub[d.SubscriptionID], md, memDeliveryID)
@@ -407,23 +409,16 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	nowKey := dueKey(now)
-	if s.nextDue(nowKey) == nil {
+	if !s.anyDue(nowKey) {
 		return nil, nil
 	}
 	// The copies handed out share one allocation, and so does the list.
-	n := min(limit, len(s.queue)+len(s.leased))
+	n := min(limit, s.queue.len()+len(s.leased))
 	out := make([]*Delivery, 0, n)
 	copies := make([]Delivery, 0, n)
 	var dropped []*memDelivery
-	for len(out) < limit {
-		q := s.nextDue(nowKey)
-		if q == nil {
-			break
-		}
-		md := heap.Pop(q).(*memDelivery)
-		if q == &s.leased {
-			delete(s.holding, md.d.ID) // its lease expired
-		}
+	for len(out) < limit && s.anyDue(nowKey) {
+		md := s.popDue(nowKey)
 		ms := s.subs[md.d.SubscriptionID]
 		switch {
 		case ms == nil: // deleted while this delivery was in flight
@@ -489,7 +484,7 @@ func (s *MemoryStore) Complete(ctx context.Context, d *Delivery, a *Attempt) err
 	rec.DeliveryID = d.ID
 	md.attempts = append(md.attempts, rec)
 	if md.d.State == StatePending {
-		heap.Push(&s.queue, md)
+		s.queue.push(md, dueKey(md.d.UpdatedAt))
 		s.signal()
 	}
 	return nil
@@ -514,22 +509,30 @@ func (s *MemoryStore) Release(ctx context.Context, d *Delivery, at time.Time) er
 	md.d.NextAttemptAt = at.Round(0)
 	md.d.LeaseExpiresAt = time.Time{}
 	md.d.UpdatedAt = time.Now().Round(0)
-	heap.Push(&s.queue, md)
+	s.queue.push(md, dueKey(md.d.UpdatedAt))
 	s.signal()
 	return nil
 }
 
-// nextDue returns the heap whose first delivery is the next due at nowKey
-// (a pending one or one whose lease expired), or nil when none is due.
-func (s *MemoryStore) nextDue(nowKey int64) *dueQueue {
-	var q *dueQueue
-	if len(s.queue) > 0 && s.queue[0].key <= nowKey {
-		q = &s.queue
+// anyDue reports whether a delivery is due at nowKey: a pending one or one
+// whose lease expired.
+func (s *MemoryStore) anyDue(nowKey int64) bool {
+	if e, ok := s.queue.first(); ok && e.key <= nowKey {
+		return true
 	}
-	if len(s.leased) > 0 && s.leased[0].key <= nowKey && (q == nil || dueBefore(s.leased[0], s.queue[0])) {
-		q = &s.leased
+	return len(s.leased) > 0 && s.leased[0].key <= nowKey
+}
+
+// popDue takes out of its queue the delivery due first at nowKey; one is
+// (anyDue).
+func (s *MemoryStore) popDue(nowKey int64) *memDelivery {
+	e, ok := s.queue.first()
+	if len(s.leased) > 0 && s.leased[0].key <= nowKey && (!ok || e.key > nowKey || dueBefore(s.leased[0], e)) {
+		md := heap.Pop(&s.leased).(*memDelivery)
+		delete(s.holding, md.d.ID) // its lease expired
+		return md
 	}
-	return q
+	return s.queue.pop()
 }
 
 // lease adds md, just claimed, to leased and holding.
@@ -667,7 +670,7 @@ func (s *MemoryStore) Redeliver(ctx context.Context, id string, at time.Time) er
 	md.d.State = StatePending
 	md.d.NextAttemptAt = at.Round(0)
 	md.d.UpdatedAt = time.Now().Round(0)
-	heap.Push(&s.queue, md)
+	s.queue.push(md, dueKey(md.d.UpdatedAt))
 	s.signal()
 	return nil
 }
@@ -714,11 +717,11 @@ func (s *MemoryStore) removeDeliveries(drop func(*memDelivery) bool, candidates 
 		n++
 		delete(s.deliveries, md.d.ID)
 		switch {
-		case md.heapIdx < 0:
+		case md.heapIdx == -1: // in neither queue
 		case md.d.State == StateDelivering:
 			s.unlease(md)
 		default:
-			heap.Remove(&s.queue, md.heapIdx)
+			s.queue.remove(md)
 		}
 		orgs[md.d.OrganizationID] = true
 		subs[md.d.SubscriptionID] = true

@@ -1,0 +1,90 @@
+package webhook
+
+import "container/heap"
+
+// pendingQueue holds a MemoryStore's pending deliveries by when they are
+// due. Most are due when they are enqueued and are enqueued in the order
+// they fall due (a Publish's deliveries are due at once and their ids
+// increase): those wait in a FIFO, where adding and taking one costs O(1)
+// instead of sifts through a heap of every pending delivery, each step a
+// cache miss when thousands wait. The rest (retries, deliveries due later,
+// any that would break the FIFO's order) wait in a heap. The first due is
+// the earlier of the two heads.
+//
+// A delivery in the FIFO has heapIdx inReady. One taken out of the middle
+// (remove) is left in place with heapIdx -1 and skipped when it reaches
+// the head; it never returns to the queue, having been deleted.
+type pendingQueue struct {
+	ready []dueEntry // ready[head:], ascending by dueBefore; due when pushed
+	head  int
+	later dueQueue
+}
+
+// inReady is the heapIdx of a delivery in a pendingQueue's FIFO.
+const inReady = -2
+
+// push adds md, pending, to the queue; nowKey is dueKey of the present.
+func (q *pendingQueue) push(md *memDelivery, nowKey int64) {
+	e := dueEntry{dueKey(md.due()), md}
+	if e.key <= nowKey && (q.head == len(q.ready) || !dueBefore(e, q.ready[len(q.ready)-1])) {
+		md.heapIdx = inReady
+		q.ready = append(q.ready, e)
+		return
+	}
+	heap.Push(&q.later, md)
+}
+
+// first returns the entry due first, skipping removed ones, or false when
+// the queue is empty.
+func (q *pendingQueue) first() (dueEntry, bool) {
+	for q.head < len(q.ready) && q.ready[q.head].md.heapIdx != inReady {
+		q.advance()
+	}
+	switch {
+	case q.head == len(q.ready) && len(q.later) == 0:
+		return dueEntry{}, false
+	case q.head == len(q.ready):
+		return q.later[0], true
+	case len(q.later) == 0 || dueBefore(q.ready[q.head], q.later[0]):
+		return q.ready[q.head], true
+	}
+	return q.later[0], true
+}
+
+// pop removes and returns the delivery due first; the queue must not be
+// empty (first reported true).
+func (q *pendingQueue) pop() *memDelivery {
+	e, _ := q.first()
+	if q.head < len(q.ready) && q.ready[q.head] == e {
+		q.advance()
+		e.md.heapIdx = -1
+		return e.md
+	}
+	return heap.Pop(&q.later).(*memDelivery)
+}
+
+// advance drops the head of the FIFO, reusing its array once half of it
+// is behind the head.
+func (q *pendingQueue) advance() {
+	q.ready[q.head] = dueEntry{}
+	q.head++
+	if q.head == len(q.ready) {
+		q.ready, q.head = q.ready[:0], 0
+	} else if q.head >= 1024 && q.head >= len(q.ready)/2 {
+		n := copy(q.ready, q.ready[q.head:])
+		clear(q.ready[n:])
+		q.ready, q.head = q.ready[:n], 0
+	}
+}
+
+// remove takes md, which is in the queue, out of it.
+func (q *pendingQueue) remove(md *memDelivery) {
+	if md.heapIdx == inReady {
+		md.heapIdx = -1
+		return
+	}
+	heap.Remove(&q.later, md.heapIdx)
+}
+
+// len returns an upper bound of the number of pending deliveries.
+func (q *pendingQueue) len() int { return len(q.ready) - q.head + len(q.later) }
