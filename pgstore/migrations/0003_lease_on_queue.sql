@@ -1,5 +1,10 @@
 -- 0003: the lease lives on the queue row alone, and attempts lose their
 -- identity column, so that claiming and completing write less per delivery.
+-- A process still running the pgstore of schema 0002 fails its claims and
+-- completes once this is applied (it writes columns that are gone): upgrade
+-- every process together. Nothing is lost: a lease such a process holds
+-- expires and the delivery is claimed again, or completed by its holder if
+-- that holder is already the new code.
 
 -- A delivery is delivering exactly while its queue row has lease_expires_at
 -- set; reads derive State and LeaseExpiresAt from a LEFT JOIN on
