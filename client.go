@@ -142,6 +142,10 @@ func NewClient(cfg ClientConfig) (*http.Client, error) {
 		MaxIdleConnsPerHost:    idlePerHost,
 		IdleConnTimeout:        idleConnTimeout,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		// A response is read for a short snippet at most: asking for gzip
+		// would only add a header to every request and a decompressor to
+		// every compressed answer.
+		DisableCompression: true,
 	}
 	return &http.Client{
 		Transport: transport,

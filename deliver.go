@@ -52,13 +52,13 @@ func (d *Dispatcher) process(ctx context.Context, dl *Delivery, timer *attemptTi
 		d.holdForDisabled(dl)
 		return
 	}
-	host := d.endpoints.key(sub.URL)
-	if ok, retryAt := d.endpoints.acquire(host, d.now()); !ok {
+	ep := d.endpoints.lookup(sub.URL)
+	if ok, retryAt := d.endpoints.acquire(ep.key, d.now()); !ok {
 		d.release(dl, retryAt)
 		return
 	}
-	a, out := d.attempt(ctx, sub, dl, timer)
-	d.endpoints.done(host, a.Duration, d.now())
+	a, out := d.attempt(ctx, sub, ep, dl, timer)
+	d.endpoints.done(ep.key, a.Duration, d.now())
 	if out.aborted {
 		d.release(dl, d.now())
 		return
@@ -219,10 +219,10 @@ func (t *attemptTimer) close() {
 	}
 }
 
-// attempt makes one HTTP attempt of dl to sub and classifies it. Its
-// deadline comes from timer, or from a context of its own when timer is
-// nil. It never returns a nil Attempt.
-func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Delivery, timer *attemptTimer) (*Attempt, outcome) {
+// attempt makes one HTTP attempt of dl to sub, whose URL is ep, and
+// classifies it. Its deadline comes from timer, or from a context of its
+// own when timer is nil. It never returns a nil Attempt.
+func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, ep endpoint, dl *Delivery, timer *attemptTimer) (*Attempt, outcome) {
 	started := d.now()
 	a := &Attempt{DeliveryID: dl.ID, Number: dl.AttemptCount + 1, StartedAt: started}
 	fail := func(class ErrorClass, err error) (*Attempt, outcome) {
@@ -242,10 +242,10 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Deliver
 		actx, cancel = context.WithTimeoutCause(ctx, d.cfg.AttemptTimeout, errAttemptTimeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, sub.URL, bytes.NewReader(dl.Body))
-	if err != nil {
+	if ep.url == nil {
 		return fail(ErrorClassOther, fmt.Errorf("webhook: build request to %s: invalid URL", RedactURL(sub.URL)))
 	}
+	req := newPost(actx, ep.url, dl.Body)
 	h := req.Header
 	h["Content-Type"] = jsonContentType
 	h["User-Agent"] = d.userAgent
@@ -309,6 +309,29 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, dl *Deliver
 		}
 	}
 	return a, out
+}
+
+// newPost returns the request http.NewRequestWithContext(ctx, "POST",
+// u.String(), bytes.NewReader(body)) would, without parsing the URL again
+// on every attempt. The request has its own copy of u.
+func newPost(ctx context.Context, u *url.URL, body []byte) *http.Request {
+	target := *u
+	target.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest: "host:" has an empty port
+	req := http.Request{
+		Method:     http.MethodPost,
+		URL:        &target,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     make(http.Header, 6), // the attempt's headers
+		Body:       io.NopCloser(bytes.NewReader(body)),
+		// Lets the transport send the request again on another connection
+		// when a kept-alive one turns out to be closed.
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		ContentLength: int64(len(body)),
+		Host:          target.Host,
+	}
+	return req.WithContext(ctx)
 }
 
 // jsonContentType is the Content-Type of every attempt, shared by their

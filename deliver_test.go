@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,7 +74,7 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestEndpointKey(t *testing.T) {
+func TestEndpointLookup(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ url, want string }{
 		{"https://Hooks.Example.com/a", "hooks.example.com:https"},
@@ -81,11 +82,53 @@ func TestEndpointKey(t *testing.T) {
 		{"http://127.0.0.1:9000/", "127.0.0.1:9000"},
 		{"http://[::1]:9000/", "[::1]:9000"},
 	}
+	var l endpointLimiter
 	for _, tt := range tests {
-		require.Equal(t, tt.want, endpointKey(tt.url), tt.url)
+		ep := l.lookup(tt.url)
+		require.Equal(t, tt.want, ep.key, tt.url)
+		require.Equal(t, tt.url, ep.url.String())
+		require.Same(t, ep.url, l.lookup(tt.url).url, "parsed once")
 	}
-	require.Equal(t, endpointKey("https://a.example.com/x"), endpointKey("https://a.example.com/y"),
+	require.Equal(t, l.lookup("https://a.example.com/x").key, l.lookup("https://a.example.com/y").key,
 		"one endpoint host, whatever the path")
+	bad := l.lookup("https://a.example.com/%zz")
+	require.Nil(t, bad.url, "an unparseable URL has no URL to send to")
+	require.Equal(t, "https://a.example.com/%zz", bad.key)
+}
+
+// TestNewPost checks that newPost builds the request
+// http.NewRequestWithContext would, on its own copy of the URL.
+func TestNewPost(t *testing.T) {
+	t.Parallel()
+	type ctxKey struct{}
+	ctx := context.WithValue(context.Background(), ctxKey{}, "attempt")
+	body := []byte(`{"event":"task.created"}`)
+	for _, raw := range []string{"https://hooks.example.com/a?b=c", "http://127.0.0.1:9000/hook", "https://hooks.example.com:/x"} {
+		u, err := url.Parse(raw)
+		require.NoError(t, err)
+		want, err := http.NewRequestWithContext(ctx, http.MethodPost, raw, bytes.NewReader(body))
+		require.NoError(t, err)
+		got := newPost(ctx, u, body)
+
+		require.Equal(t, want.Method, got.Method)
+		require.Equal(t, want.URL.String(), got.URL.String())
+		require.NotSame(t, u, got.URL, "the request's own copy")
+		require.Equal(t, want.Host, got.Host)
+		require.Equal(t, want.Proto, got.Proto)
+		require.Equal(t, want.ProtoMajor, got.ProtoMajor)
+		require.Equal(t, want.ProtoMinor, got.ProtoMinor)
+		require.Equal(t, want.ContentLength, got.ContentLength)
+		require.Equal(t, "attempt", got.Context().Value(ctxKey{}))
+		require.NotNil(t, got.Header)
+		read, err := io.ReadAll(got.Body)
+		require.NoError(t, err)
+		require.Equal(t, body, read)
+		again, err := got.GetBody()
+		require.NoError(t, err)
+		read, err = io.ReadAll(again)
+		require.NoError(t, err)
+		require.Equal(t, body, read, "GetBody rewinds")
+	}
 }
 
 func TestEndpointLimiter(t *testing.T) {

@@ -292,6 +292,7 @@ func TestDispatcherSendsHeaders(t *testing.T) {
 	require.Equal(t, d.ID, hd.Get(webhook.DefaultDeliveryHeader))
 	require.Equal(t, "task.created", hd.Get(webhook.DefaultEventHeader))
 	require.Len(t, hd.Get(webhook.DefaultSignatureHeader), 64)
+	require.Empty(t, hd.Values("Accept-Encoding"), "no compressed answers asked for: only a snippet is read")
 	require.Equal(t, d.Body, reqs[0].body)
 }
 

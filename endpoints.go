@@ -35,7 +35,7 @@ type endpointLimiter struct {
 	max   int
 	mu    sync.Mutex
 	hosts map[string]*endpointState
-	keys  map[string]string // endpoint URL → endpointKey, parsed once
+	keys  map[string]endpoint // by endpoint URL, parsed once
 }
 
 // endpointState is what the limiter knows of one endpoint.
@@ -80,29 +80,35 @@ func (l *endpointLimiter) done(host string, took time.Duration, now time.Time) {
 	}
 }
 
-// key returns endpointKey(raw), parsing each URL once rather than on
-// every attempt.
-func (l *endpointLimiter) key(raw string) string {
+// lookup returns the endpoint of URL raw, parsing each URL once rather than
+// on every attempt.
+func (l *endpointLimiter) lookup(raw string) endpoint {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if k, ok := l.keys[raw]; ok {
-		return k
+	if ep, ok := l.keys[raw]; ok {
+		return ep
 	}
 	if l.keys == nil || len(l.keys) >= maxEndpointKeys {
-		l.keys = make(map[string]string)
+		l.keys = make(map[string]endpoint)
 	}
-	k := endpointKey(raw)
-	l.keys[raw] = k
-	return k
+	ep := endpoint{key: raw}
+	if u, err := url.Parse(raw); err == nil {
+		ep = endpoint{key: endpointKey(u), url: u}
+	}
+	l.keys[raw] = ep
+	return ep
+}
+
+// endpoint is an endpoint URL as parsed once: its concurrency key and the
+// URL its requests are sent to.
+type endpoint struct {
+	key string
+	url *url.URL // nil when the URL does not parse; never modified
 }
 
 // endpointKey is the per-endpoint concurrency key of an endpoint URL: its
 // lower-cased host and port.
-func endpointKey(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
+func endpointKey(u *url.URL) string {
 	host := strings.ToLower(u.Hostname())
 	port := u.Port()
 	if port == "" {

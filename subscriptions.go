@@ -257,7 +257,7 @@ func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt,
 	if sub.Disabled {
 		// Stores never hand out deliveries of a disabled subscription, so
 		// this ping cannot go through the log: send it unrecorded.
-		a, _ := d.attempt(ctx, sub, dl, nil)
+		a, _ := d.attempt(ctx, sub, d.endpoints.lookup(sub.URL), dl, nil)
 		return a, nil
 	}
 	held, err := d.holdNew(ctx, dl)
@@ -269,7 +269,7 @@ func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt,
 		// attempt once it is recorded.
 		return d.awaitAttempt(ctx, dl.ID)
 	}
-	a, out := d.attempt(ctx, sub, held, nil)
+	a, out := d.attempt(ctx, sub, d.endpoints.lookup(sub.URL), held, nil)
 	d.record(sub, held, a, out)
 	return a, nil
 }
