@@ -64,30 +64,39 @@ func (d *Dispatcher) process(ctx context.Context, dl *Delivery, timer *attemptTi
 		return
 	}
 	if d.inMemory {
-		d.record(sub, dl, a, out)
+		sctx, cancel := d.storeContext() // no timer: a MemoryStore never blocks
+		d.record(sctx, sub, dl, a, out)
+		cancel()
 		return
 	}
-	d.recordAsync(sub, dl, a, out)
+	d.records <- pendingRecord{sub, dl, a, out}
 }
 
-// recordAsync records an attempt in a goroutine of its own, so that the
-// worker sends its next delivery while a database store writes this one's
-// result. Waiting for that write (a round trip, shared with other
+// pendingRecord is an attempt waiting for a recorder.
+type pendingRecord struct {
+	sub *Subscription
+	dl  *Delivery
+	a   *Attempt
+	out outcome
+}
+
+// recorder records the attempts workers hand it until d.records is
+// closed. On a database store the workers do not record their attempts
+// themselves: they send their next delivery while recorders write this
+// one's result. Waiting for that write (a round trip, shared with other
 // workers' in one group commit) would idle the worker and spend the HTTP
 // concurrency Config.Workers promises on the database: with 32 workers on
 // PostgreSQL it capped the rate (BENCHMARKS.md, Durable stores). At most
-// Config.Workers results wait this way; past that the worker waits for a
-// place. The goroutines count among the workers, so Close waits for them.
-func (d *Dispatcher) recordAsync(sub *Subscription, dl *Delivery, a *Attempt, out outcome) {
-	d.recording <- struct{}{}
-	d.workers.Add(1)
-	go func() {
-		defer func() {
-			<-d.recording
-			d.workers.Done()
-		}()
-		d.record(sub, dl, a, out)
-	}()
+// recordBacklog results wait; past that a worker waits for a place. Each
+// recorder reuses one store deadline, as workers reuse their attempt's.
+func (d *Dispatcher) recorder(base context.Context) {
+	defer d.recorders.Done()
+	timer := &attemptTimer{parent: base, timeout: storeTimeout, cause: errStoreTimeout}
+	defer timer.close()
+	for r := range d.records {
+		d.record(timer.start(), r.sub, r.dl, r.a, r.out)
+		timer.stop()
+	}
 }
 
 // loadSubscription loads the subscription of dl for an attempt, which only
@@ -145,7 +154,9 @@ func (d *Dispatcher) finishUnsent(dl *Delivery, reason string) {
 	dl.LastStatusCode = 0
 	dl.LastError = reason
 	dl.UpdatedAt = now
-	if d.complete(dl, a) {
+	ctx, cancel := d.storeContext()
+	defer cancel()
+	if d.complete(ctx, dl, a) {
 		d.observe(dl, a)
 	}
 }
@@ -172,9 +183,13 @@ func (d *Dispatcher) send(req *http.Request) (*http.Response, error) {
 // outlasted Config.AttemptTimeout.
 var errAttemptTimeout = fmt.Errorf("webhook: attempt deadline exceeded: %w", context.DeadlineExceeded)
 
-// attemptTimer gives the attempts of one worker goroutine their deadline:
-// each runs under a context that is cancelled with errAttemptTimeout when
-// the attempt outlasts the timeout. The context and its timer are reused
+// errStoreTimeout is the cause of the context of a store write that
+// outlasted storeTimeout.
+var errStoreTimeout = fmt.Errorf("webhook: store write deadline exceeded: %w", context.DeadlineExceeded)
+
+// attemptTimer gives the attempts of one worker goroutine (or the store
+// writes of one recorder) their deadline: each runs under a context that
+// is cancelled with cause when it outlasts the timeout. The context and its timer are reused
 // from one attempt to the next, and replaced only after the deadline
 // passed, because a new context and timer per attempt (and the child
 // context net/http registers under each) are a measurable part of an
@@ -182,6 +197,7 @@ var errAttemptTimeout = fmt.Errorf("webhook: attempt deadline exceeded: %w", con
 type attemptTimer struct {
 	parent  context.Context
 	timeout time.Duration
+	cause   error
 	ctx     context.Context // nil until the first attempt and after a deadline passed
 	cancel  context.CancelCauseFunc
 	timer   *time.Timer
@@ -193,7 +209,7 @@ func (t *attemptTimer) start() context.Context {
 	if t.ctx == nil {
 		ctx, cancel := context.WithCancelCause(t.parent)
 		t.ctx, t.cancel = ctx, cancel
-		t.timer = time.AfterFunc(t.timeout, func() { cancel(errAttemptTimeout) })
+		t.timer = time.AfterFunc(t.timeout, func() { cancel(t.cause) })
 		return ctx
 	}
 	t.timer.Reset(t.timeout)
@@ -205,7 +221,7 @@ func (t *attemptTimer) stop() {
 	if !t.timer.Stop() {
 		// The deadline passed: this context is cancelled (or about to
 		// be); the next attempt gets a new one.
-		t.cancel(errAttemptTimeout)
+		t.cancel(t.cause)
 		t.ctx = nil
 	}
 }
@@ -403,9 +419,9 @@ func parseRetryAfter(v string, now time.Time, limit time.Duration) time.Duration
 	return min(max(delay, 0), limit)
 }
 
-// record applies the attempt's outcome to the delivery, stores it, and
-// updates the endpoint's health.
-func (d *Dispatcher) record(sub *Subscription, dl *Delivery, a *Attempt, out outcome) {
+// record applies the attempt's outcome to the delivery, stores it under
+// ctx, and updates the endpoint's health.
+func (d *Dispatcher) record(ctx context.Context, sub *Subscription, dl *Delivery, a *Attempt, out outcome) {
 	now := d.now()
 	dl.AttemptCount = a.Number
 	dl.LastStatusCode = a.StatusCode
@@ -430,7 +446,7 @@ func (d *Dispatcher) record(sub *Subscription, dl *Delivery, a *Attempt, out out
 		}
 	}
 	d.logAttempt(sub, dl, a)
-	if !d.complete(dl, a) {
+	if !d.complete(ctx, dl, a) {
 		return
 	}
 	if dl.State == StatePending {
@@ -487,11 +503,10 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// complete stores the attempt and the delivery's new state. It reports
-// whether the store accepted them.
-func (d *Dispatcher) complete(dl *Delivery, a *Attempt) bool {
-	ctx, cancel := d.storeContext()
-	defer cancel()
+// complete stores the attempt and the delivery's new state under ctx, a
+// store write's context (see storeContext). It reports whether the store
+// accepted them.
+func (d *Dispatcher) complete(ctx context.Context, dl *Delivery, a *Attempt) bool {
 	if err := d.store.Complete(ctx, dl, a); err != nil {
 		level := slog.LevelError
 		switch {

@@ -63,6 +63,10 @@ const (
 	// worker claims the next claimAheadRemote on a database store, so that
 	// the others still have work during the claim's round trip.
 	refillBelow = claimAheadRemote / 2
+	// recordBacklog times Config.Workers is how many attempts may wait for
+	// a recorder on a database store (see recorder): room for the Completes
+	// of about one group commit per worker.
+	recordBacklog = 4
 	// leaseMargin is added to the attempt timeout to form the lease, so a
 	// lease outlives the attempt plus the store writes around it.
 	leaseMargin = 30 * time.Second
@@ -309,12 +313,13 @@ type Dispatcher struct {
 	done     chan struct{}      // closed when the loop and every worker have exited
 	nextDue  time.Time          // earliest retry or release this process scheduled
 
-	runCtx    context.Context // parent of attempts; ended by abort
-	storeBase atomic.Value    // context.Context: runCtx without its cancellation, once started
-	slots     chan struct{}   // one token per attempt in flight (global cap)
-	recording chan struct{}   // one token per result being recorded by recordAsync
-	slotFreed chan struct{}   // nudges the loop when a saturated pool frees a slot
-	wake      chan struct{}   // nudges the loop: new work or an earlier due time
+	runCtx    context.Context    // parent of attempts; ended by abort
+	storeBase atomic.Value       // context.Context: runCtx without its cancellation, once started
+	slots     chan struct{}      // one token per attempt in flight (global cap)
+	records   chan pendingRecord // attempts for the recorders, on a database store
+	recorders sync.WaitGroup
+	slotFreed chan struct{} // nudges the loop when a saturated pool frees a slot
+	wake      chan struct{} // nudges the loop: new work or an earlier due time
 	workers   sync.WaitGroup
 
 	claimMu sync.RWMutex // claimers share it; Ping holds it alone (see holdNew)
@@ -382,7 +387,6 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		closed:         make(chan struct{}),
 		done:           make(chan struct{}),
 		slots:          make(chan struct{}, c.Workers),
-		recording:      make(chan struct{}, c.Workers),
 		slotFreed:      make(chan struct{}, 1),
 		wake:           make(chan struct{}, 1),
 		endpoints:      endpointLimiter{max: c.MaxPerEndpoint, hosts: make(map[string]*endpointState)},
@@ -411,7 +415,15 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	loopCtx, stop := context.WithCancel(ctx)
 	runCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
 	d.stopLoop, d.abort, d.runCtx = stop, abort, runCtx
-	d.storeBase.Store(context.WithoutCancel(runCtx))
+	storeBase := context.WithoutCancel(runCtx)
+	d.storeBase.Store(storeBase)
+	if !d.inMemory {
+		d.records = make(chan pendingRecord, recordBacklog*d.cfg.Workers)
+		d.recorders.Add(d.cfg.Workers)
+		for range d.cfg.Workers {
+			go d.recorder(storeBase)
+		}
+	}
 	go d.loop(loopCtx)
 	return nil
 }
@@ -566,6 +578,7 @@ func (d *Dispatcher) scheduled(t time.Time) {
 func (d *Dispatcher) loop(ctx context.Context) {
 	defer close(d.done)
 	defer d.releaseAhead() // after the workers, which take from it, are gone
+	defer d.stopRecorders()
 	defer d.workers.Wait()
 
 	var notify <-chan struct{}
@@ -649,7 +662,7 @@ func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
 // the claim loop between two attempts. It frees the slot when nothing is
 // due or the dispatcher is stopping.
 func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
-	timer := &attemptTimer{parent: d.runCtx, timeout: d.cfg.AttemptTimeout}
+	timer := &attemptTimer{parent: d.runCtx, timeout: d.cfg.AttemptTimeout, cause: errAttemptTimeout}
 	defer func() {
 		timer.close()
 		<-d.slots
@@ -739,6 +752,15 @@ func (d *Dispatcher) claimBatch(ctx context.Context, n int) []*Delivery {
 		return nil
 	}
 	return batch
+}
+
+// stopRecorders waits for the recorders to record every attempt handed to
+// them, once the workers have exited.
+func (d *Dispatcher) stopRecorders() {
+	if d.records != nil {
+		close(d.records)
+		d.recorders.Wait()
+	}
 }
 
 // releaseAhead returns the deliveries claimed ahead and not started to

@@ -270,7 +270,9 @@ func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt,
 		return d.awaitAttempt(ctx, dl.ID)
 	}
 	a, out := d.attempt(ctx, sub, d.endpoints.lookup(sub.URL), held, nil)
-	d.record(sub, held, a, out)
+	sctx, cancel := d.storeContext()
+	defer cancel()
+	d.record(sctx, sub, held, a, out)
 	return a, nil
 }
 

@@ -11,6 +11,12 @@ import (
 // maxCompleteBatch bounds how many Completes share one statement.
 const maxCompleteBatch = 128
 
+// completeLinger is how long, under load, the writer of a batch of
+// Completes waits for more to join it (see groupcommit.New): each statement
+// costs far more than a row, and a dispatcher does not wait for its
+// Completes (it records them while sending the next deliveries).
+const completeLinger = 500 * time.Microsecond
+
 // completeTimeout bounds the write of one batch of Completes, whose callers
 // may have stopped waiting; retryLost retries within it through a lost
 // connection.
@@ -63,7 +69,8 @@ func (s *Store) flushCompletions(ctx context.Context, batch []*completion) []err
 					$11::bigint[], $12::int[], $13::text[], $14::text[], $15::text[])
 					AS t(id, state, cnt, nxt, code, lerr, upd, lease, num, started, dur, status, class, err, snippet)
 			), requeued AS (
-				UPDATE webhook_queue q SET due_at = i.nxt, lease_expires_at = NULL, claimed_at = NULL
+				UPDATE webhook_queue q SET due_at = i.nxt, lease_expires_at = NULL, claimed_at = NULL,
+					attempt_count = i.cnt
 				FROM input i
 				WHERE q.delivery_id = i.id AND q.lease_expires_at = i.lease AND i.state = 'pending'
 				RETURNING q.delivery_id

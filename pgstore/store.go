@@ -163,7 +163,7 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 		prefetch: c.ClaimPrefetch,
 		subs:     subCache{ttl: c.SubscriptionCacheTTL},
 	}
-	s.completer = groupcommit.New(maxCompleteBatch, completeTimeout, s.flushCompletions)
+	s.completer = groupcommit.New(maxCompleteBatch, completeLinger, completeTimeout, s.flushCompletions)
 	return s, nil
 }
 

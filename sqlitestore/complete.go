@@ -13,6 +13,12 @@ import (
 // maxCompleteBatch bounds how many Completes share one transaction.
 const maxCompleteBatch = 128
 
+// completeLinger is how long, under load, the writer of a batch of
+// Completes waits for more to join it (see groupcommit.New): each transaction
+// costs far more than a row, and a dispatcher does not wait for its
+// Completes (it records them while sending the next deliveries).
+const completeLinger = 500 * time.Microsecond
+
 // completeTimeout bounds the write of one batch of Completes, whose callers
 // may have stopped waiting.
 const completeTimeout = 30 * time.Second

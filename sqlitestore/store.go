@@ -126,7 +126,7 @@ func Open(path string, cfg *Config) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, now: c.Now, work: make(chan struct{}, 1)}
-	s.completer = groupcommit.New(maxCompleteBatch, completeTimeout, s.flushCompletions)
+	s.completer = groupcommit.New(maxCompleteBatch, completeLinger, completeTimeout, s.flushCompletions)
 	// The writer first: it switches the file to WAL and creates the schema
 	// before any reader opens it.
 	if err := s.migrate(context.Background()); err != nil {

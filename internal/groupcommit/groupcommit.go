@@ -2,8 +2,8 @@
 // a request that arrives while another is being written waits, and the
 // next writer takes every queued request into one batch. The stores use it
 // for Complete, whose cost is mostly per statement or per transaction, not
-// per row. An idle committer writes a lone request at once; nothing waits
-// for a batch to fill.
+// per row. An idle committer writes a lone request at once; under load the
+// writer may wait a little for more requests to join its batch (linger).
 package groupcommit
 
 import (
@@ -25,11 +25,14 @@ type FlushFunc[T any] func(ctx context.Context, batch []T) []error
 type Committer[T any] struct {
 	flush    FlushFunc[T]
 	maxBatch int
+	linger   time.Duration
 	timeout  time.Duration
 
-	mu      sync.Mutex
-	queue   []*request[T]
-	writing bool
+	mu        sync.Mutex
+	queue     []*request[T]
+	writing   bool
+	lastBatch int           // size of the batch written last
+	full      chan struct{} // while the writer lingers: closed when maxBatch wait
 }
 
 // request is one call of Do waiting to be written.
@@ -43,9 +46,14 @@ type request[T any] struct {
 }
 
 // New returns a Committer writing batches of at most maxBatch items with
-// flush, each under a context of its own bounded by timeout.
-func New[T any](maxBatch int, timeout time.Duration, flush FlushFunc[T]) *Committer[T] {
-	return &Committer[T]{flush: flush, maxBatch: max(maxBatch, 1), timeout: timeout}
+// flush, each under a context of its own bounded by timeout. When the
+// batch written last held more than one request (the committer is under
+// load), the writer waits up to linger, or until maxBatch requests wait,
+// before it takes the next batch, so that more requests share each write;
+// a lone request on an idle committer is written at once. A linger of 0
+// never waits.
+func New[T any](maxBatch int, linger, timeout time.Duration, flush FlushFunc[T]) *Committer[T] {
+	return &Committer[T]{flush: flush, maxBatch: max(maxBatch, 1), linger: max(linger, 0), timeout: timeout}
 }
 
 // Do queues v and returns its outcome once written, by this caller or by
@@ -56,6 +64,10 @@ func (c *Committer[T]) Do(ctx context.Context, v T) error {
 	r := &request[T]{v: v, done: make(chan error, 1)}
 	c.mu.Lock()
 	c.queue = append(c.queue, r)
+	if c.full != nil && len(c.queue) >= c.maxBatch {
+		close(c.full)
+		c.full = nil
+	}
 	lead := !c.writing
 	c.writing = true
 	c.mu.Unlock()
@@ -76,10 +88,12 @@ func (c *Committer[T]) Do(ctx context.Context, v T) error {
 	// caller still waiting; requests whose callers left are written by the
 	// leader.
 	for {
+		c.gather()
 		c.mu.Lock()
 		n := min(len(c.queue), c.maxBatch)
 		batch := c.queue[:n:n]
 		c.queue = c.queue[n:]
+		c.lastBatch = n
 		c.mu.Unlock()
 
 		c.write(ctx, batch)
@@ -100,6 +114,28 @@ func (c *Committer[T]) Do(ctx context.Context, v T) error {
 		c.mu.Unlock()
 	}
 	return <-r.done
+}
+
+// gather waits up to c.linger for maxBatch requests to queue when the last
+// batch held more than one; the caller leads.
+func (c *Committer[T]) gather() {
+	c.mu.Lock()
+	if c.linger == 0 || c.lastBatch <= 1 || len(c.queue) >= c.maxBatch {
+		c.mu.Unlock()
+		return
+	}
+	full := make(chan struct{})
+	c.full = full
+	c.mu.Unlock()
+	t := time.NewTimer(c.linger)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		c.mu.Lock()
+		c.full = nil
+		c.mu.Unlock()
+	case <-full: // Do cleared c.full
+	}
 }
 
 // write flushes batch and hands each request its outcome.

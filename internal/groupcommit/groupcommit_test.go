@@ -63,7 +63,7 @@ func queued[T any](t *testing.T, c *Committer[T], n int) {
 func TestDoBatchesWaitingCallers(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{entered: make(chan struct{}), gate: make(chan struct{})}
-	c := New(100, time.Minute, rec.flush)
+	c := New(100, 0, time.Minute, rec.flush)
 
 	first := make(chan error, 1)
 	go func() { first <- c.Do(context.Background(), 0) }()
@@ -97,7 +97,7 @@ func TestDoBatchesWaitingCallers(t *testing.T) {
 func TestDoAloneWritesAtOnce(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	c := New(100, time.Minute, rec.flush)
+	c := New(100, 0, time.Minute, rec.flush)
 	for i := range 3 {
 		require.NoError(t, c.Do(context.Background(), i))
 	}
@@ -107,7 +107,7 @@ func TestDoAloneWritesAtOnce(t *testing.T) {
 func TestDoMaxBatch(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{entered: make(chan struct{}), gate: make(chan struct{})}
-	c := New(3, time.Minute, rec.flush)
+	c := New(3, 0, time.Minute, rec.flush)
 	done := make(chan error, 8)
 	go func() { done <- c.Do(context.Background(), 0) }()
 	<-rec.entered
@@ -131,7 +131,7 @@ func TestDoMaxBatch(t *testing.T) {
 func TestDoCallerGivesUp(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{entered: make(chan struct{}), gate: make(chan struct{})}
-	c := New(100, time.Minute, rec.flush)
+	c := New(100, 0, time.Minute, rec.flush)
 
 	first := make(chan error, 1)
 	go func() { first <- c.Do(context.Background(), 0) }()
@@ -186,8 +186,17 @@ func TestAbandon(t *testing.T) {
 
 func TestDoConcurrent(t *testing.T) {
 	t.Parallel()
+	for _, linger := range []time.Duration{0, 100 * time.Microsecond} {
+		t.Run(fmt.Sprintf("linger=%v", linger), func(t *testing.T) {
+			t.Parallel()
+			testDoConcurrent(t, linger)
+		})
+	}
+}
+
+func testDoConcurrent(t *testing.T, linger time.Duration) {
 	rec := &recorder{}
-	c := New(16, time.Minute, rec.flush)
+	c := New(16, linger, time.Minute, rec.flush)
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Go(func() {
@@ -210,4 +219,63 @@ func TestDoConcurrent(t *testing.T) {
 		require.Equal(t, 1, n, "item %d", v)
 	}
 	require.NoError(t, c.Do(context.Background(), 1000))
+}
+
+// loaded makes c's last batch hold two requests, as under load: 0 is
+// written alone while 1 and 2 queue, then 1 and 2 together.
+func loaded(t *testing.T, c *Committer[int], rec *recorder) {
+	t.Helper()
+	done := make(chan error, 3)
+	go func() { done <- c.Do(context.Background(), 0) }()
+	<-rec.entered
+	for i := 1; i <= 2; i++ {
+		go func() { done <- c.Do(context.Background(), i) }()
+	}
+	queued(t, c, 2)
+	close(rec.gate)
+	for range 3 {
+		require.NoError(t, <-done)
+	}
+	require.Len(t, rec.batches, 2)
+	require.Len(t, rec.batches[1], 2)
+}
+
+func TestDoLingersUnderLoad(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{entered: make(chan struct{}), gate: make(chan struct{})}
+	c := New(3, time.Hour, time.Minute, rec.flush)
+	loaded(t, c, rec)
+
+	// The next writer waits for more requests, up to maxBatch (an hour
+	// otherwise): the three are written together.
+	done := make(chan error, 3)
+	for i := 3; i <= 5; i++ {
+		go func() { done <- c.Do(context.Background(), i) }()
+	}
+	for range 3 {
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the lingering writer did not write the full batch")
+		}
+	}
+	require.Len(t, rec.batches, 3)
+	require.ElementsMatch(t, []int{3, 4, 5}, rec.batches[2])
+}
+
+func TestDoLingerEnds(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{entered: make(chan struct{}), gate: make(chan struct{})}
+	c := New(100, 10*time.Millisecond, time.Minute, rec.flush)
+	loaded(t, c, rec)
+
+	// A lone request after the load waits out the linger and is written
+	// alone; the committer is idle again, so the next is written at once.
+	require.NoError(t, c.Do(context.Background(), 3))
+	require.Equal(t, []int{3}, rec.batches[2])
+	c.mu.Lock()
+	last := c.lastBatch
+	c.mu.Unlock()
+	require.Equal(t, 1, last, "idle again: no linger before the next request")
 }
