@@ -117,10 +117,10 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 				$7::bytea[], $8::int[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
 				AS t(id, ev, typ, sub, org, proj, body, cnt, nxt, cre, upd)
 			LIMIT `+strconv.Itoa(batchBound(n))+`
-			RETURNING id, subscription_id, next_attempt_at
+			RETURNING id, subscription_id, next_attempt_at, attempt_count
 		), queued AS (
-			INSERT INTO webhook_queue (delivery_id, subscription_id, due_at, held)
-			SELECT id, subscription_id, next_attempt_at,
+			INSERT INTO webhook_queue (delivery_id, subscription_id, due_at, attempt_count, held)
+			SELECT id, subscription_id, next_attempt_at, attempt_count,
 				NOT EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.id = ins.subscription_id AND NOT s.disabled)
 			FROM ins
 			RETURNING 1
@@ -183,28 +183,30 @@ var (
 		), leased AS (
 			UPDATE webhook_queue AS q SET lease_expires_at = $2, due_at = $2, claimed_at = $1
 			FROM due WHERE q.delivery_id = due.delivery_id
-			RETURNING q.delivery_id
+			RETURNING q.delivery_id, q.attempt_count
 		)
 		SELECT d.id, d.event_id, d.event_type, d.subscription_id, d.organization_id, d.project_id, d.body,
 			'delivering', d.attempt_count, d.next_attempt_at, $2::timestamptz, d.last_status_code,
-			d.last_error, d.created_at, $1::timestamptz, ` + qualify("s", subscriptionColumns) + `
+			d.last_error, d.created_at, $1::timestamptz, leased.attempt_count, ` + qualify("s", subscriptionColumns) + `
 		FROM leased
 		JOIN webhook_deliveries d ON d.id = leased.delivery_id
-		JOIN webhook_subscriptions s ON s.id = d.subscription_id
-		FOR SHARE OF d`
+		JOIN webhook_subscriptions s ON s.id = d.subscription_id`
 )
 
 // claim runs the claim statement. Only the narrow queue row is written
 // (lease, due time, claim time); the delivery rows are read, with the
-// subscription of each, for ClaimedSubscription. They are read FOR SHARE:
-// a plain read sees the statement's snapshot, and a Complete that requeued
-// a delivery due at once and committed between that snapshot and the queue
-// row's lock would hand out the delivery's previous attempt count (and the
-// next attempt would repeat its number). Locking makes PostgreSQL return
-// the latest version of the row instead (FOR KEY SHARE would not: a lock
-// that does not conflict with the update keeps the old version). The lock
-// never waits: whoever updates a queued delivery row (Complete, Release)
-// holds the lock of its queue row, which this statement skips.
+// subscription of each, for ClaimedSubscription, in the statement's
+// snapshot and without a lock (locking them FOR SHARE, a write per
+// delivery, cost PostgreSQL about 8 µs per delivery). A Complete that
+// requeued a delivery due at once and committed between that snapshot and
+// the queue row's lock leaves a delivery row older than the queue row: it
+// would hand out the previous attempt count, and the next attempt would
+// repeat its number. The queue row keeps a copy of the attempt count, from
+// the version Claim locked (PostgreSQL rechecks a row updated since the
+// snapshot and locks its latest version), so such a delivery is told
+// apart and read again, in a statement of its own, whose snapshot has the
+// Complete. It happens only when a lease expired while its holder was
+// completing the delivery.
 //
 // The limit is written into the statement as a constant, one prepared
 // statement per distinct limit (a Dispatcher uses a few): with LIMIT $n,
@@ -217,9 +219,17 @@ func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.
 	if err != nil {
 		return nil, dbErr("claim", err)
 	}
-	out, subs, err := collectClaimed(rows)
+	out, subs, stale, err := collectClaimed(rows)
 	if err != nil {
 		return nil, dbErr("claim", err)
+	}
+	for _, i := range stale {
+		d, err := s.GetDelivery(ctx, out[i].ID) // delivering, under the lease just taken
+		if err != nil {
+			// Leased but unread: it is claimed again when the lease expires.
+			return nil, fmt.Errorf("pgstore: claim: read %s again: %w", out[i].ID, err)
+		}
+		out[i] = d
 	}
 	read := time.Now()
 	for _, sub := range subs {
@@ -234,41 +244,61 @@ func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.
 	return out, nil
 }
 
+// claimedSubscriptionID is the column of the claim statement that holds
+// the subscription id.
+const claimedSubscriptionID = 3
+
 // collectClaimed reads the rows of the claim statement: a delivery as
-// deliveryColumns reads it, then subscriptionColumns. The rows of one subscription carry the same
-// values (one statement, one snapshot): it is decoded once.
-func collectClaimed(rows pgx.Rows) ([]*webhook.Delivery, map[string]*webhook.Subscription, error) {
+// deliveryColumns reads it, the attempt count of its queue row, then
+// subscriptionColumns. It returns the deliveries, their subscriptions, and
+// the indexes of the deliveries whose row is older than their queue row
+// (see claim). The rows of one subscription carry the same values (one
+// statement, one snapshot): they are decoded from its first row only.
+func collectClaimed(rows pgx.Rows) (out []*webhook.Delivery, subs map[string]*webhook.Subscription, stale []int, err error) {
 	defer rows.Close()
 	var (
-		out   []*webhook.Delivery
-		subs  = make(map[string]*webhook.Subscription, 1)
-		lease *time.Time
-		sub   rawSubscription
+		lease       *time.Time
+		queuedCount int
+		sub         rawSubscription
+		d           webhook.Delivery
 	)
-	var d webhook.Delivery
+	subs = make(map[string]*webhook.Subscription, 1)
 	dest := append([]any{&d.ID, &d.EventID, &d.EventType, &d.SubscriptionID, &d.OrganizationID, &d.ProjectID,
 		&d.Body, &d.State, &d.AttemptCount, &d.NextAttemptAt, &lease, &d.LastStatusCode, &d.LastError,
-		&d.CreatedAt, &d.UpdatedAt}, sub.dest()...)
+		&d.CreatedAt, &d.UpdatedAt, &queuedCount}, sub.dest()...)
+	// The same destinations, but nil (skipped, not decoded) for the
+	// subscription's columns.
+	known := slices.Clone(dest)
+	clear(known[len(dest)-len(sub.dest()):])
 	for rows.Next() {
 		d, lease = webhook.Delivery{}, nil
-		if err := rows.Scan(dest...); err != nil {
-			return nil, nil, err
+		target := dest
+		if raw := rows.RawValues(); len(raw) > claimedSubscriptionID {
+			if _, ok := subs[string(raw[claimedSubscriptionID])]; ok {
+				target = known
+			}
+		}
+		if err := rows.Scan(target...); err != nil {
+			return nil, nil, nil, err
 		}
 		d.NextAttemptAt = d.NextAttemptAt.UTC()
 		d.LeaseExpiresAt = fromNull(lease)
 		d.CreatedAt = d.CreatedAt.UTC()
 		d.UpdatedAt = d.UpdatedAt.UTC()
+		if d.AttemptCount != queuedCount {
+			stale = append(stale, len(out))
+		}
 		dc := d
 		out = append(out, &dc)
 		if _, ok := subs[d.SubscriptionID]; !ok {
 			s, err := sub.subscription()
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			subs[d.SubscriptionID] = s
 		}
 	}
-	return out, subs, rows.Err()
+	return out, subs, stale, rows.Err()
 }
 
 // qualify prefixes each column of a comma-separated list with table.
@@ -508,10 +538,10 @@ func (s *Store) Redeliver(ctx context.Context, id string, at time.Time) error {
 			UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = $2, updated_at = $3
 			FROM webhook_subscriptions s
 			WHERE d.id = $1 AND d.state IN ('succeeded', 'failed') AND s.id = d.subscription_id
-			RETURNING d.id, d.subscription_id, s.disabled
+			RETURNING d.id, d.subscription_id, d.attempt_count, s.disabled
 		), queued AS (
-			INSERT INTO webhook_queue (delivery_id, subscription_id, due_at, held)
-			SELECT id, subscription_id, $2, disabled FROM upd
+			INSERT INTO webhook_queue (delivery_id, subscription_id, due_at, attempt_count, held)
+			SELECT id, subscription_id, $2, attempt_count, disabled FROM upd
 			RETURNING 1
 		), notified AS (
 			SELECT pg_notify($4, '') FROM queued

@@ -119,6 +119,13 @@ func NewDatabaseOn(t testing.TB, base string) string {
 // closed, when the test ends.
 func NewSchemaPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
+	return NewSchemaPoolConfig(t, nil)
+}
+
+// NewSchemaPoolConfig is NewSchemaPool with edit applied to the pool's
+// configuration first (a tracer, say); edit may be nil.
+func NewSchemaPoolConfig(t testing.TB, edit func(*pgxpool.Config)) *pgxpool.Pool {
+	t.Helper()
 	base := DSN(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -152,6 +159,9 @@ func NewSchemaPool(t testing.TB) *pgxpool.Pool {
 		}
 	})
 	cfg.ConnConfig.RuntimeParams["search_path"] = name
+	if edit != nil {
+		edit(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatalf("pgtest: open pool: %v", err)

@@ -15,6 +15,18 @@
 -- UpdatedAt; it is NULL whenever lease_expires_at is.
 ALTER TABLE webhook_queue ADD COLUMN claimed_at timestamptz;
 
+-- The queue row keeps a copy of its delivery's attempt_count, written in
+-- the same statements. Claim reads the delivery rows it leases in its
+-- statement's snapshot, without locking them (a row lock is a write per
+-- delivery): when the holder of an expired lease completes it
+-- concurrently, the queue row Claim locks is the new one and the delivery
+-- row it read the old one, which their attempt counts tell apart, and
+-- Claim reads that delivery again.
+ALTER TABLE webhook_queue ADD COLUMN attempt_count integer NOT NULL DEFAULT 0;
+UPDATE webhook_queue q SET attempt_count = d.attempt_count
+FROM webhook_deliveries d
+WHERE d.id = q.delivery_id AND d.attempt_count <> 0;
+
 -- Deliveries leased under 0002 keep their lease, on the queue row, and the
 -- time they were claimed; their delivery rows go back to 'pending', the
 -- state they return to when the lease ends. The queue is small; the
