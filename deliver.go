@@ -86,9 +86,10 @@ type pendingRecord struct {
 // one's result. Waiting for that write (a round trip, shared with other
 // workers' in one group commit) would idle the worker and spend the HTTP
 // concurrency Config.Workers promises on the database: with 32 workers on
-// PostgreSQL it capped the rate (BENCHMARKS.md, Durable stores). At most
-// recordBacklog results wait; past that a worker waits for a place. Each
-// recorder reuses one store deadline, as workers reuse their attempt's.
+// PostgreSQL it capped the rate (BENCHMARKS.md, Durable stores). Results
+// beyond what the recorders are writing wait in a channel of Workers
+// places; past that a worker waits for a place. Each recorder reuses one
+// store deadline, as workers reuse their attempt's.
 func (d *Dispatcher) recorder(base context.Context) {
 	defer d.recorders.Done()
 	timer := &attemptTimer{parent: base, timeout: storeTimeout, cause: errStoreTimeout}

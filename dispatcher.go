@@ -63,10 +63,13 @@ const (
 	// worker claims the next claimAheadRemote on a database store, so that
 	// the others still have work during the claim's round trip.
 	refillBelow = claimAheadRemote / 2
-	// recordBacklog times Config.Workers is how many attempts may wait for
-	// a recorder on a database store (see recorder): room for the Completes
-	// of about one group commit per worker.
-	recordBacklog = 4
+	// recordersPerWorker times Config.Workers recorders write the results
+	// of attempts on a database store (see recorder). Each waits for its
+	// Complete, so they bound how many share a group commit: with as many
+	// recorders as workers, batches of about 25 at 12,000 deliveries/s and
+	// workers waiting for recorders; with four times as many, about 47 and
+	// 15-20 % more deliveries/s (eight times was no faster).
+	recordersPerWorker = 4
 	// leaseMargin is added to the attempt timeout to form the lease, so a
 	// lease outlives the attempt plus the store writes around it.
 	leaseMargin = 30 * time.Second
@@ -418,9 +421,9 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	storeBase := context.WithoutCancel(runCtx)
 	d.storeBase.Store(storeBase)
 	if !d.inMemory {
-		d.records = make(chan pendingRecord, recordBacklog*d.cfg.Workers)
-		d.recorders.Add(d.cfg.Workers)
-		for range d.cfg.Workers {
+		d.records = make(chan pendingRecord, d.cfg.Workers)
+		d.recorders.Add(recordersPerWorker * d.cfg.Workers)
+		for range recordersPerWorker * d.cfg.Workers {
 			go d.recorder(storeBase)
 		}
 	}
