@@ -330,13 +330,12 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, ep endpoint
 
 // newPost returns the request http.NewRequestWithContext(ctx, "POST",
 // u.String(), bytes.NewReader(body)) would, without parsing the URL again
-// on every attempt. The request has its own copy of u.
+// on every attempt. The requests to one endpoint share u, which nothing
+// modifies: an http.RoundTripper must not modify its request.
 func newPost(ctx context.Context, u *url.URL, body []byte) *http.Request {
-	target := *u
-	target.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest: "host:" has an empty port
 	req := http.Request{
 		Method:     http.MethodPost,
-		URL:        &target,
+		URL:        u,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
@@ -346,7 +345,7 @@ func newPost(ctx context.Context, u *url.URL, body []byte) *http.Request {
 		// when a kept-alive one turns out to be closed.
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 		ContentLength: int64(len(body)),
-		Host:          target.Host,
+		Host:          u.Host,
 	}
 	return req.WithContext(ctx)
 }

@@ -696,14 +696,6 @@ func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 		return nil
 	}
 	d.aheadMu.Lock()
-	if d.inMemory {
-		// A MemoryStore claim never blocks: hold the lock across it.
-		defer d.aheadMu.Unlock()
-		if len(d.ahead) == 0 {
-			d.ahead = d.claimBatch(ctx, claimAhead)
-		}
-		return d.popAhead()
-	}
 	waited := false
 	for len(d.ahead) == 0 && d.refilling {
 		d.refilled.Wait()
@@ -714,14 +706,18 @@ func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 		d.aheadMu.Unlock()
 		return nil
 	}
-	refill := len(d.ahead) <= refillBelow+1 && !d.refilling
+	size := claimAheadRemote
+	if d.inMemory {
+		size = claimAhead
+	}
+	refill := len(d.ahead) <= size/2+1 && !d.refilling
 	d.refilling = d.refilling || refill
 	dl := d.popAhead()
 	d.aheadMu.Unlock()
 	if !refill {
 		return dl
 	}
-	batch := d.claimBatch(ctx, claimAheadRemote)
+	batch := d.claimBatch(ctx, size)
 	d.aheadMu.Lock()
 	defer d.aheadMu.Unlock()
 	d.ahead = append(d.ahead, batch...)

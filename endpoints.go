@@ -93,6 +93,7 @@ func (l *endpointLimiter) lookup(raw string) endpoint {
 	}
 	ep := endpoint{key: raw}
 	if u, err := url.Parse(raw); err == nil {
+		u.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest: "host:" has an empty port
 		ep = endpoint{key: endpointKey(u), url: u}
 	}
 	l.keys[raw] = ep

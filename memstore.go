@@ -339,12 +339,10 @@ func (s *MemoryStore) Enqueue(ctx context.Context, deliveries []*Delivery) error
 	}
 	now := time.Now().Round(0)
 	nowKey := dueKey(now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.checkNewIDs(deliveries); err != nil {
-		return err
-	}
-	for _, d := range deliveries {
+	// The copies are made before taking the lock, which every worker of a
+	// Dispatcher needs too.
+	mds := make([]*memDelivery, len(deliveries))
+	for i, d := range deliveries {
 		md := &memDelivery{d: *d, heapIdx: -1}
 		md.d.State = StatePending
 		md.d.LeaseExpiresAt = time.Time{}
@@ -354,6 +352,15 @@ func (s *MemoryStore) Enqueue(ctx context.Context, deliveries []*Delivery) error
 			md.d.CreatedAt = now
 		}
 		md.d.UpdatedAt = now
+		mds[i] = md
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkNewIDs(deliveries); err != nil {
+		return err
+	}
+	for _, md := range mds {
+		d := &md.d
 		s.deliveries[d.ID] = md
 		s.queue.push(md, nowKey)
 		s.all = insertByID(s.all, md, memDeliveryID)
@@ -466,6 +473,11 @@ func (s *MemoryStore) Complete(ctx context.Context, d *Delivery, a *Attempt) err
 	if a.DeliveryID != "" && a.DeliveryID != d.ID {
 		return &ValidationError{Field: "DeliveryID", Reason: "attempt belongs to another delivery"}
 	}
+	// Everything that can be prepared without the lock is: every worker
+	// of a Dispatcher completes through it.
+	now := time.Now().Round(0)
+	first := []Attempt{*a} // the log of a delivery's first attempt
+	first[0].DeliveryID = d.ID
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	md, err := s.held(d)
@@ -479,12 +491,14 @@ func (s *MemoryStore) Complete(ctx context.Context, d *Delivery, a *Attempt) err
 	md.d.LastStatusCode = d.LastStatusCode
 	md.d.LastError = d.LastError
 	md.d.LeaseExpiresAt = time.Time{}
-	md.d.UpdatedAt = time.Now().Round(0)
-	rec := *a
-	rec.DeliveryID = d.ID
-	md.attempts = append(md.attempts, rec)
+	md.d.UpdatedAt = now
+	if md.attempts == nil {
+		md.attempts = first
+	} else {
+		md.attempts = append(md.attempts, first[0])
+	}
 	if md.d.State == StatePending {
-		s.queue.push(md, dueKey(md.d.UpdatedAt))
+		s.queue.push(md, dueKey(now))
 		s.signal()
 	}
 	return nil
