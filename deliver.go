@@ -189,11 +189,11 @@ var errAttemptTimeout = fmt.Errorf("webhook: attempt deadline exceeded: %w", con
 var errStoreTimeout = fmt.Errorf("webhook: store write deadline exceeded: %w", context.DeadlineExceeded)
 
 // attemptTimer gives the attempts of one worker goroutine (or the store
-// writes of one recorder) their deadline: each runs under a context that
-// is cancelled with cause when it outlasts the timeout. The context and its timer are reused
-// from one attempt to the next, and replaced only after the deadline
-// passed, because a new context and timer per attempt (and the child
-// context net/http registers under each) are a measurable part of an
+// writes of one recorder) their deadline: each runs under a context that is
+// cancelled with cause when it outlasts the timeout. The context and its
+// timer are reused from one attempt to the next, and replaced only after the
+// deadline passed, because a new context and timer per attempt (and the
+// child context net/http registers under each) are a measurable part of an
 // attempt at thousands per second. Not safe for concurrent use.
 type attemptTimer struct {
 	parent  context.Context

@@ -59,10 +59,6 @@ const (
 	// claims from one per 8 deliveries to one per 32 and raised the rate
 	// by a quarter (BENCHMARKS.md, Durable stores).
 	claimAheadRemote = 32
-	// refillBelow is how few deliveries claimed ahead are left when a
-	// worker claims the next claimAheadRemote on a database store, so that
-	// the others still have work during the claim's round trip.
-	refillBelow = claimAheadRemote / 2
 	// recordersPerWorker times Config.Workers recorders write the results
 	// of attempts on a database store (see recorder). Each waits for its
 	// Complete, so they bound how many share a group commit: with as many
@@ -687,10 +683,13 @@ func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
 }
 
 // claimOne returns the next due delivery, or nil: one claimed ahead by
-// another worker, or the first of a new batch of claimAhead. On a database
-// store the worker that takes the last deliveries but refillBelow claims
-// the next batch while the others go on taking from this one: a claim
-// costs a round trip, which would otherwise idle every worker at once.
+// another worker, or the first of a new batch (claimAhead, or
+// claimAheadRemote on a database store). The worker that takes the batch
+// down to half claims the next one, without holding aheadMu, while the
+// others go on taking from this one: on a database a claim costs a round
+// trip, which would otherwise idle every worker at once, and even on a
+// MemoryStore the others would queue on aheadMu while it waits for the
+// store's lock.
 func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 	if ctx.Err() != nil {
 		return nil
