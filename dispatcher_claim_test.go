@@ -222,7 +222,7 @@ func TestDispatcherRefillsAheadWhileSending(t *testing.T) {
 	// Everything claimed before the refill is sent while it is blocked,
 	// but the one the refilling worker holds.
 	waitCount(t, requests, arrived, workers+claimAheadRemote-1, "during the refill")
-	require.LessOrEqual(t, sentAtRefill.Load(), int32(workers+claimAheadRemote/2),
+	require.LessOrEqual(t, sentAtRefill.Load(), int32(workers+claimAheadRemote-refillAt(claimAheadRemote)),
 		"the refill began while the batch still had deliveries")
 	open()
 	waitCount(t, requests, arrived, events+1, "after the refill")
