@@ -87,9 +87,9 @@ type pendingRecord struct {
 // workers' in one group commit) would idle the worker and spend the HTTP
 // concurrency Config.Workers promises on the database: with 32 workers on
 // PostgreSQL it capped the rate (BENCHMARKS.md, Durable stores). Results
-// beyond what the recorders are writing wait in a channel of Workers
-// places; past that a worker waits for a place. Each recorder reuses one
-// store deadline, as workers reuse their attempt's.
+// beyond what the recorders are writing wait in a channel with as many
+// places as recorders; past that a worker waits for a place. Each recorder
+// reuses one store deadline, as workers reuse their attempt's.
 func (d *Dispatcher) recorder(base context.Context) {
 	defer d.recorders.Done()
 	timer := &attemptTimer{parent: base, timeout: storeTimeout, cause: errStoreTimeout}

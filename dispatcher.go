@@ -418,7 +418,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	storeBase := context.WithoutCancel(runCtx)
 	d.storeBase.Store(storeBase)
 	if !d.inMemory {
-		d.records = make(chan pendingRecord, d.cfg.Workers)
+		d.records = make(chan pendingRecord, recordersPerWorker*d.cfg.Workers)
 		d.recorders.Add(recordersPerWorker * d.cfg.Workers)
 		for range recordersPerWorker * d.cfg.Workers {
 			go d.recorder(storeBase)
