@@ -32,19 +32,8 @@ func TestDispatcherCloseReleasesClaimedAhead(t *testing.T) {
 	defer srv.Close()
 
 	store := NewMemoryStore()
-	d, err := NewDispatcher(store, &Config{
-		Workers:         1,
-		AllowHTTP:       true,
-		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
-		Logger:          slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
+	d := publishedDispatcher(t, store, 1, srv, events)
 	ctx := context.Background()
-	_, err = d.CreateSubscription(ctx, SubscriptionParams{OrganizationID: "org_1", URL: srv.URL + "/hook", EventTypes: []string{"task.*"}})
-	require.NoError(t, err)
-	for range events {
-		require.NoError(t, d.Publish(ctx, Event{Type: EventTaskUpdated, OrganizationID: "org_1", Data: []byte(`{}`)}))
-	}
 	require.NoError(t, d.Start(ctx))
 	select {
 	case <-second:
@@ -123,9 +112,11 @@ func waitCount(t *testing.T, n *atomic.Int32, arrived <-chan struct{}, want int3
 	}
 }
 
-// newRemoteDispatcher subscribes srv to every event of org_1 and publishes
-// events task.updated events on a Dispatcher over store (not started).
-func newRemoteDispatcher(t *testing.T, store Store, workers int, srv *httptest.Server, events int) *Dispatcher {
+// publishedDispatcher returns a Dispatcher over store with the given
+// number of workers, not started, that has subscribed srv to every event
+// of org_1 (which enqueued a ping) and published events task.updated
+// events.
+func publishedDispatcher(t *testing.T, store Store, workers int, srv *httptest.Server, events int) *Dispatcher {
 	t.Helper()
 	d, err := NewDispatcher(store, &Config{
 		Workers:         workers,
@@ -165,7 +156,7 @@ func TestDispatcherSendsWhileRecording(t *testing.T) {
 	srv, requests, arrived := countingServer(t)
 	gate := make(chan struct{})
 	store := &remoteStore{MemoryStore: NewMemoryStore(), onComplete: func() { <-gate }}
-	d := newRemoteDispatcher(t, store, workers, srv, events)
+	d := publishedDispatcher(t, store, workers, srv, events)
 	ctx := context.Background()
 	require.NoError(t, d.Start(ctx))
 	t.Cleanup(func() { d.Close(ctx) })
@@ -212,7 +203,7 @@ func TestDispatcherRefillsAheadWhileSending(t *testing.T) {
 			<-gate
 		}
 	}
-	d := newRemoteDispatcher(t, store, workers, srv, events)
+	d := publishedDispatcher(t, store, workers, srv, events)
 	ctx := context.Background()
 	require.NoError(t, d.Start(ctx))
 	t.Cleanup(func() { d.Close(ctx) })
