@@ -664,6 +664,52 @@ func TestReceiverSlowBody(t *testing.T) {
 	}
 }
 
+// TestReceiverTrickledHeadersTimeOut checks the other half of R16
+// (slowloris): a client trickling its headers a byte at a time is cut off
+// by the ReadHeaderTimeout the docs set on the server (scaled down here),
+// before the Receiver, whose handler never runs.
+func TestReceiverTrickledHeadersTimeOut(t *testing.T) {
+	t.Parallel()
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(io.Discard)})
+	next := newRecordingHandler()
+	srv := httptest.NewUnstartedServer(rv.Middleware(next))
+	srv.Config.ReadHeaderTimeout = 300 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	headers := "POST /hooks HTTP/1.1\r\nHost: x\r\nX-Padding: " + strings.Repeat("a", 200) + "\r\n"
+	stop := make(chan struct{})
+	trickled := make(chan struct{})
+	go func() {
+		defer close(trickled)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := range len(headers) {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if _, err := conn.Write([]byte{headers[i]}); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-trickled })
+
+	// The server closes the connection (net/http sends nothing back for a
+	// request whose headers never arrived in time).
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	start := time.Now()
+	_, err = io.ReadAll(conn)
+	require.NoError(t, err, "the server closed the connection, not our read deadline")
+	require.Less(t, time.Since(start), 3*time.Second, "the trickle was not abandoned")
+	require.Zero(t, next.calls.Load())
+}
+
 // TestReceiverDoesNotTrustContentLength checks that a Content-Length just
 // under the cap, sent by an unauthenticated client, does not make the
 // server allocate the cap before the bytes arrive. Not parallel: it reads
