@@ -120,8 +120,9 @@ type Config struct {
 	DisableAfter time.Duration
 	// OnDisable, if set, is called after a subscription is disabled
 	// automatically (failing for DisableAfter, or 410 Gone), so the host can
-	// notify its owner. It runs once per disabling, on the worker goroutine
-	// that made the decision: return quickly (hand slow work to a queue).
+	// notify its owner. It runs once per disabling, on the Dispatcher's
+	// goroutine that recorded the deciding attempt: return quickly (hand
+	// slow work to a queue).
 	OnDisable func(ctx context.Context, sub *Subscription, reason string)
 	// Observer, if set, is told about every attempt and state change.
 	Observer Observer
@@ -238,7 +239,9 @@ func validUserAgent(s string) bool {
 }
 
 // Observer is told about deliveries as they happen, for metrics. Its
-// methods are called from worker goroutines and must not block.
+// methods are called, concurrently, from the Dispatcher's goroutines (the
+// workers, or on a database store the recorders that write the workers'
+// results) and must not block.
 type Observer interface {
 	// AttemptFinished is called after each attempt with its outcome, once
 	// the attempt is recorded in the store; d holds the delivery's new
