@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -74,4 +75,15 @@ func (s *Store) ClaimedSubscription(d *webhook.Delivery) (*webhook.Subscription,
 		return nil, false
 	}
 	return cloneSubscription(e.sub), true
+}
+
+// maxSubCache bounds claimedSubs; past it, it starts over.
+const maxSubCache = 10_000
+
+// cloneSubscription returns a copy of s sharing no memory with it.
+func cloneSubscription(s *webhook.Subscription) *webhook.Subscription {
+	c := *s
+	c.EventTypes = slices.Clone(s.EventTypes)
+	c.Secrets = slices.Clone(s.Secrets)
+	return &c
 }

@@ -148,9 +148,7 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 // deliveries of disabled subscriptions are skipped. Concurrent claimers, in this process
 // or others, skip each other's rows instead of waiting, and never receive
 // the same delivery under the same lease. Reclaiming an expired lease is
-// where a delivery can be sent twice. With Config.ClaimPrefetch larger than
-// limit, the statement leases ClaimPrefetch deliveries and the next Claims
-// are served from them (see Config.ClaimPrefetch).
+// where a delivery can be sent twice.
 func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
 	if limit <= 0 {
 		return nil, &webhook.ValidationError{Field: "limit", Reason: "must be positive"}
@@ -159,9 +157,6 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 		return nil, &webhook.ValidationError{Field: "lease", Reason: "must be positive"}
 	}
 	now = ts(now)
-	if s.prefetch > limit {
-		return s.claimPrefetched(ctx, now, limit, lease)
-	}
 	return s.claim(ctx, now, limit, lease)
 }
 

@@ -67,27 +67,7 @@ type Config struct {
 	// Now returns the current time, for the timestamps the store sets.
 	// Defaults to time.Now.
 	Now func() time.Time
-	// ClaimPrefetch, when larger than the limit of a Claim, makes Claim
-	// lease that many due deliveries in one statement and hand the surplus
-	// to the following Claims of this Store, for up to MaxPrefetchAge. A
-	// Dispatcher's workers claim one delivery at a time after each
-	// attempt, one after the other, so this turns many round trips into
-	// one. Prefetched deliveries are delivering in the database while they
-	// wait (for at most MaxPrefetchAge); their lease starts when they were
-	// prefetched, and Close returns those still waiting to pending. Call
-	// Close after the Dispatcher's Close. Defaults to 0 (off).
-	ClaimPrefetch int
-	// SubscriptionCacheTTL, when positive, lets GetSubscription answer from
-	// memory for this long: a dispatcher loads the subscription of every
-	// delivery it sends. Changes made through this Store are seen at once;
-	// changes made by other processes (disabling, a new URL, a rotated
-	// secret) within the TTL. Defaults to 0 (off).
-	SubscriptionCacheTTL time.Duration
 }
-
-// MaxPrefetchAge is how long a prefetched delivery (Config.ClaimPrefetch)
-// may wait for a Claim before it is returned to pending.
-const MaxPrefetchAge = 250 * time.Millisecond
 
 // Store is a webhook.Store, webhook.WorkNotifier and receiver DedupeStore on
 // PostgreSQL. It is safe for concurrent use. Close stops its LISTEN
@@ -101,10 +81,7 @@ type Store struct {
 
 	work chan struct{} // WorkAvailable; buffered, sends never block
 
-	prefetch int
-	pf       prefetched
-	subs     subCache
-	claimed  claimedSubs // read by Claim, for ClaimedSubscription
+	claimed claimedSubs // read by Claim, for ClaimedSubscription
 
 	completer *groupcommit.Committer[*completion] // batches concurrent Completes
 
@@ -135,12 +112,6 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 	if len(c.Channel) > 63 {
 		return nil, &webhook.ValidationError{Field: "Channel", Reason: "longer than PostgreSQL's 63-byte identifier limit"}
 	}
-	if c.ClaimPrefetch < 0 || c.ClaimPrefetch > webhook.MaxPageSize {
-		return nil, &webhook.ValidationError{Field: "ClaimPrefetch", Reason: fmt.Sprintf("must be between 0 and %d", webhook.MaxPageSize)}
-	}
-	if c.SubscriptionCacheTTL < 0 {
-		return nil, &webhook.ValidationError{Field: "SubscriptionCacheTTL", Reason: "must not be negative"}
-	}
 	if c.MaxPayloadBytes < 0 {
 		return nil, &webhook.ValidationError{Field: "MaxPayloadBytes", Reason: "must not be negative"}
 	}
@@ -160,16 +131,13 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 		logger:   c.Logger,
 		now:      c.Now,
 		work:     make(chan struct{}, 1),
-		prefetch: c.ClaimPrefetch,
-		subs:     subCache{ttl: c.SubscriptionCacheTTL},
 	}
 	s.completer = groupcommit.New(maxCompleteBatch, completeLinger, completeTimeout, s.flushCompletions)
 	return s, nil
 }
 
-// Close stops the LISTEN connection, if WorkAvailable started one, waits
-// for its goroutine to exit, and returns prefetched deliveries (see
-// Config.ClaimPrefetch) to pending. It does not close the pool. Close is
+// Close stops the LISTEN connection, if WorkAvailable started one, and
+// waits for its goroutine to exit. It does not close the pool. Close is
 // idempotent; other methods keep working after it, but WorkAvailable no
 // longer receives notifications from other processes.
 func (s *Store) Close() error {
@@ -181,9 +149,7 @@ func (s *Store) Close() error {
 		stop()
 	}
 	s.listenWG.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return s.dropPrefetched(ctx)
+	return nil
 }
 
 // querier is what a pool and a transaction have in common.

@@ -100,18 +100,12 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscriptio
 }
 
 // GetSubscription returns the subscription with id, or webhook.ErrNotFound.
-// With Config.SubscriptionCacheTTL it may answer from memory.
 func (s *Store) GetSubscription(ctx context.Context, id string) (*webhook.Subscription, error) {
-	now := time.Now()
-	if sub, ok := s.subs.get(id, now); ok {
-		return sub, nil
-	}
 	sub, err := scanSubscription(s.pool.QueryRow(ctx,
 		`SELECT `+subscriptionColumns+` FROM webhook_subscriptions WHERE id = $1`, id))
 	if err != nil {
 		return nil, dbErr("get subscription "+id, err)
 	}
-	s.subs.put(sub, now)
 	return sub, nil
 }
 
@@ -151,10 +145,8 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err != nil {
 		return dbErr("update subscription", err)
 	}
-	s.subs.forget(sub.ID)
-	defer s.subs.forget(sub.ID) // a concurrent Get may have cached the old one
 	s.claimed.forget(sub.ID)
-	defer s.claimed.forget(sub.ID) // and a concurrent Claim
+	defer s.claimed.forget(sub.ID) // a concurrent Claim may have read the old one
 	now := ts(s.now())
 	var (
 		created time.Time
@@ -204,7 +196,6 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 // subscription and its pending deliveries and holds the ones being
 // attempted, which stay in the log but are never claimed again.
 func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
-	defer s.subs.forget(id)
 	defer s.claimed.forget(id)
 	var n int
 	err := s.pool.QueryRow(ctx, `WITH sub AS (

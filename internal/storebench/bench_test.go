@@ -44,39 +44,35 @@ var stores = []storeCase{
 		tb.Cleanup(func() { s.Close() })
 		return s, s
 	}},
-	{"postgres", postgres(0, 0)},
-	{"postgres-tuned", postgres(64, time.Second)},
+	{"postgres", postgres},
 }
 
-// postgres opens pgstore with Config.ClaimPrefetch and SubscriptionCacheTTL
-// set.
-func postgres(prefetch int, cacheTTL time.Duration) func(tb testing.TB) (webhook.Store, webhook.Store) {
-	return func(tb testing.TB) (webhook.Store, webhook.Store) {
-		dsn := pgtest.NewDatabase(tb)
-		open := func() *pgstore.Store {
-			cfg, err := pgxpool.ParseConfig(dsn)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			cfg.ConnConfig.Tracer = &queries
-			pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			tb.Cleanup(pool.Close)
-			s, err := pgstore.New(pool, &pgstore.Config{Logger: slog.New(slog.DiscardHandler), ClaimPrefetch: prefetch, SubscriptionCacheTTL: cacheTTL})
-			if err != nil {
-				tb.Fatal(err)
-			}
-			tb.Cleanup(func() { s.Close() })
-			return s
-		}
-		s := open()
-		if err := s.Migrate(context.Background()); err != nil {
+// postgres opens pgstore with its defaults on a fresh database, twice.
+func postgres(tb testing.TB) (webhook.Store, webhook.Store) {
+	dsn := pgtest.NewDatabase(tb)
+	open := func() *pgstore.Store {
+		cfg, err := pgxpool.ParseConfig(dsn)
+		if err != nil {
 			tb.Fatal(err)
 		}
-		return s, open()
+		cfg.ConnConfig.Tracer = &queries
+		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(pool.Close)
+		s, err := pgstore.New(pool, &pgstore.Config{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { s.Close() })
+		return s
 	}
+	s := open()
+	if err := s.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return s, open()
 }
 
 // queries counts the statements pgstore sends, each one round trip: the
