@@ -160,9 +160,12 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 			WHERE id = $1 AND organization_id = $2
 			RETURNING id, disabled, created_at
 		), held AS (
+			-- By the queue's own subscription_id: a scan of the queue (the
+			-- pending and delivering deliveries of every subscription), not
+			-- of this subscription's whole delivery log.
 			UPDATE webhook_queue q SET held = upd.disabled
-			FROM upd, webhook_deliveries d
-			WHERE d.subscription_id = upd.id AND q.delivery_id = d.id AND q.held <> upd.disabled
+			FROM upd
+			WHERE q.subscription_id = upd.id AND q.held <> upd.disabled
 			RETURNING q.held
 		), notified AS (
 			SELECT pg_notify($12, '') FROM held WHERE NOT held LIMIT 1
@@ -201,10 +204,10 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 	err := s.pool.QueryRow(ctx, `WITH sub AS (
 			DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING id
 		), dequeued AS (
-			-- The queue row first, as Claim locks it before the delivery.
-			DELETE FROM webhook_queue q USING webhook_deliveries d
-			WHERE d.subscription_id IN (SELECT id FROM sub) AND q.delivery_id = d.id
-			  AND q.lease_expires_at IS NULL
+			-- The queue row first, as Claim locks it before the delivery;
+			-- found by the queue's own subscription_id (see UpdateSubscription).
+			DELETE FROM webhook_queue q
+			WHERE q.subscription_id IN (SELECT id FROM sub) AND q.lease_expires_at IS NULL
 			RETURNING q.delivery_id
 		), pending AS (
 			DELETE FROM webhook_deliveries WHERE id IN (SELECT delivery_id FROM dequeued)
@@ -212,9 +215,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 			DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT delivery_id FROM dequeued)
 		), inflight AS (
 			UPDATE webhook_queue q SET held = true
-			FROM webhook_deliveries d
-			WHERE d.subscription_id IN (SELECT id FROM sub) AND q.delivery_id = d.id
-			  AND q.lease_expires_at IS NOT NULL
+			WHERE q.subscription_id IN (SELECT id FROM sub) AND q.lease_expires_at IS NOT NULL
 		)
 		SELECT count(*) FROM sub`, id).Scan(&n)
 	if err != nil {
