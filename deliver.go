@@ -32,7 +32,7 @@ type outcome struct {
 // process runs one claimed delivery: it loads the subscription, applies
 // the per-endpoint cap, makes the attempt (with the deadline of timer) and
 // records it.
-func (d *Dispatcher) process(ctx context.Context, dl *Delivery, timer *attemptTimer) {
+func (d *Dispatcher) process(ctx context.Context, dl *Delivery, timer *deadlineTimer) {
 	var view Subscription
 	sub, err := d.loadSubscription(ctx, dl, &view)
 	switch {
@@ -92,7 +92,7 @@ type pendingRecord struct {
 // reuses one store deadline, as workers reuse their attempt's.
 func (d *Dispatcher) recorder(base context.Context) {
 	defer d.recorders.Done()
-	timer := &attemptTimer{parent: base, timeout: storeTimeout, cause: errStoreTimeout}
+	timer := &deadlineTimer{parent: base, timeout: storeTimeout, cause: errStoreTimeout}
 	defer timer.close()
 	for r := range d.records {
 		d.record(timer.start(), r.sub, r.dl, r.a, r.out)
@@ -188,14 +188,14 @@ var errAttemptTimeout = fmt.Errorf("webhook: attempt deadline exceeded: %w", con
 // outlasted storeTimeout.
 var errStoreTimeout = fmt.Errorf("webhook: store write deadline exceeded: %w", context.DeadlineExceeded)
 
-// attemptTimer gives the attempts of one worker goroutine (or the store
+// deadlineTimer gives the attempts of one worker goroutine (or the store
 // writes of one recorder) their deadline: each runs under a context that is
 // cancelled with cause when it outlasts the timeout. The context and its
 // timer are reused from one attempt to the next, and replaced only after the
 // deadline passed, because a new context and timer per attempt (and the
 // child context net/http registers under each) are a measurable part of an
 // attempt at thousands per second. Not safe for concurrent use.
-type attemptTimer struct {
+type deadlineTimer struct {
 	parent  context.Context
 	timeout time.Duration
 	cause   error
@@ -206,7 +206,7 @@ type attemptTimer struct {
 
 // start returns the context of an attempt starting now. Call stop when the
 // attempt is over, its response read.
-func (t *attemptTimer) start() context.Context {
+func (t *deadlineTimer) start() context.Context {
 	if t.ctx == nil {
 		ctx, cancel := context.WithCancelCause(t.parent)
 		t.ctx, t.cancel = ctx, cancel
@@ -218,7 +218,7 @@ func (t *attemptTimer) start() context.Context {
 }
 
 // stop ends the deadline of the attempt start began.
-func (t *attemptTimer) stop() {
+func (t *deadlineTimer) stop() {
 	if !t.timer.Stop() {
 		// The deadline passed: this context is cancelled (or about to
 		// be); the next attempt gets a new one.
@@ -228,7 +228,7 @@ func (t *attemptTimer) stop() {
 }
 
 // close releases the context when the worker exits.
-func (t *attemptTimer) close() {
+func (t *deadlineTimer) close() {
 	if t.ctx != nil {
 		t.timer.Stop()
 		t.cancel(context.Canceled)
@@ -239,7 +239,7 @@ func (t *attemptTimer) close() {
 // attempt makes one HTTP attempt of dl to sub, whose URL is ep, and
 // classifies it. Its deadline comes from timer, or from a context of its
 // own when timer is nil. It never returns a nil Attempt.
-func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, ep endpoint, dl *Delivery, timer *attemptTimer) (*Attempt, outcome) {
+func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, ep endpoint, dl *Delivery, timer *deadlineTimer) (*Attempt, outcome) {
 	started := d.now()
 	a := &Attempt{DeliveryID: dl.ID, Number: dl.AttemptCount + 1, StartedAt: started}
 	fail := func(class ErrorClass, err error) (*Attempt, outcome) {

@@ -23,14 +23,14 @@ func requireDone(t *testing.T, ctx context.Context) {
 	}
 }
 
-func TestAttemptTimer(t *testing.T) {
+func TestDeadlineTimer(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
 		run  func(t *testing.T, parent context.Context, cancelParent context.CancelFunc)
 	}{
 		{name: "an attempt inside its deadline leaves the context for the next", run: func(t *testing.T, parent context.Context, _ context.CancelFunc) {
-			at := &attemptTimer{parent: parent, timeout: time.Hour, cause: errAttemptTimeout}
+			at := &deadlineTimer{parent: parent, timeout: time.Hour, cause: errAttemptTimeout}
 			defer at.close()
 			first := at.start()
 			at.stop()
@@ -39,7 +39,7 @@ func TestAttemptTimer(t *testing.T) {
 			at.stop()
 		}},
 		{name: "a deadline that passes cancels with errAttemptTimeout and is replaced", run: func(t *testing.T, parent context.Context, _ context.CancelFunc) {
-			at := &attemptTimer{parent: parent, timeout: time.Millisecond, cause: errAttemptTimeout}
+			at := &deadlineTimer{parent: parent, timeout: time.Millisecond, cause: errAttemptTimeout}
 			defer at.close()
 			ctx := at.start()
 			requireDone(t, ctx)
@@ -54,7 +54,7 @@ func TestAttemptTimer(t *testing.T) {
 			at.stop()
 		}},
 		{name: "the parent's end reaches the attempt", run: func(t *testing.T, parent context.Context, cancelParent context.CancelFunc) {
-			at := &attemptTimer{parent: parent, timeout: time.Hour, cause: errAttemptTimeout}
+			at := &deadlineTimer{parent: parent, timeout: time.Hour, cause: errAttemptTimeout}
 			defer at.close()
 			ctx := at.start()
 			cancelParent()
@@ -63,7 +63,7 @@ func TestAttemptTimer(t *testing.T) {
 			at.stop()
 		}},
 		{name: "close cancels the context", run: func(t *testing.T, parent context.Context, _ context.CancelFunc) {
-			at := &attemptTimer{parent: parent, timeout: time.Hour, cause: errAttemptTimeout}
+			at := &deadlineTimer{parent: parent, timeout: time.Hour, cause: errAttemptTimeout}
 			ctx := at.start()
 			at.stop()
 			at.close()

@@ -665,7 +665,7 @@ func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
 // the claim loop between two attempts. It frees the slot when nothing is
 // due or the dispatcher is stopping.
 func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
-	timer := &attemptTimer{parent: d.runCtx, timeout: d.cfg.AttemptTimeout, cause: errAttemptTimeout}
+	timer := &deadlineTimer{parent: d.runCtx, timeout: d.cfg.AttemptTimeout, cause: errAttemptTimeout}
 	defer func() {
 		timer.close()
 		<-d.slots

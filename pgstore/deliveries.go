@@ -27,8 +27,7 @@ const deliveryColumns = `d.id, d.event_id, d.event_type, d.subscription_id, d.or
 	d.attempt_count, d.next_attempt_at, q.lease_expires_at, d.last_status_code, d.last_error, d.created_at,
 	CASE WHEN q.lease_expires_at IS NULL THEN d.updated_at ELSE coalesce(q.claimed_at, d.updated_at) END`
 
-// scanDelivery reads one row of deliveryColumns (or of the claim
-// statement's equivalent).
+// scanDelivery reads one row of deliveryColumns.
 func scanDelivery(row pgx.Row) (*webhook.Delivery, error) {
 	var (
 		d     webhook.Delivery
@@ -258,13 +257,14 @@ func collectClaimed(rows pgx.Rows) (out []*webhook.Delivery, subs map[string]*we
 		d           webhook.Delivery
 	)
 	subs = make(map[string]*webhook.Subscription, 1)
+	subDest := sub.dest()
 	dest := append([]any{&d.ID, &d.EventID, &d.EventType, &d.SubscriptionID, &d.OrganizationID, &d.ProjectID,
 		&d.Body, &d.State, &d.AttemptCount, &d.NextAttemptAt, &lease, &d.LastStatusCode, &d.LastError,
-		&d.CreatedAt, &d.UpdatedAt, &queuedCount}, sub.dest()...)
+		&d.CreatedAt, &d.UpdatedAt, &queuedCount}, subDest...)
 	// The same destinations, but nil (skipped, not decoded) for the
 	// subscription's columns.
 	known := slices.Clone(dest)
-	clear(known[len(dest)-len(sub.dest()):])
+	clear(known[len(dest)-len(subDest):])
 	for rows.Next() {
 		d, lease = webhook.Delivery{}, nil
 		target := dest
