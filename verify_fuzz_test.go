@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // The fuzz targets check two properties on any input: nothing panics, and
@@ -40,6 +41,7 @@ func FuzzVerify(f *testing.F) {
 		good, "sha256=" + good, strings.ToUpper(good), other, other + " " + good, good + "," + other,
 		"", " ", "sha256=", "sha1=" + good, "v0=" + good, "v1," + good, good[:63], good[:62], good + "0",
 		strings.Repeat(good+" ", MaxSignatures+1), strings.Repeat("=", 100), "sha256=sha256=" + good, "\x00\xff",
+		"\n" + other, "\v" + strings.ToUpper(good), // whitespace Verify trims
 	} {
 		f.Add(body, h)
 	}
@@ -71,7 +73,9 @@ func FuzzVerify(f *testing.F) {
 // headerHoldsHex reports whether one entry of header, less an optional
 // sha256= prefix, is mac in any letter case.
 func headerHoldsHex(header, mac string) bool {
-	for _, e := range strings.FieldsFunc(header, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
+	// Any space separates, as Verify trims the header with strings.TrimSpace
+	// (a leading newline or vertical tab included).
+	for _, e := range strings.FieldsFunc(header, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
 		if len(e) > len(signaturePrefix) && strings.EqualFold(e[:len(signaturePrefix)], signaturePrefix) {
 			e = e[len(signaturePrefix):]
 		}
