@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -701,11 +702,15 @@ func TestReceiverTrickledHeadersTimeOut(t *testing.T) {
 	t.Cleanup(func() { close(stop); <-trickled })
 
 	// The server closes the connection (net/http sends nothing back for a
-	// request whose headers never arrived in time).
+	// request whose headers never arrived in time). A close with our late
+	// bytes unread in its socket is a reset rather than an EOF: both mean
+	// the server hung up; only our own read deadline would mean it did not.
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
 	start := time.Now()
 	_, err = io.ReadAll(conn)
-	require.NoError(t, err, "the server closed the connection, not our read deadline")
+	if !errors.Is(err, syscall.ECONNRESET) {
+		require.NoError(t, err, "the server closed the connection, not our read deadline")
+	}
 	require.Less(t, time.Since(start), 3*time.Second, "the trickle was not abandoned")
 	require.Zero(t, next.calls.Load())
 }
