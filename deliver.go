@@ -29,27 +29,15 @@ type outcome struct {
 	aborted    bool          // the caller's context ended: not the endpoint's fault
 }
 
-// process runs one claimed delivery: it loads the subscription, applies
-// the per-endpoint cap, makes the attempt (with the deadline of timer) and
-// records it.
-func (d *Dispatcher) process(ctx context.Context, dl *Delivery, timer *deadlineTimer) {
-	var view Subscription
-	sub, err := d.loadSubscription(ctx, dl, &view)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		d.finishUnsent(dl, "webhook: subscription deleted; delivery not sent")
-		return
-	case err != nil && ctx.Err() != nil: // Close gave up waiting
-		d.release(dl, d.now())
-		return
-	case err != nil:
-		d.log.LogAttrs(ctx, slog.LevelError, "webhook: load subscription",
-			slog.String("delivery_id", dl.ID), slog.String("subscription_id", dl.SubscriptionID),
-			slog.String("error", err.Error()))
+// process runs one claimed delivery: it applies the per-endpoint cap,
+// makes the attempt (with the deadline of timer) and records it.
+func (d *Dispatcher) process(ctx context.Context, c Claimed, timer *deadlineTimer) {
+	dl, sub := c.Delivery, c.Subscription
+	if sub == nil || sub.ID != dl.SubscriptionID {
+		// A Store that breaks the Claim contract: nothing to send with.
+		d.log.LogAttrs(ctx, slog.LevelError, "webhook: store claimed a delivery without its subscription",
+			slog.String("delivery_id", dl.ID), slog.String("subscription_id", dl.SubscriptionID))
 		d.release(dl, d.now().Add(d.cfg.PollInterval))
-		return
-	case sub.Disabled:
-		d.holdForDisabled(dl)
 		return
 	}
 	ep := d.endpoints.lookup(sub.URL)
@@ -97,68 +85,6 @@ func (d *Dispatcher) recorder(base context.Context) {
 	for r := range d.records {
 		d.record(timer.start(), r.sub, r.dl, r.a, r.out)
 		timer.stop()
-	}
-}
-
-// loadSubscription loads the subscription of dl for an attempt, which only
-// reads it. A MemoryStore lends it without copying its slices, into view;
-// a store whose Claim read it already (claimedSubscriber) returns that
-// copy; another store returns a copy read now.
-func (d *Dispatcher) loadSubscription(ctx context.Context, dl *Delivery, view *Subscription) (*Subscription, error) {
-	if ms, ok := d.store.(*MemoryStore); ok {
-		if err := ms.subscriptionView(ctx, dl.SubscriptionID, view); err != nil {
-			return nil, err
-		}
-		return view, nil
-	}
-	if cs, ok := d.store.(claimedSubscriber); ok {
-		if sub, ok := cs.ClaimedSubscription(dl); ok {
-			return sub, nil
-		}
-	}
-	return d.store.GetSubscription(ctx, dl.SubscriptionID)
-}
-
-// claimedSubscriber is a Store whose Claim reads the subscription of each
-// delivery it leases in the same statement (pgstore), saving the Dispatcher
-// one round trip per attempt. ClaimedSubscription returns a copy of the
-// subscription of d as read when d was claimed (or later), or false when
-// it has none fresh enough: the Dispatcher then calls GetSubscription.
-// The store bounds how old an answer may be; it must be no older than the
-// claim of d, so that a subscription disabled before the claim is never
-// used for it.
-type claimedSubscriber interface {
-	ClaimedSubscription(d *Delivery) (*Subscription, bool)
-}
-
-// holdForDisabled returns a delivery whose subscription was disabled
-// after it was claimed to pending: stores do not claim the deliveries of a
-// disabled subscription, so it waits there until the subscription is
-// enabled again.
-func (d *Dispatcher) holdForDisabled(dl *Delivery) {
-	d.release(dl, d.now())
-}
-
-// finishUnsent marks a held delivery failed without sending it, with a log
-// entry that says why.
-func (d *Dispatcher) finishUnsent(dl *Delivery, reason string) {
-	now := d.now()
-	a := &Attempt{
-		DeliveryID: dl.ID,
-		Number:     dl.AttemptCount + 1,
-		StartedAt:  now,
-		ErrorClass: ErrorClassOther,
-		Error:      reason,
-	}
-	dl.AttemptCount++
-	dl.State = StateFailed
-	dl.LastStatusCode = 0
-	dl.LastError = reason
-	dl.UpdatedAt = now
-	ctx, cancel := d.storeContext()
-	defer cancel()
-	if d.complete(ctx, dl, a) {
-		d.observe(dl, a)
 	}
 }
 

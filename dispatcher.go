@@ -327,10 +327,10 @@ type Dispatcher struct {
 
 	claimMu sync.RWMutex // claimers share it; Ping holds it alone (see holdNew)
 
-	aheadMu   sync.Mutex  // guards ahead and refilling
-	ahead     []*Delivery // claimed for the next workers, oldest due first (see claimAhead)
-	refilling bool        // a worker is claiming more for ahead, without aheadMu
-	refilled  sync.Cond   // on aheadMu: signalled when that claim ends
+	aheadMu   sync.Mutex // guards ahead and refilling
+	ahead     []Claimed  // claimed for the next workers, oldest due first (see claimAhead)
+	refilling bool       // a worker is claiming more for ahead, without aheadMu
+	refilled  sync.Cond  // on aheadMu: signalled when that claim ends
 
 	endpoints endpointLimiter // per-endpoint concurrency caps
 
@@ -649,10 +649,10 @@ func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
 			}
 			return false
 		}
-		for _, dl := range batch {
+		for _, c := range batch {
 			d.slots <- struct{}{}
 			d.workers.Add(1)
-			go d.work(ctx, dl)
+			go d.work(ctx, c)
 		}
 		if len(batch) < limit {
 			return false
@@ -664,7 +664,7 @@ func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
 // delivery it can claim itself, so that a steady flow does not wait for
 // the claim loop between two attempts. It frees the slot when nothing is
 // due or the dispatcher is stopping.
-func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
+func (d *Dispatcher) work(loopCtx context.Context, c Claimed) {
 	timer := &deadlineTimer{parent: d.runCtx, timeout: d.cfg.AttemptTimeout, cause: errAttemptTimeout}
 	defer func() {
 		timer.close()
@@ -675,18 +675,18 @@ func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
 		default:
 		}
 	}()
-	for dl != nil {
+	for c.Delivery != nil {
 		if loopCtx.Err() != nil {
 			// Claimed while Close was stopping the loop: not sent.
-			d.release(dl, d.now())
+			d.release(c.Delivery, d.now())
 			return
 		}
-		d.process(d.runCtx, dl, timer)
-		dl = d.claimOne(loopCtx)
+		d.process(d.runCtx, c, timer)
+		c = d.claimOne(loopCtx)
 	}
 }
 
-// claimOne returns the next due delivery, or nil: one claimed ahead by
+// claimOne returns the next due delivery, or none: one claimed ahead by
 // another worker, or the first of a new batch (claimAhead, or
 // claimAheadRemote on a database store). The worker that takes what is
 // left of the batches down to refillAt claims the next batch, without
@@ -694,9 +694,9 @@ func (d *Dispatcher) work(loopCtx context.Context, dl *Delivery) {
 // database a claim costs a round trip, which would otherwise idle every
 // worker at once, and even on a MemoryStore the others would queue on
 // aheadMu while it waits for the store's lock.
-func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
+func (d *Dispatcher) claimOne(ctx context.Context) Claimed {
 	if ctx.Err() != nil {
-		return nil
+		return Claimed{}
 	}
 	d.aheadMu.Lock()
 	waited := false
@@ -707,7 +707,7 @@ func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 	if len(d.ahead) == 0 && waited {
 		// The refill this worker waited for found nothing left for it.
 		d.aheadMu.Unlock()
-		return nil
+		return Claimed{}
 	}
 	size := claimAheadRemote
 	if d.inMemory {
@@ -715,10 +715,10 @@ func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 	}
 	refill := len(d.ahead) <= refillAt(size)+1 && !d.refilling
 	d.refilling = d.refilling || refill
-	dl := d.popAhead()
+	c := d.popAhead()
 	d.aheadMu.Unlock()
 	if !refill {
-		return dl
+		return c
 	}
 	batch := d.claimBatch(ctx, size)
 	d.aheadMu.Lock()
@@ -726,10 +726,10 @@ func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 	d.ahead = append(d.ahead, batch...)
 	d.refilling = false
 	d.refilled.Broadcast()
-	if dl == nil {
-		dl = d.popAhead()
+	if c.Delivery == nil {
+		c = d.popAhead()
 	}
-	return dl
+	return c
 }
 
 // refillAt is how many deliveries claimed ahead, out of batches of size,
@@ -737,21 +737,21 @@ func (d *Dispatcher) claimOne(ctx context.Context) *Delivery {
 // send during the claim.
 func refillAt(size int) int { return size * 3 / 4 }
 
-// popAhead removes and returns the first delivery of d.ahead, or nil. The
+// popAhead removes and returns the first delivery of d.ahead, or none. The
 // caller holds aheadMu.
-func (d *Dispatcher) popAhead() *Delivery {
+func (d *Dispatcher) popAhead() Claimed {
 	if len(d.ahead) == 0 {
-		return nil
+		return Claimed{}
 	}
-	dl := d.ahead[0]
-	d.ahead[0] = nil
+	c := d.ahead[0]
+	d.ahead[0] = Claimed{}
 	d.ahead = d.ahead[1:]
-	return dl
+	return c
 }
 
 // claimBatch claims up to n due deliveries; on error it returns none (the
 // loop reports claim errors and retries).
-func (d *Dispatcher) claimBatch(ctx context.Context, n int) []*Delivery {
+func (d *Dispatcher) claimBatch(ctx context.Context, n int) []Claimed {
 	d.claimMu.RLock()
 	defer d.claimMu.RUnlock()
 	batch, err := d.store.Claim(ctx, d.now(), n, d.lease)
@@ -778,8 +778,8 @@ func (d *Dispatcher) releaseAhead() {
 	d.ahead = nil
 	d.aheadMu.Unlock()
 	now := d.now()
-	for _, dl := range ahead {
-		d.release(dl, now)
+	for _, c := range ahead {
+		d.release(c.Delivery, now)
 	}
 }
 

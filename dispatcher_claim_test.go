@@ -72,7 +72,7 @@ type remoteStore struct {
 	claims     atomic.Int32
 }
 
-func (s *remoteStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error) {
+func (s *remoteStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Claimed, error) {
 	n := int(s.claims.Add(1))
 	if s.onClaim != nil {
 		s.onClaim(n)

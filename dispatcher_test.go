@@ -1201,28 +1201,37 @@ func mustFirstSub(t *testing.T, store *webhook.MemoryStore) string {
 	return subs[0].ID
 }
 
-// vanishingStore reports every subscription as deleted when a worker
-// loads it, as if it were deleted between claim and attempt.
-type vanishingStore struct {
+// subjectlessStore breaks the Claim contract while broken is set: the
+// deliveries it claims come without their subscription.
+type subjectlessStore struct {
 	*webhook.MemoryStore
-	gone atomic.Bool
+	broken atomic.Bool
+	claims atomic.Int32 // claims that returned deliveries while broken
 }
 
-func (s *vanishingStore) GetSubscription(ctx context.Context, id string) (*webhook.Subscription, error) {
-	if s.gone.Load() {
-		return nil, webhook.ErrNotFound
+func (s *subjectlessStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
+	cs, err := s.MemoryStore.Claim(ctx, now, limit, lease)
+	if s.broken.Load() && len(cs) > 0 {
+		for i := range cs {
+			cs[i].Subscription = nil
+		}
+		s.claims.Add(1)
 	}
-	return s.MemoryStore.GetSubscription(ctx, id)
+	return cs, err
 }
 
-func TestDispatcherSubscriptionDeletedBeforeAttempt(t *testing.T) {
+// TestDispatcherClaimWithoutSubscription checks a Store that returns a
+// delivery without its subscription: the Dispatcher logs it and gives the
+// delivery back, sending nothing and losing nothing, and delivers it once
+// the store answers properly.
+func TestDispatcherClaimWithoutSubscription(t *testing.T) {
 	t.Parallel()
-	mem := webhook.NewMemoryStore()
-	store := &vanishingStore{MemoryStore: mem}
+	store := &subjectlessStore{MemoryStore: webhook.NewMemoryStore()}
 	obs := newTestObserver()
+	logs := &logBuffer{}
 	d, err := webhook.NewDispatcher(store, &webhook.Config{
 		AllowHTTP: true, AllowedNetworks: localhostOnly, PollInterval: 10 * time.Millisecond,
-		Observer: obs, Logger: slog.New(slog.DiscardHandler),
+		Observer: obs, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
 	require.NoError(t, err)
 	ep := newEndpoint(t, func(int, http.ResponseWriter, *http.Request) {})
@@ -1230,25 +1239,26 @@ func TestDispatcherSubscriptionDeletedBeforeAttempt(t *testing.T) {
 		OrganizationID: "org_1", URL: ep.URL, EventTypes: []string{"*"},
 	})
 	require.NoError(t, err)
+	store.broken.Store(true)
 	require.NoError(t, d.Publish(context.Background(), webhook.Event{
 		Type: webhook.EventTaskCreated, OrganizationID: "org_1", Data: []byte(`{}`),
 	}))
-	store.gone.Store(true)
 	require.NoError(t, d.Start(context.Background()))
 	defer d.Close(context.Background())
 
+	require.Eventually(t, func() bool { return store.claims.Load() >= 3 }, waitTimeout, time.Millisecond,
+		"the delivery is given back and claimed again")
+	require.Empty(t, ep.requests(), "nothing is sent without a subscription")
+	require.Contains(t, logs.String(), "store claimed a delivery without its subscription")
+
+	store.broken.Store(false)
 	for range 2 { // the ping and the event
 		select {
 		case dl := <-obs.ended:
-			require.Equal(t, webhook.StateFailed, dl.State)
-			as, err := mem.ListAttempts(context.Background(), dl.ID)
-			require.NoError(t, err)
-			require.Len(t, as, 1)
-			require.Contains(t, as[0].Error, "subscription deleted")
-			require.Zero(t, as[0].StatusCode)
+			require.Equal(t, webhook.StateSucceeded, dl.State)
 		case <-time.After(waitTimeout):
 			t.Fatal("delivery did not end")
 		}
 	}
-	require.Empty(t, ep.requests(), "nothing is sent for a deleted subscription")
+	require.Len(t, ep.requests(), 1, "the event, once")
 }

@@ -64,8 +64,8 @@ type matchKey struct {
 }
 
 type memSub struct {
-	// sub is replaced whole on update; its slices are never written to
-	// (see subscriptionView).
+	// sub is replaced whole on update; its slices are never written to,
+	// so that Claim can share them.
 	sub Subscription
 	// parked holds pending deliveries that came due while the subscription
 	// was disabled; enabling it puts them back in the queue.
@@ -154,26 +154,6 @@ func (s *MemoryStore) GetSubscription(ctx context.Context, id string) (*Subscrip
 	}
 	c := cloneSubscription(&ms.sub)
 	return &c, nil
-}
-
-// subscriptionView copies subscription id into dst without cloning its
-// slices, which dst then shares with the store: for the Dispatcher, which
-// reads a subscription on every attempt and never modifies or hands out
-// what it reads. Sharing is safe because the store replaces a
-// subscription's slices whole when it changes and never writes into them.
-// It returns ErrNotFound like GetSubscription.
-func (s *MemoryStore) subscriptionView(ctx context.Context, id string, dst *Subscription) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	ms, ok := s.subs[id]
-	if !ok {
-		return storeErr(ErrNotFound, "subscription "+id)
-	}
-	*dst = ms.sub
-	return nil
 }
 
 // ListSubscriptions implements SubscriptionStore. The cursor is the id of
@@ -401,8 +381,11 @@ func (s *MemoryStore) checkNewIDs(deliveries []*Delivery) error {
 	return nil
 }
 
-// Claim implements DeliveryStore.
-func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error) {
+// Claim implements DeliveryStore. The subscriptions it returns share their
+// slices with the store, which replaces them whole when a subscription
+// changes and never writes into them: one copy of each subscription per
+// claim, and none of its event types or secrets.
+func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Claimed, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -421,9 +404,12 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 	}
 	// The copies handed out share one allocation, and so does the list.
 	n := min(limit, s.queue.len()+len(s.leased))
-	out := make([]*Delivery, 0, n)
+	out := make([]Claimed, 0, n)
 	copies := make([]Delivery, 0, n)
-	var dropped []*memDelivery
+	var (
+		dropped []*memDelivery
+		subs    map[*memSub]*Subscription
+	)
 	for len(out) < limit && s.anyDue(nowKey) {
 		md := s.popDue(nowKey)
 		ms := s.subs[md.d.SubscriptionID]
@@ -442,7 +428,16 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 		md.d.UpdatedAt = now
 		s.lease(md) // due again when the lease expires
 		copies = append(copies, md.d)
-		out = append(out, &copies[len(copies)-1])
+		sub := subs[ms]
+		if sub == nil {
+			if subs == nil {
+				subs = make(map[*memSub]*Subscription, 1)
+			}
+			sub = new(Subscription)
+			*sub = ms.sub
+			subs[ms] = sub
+		}
+		out = append(out, Claimed{Delivery: &copies[len(copies)-1], Subscription: sub})
 	}
 	if len(dropped) > 0 {
 		drop := make(map[*memDelivery]bool, len(dropped))

@@ -122,9 +122,9 @@ func TestMemoryStoreDeletedSubscriptionInFlight(t *testing.T) {
 	require.NoError(t, s.DeleteSubscription(ctx, sub.ID))
 
 	// An attempt in flight completes normally and stays in the log.
-	held[0].State = webhook.StateFailed
-	held[0].AttemptCount = 1
-	require.NoError(t, s.Complete(ctx, held[0], &webhook.Attempt{Number: 1, StatusCode: 500}))
+	held[0].Delivery.State = webhook.StateFailed
+	held[0].Delivery.AttemptCount = 1
+	require.NoError(t, s.Complete(ctx, held[0].Delivery, &webhook.Attempt{Number: 1, StatusCode: 500}))
 	require.ErrorIs(t, s.Redeliver(ctx, a.ID, base), webhook.ErrConflict, "its subscription is gone")
 
 	// One whose lease expires is discarded like a pending one.
@@ -204,7 +204,8 @@ func TestMemoryStoreQueueModel(t *testing.T) {
 			got, err := s.Claim(ctx, now, limit, leaseFor)
 			require.NoError(t, err)
 			gotIDs := []string{}
-			for _, d := range got {
+			for _, c := range got {
+				d := c.Delivery
 				gotIDs = append(gotIDs, d.ID)
 				r := model[d.ID]
 				r.state, r.lease, r.held = webhook.StateDelivering, now.Add(leaseFor), d
@@ -368,7 +369,8 @@ func BenchmarkMemoryStoreClaimComplete(b *testing.B) {
 				if err != nil || len(ds) != 64 {
 					b.Fatalf("claimed %d, %v", len(ds), err)
 				}
-				for _, d := range ds {
+				for _, c := range ds {
+					d := c.Delivery
 					d.State, d.AttemptCount = webhook.StateSucceeded, 1
 					if err := s.Complete(ctx, d, &webhook.Attempt{Number: 1, StatusCode: 200}); err != nil {
 						b.Fatal(err)

@@ -68,7 +68,9 @@ type DeliveryStore interface {
 	// enabled again. limit and lease must be positive. The returned
 	// LeaseExpiresAt must compare Equal to the stored one (mind the time
 	// precision of a database), since Complete and Release check it.
-	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error)
+	// Each delivery comes with its subscription as the claim read it (see
+	// Claimed).
+	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Claimed, error)
 	// Complete records attempt a of the delivery d, which the caller holds,
 	// and stores d's new State, AttemptCount, NextAttemptAt, LastStatusCode
 	// and LastError (pending with a new NextAttemptAt for a retry, succeeded
@@ -93,6 +95,17 @@ type DeliveryStore interface {
 	// due at at, keeping its id, body and attempts. ErrNotFound if there is
 	// none; ErrConflict if it is pending or delivering.
 	Redeliver(ctx context.Context, id string, at time.Time) error
+}
+
+// Claimed is a delivery leased by Store.Claim, with the subscription it is
+// sent to as read by the same claim: the Dispatcher sends it with that
+// subscription's URL and secrets, without reading the subscription again.
+// Subscription is never nil, since stores claim only the deliveries of
+// subscriptions that exist and are enabled. It is read-only: a store may
+// share it, or its slices, with other claims and with itself.
+type Claimed struct {
+	Delivery     *Delivery
+	Subscription *Subscription
 }
 
 // ValidateSubscription reports, as a *ValidationError naming the field, a

@@ -161,7 +161,8 @@ func (d *Dispatcher) UpdateSubscription(ctx context.Context, id string, p Subscr
 // endpoint disabled for failing gets a fresh DisableAfter period; its
 // pending deliveries are sent again. Disabling records DisabledByUser;
 // while disabled, new events are not enqueued for it and pending
-// deliveries wait. Errors: ErrClosed, ErrNotFound or the store's error.
+// deliveries wait (those a worker has already claimed, a few at most, are
+// still sent). Errors: ErrClosed, ErrNotFound or the store's error.
 func (d *Dispatcher) SetSubscriptionEnabled(ctx context.Context, id string, enabled bool) (*Subscription, error) {
 	if d.isClosed() {
 		return nil, ErrClosed
@@ -301,11 +302,11 @@ func (d *Dispatcher) holdNew(ctx context.Context, dl *Delivery) (*Delivery, erro
 		return nil, err
 	}
 	for _, g := range got {
-		if g.ID == dl.ID {
-			return g, nil
+		if g.Delivery.ID == dl.ID {
+			return g.Delivery, nil
 		}
 		// Another process's ping, enqueued the same way: give it back.
-		if err := d.store.Release(ctx, g, pingEpoch); err != nil {
+		if err := d.store.Release(ctx, g.Delivery, pingEpoch); err != nil {
 			return nil, err
 		}
 	}

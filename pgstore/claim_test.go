@@ -52,7 +52,7 @@ func TestClaimReadsStaleDeliveryAgain(t *testing.T) {
 		got, err := s.Claim(ctx, now, 10, time.Minute)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
-		return got[0], count.n.Load() - before
+		return got[0].Delivery, count.n.Load() - before
 	}
 
 	// The counts kept in step: a retry recorded by Complete is claimed

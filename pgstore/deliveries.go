@@ -143,12 +143,12 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 // from the queue table pending ones due at now and delivering ones whose
 // lease expired before now, oldest due first, FOR UPDATE SKIP LOCKED, and
 // the statement leases those queue rows, which makes the deliveries
-// StateDelivering with LeaseExpiresAt = now+lease, and reads them;
-// deliveries of disabled subscriptions are skipped. Concurrent claimers, in this process
+// StateDelivering with LeaseExpiresAt = now+lease, and reads them with
+// their subscriptions; deliveries of disabled subscriptions are skipped. Concurrent claimers, in this process
 // or others, skip each other's rows instead of waiting, and never receive
 // the same delivery under the same lease. Reclaiming an expired lease is
 // where a delivery can be sent twice.
-func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
 	if limit <= 0 {
 		return nil, &webhook.ValidationError{Field: "limit", Reason: "must be positive"}
 	}
@@ -189,52 +189,51 @@ var (
 
 // claim runs the claim statement. Only the narrow queue row is written
 // (lease, due time, claim time); the delivery rows are read, with the
-// subscription of each, for ClaimedSubscription, in the statement's
-// snapshot and without a lock (locking them FOR SHARE, a write per
-// delivery, cost PostgreSQL about 8 µs per delivery). A Complete that
-// requeued a delivery due at once and committed between that snapshot and
-// the queue row's lock leaves a delivery row older than the queue row: it
-// would hand out the previous attempt count, and the next attempt would
-// repeat its number. The queue row keeps a copy of the attempt count, from
-// the version Claim locked (PostgreSQL rechecks a row updated since the
-// snapshot and locks its latest version), so such a delivery is told
-// apart and read again, in a statement of its own, whose snapshot has the
-// Complete. It happens only when a lease expired while its holder was
-// completing the delivery.
+// subscription of each, in the statement's snapshot and without a lock
+// (locking them FOR SHARE, a write per delivery, cost PostgreSQL about
+// 8 µs per delivery). A Complete that requeued a delivery due at once and
+// committed between that snapshot and the queue row's lock leaves a
+// delivery row older than the queue row: it would hand out the previous
+// attempt count, and the next attempt would repeat its number. The queue
+// row keeps a copy of the attempt count, from the version Claim locked
+// (PostgreSQL rechecks a row updated since the snapshot and locks its
+// latest version), so such a delivery is told apart and read again, in a
+// statement of its own, whose snapshot has the Complete. It happens only
+// when a lease expired while its holder was completing the delivery.
 //
 // The limit is written into the statement as a constant, one prepared
 // statement per distinct limit (a Dispatcher uses a few): with LIMIT $n,
 // PostgreSQL's generic plan assumes a tenth of the queue is wanted, so it
 // planned every claim afresh, 7.8 µs per delivery claimed (the statement
 // itself runs in 16).
-func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
+func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
 	until := ts(now.Add(lease))
 	rows, err := s.pool.Query(ctx, claimHead+strconv.Itoa(limit)+claimTail, now, until)
 	if err != nil {
 		return nil, dbErr("claim", err)
 	}
-	out, subs, stale, err := collectClaimed(rows)
+	ds, subs, stale, err := collectClaimed(rows)
 	if err != nil {
 		return nil, dbErr("claim", err)
 	}
 	for _, i := range stale {
-		d, err := s.GetDelivery(ctx, out[i].ID) // delivering, under the lease just taken
+		d, err := s.GetDelivery(ctx, ds[i].ID) // delivering, under the lease just taken
 		if err != nil {
 			// Leased but unread: it is claimed again when the lease expires.
-			return nil, fmt.Errorf("pgstore: claim: read %s again: %w", out[i].ID, err)
+			return nil, fmt.Errorf("pgstore: claim: read %s again: %w", ds[i].ID, err)
 		}
-		out[i] = d
+		ds[i] = d
 	}
-	read := time.Now()
-	for _, sub := range subs {
-		s.claimed.put(sub, now, read)
-	}
-	slices.SortFunc(out, func(a, b *webhook.Delivery) int {
+	slices.SortFunc(ds, func(a, b *webhook.Delivery) int {
 		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
+	out := make([]webhook.Claimed, len(ds))
+	for i, d := range ds {
+		out[i] = webhook.Claimed{Delivery: d, Subscription: subs[d.SubscriptionID]}
+	}
 	return out, nil
 }
 

@@ -116,7 +116,7 @@ func TestMigrate0002To0003(t *testing.T) {
 	got, err := s.Claim(ctx, claimedAt, 10, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
-	require.Equal(t, "dlv_pending", got[0].ID)
+	require.Equal(t, "dlv_pending", got[0].Delivery.ID)
 
 	// The holder of the lease given under 0002 completes under it.
 	d, err := s.GetDelivery(ctx, "dlv_leased")

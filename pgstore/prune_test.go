@@ -27,7 +27,8 @@ func TestPrune(t *testing.T) {
 	require.NoError(t, s.Enqueue(ctx, testDeliveries(30, sub, t0)))
 	claimed, err := s.Claim(ctx, t0, 25, time.Hour)
 	require.NoError(t, err)
-	for i, d := range claimed {
+	for i, c := range claimed {
+		d := c.Delivery
 		switch {
 		case i < 12:
 			d.State = webhook.StateSucceeded

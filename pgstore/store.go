@@ -81,8 +81,6 @@ type Store struct {
 
 	work chan struct{} // WorkAvailable; buffered, sends never block
 
-	claimed claimedSubs // read by Claim, for ClaimedSubscription
-
 	completer *groupcommit.Committer[*completion] // batches concurrent Completes
 
 	mu       sync.Mutex

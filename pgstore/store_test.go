@@ -110,8 +110,8 @@ func TestClaimConcurrentClaimersNeverShare(t *testing.T) {
 					return nil
 				}
 				mu.Lock()
-				for _, d := range ds {
-					seen[d.ID]++
+				for _, c := range ds {
+					seen[c.Delivery.ID]++
 				}
 				mu.Unlock()
 			}
@@ -145,12 +145,12 @@ func TestClaimReclaimsExpiredLeaseAndOldHolderLosesIt(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, second, 1)
 
-	d := first[0]
+	d := first[0].Delivery
 	d.State, d.AttemptCount = webhook.StateSucceeded, 1
 	err = s.Complete(ctx, d, &webhook.Attempt{Number: 1, StartedAt: t0, StatusCode: 200})
 	require.ErrorIs(t, err, webhook.ErrLeaseLost)
 
-	d2 := second[0]
+	d2 := second[0].Delivery
 	d2.State, d2.AttemptCount = webhook.StateSucceeded, 1
 	require.NoError(t, s.Complete(ctx, d2, &webhook.Attempt{Number: 1, StartedAt: t0, StatusCode: 200}))
 	attempts, err := s.ListAttempts(ctx, d2.ID)

@@ -145,8 +145,6 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err != nil {
 		return dbErr("update subscription", err)
 	}
-	s.claimed.forget(sub.ID)
-	defer s.claimed.forget(sub.ID) // a concurrent Claim may have read the old one
 	now := ts(s.now())
 	var (
 		created time.Time
@@ -199,7 +197,6 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 // subscription and its pending deliveries and holds the ones being
 // attempted, which stay in the log but are never claimed again.
 func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
-	defer s.claimed.forget(id)
 	var n int
 	err := s.pool.QueryRow(ctx, `WITH sub AS (
 			DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING id

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -105,8 +106,9 @@ func (s *Store) Enqueue(ctx context.Context, deliveries []*webhook.Delivery) err
 // Claim implements webhook.DeliveryStore with one UPDATE … RETURNING on the
 // single writer connection: pending deliveries due at now and delivering
 // ones whose lease expired before now, oldest due first, skipping those of
-// disabled subscriptions.
-func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*webhook.Delivery, error) {
+// disabled subscriptions. The subscriptions of the deliveries are read in
+// the same transaction.
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
 	if limit <= 0 {
 		return nil, &webhook.ValidationError{Field: "limit", Reason: "must be positive"}
 	}
@@ -114,30 +116,79 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 		return nil, &webhook.ValidationError{Field: "lease", Reason: "must be positive"}
 	}
 	n, until := enc(now), enc(now.Add(lease))
-	rows, err := s.w.QueryContext(ctx, `UPDATE deliveries
-		SET state = 'delivering', lease_expires_at = ?, due_at = ?, updated_at = ?
-		WHERE id IN (
-			SELECT d.id FROM deliveries d
-			WHERE d.state IN ('pending', 'delivering') AND d.held = 0 AND d.due_at <= ?
-			  AND NOT (d.state = 'delivering' AND d.due_at = ?)
-			  AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = d.subscription_id AND NOT s.disabled)
-			ORDER BY d.due_at
-			LIMIT ?)
-		RETURNING `+deliveryColumns, until, until, n, n, n, limit)
-	if err != nil {
-		return nil, dbErr("claim", err)
-	}
-	out, err := collectDeliveries(rows)
-	if err != nil {
-		return nil, dbErr("claim", err)
-	}
-	slices.SortFunc(out, func(a, b *webhook.Delivery) int {
-		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
-			return c
+	var out []webhook.Claimed
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE deliveries
+			SET state = 'delivering', lease_expires_at = ?, due_at = ?, updated_at = ?
+			WHERE id IN (
+				SELECT d.id FROM deliveries d
+				WHERE d.state IN ('pending', 'delivering') AND d.held = 0 AND d.due_at <= ?
+				  AND NOT (d.state = 'delivering' AND d.due_at = ?)
+				  AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = d.subscription_id AND NOT s.disabled)
+				ORDER BY d.due_at
+				LIMIT ?)
+			RETURNING `+deliveryColumns, until, until, n, n, n, limit)
+		if err != nil {
+			return err
 		}
-		return strings.Compare(a.ID, b.ID)
+		ds, err := collectDeliveries(rows)
+		if err != nil || len(ds) == 0 {
+			return err
+		}
+		subs, err := subscriptionsOf(ctx, tx, ds)
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(ds, func(a, b *webhook.Delivery) int {
+			if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		out = make([]webhook.Claimed, len(ds))
+		for i, d := range ds {
+			out[i] = webhook.Claimed{Delivery: d, Subscription: subs[d.SubscriptionID]}
+		}
+		return nil
 	})
+	if err != nil {
+		return nil, dbErr("claim", err)
+	}
 	return out, nil
+}
+
+// subscriptionsOf reads the subscriptions of ds, by id, in tx.
+func subscriptionsOf(ctx context.Context, tx *sql.Tx, ds []*webhook.Delivery) (map[string]*webhook.Subscription, error) {
+	var ids []string
+	seen := make(map[string]bool, 1)
+	for _, d := range ds {
+		if !seen[d.SubscriptionID] {
+			seen[d.SubscriptionID] = true
+			ids = append(ids, d.SubscriptionID)
+		}
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions s
+		WHERE s.id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	found, err := collectSubscriptions(rows)
+	if err != nil {
+		return nil, err
+	}
+	subs := make(map[string]*webhook.Subscription, len(found))
+	for _, sub := range found {
+		subs[sub.ID] = sub
+	}
+	if len(subs) != len(ids) {
+		// Claim's EXISTS saw each one in this transaction.
+		return nil, errors.New("a claimed delivery's subscription is missing")
+	}
+	return subs, nil
 }
 
 // errHeld is returned inside a write transaction when the caller no longer

@@ -26,7 +26,8 @@ func TestPrune(t *testing.T) {
 	require.NoError(t, s.Enqueue(ctx, testDeliveries(30, sub, t0)))
 	claimed, err := s.Claim(ctx, t0, 25, time.Hour)
 	require.NoError(t, err)
-	for i, d := range claimed {
+	for i, c := range claimed {
+		d := c.Delivery
 		switch {
 		case i < 12:
 			d.State = webhook.StateSucceeded
@@ -54,7 +55,7 @@ func TestPrune(t *testing.T) {
 	for _, d := range left {
 		require.Equal(t, webhook.StatePending, d.State)
 	}
-	_, err = s.ListAttempts(ctx, claimed[0].ID)
+	_, err = s.ListAttempts(ctx, claimed[0].Delivery.ID)
 	require.ErrorIs(t, err, webhook.ErrNotFound, "attempts went with their delivery")
 
 	var verr *webhook.ValidationError

@@ -92,8 +92,8 @@ func TestReopenKeepsQueue(t *testing.T) {
 	reclaimed, err := s.Claim(ctx, t0.Add(time.Minute+1), 10, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, reclaimed, 1)
-	require.Equal(t, held[0].ID, reclaimed[0].ID)
-	require.Equal(t, t0, reclaimed[0].NextAttemptAt, "nanosecond times survive")
+	require.Equal(t, held[0].Delivery.ID, reclaimed[0].Delivery.ID)
+	require.Equal(t, t0, reclaimed[0].Delivery.NextAttemptAt, "nanosecond times survive")
 }
 
 // TestClaimConcurrentClaimersNeverShare: every delivery claimed exactly once.
@@ -119,8 +119,8 @@ func TestClaimConcurrentClaimersNeverShare(t *testing.T) {
 					return err
 				}
 				mu.Lock()
-				for _, d := range ds {
-					seen[d.ID]++
+				for _, c := range ds {
+					seen[c.Delivery.ID]++
 				}
 				mu.Unlock()
 			}

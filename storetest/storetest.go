@@ -138,6 +138,7 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"EnqueueAtomic", testEnqueueAtomic},
 		{"ClaimDueOnly", testClaimDueOnly},
 		{"ClaimLimit", testClaimLimit},
+		{"ClaimReturnsSubscription", testClaimReturnsSubscription},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"CompleteRecordsAttempts", testCompleteRecordsAttempts},
@@ -186,9 +187,26 @@ func (f *fixture) enqueue(sub *webhook.Subscription, typ webhook.EventType, due 
 
 func (f *fixture) claim(now time.Time, limit int) []*webhook.Delivery {
 	f.t.Helper()
-	ds, err := f.s.Claim(f.ctx, now, limit, lease)
+	return f.claimLease(now, limit, lease)
+}
+
+// claimLease claims at now with lease, checks what Claim promises of the
+// subscription of each delivery (the stored one, as GetSubscription reads
+// it), and returns the deliveries.
+func (f *fixture) claimLease(now time.Time, limit int, lease time.Duration) []*webhook.Delivery {
+	f.t.Helper()
+	cs, err := f.s.Claim(f.ctx, now, limit, lease)
 	require.NoError(f.t, err)
-	require.LessOrEqual(f.t, len(ds), limit, "Claim returned more than limit")
+	require.LessOrEqual(f.t, len(cs), limit, "Claim returned more than limit")
+	ds := make([]*webhook.Delivery, len(cs))
+	for i, c := range cs {
+		require.NotNil(f.t, c.Delivery, "Claim returned no delivery in place %d", i)
+		require.NotNil(f.t, c.Subscription, "Claim returned delivery %s without its subscription", c.Delivery.ID)
+		stored, err := f.s.GetSubscription(f.ctx, c.Delivery.SubscriptionID)
+		require.NoError(f.t, err)
+		requireSameSubscription(f.t, stored, c.Subscription)
+		ds[i] = c.Delivery
+	}
 	return ds
 }
 
@@ -739,23 +757,62 @@ func testClaimLimit(f *fixture) {
 	require.Empty(t, f.claim(now, 2))
 }
 
+// testClaimReturnsSubscription checks the subscription Claim returns with
+// each delivery: its own, as last updated before the claim (claimLease
+// compares it with GetSubscription's), and unchanged by later updates,
+// which the Dispatcher relies on when it reads it during the attempt.
+func testClaimReturnsSubscription(f *fixture) {
+	t := f.t
+	a := f.createSub("org_1", "", "*")
+	b := f.createSub("org_1", "proj_1", "task.*")
+	rotated := *a
+	rotated.URL = "https://hooks.example.com/moved"
+	rotated.Secrets = []webhook.SigningSecret{
+		{Secret: webhook.Secret("whsec_" + strings.Repeat("B", 43) + "="), CreatedAt: at(time.Second)},
+		{Secret: a.Secrets[0].Secret, CreatedAt: a.Secrets[0].CreatedAt, ExpiresAt: at(time.Hour)},
+	}
+	require.NoError(t, f.s.UpdateSubscription(f.ctx, &rotated))
+	da1 := f.enqueue(a, webhook.EventTaskCreated, at(0))
+	db := f.enqueue(b, webhook.EventTaskCreated, at(time.Millisecond))
+	da2 := f.enqueue(a, webhook.EventTaskUpdated, at(2*time.Millisecond))
+
+	cs, err := f.s.Claim(f.ctx, at(time.Minute), 10, lease)
+	require.NoError(t, err)
+	require.Len(t, cs, 3)
+	want := map[string]string{da1.ID: a.ID, db.ID: b.ID, da2.ID: a.ID}
+	for _, c := range cs {
+		require.Equal(t, want[c.Delivery.ID], c.Subscription.ID, "subscription of delivery %s", c.Delivery.ID)
+		stored, err := f.s.GetSubscription(f.ctx, c.Subscription.ID)
+		require.NoError(t, err)
+		requireSameSubscription(t, stored, c.Subscription)
+	}
+
+	again := rotated
+	again.URL = "https://hooks.example.com/moved-again"
+	again.Secrets = []webhook.SigningSecret{{Secret: webhook.Secret("whsec_" + strings.Repeat("C", 43) + "="), CreatedAt: at(2 * time.Second)}}
+	require.NoError(t, f.s.UpdateSubscription(f.ctx, &again))
+	for _, c := range cs {
+		if c.Subscription.ID == a.ID {
+			require.Equal(t, rotated.URL, c.Subscription.URL, "a claimed subscription is a snapshot")
+			require.Len(t, c.Subscription.Secrets, 2, "a claimed subscription is a snapshot")
+		}
+	}
+}
+
 func testLeaseExpiry(f *fixture) {
 	t := f.t
 	sub := f.createSub("org_1", "", "*")
 	d := f.enqueue(sub, webhook.EventTaskCreated, at(0))
 
-	first, err := f.s.Claim(f.ctx, at(0), 10, 30*time.Second)
-	require.NoError(t, err)
+	first := f.claimLease(at(0), 10, 30*time.Second)
 	require.Equal(t, []string{d.ID}, deliveryIDs(first))
 	requireSameTime(t, at(30*time.Second), first[0].LeaseExpiresAt, "LeaseExpiresAt")
 
 	// The lease expires strictly after LeaseExpiresAt.
-	none, err := f.s.Claim(f.ctx, at(30*time.Second), 10, 30*time.Second)
-	require.NoError(t, err)
+	none := f.claimLease(at(30*time.Second), 10, 30*time.Second)
 	require.Empty(t, none, "claimed before the lease expired")
 
-	second, err := f.s.Claim(f.ctx, at(31*time.Second), 10, 30*time.Second)
-	require.NoError(t, err)
+	second := f.claimLease(at(31*time.Second), 10, 30*time.Second)
 	require.Equal(t, []string{d.ID}, deliveryIDs(second), "an expired lease lets another claimer take the delivery")
 	requireSameTime(t, at(61*time.Second), second[0].LeaseExpiresAt, "LeaseExpiresAt")
 
@@ -798,15 +855,22 @@ func testConcurrentClaimers(f *fixture) {
 	for c := range claimers {
 		g.Go(func() error {
 			for {
-				ds, err := f.s.Claim(ctx, now, limit, lease)
+				cs, err := f.s.Claim(ctx, now, limit, lease)
 				if err != nil {
 					return fmt.Errorf("claimer %d: Claim: %w", c, err)
 				}
-				if len(ds) == 0 {
+				if len(cs) == 0 {
 					return nil
 				}
-				if len(ds) > limit {
-					return fmt.Errorf("claimer %d: Claim returned %d > limit %d", c, len(ds), limit)
+				if len(cs) > limit {
+					return fmt.Errorf("claimer %d: Claim returned %d > limit %d", c, len(cs), limit)
+				}
+				ds := make([]*webhook.Delivery, len(cs))
+				for i, cl := range cs {
+					if cl.Subscription == nil || cl.Subscription.ID != cl.Delivery.SubscriptionID {
+						return fmt.Errorf("claimer %d: delivery %s claimed without its subscription", c, cl.Delivery.ID)
+					}
+					ds[i] = cl.Delivery
 				}
 				mu.Lock()
 				for _, d := range ds {
@@ -1163,8 +1227,7 @@ func testRedeliver(f *fixture) {
 	require.Equal(t, []string{failed.ID, succeeded.ID}, deliveryIDs(held))
 	f.complete(held[0], webhook.StateFailed, 500, time.Time{})
 	f.complete(held[1], webhook.StateSucceeded, 200, time.Time{})
-	inFlight, err := f.s.Claim(f.ctx, at(time.Minute), 10, 1000*time.Hour)
-	require.NoError(t, err)
+	inFlight := f.claimLease(at(time.Minute), 10, 1000*time.Hour)
 	require.Equal(t, []string{delivering.ID}, deliveryIDs(inFlight))
 
 	for i, d := range []*webhook.Delivery{failed, succeeded} {
