@@ -174,7 +174,7 @@ func TestActiveSecrets(t *testing.T) {
 func TestNewDeliveries(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 6, 27, 9, 15, 23, 0, time.UTC)
-	subs := []*Subscription{{ID: "sub_a"}, {ID: "sub_b"}}
+	subs := []string{"sub_a", "sub_b"}
 	e := Event{
 		Type: EventTaskUpdated, OrganizationID: "org_abc123", ProjectID: "proj_xyz789",
 		Data: []byte("{ \"task\": {\"id\": \"t<1>\"},\n \"diff\": {} }"),
@@ -185,7 +185,7 @@ func TestNewDeliveries(t *testing.T) {
 	require.NotEqual(t, dls[0].ID, dls[1].ID)
 	require.Equal(t, dls[0].EventID, dls[1].EventID, "one event id across subscriptions")
 	for i, d := range dls {
-		require.Equal(t, subs[i].ID, d.SubscriptionID)
+		require.Equal(t, subs[i], d.SubscriptionID)
 		require.True(t, strings.HasPrefix(d.ID, prefixDelivery))
 		require.True(t, strings.HasPrefix(d.EventID, prefixEvent))
 		require.NotContains(t, d.ID+d.EventID, ".")
@@ -234,11 +234,12 @@ func TestNewDeliveries(t *testing.T) {
 	require.NoError(t, err)
 	require.LessOrEqual(t, len(dls[0].Body), 1200)
 
-	_, err = NewDeliveries(e, []*Subscription{nil}, now, 0)
-	require.Error(t, err)
+	_, err = NewDeliveries(e, []string{"sub_a", ""}, now, 0)
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "subscriptionIDs", ve.Field)
 	e.Type = EventPing
 	_, err = NewDeliveries(e, subs, now, 0)
-	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
 	require.Equal(t, "Type", ve.Field)
 }
@@ -248,7 +249,7 @@ func FuzzNewDeliveries(f *testing.F) {
 	f.Add("org\"1", "", "", []byte(`{"a":"\u2028<>&"}`))
 	f.Fuzz(func(t *testing.T, org, project, id string, data []byte) {
 		e := Event{ID: id, Type: EventTaskCreated, OrganizationID: org, ProjectID: project, Data: data}
-		dls, err := NewDeliveries(e, []*Subscription{{ID: "sub_1"}}, time.Unix(1e9, 0), 0)
+		dls, err := NewDeliveries(e, []string{"sub_1"}, time.Unix(1e9, 0), 0)
 		if err != nil {
 			return
 		}

@@ -498,11 +498,11 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 	if e.Type == EventPing {
 		return &ValidationError{Field: "Type", Reason: "webhook.ping is sent by the dispatcher (CreateSubscription, Ping), not published"}
 	}
-	ids, err := d.matchIDs(ctx, e)
+	ids, err := d.store.MatchSubscriptionIDs(ctx, e.OrganizationID, e.ProjectID, e.Type)
 	if err != nil {
 		return fmt.Errorf("webhook: publish: match subscriptions: %w", err)
 	}
-	dls, err := buildDeliveries(e, len(ids), func(i int) string { return ids[i] }, d.now(), d.cfg.MaxPayloadBytes)
+	dls, err := newDeliveries(e, ids, d.now(), d.cfg.MaxPayloadBytes)
 	if err != nil || len(dls) == 0 {
 		return err
 	}
@@ -511,27 +511,6 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 	}
 	d.nudge()
 	return nil
-}
-
-// matchIDs returns the ids of the subscriptions e matches: from a
-// MemoryStore without copying the subscriptions, since Publish needs
-// nothing else.
-func (d *Dispatcher) matchIDs(ctx context.Context, e Event) ([]string, error) {
-	if ms, ok := d.store.(*MemoryStore); ok {
-		return ms.matchIDs(ctx, e.OrganizationID, e.ProjectID, e.Type)
-	}
-	subs, err := d.store.MatchSubscriptions(ctx, e.OrganizationID, e.ProjectID, e.Type)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(subs))
-	for i, s := range subs {
-		if s == nil || s.ID == "" {
-			return nil, fmt.Errorf("store returned subscription %d without an ID", i)
-		}
-		ids[i] = s.ID
-	}
-	return ids, nil
 }
 
 // Redeliver schedules a failed (or succeeded) delivery to be sent again

@@ -322,9 +322,9 @@ func publishFixture(b *testing.B, total int) (*webhook.Dispatcher, webhook.Event
 	}
 	b.Cleanup(func() { _ = d.Close(ctx) })
 	e := webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_target", ProjectID: "proj_1", Data: benchData}
-	subs, err := store.MatchSubscriptions(ctx, e.OrganizationID, e.ProjectID, e.Type)
-	if err != nil || len(subs) != matches {
-		b.Fatalf("want %d matches, got %d (%v)", matches, len(subs), err)
+	ids, err := store.MatchSubscriptionIDs(ctx, e.OrganizationID, e.ProjectID, e.Type)
+	if err != nil || len(ids) != matches {
+		b.Fatalf("want %d matches, got %d (%v)", matches, len(ids), err)
 	}
 	return d, e
 }

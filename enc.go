@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 const maxIDLength = 255
 
 // NewDeliveries validates e and returns one pending Delivery of it per
-// subscription in subs, due at now, ready for DeliveryStore.Enqueue. It is
+// subscription id in subscriptionIDs, due at now, ready for DeliveryStore.Enqueue. It is
 // what Dispatcher.Publish does between matching and enqueueing, exported so
 // that a store offering a transactional publish (pgstore's PublishTx) builds
 // byte-identical deliveries inside the caller's transaction.
@@ -32,31 +33,23 @@ const maxIDLength = 255
 // (DefaultMaxPayloadBytes when maxBytes <= 0) is refused with an error
 // wrapping ErrPayloadTooLarge. With no subscriptions it returns no
 // deliveries and a nil error once e is valid.
-func NewDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) ([]*Delivery, error) {
+func NewDeliveries(e Event, subscriptionIDs []string, now time.Time, maxBytes int) ([]*Delivery, error) {
 	if err := validateEvent(&e); err != nil {
 		return nil, err
 	}
 	if e.Type == EventPing {
 		return nil, &ValidationError{Field: "Type", Reason: "webhook.ping is sent by the dispatcher (CreateSubscription, Ping), not published"}
 	}
-	return newDeliveries(e, subs, now, maxBytes)
+	return newDeliveries(e, subscriptionIDs, now, maxBytes)
 }
 
 // newDeliveries builds the deliveries of the validated event e (pings
 // included), filling its ID and Timestamp when they are empty.
-func newDeliveries(e Event, subs []*Subscription, now time.Time, maxBytes int) ([]*Delivery, error) {
-	for i, s := range subs {
-		if s == nil || s.ID == "" {
-			return nil, &ValidationError{Field: "subs", Reason: "subscription " + strconv.Itoa(i) + " is nil or has no ID"}
-		}
+func newDeliveries(e Event, subscriptionIDs []string, now time.Time, maxBytes int) ([]*Delivery, error) {
+	if i := slices.Index(subscriptionIDs, ""); i >= 0 {
+		return nil, &ValidationError{Field: "subscriptionIDs", Reason: "id " + strconv.Itoa(i) + " is empty"}
 	}
-	return buildDeliveries(e, len(subs), func(i int) string { return subs[i].ID }, now, maxBytes)
-}
-
-// buildDeliveries builds the deliveries of the validated event e to n
-// subscriptions, whose ids subID returns, filling e's ID and Timestamp
-// when they are empty.
-func buildDeliveries(e Event, n int, subID func(int) string, now time.Time, maxBytes int) ([]*Delivery, error) {
+	n := len(subscriptionIDs)
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxPayloadBytes
 	}
@@ -107,7 +100,7 @@ func buildDeliveries(e Event, n int, subID func(int) string, now time.Time, maxB
 			ID:             id,
 			EventID:        e.ID,
 			EventType:      e.Type,
-			SubscriptionID: subID(i),
+			SubscriptionID: subscriptionIDs[i],
 			OrganizationID: e.OrganizationID,
 			ProjectID:      e.ProjectID,
 			Body:           body,

@@ -255,21 +255,9 @@ func (s *MemoryStore) DeleteSubscription(ctx context.Context, id string) error {
 	return nil
 }
 
-// MatchSubscriptions implements SubscriptionStore. It returns the matches in
-// ascending id order.
-func (s *MemoryStore) MatchSubscriptions(ctx context.Context, organizationID, projectID string, typ EventType) ([]*Subscription, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var buf [16]*memSub
-	return cloneSubscriptions(s.matching(buf[:0], organizationID, projectID, typ)), nil
-}
-
-// matchIDs is MatchSubscriptions for Dispatcher.Publish, which only needs
-// the ids of the matches: it copies no subscription.
-func (s *MemoryStore) matchIDs(ctx context.Context, organizationID, projectID string, typ EventType) ([]string, error) {
+// MatchSubscriptionIDs implements SubscriptionStore. It returns the matches
+// in ascending id order.
+func (s *MemoryStore) MatchSubscriptionIDs(ctx context.Context, organizationID, projectID string, typ EventType) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -759,33 +747,6 @@ func cloneSubscription(sub *Subscription) Subscription {
 	c.EventTypes = slices.Clone(sub.EventTypes)
 	c.Secrets = slices.Clone(sub.Secrets)
 	return c
-}
-
-// cloneSubscriptions copies subs in four allocations whatever their number:
-// publishing to many subscriptions should not make garbage per match. Each
-// copy's slices are capped, so appending to one cannot overwrite the next.
-func cloneSubscriptions(subs []*memSub) []*Subscription {
-	nTypes, nSecrets := 0, 0
-	for _, ms := range subs {
-		nTypes += len(ms.sub.EventTypes)
-		nSecrets += len(ms.sub.Secrets)
-	}
-	out := make([]*Subscription, len(subs))
-	copies := make([]Subscription, len(subs))
-	types := make([]string, 0, nTypes)
-	secrets := make([]SigningSecret, 0, nSecrets)
-	for i, ms := range subs {
-		c := ms.sub
-		n := len(types)
-		types = append(types, ms.sub.EventTypes...)
-		c.EventTypes = types[n:len(types):len(types)]
-		n = len(secrets)
-		secrets = append(secrets, ms.sub.Secrets...)
-		c.Secrets = secrets[n:len(secrets):len(secrets)]
-		copies[i] = c
-		out[i] = &copies[i]
-	}
-	return out
 }
 
 func memSubID(ms *memSub) string           { return ms.sub.ID }

@@ -42,13 +42,15 @@ type SubscriptionStore interface {
 	// DeleteSubscription removes the subscription and its pending
 	// deliveries; its delivery log may be kept. ErrNotFound if there is none.
 	DeleteSubscription(ctx context.Context, id string) error
-	// MatchSubscriptions returns the enabled subscriptions that receive an
-	// event of type typ in the organization and project (empty for an
-	// organization-level event): organization-wide ones and those of that
-	// project, whose EventTypes contain typ, its category wildcard or "*"
-	// (the keys MatchingPatterns returns), each once, in no particular order.
-	// It must use an index, not scan every subscription.
-	MatchSubscriptions(ctx context.Context, organizationID, projectID string, typ EventType) ([]*Subscription, error)
+	// MatchSubscriptionIDs returns the ids of the enabled subscriptions that
+	// receive an event of type typ in the organization and project (empty
+	// for an organization-level event): organization-wide ones and those of
+	// that project, whose EventTypes contain typ, its category wildcard or
+	// "*" (the keys MatchingPatterns returns), each once, in no particular
+	// order. It must use an index, not scan every subscription. Ids are all
+	// Publish needs: the subscription itself is read when a delivery is
+	// claimed (see Claimed).
+	MatchSubscriptionIDs(ctx context.Context, organizationID, projectID string, typ EventType) ([]string, error)
 }
 
 // DeliveryStore keeps the delivery queue and the delivery log.

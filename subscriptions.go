@@ -111,7 +111,7 @@ func (d *Dispatcher) pingDelivery(sub *Subscription, now time.Time) (*Delivery, 
 		return nil, fmt.Errorf("webhook: encode ping: %w", err)
 	}
 	e := Event{Type: EventPing, OrganizationID: sub.OrganizationID, Data: data}
-	dls, err := newDeliveries(e, []*Subscription{sub}, now, d.cfg.MaxPayloadBytes)
+	dls, err := newDeliveries(e, []string{sub.ID}, now, d.cfg.MaxPayloadBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -30,14 +30,14 @@ func (s *Store) PublishTx(ctx context.Context, tx pgx.Tx, e webhook.Event) ([]*w
 	if _, err := webhook.NewDeliveries(e, nil, now, s.maxBytes); err != nil {
 		return nil, err
 	}
-	subs, err := matchSubscriptions(ctx, tx, e.OrganizationID, e.ProjectID, e.Type)
+	ids, err := matchSubscriptionIDs(ctx, tx, e.OrganizationID, e.ProjectID, e.Type)
 	if err != nil {
 		return nil, err
 	}
-	if len(subs) == 0 {
+	if len(ids) == 0 {
 		return nil, nil
 	}
-	ds, err := webhook.NewDeliveries(e, subs, now, s.maxBytes)
+	ds, err := webhook.NewDeliveries(e, ids, now, s.maxBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -224,25 +224,25 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 	return nil
 }
 
-// MatchSubscriptions implements webhook.SubscriptionStore. It looks
+// MatchSubscriptionIDs implements webhook.SubscriptionStore. It looks
 // subscriptions up through the (organization_id, project_id) index and
 // filters them with the GIN index on event_types, in ascending id order.
-func (s *Store) MatchSubscriptions(ctx context.Context, organizationID, projectID string, typ webhook.EventType) ([]*webhook.Subscription, error) {
-	return matchSubscriptions(ctx, s.pool, organizationID, projectID, typ)
+func (s *Store) MatchSubscriptionIDs(ctx context.Context, organizationID, projectID string, typ webhook.EventType) ([]string, error) {
+	return matchSubscriptionIDs(ctx, s.pool, organizationID, projectID, typ)
 }
 
-func matchSubscriptions(ctx context.Context, q querier, organizationID, projectID string, typ webhook.EventType) ([]*webhook.Subscription, error) {
+func matchSubscriptionIDs(ctx context.Context, q querier, organizationID, projectID string, typ webhook.EventType) ([]string, error) {
 	keys := webhook.MatchingPatterns(typ)
-	rows, err := q.Query(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions
+	rows, err := q.Query(ctx, `SELECT id FROM webhook_subscriptions
 		WHERE organization_id = $1 AND project_id IN ('', $2) AND NOT disabled
 		  AND event_types && $3::text[]
 		ORDER BY id`, organizationID, projectID, keys[:])
 	if err != nil {
 		return nil, dbErr("match subscriptions", err)
 	}
-	out, err := collectSubscriptions(rows)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, dbErr("match subscriptions", err)
 	}
-	return out, nil
+	return ids, nil
 }

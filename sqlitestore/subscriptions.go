@@ -218,12 +218,12 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 	return nil
 }
 
-// MatchSubscriptions implements webhook.SubscriptionStore. It looks up the
-// three patterns of typ in the organization's pattern index, in ascending
-// id order.
-func (s *Store) MatchSubscriptions(ctx context.Context, organizationID, projectID string, typ webhook.EventType) ([]*webhook.Subscription, error) {
+// MatchSubscriptionIDs implements webhook.SubscriptionStore. It looks up
+// the three patterns of typ in the organization's pattern index, in
+// ascending id order.
+func (s *Store) MatchSubscriptionIDs(ctx context.Context, organizationID, projectID string, typ webhook.EventType) ([]string, error) {
 	keys := webhook.MatchingPatterns(typ)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions s
+	rows, err := s.r.QueryContext(ctx, `SELECT s.id FROM subscriptions s
 		WHERE s.id IN (SELECT subscription_id FROM subscription_patterns
 		               WHERE organization_id = ? AND pattern IN (?, ?, ?) AND project_id IN ('', ?))
 		  AND NOT s.disabled
@@ -231,9 +231,17 @@ func (s *Store) MatchSubscriptions(ctx context.Context, organizationID, projectI
 	if err != nil {
 		return nil, dbErr("match subscriptions", err)
 	}
-	out, err := collectSubscriptions(rows)
-	if err != nil {
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, dbErr("match subscriptions", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, dbErr("match subscriptions", err)
 	}
-	return out, nil
+	return ids, nil
 }
