@@ -1,6 +1,10 @@
 package webhook
 
-import "container/heap"
+import (
+	"container/heap"
+	"math"
+	"time"
+)
 
 // pendingQueue holds a MemoryStore's pending deliveries by when they are
 // due. Most are due when they are enqueued and are enqueued in the order
@@ -88,3 +92,66 @@ func (q *pendingQueue) remove(md *memDelivery) {
 
 // len returns an upper bound of the number of pending deliveries.
 func (q *pendingQueue) len() int { return len(q.ready) - q.head + len(q.later) }
+
+// dueQueue is a min-heap of deliveries by due time, ties broken by id so the
+// order is deterministic. Each entry carries its key, set by Push: a sift
+// compares keys without computing due() or loading the delivery, which in
+// a queue of many thousands is a cache miss.
+type dueQueue []dueEntry
+
+// dueEntry is one delivery in a dueQueue and its key.
+type dueEntry struct {
+	key int64 // dueKey(md.due()) when it was pushed
+	md  *memDelivery
+}
+
+// dueKey is t in Unix nanoseconds, which compare faster than times,
+// clamped to the years 1678 to 2262 that int64 nanoseconds can hold (the
+// zero time, due at once, is the smallest key).
+func dueKey(t time.Time) int64 {
+	switch {
+	case t.Before(minDueKeyTime):
+		return math.MinInt64
+	case t.After(maxDueKeyTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	minDueKeyTime = time.Unix(0, math.MinInt64)
+	maxDueKeyTime = time.Unix(0, math.MaxInt64)
+)
+
+func (q dueQueue) Len() int           { return len(q) }
+func (q dueQueue) Less(i, j int) bool { return dueBefore(q[i], q[j]) }
+
+// dueBefore reports whether a comes before b in a dueQueue.
+func dueBefore(a, b dueEntry) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.md.d.ID < b.md.d.ID
+}
+
+func (q dueQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].md.heapIdx = i
+	q[j].md.heapIdx = j
+}
+
+func (q *dueQueue) Push(x any) {
+	md := x.(*memDelivery)
+	md.heapIdx = len(*q)
+	*q = append(*q, dueEntry{dueKey(md.due()), md})
+}
+
+func (q *dueQueue) Pop() any {
+	old := *q
+	n := len(old)
+	md := old[n-1].md
+	old[n-1] = dueEntry{}
+	md.heapIdx = -1
+	*q = old[:n-1]
+	return md
+}
