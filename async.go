@@ -30,7 +30,8 @@ type AsyncConfig struct {
 	// RetryAfter is sent with 503 answers. Defaults to DefaultRetryAfter.
 	RetryAfter time.Duration
 	// OnError, if set, is called from the worker after the handler returned
-	// an error or panicked (err is then a *PanicError), and for each queued
+	// an error (a *PermanentError too) or panicked (err is then a
+	// *PanicError), and for each queued
 	// event dropped because Shutdown gave up waiting (err is then
 	// ErrAsyncShutdown). The sender already got 202 and will not retry: OnError is
 	// where the host keeps the event for its own retry or dead-letter
@@ -58,9 +59,9 @@ type AsyncConfig struct {
 //	defer async.Shutdown(ctx)
 //
 // Behind Idempotency.Middleware, the delivery's claim is finished by the
-// worker: marked done when the handler succeeds, released when it fails
-// (so a manual redelivery runs it again) or when the queue is full (so the
-// sender's retry runs it). Meanwhile a duplicate of a queued delivery is
+// worker: marked done when the handler succeeds (or fails with Permanent),
+// released when it fails (so a manual redelivery runs it again) or when the
+// queue is full (so the sender's retry runs it). Meanwhile a duplicate of a queued delivery is
 // answered 409.
 //
 // An AsyncHandler is safe for concurrent use. Its workers start in
@@ -232,10 +233,11 @@ func (a *AsyncHandler) run(job asyncJob) {
 	}
 }
 
-// fail reports a job that was not handled and releases its claim.
+// fail reports a job that was not handled and finishes its claim: released,
+// so that a redelivery runs the handler again, unless err is permanent.
 func (a *AsyncHandler) fail(job asyncJob, err error) {
 	if job.claim != nil {
-		job.claim.finish(job.ctx, false)
+		job.claim.finish(job.ctx, isPermanent(err))
 	}
 	if a.onError != nil {
 		func() {

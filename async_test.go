@@ -189,6 +189,22 @@ func TestAsyncHandlerFailure(t *testing.T) {
 	require.Equal(t, webhook.ClaimAcquired, res)
 }
 
+func TestAsyncHandlerPermanentFailure(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s := newAsyncSetup(t, webhook.AsyncConfig{Workers: 1})
+	require.Equal(t, http.StatusAccepted, s.send(t, "dlv_p").Code)
+	receiveWithin(t, s.entered, "the handler")
+	s.proceed <- webhook.Permanent(errors.New("unknown project"))
+	var pe *webhook.PermanentError
+	require.ErrorAs(t, receiveWithin(t, s.failed, "OnError"), &pe, "OnError still hears of it")
+	require.EqualError(t, pe.Err, "unknown project")
+	s.shutdown(t)
+	// The claim was marked done: a redelivery is not handled again.
+	res, err := s.store.Claim(context.Background(), "dlv_p", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, webhook.ClaimDone, res)
+}
+
 func TestAsyncHandlerPanicKeepsWorkerAlive(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	var mu sync.Mutex

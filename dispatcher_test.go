@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -1261,4 +1262,44 @@ func TestDispatcherClaimWithoutSubscription(t *testing.T) {
 		}
 	}
 	require.Len(t, ep.requests(), 1, "the event, once")
+}
+
+// TestDispatcherStopsOnPermanentHandlerError runs the two halves together:
+// a Receiver whose handler fails with Permanent acknowledges the delivery,
+// so the Dispatcher records one successful attempt, whose snippet says the
+// event was not processed, and never retries it.
+func TestDispatcherStopsOnPermanentHandlerError(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, nil)
+	var handler atomic.Pointer[http.Handler]
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hp := handler.Load(); hp != nil {
+			(*hp).ServeHTTP(w, r)
+		} // else: answer 200 to the creation ping, sent before the receiver knows the secret
+	}))
+	t.Cleanup(srv.Close)
+	sub := h.subscribe(t, srv.URL, "", "task.*")
+	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
+		Secrets: []webhook.Secret{sub.Secrets[0].Secret},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	hh := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+		if e.Type != webhook.EventPing {
+			calls.Add(1)
+		}
+		return webhook.Permanent(errors.New("task_1 is in a project this host deleted"))
+	}))
+	handler.Store(&hh)
+	h.start(t)
+
+	h.publish(t, webhook.EventTaskUpdated)
+	d := h.waitEnded(t)
+	require.Equal(t, webhook.StateSucceeded, d.State)
+	as := h.attempts(t, d.ID)
+	require.Len(t, as, 1)
+	require.Equal(t, http.StatusOK, as[0].StatusCode)
+	require.Contains(t, as[0].ResponseSnippet, "not processed")
+	require.EqualValues(t, 1, calls.Load())
 }

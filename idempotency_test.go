@@ -186,6 +186,23 @@ func TestIdempotencyReleaseOnFailure(t *testing.T) {
 	}
 }
 
+// TestIdempotencyPermanentFailureIsDone checks that a handler error
+// wrapped with Permanent finishes the delivery: the sender gets 200 and a
+// redelivery is answered "already processed" without running the handler.
+func TestIdempotencyPermanentFailureIsDone(t *testing.T) {
+	t.Parallel()
+	s := newDedupeSetup(t, func(context.Context, *webhook.Event, []byte) error {
+		return webhook.Permanent(errors.New("task belongs to a deleted project"))
+	})
+	first := s.send(t, "dlv_p")
+	require.Equal(t, http.StatusOK, first.Code)
+	require.Contains(t, first.Body.String(), "not processed")
+	again := s.send(t, "dlv_p")
+	require.Equal(t, http.StatusOK, again.Code)
+	require.Contains(t, again.Body.String(), "already processed")
+	require.EqualValues(t, 1, s.runs.Load())
+}
+
 // TestIdempotencyReleaseOnRawPanic covers an http.Handler behind the
 // middleware that panics without anything recovering it: the claim is
 // released and the panic goes on to net/http.

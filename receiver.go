@@ -365,7 +365,8 @@ func (rv *Receiver) reject(w http.ResponseWriter, r *http.Request, status int, m
 // envelope; e.Data shares memory with it. An error means the event was not
 // processed: the sender gets a non-2xx answer and retries later, so
 // HandleEvent must tolerate being called again for the same delivery (or
-// run behind Idempotency).
+// run behind Idempotency). An error wrapped with Permanent says a retry
+// cannot help: the event is acknowledged and not retried.
 type EventHandler interface {
 	HandleEvent(ctx context.Context, e *Event, body []byte) error
 }
@@ -392,7 +393,9 @@ func (rv *Receiver) Handler(h EventHandler) http.Handler {
 //
 // It answers 204 when h returns nil and 500 when h returns an error or
 // panics; the error is logged to the Receiver's Logger, never sent, since it
-// may describe the host's internals. A panic with
+// may describe the host's internals. An error wrapped with Permanent is
+// logged as a warning and answered 200, so that the sender stops retrying
+// (see Permanent). A panic with
 // http.ErrAbortHandler is re-raised so that net/http aborts the response.
 // Without the Middleware in front it answers 500 and h is not called.
 func (rv *Receiver) ServeEvents(h EventHandler) http.Handler {
@@ -411,6 +414,12 @@ func (rv *Receiver) ServeEvents(h EventHandler) http.Handler {
 		}
 		if err := callHandler(r.Context(), h, rec, true); err != nil {
 			logEventError(r.Context(), logger, rec.event, err)
+			if isPermanent(err) {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write([]byte(permanentAnswer))
+				return
+			}
 			http.Error(w, "webhook: event handler failed", http.StatusInternalServerError)
 			return
 		}
@@ -447,6 +456,13 @@ func callHandler(ctx context.Context, h EventHandler, rec *received, inRequest b
 	return h.HandleEvent(ctx, rec.event, rec.body)
 }
 
+// permanentAnswer is the body of the 200 answer to an event whose handler
+// failed permanently: the sender's delivery log keeps it as the response
+// snippet, which tells its operator why a success was not processed.
+const permanentAnswer = "webhook: event not processed (permanent handler error); do not retry\n"
+
+// logEventError logs a handler's failure: as an error, or as a warning
+// when it is permanent (the event is acknowledged and dropped).
 func logEventError(ctx context.Context, logger *slog.Logger, e *Event, err error) {
 	attrs := []slog.Attr{
 		slog.String("delivery_id", e.DeliveryID),
@@ -455,6 +471,10 @@ func logEventError(ctx context.Context, logger *slog.Logger, e *Event, err error
 	}
 	if pe, ok := err.(*PanicError); ok {
 		attrs = append(attrs, slog.String("stack", string(pe.Stack)))
+	}
+	if isPermanent(err) {
+		logger.LogAttrs(ctx, slog.LevelWarn, "webhook: event dropped: permanent handler error", attrs...)
+		return
 	}
 	logger.LogAttrs(ctx, slog.LevelError, "webhook: event handler failed", attrs...)
 }

@@ -138,3 +138,28 @@ func ExampleNewAsyncHandler() {
 	// 202 Accepted
 	// handled evt_01
 }
+
+func ExamplePermanent() {
+	secret := webhook.Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
+		Secrets: []webhook.Secret{secret},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	projects := map[string]bool{"proj_other": true} // proj_xyz789 was deleted here
+	handler := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+		if !projects[e.ProjectID] {
+			// Retrying for days would fail the same way: acknowledge it.
+			return webhook.Permanent(fmt.Errorf("project %s is not synced here", e.ProjectID))
+		}
+		return nil
+	}))
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+
+	fmt.Println(exampleDelivery(srv.URL, secret, []byte(exampleBody)))
+	// Output:
+	// 200 OK
+}

@@ -453,6 +453,9 @@ func TestReceiverHandler(t *testing.T) {
 			return errors.New("db password is hunter2")
 		}, http.StatusInternalServerError},
 		{"panic answers 500", func(context.Context, *webhook.Event, []byte) error { panic("boom: hunter2") }, http.StatusInternalServerError},
+		{"permanent error answers 200 without its text", func(context.Context, *webhook.Event, []byte) error {
+			return fmt.Errorf("task: %w", webhook.Permanent(errors.New("project deleted, password hunter2")))
+		}, http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -476,6 +479,10 @@ func TestReceiverHandler(t *testing.T) {
 			if tt.wantStatus != http.StatusNoContent {
 				require.Contains(t, logs.String(), "hunter2", "the error is logged for the host")
 				require.Contains(t, logs.String(), "dlv_1")
+			}
+			if tt.wantStatus == http.StatusOK {
+				require.Contains(t, rec.Body.String(), "not processed", "the sender's log says why")
+				require.Contains(t, logs.String(), "level=WARN msg=\"webhook: event dropped: permanent handler error\"")
 			}
 			require.NotContains(t, logs.String(), string(receiverSecret))
 		})
@@ -773,4 +780,16 @@ func TestReceiverRefusesSwappedDeliveryID(t *testing.T) {
 	require.Equal(t, int32(1), h.calls.Load(), "the handler ran for the genuine delivery only")
 	require.ErrorIs(t, webhook.Verify(swapped, req.Header.Get(webhook.DefaultSignatureHeader), []byte(receiverSecret)),
 		webhook.ErrSignatureMismatch)
+}
+
+func TestPermanent(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, webhook.Permanent(nil))
+	cause := errors.New("no such project")
+	err := fmt.Errorf("sync task: %w", webhook.Permanent(cause))
+	var pe *webhook.PermanentError
+	require.ErrorAs(t, err, &pe)
+	require.Same(t, cause, pe.Err)
+	require.ErrorIs(t, err, cause)
+	require.EqualError(t, err, "sync task: webhook: permanent: no such project")
 }

@@ -282,6 +282,12 @@ func TestTicketSync(t *testing.T) {
 		require.Equal(t, "/rest/api/2/issue/OPS-2/transitions", c.path)
 	})
 
+	t.Run("a payload that does not decode is acknowledged, not retried", func(t *testing.T) {
+		d := s.Send(t, webhook.EventTaskUpdated, task.ProjectID, map[string]any{"task": "not an object"})
+		require.Equal(t, 1, d.AttemptCount)
+		require.Equal(t, http.StatusOK, d.LastStatusCode)
+	})
+
 	t.Run("ticket webhook updates the task", func(t *testing.T) {
 		jiraHook := func(account string, items ...map[string]any) []byte {
 			b, err := json.Marshal(map[string]any{

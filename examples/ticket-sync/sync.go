@@ -68,14 +68,16 @@ func (s *syncer) lock(taskID string) func() {
 }
 
 // HandleEvent implements webhook.EventHandler. An error answers the
-// delivery with a 5xx, so the sender retries it later.
+// delivery with a 5xx, so the sender retries it later; a payload that does
+// not decode never will, so that error is permanent (acknowledged, logged,
+// not retried).
 func (s *syncer) HandleEvent(ctx context.Context, e *webhook.Event, _ []byte) error {
 	if e.Type != webhook.EventTaskCreated && e.Type != webhook.EventTaskUpdated {
 		return nil
 	}
 	var d webhook.TaskEventData
 	if err := e.DecodeData(&d); err != nil {
-		return err
+		return webhook.Permanent(fmt.Errorf("decode %s: %w", e.Type, err))
 	}
 	if d.Actor != nil && s.selfActorID != "" && d.Actor.ID == s.selfActorID {
 		s.log.InfoContext(ctx, "skipped: our own change coming back", "task_id", d.Task.ID, "delivery_id", e.DeliveryID)
