@@ -29,16 +29,32 @@ type outcome struct {
 	aborted    bool          // the caller's context ended: not the endpoint's fault
 }
 
-// process runs one claimed delivery: it applies the per-endpoint cap,
-// makes the attempt (with the deadline of timer) and records it.
-func (d *Dispatcher) process(ctx context.Context, c Claimed, timer *deadlineTimer) {
-	dl, sub := c.Delivery, c.Subscription
-	if sub == nil || sub.ID != dl.SubscriptionID {
-		// A Store that breaks the Claim contract: nothing to send with.
-		d.log.LogAttrs(ctx, slog.LevelError, "webhook: store claimed a delivery without its subscription",
-			slog.String("delivery_id", dl.ID), slog.String("subscription_id", dl.SubscriptionID))
-		d.release(dl, d.now().Add(d.cfg.PollInterval))
-		return
+// process runs one claimed delivery: it checks its subscription (see
+// Dispatcher.subscription), applies the per-endpoint cap, makes the attempt
+// (with the deadline of timer) and records it.
+func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) {
+	dl := h.Delivery
+	sub, reread := d.subscription(h)
+	if reread {
+		var err error
+		sub, err = d.store.GetSubscription(ctx, dl.SubscriptionID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			d.finishUnsent(dl, "webhook: subscription deleted; delivery not sent")
+			return
+		case err != nil && ctx.Err() != nil: // Close gave up waiting
+			d.release(dl, d.now())
+			return
+		case err != nil:
+			d.log.LogAttrs(ctx, slog.LevelError, "webhook: load subscription",
+				slog.String("delivery_id", dl.ID), slog.String("subscription_id", dl.SubscriptionID),
+				slog.String("error", err.Error()))
+			d.release(dl, d.now().Add(d.cfg.PollInterval))
+			return
+		case sub.Disabled:
+			d.holdForDisabled(dl)
+			return
+		}
 	}
 	ep := d.endpoints.lookup(sub.URL)
 	if ok, retryAt := d.endpoints.acquire(ep.key, d.now()); !ok {
@@ -85,6 +101,37 @@ func (d *Dispatcher) recorder(base context.Context) {
 	for r := range d.records {
 		d.record(timer.start(), r.sub, r.dl, r.a, r.out)
 		timer.stop()
+	}
+}
+
+// holdForDisabled returns a delivery whose subscription was disabled
+// after it was claimed to pending: stores do not claim the deliveries of a
+// disabled subscription, so it waits there until the subscription is
+// enabled again.
+func (d *Dispatcher) holdForDisabled(dl *Delivery) {
+	d.release(dl, d.now())
+}
+
+// finishUnsent marks a held delivery failed without sending it, with a log
+// entry that says why.
+func (d *Dispatcher) finishUnsent(dl *Delivery, reason string) {
+	now := d.now()
+	a := &Attempt{
+		DeliveryID: dl.ID,
+		Number:     dl.AttemptCount + 1,
+		StartedAt:  now,
+		ErrorClass: ErrorClassOther,
+		Error:      reason,
+	}
+	dl.AttemptCount++
+	dl.State = StateFailed
+	dl.LastStatusCode = 0
+	dl.LastError = reason
+	dl.UpdatedAt = now
+	ctx, cancel := d.storeContext()
+	defer cancel()
+	if d.complete(ctx, dl, a) {
+		d.observe(dl, a)
 	}
 }
 

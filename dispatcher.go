@@ -285,7 +285,13 @@ type Observer interface {
 // once and never retried. An endpoint failing for Config.DisableAfter
 // without a success is disabled and Config.OnDisable is called.
 //
-// A delivery whose subscription was deleted before its attempt is marked
+// Each delivery is sent with its subscription as the store's Claim read it
+// (see Claimed), or as read again when the claim is older than 250 ms or
+// this Dispatcher changed the subscription since: so a change made through
+// this Dispatcher (an edit, a rotation, disabling, a 410, deletion) applies
+// to every delivery not yet sent, and a change made elsewhere (another
+// process, the store directly) to those claimed after it or waiting longer
+// than 250 ms. A delivery whose subscription is found deleted is marked
 // failed with a log entry saying so and is not sent. The deliveries of a
 // disabled subscription stay pending, unclaimed, until it is enabled again.
 type Dispatcher struct {
@@ -328,13 +334,14 @@ type Dispatcher struct {
 	claimMu sync.RWMutex // claimers share it; Ping holds it alone (see holdNew)
 
 	aheadMu   sync.Mutex // guards ahead and refilling
-	ahead     []Claimed  // claimed for the next workers, oldest due first (see claimAhead)
+	ahead     []held     // claimed for the next workers, oldest due first (see claimAhead)
 	refilling bool       // a worker is claiming more for ahead, without aheadMu
 	refilled  sync.Cond  // on aheadMu: signalled when that claim ends
 
 	endpoints endpointLimiter // per-endpoint concurrency caps
 
-	subMu sync.Mutex // serialises this process's read-modify-writes of subscriptions
+	subMu   sync.Mutex           // serialises this process's read-modify-writes of subscriptions
+	changes *subscriptionChanges // when this process last changed each subscription
 }
 
 // NewDispatcher returns a Dispatcher over store; cfg may be nil. It returns
@@ -385,6 +392,7 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		userAgent:      []string{c.UserAgent},
 		deliveryHeader: http.CanonicalHeaderKey(c.DeliveryHeader),
 		inMemory:       isInMemory(store),
+		changes:        newSubscriptionChanges(),
 		now:            c.Now,
 		lease:          c.AttemptTimeout + leaseMargin,
 		closed:         make(chan struct{}),

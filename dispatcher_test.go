@@ -1202,37 +1202,35 @@ func mustFirstSub(t *testing.T, store *webhook.MemoryStore) string {
 	return subs[0].ID
 }
 
-// subjectlessStore breaks the Claim contract while broken is set: the
-// deliveries it claims come without their subscription.
+// subjectlessStore breaks the Claim contract: the deliveries it claims
+// come without their subscription. It counts GetSubscription calls.
 type subjectlessStore struct {
 	*webhook.MemoryStore
-	broken atomic.Bool
-	claims atomic.Int32 // claims that returned deliveries while broken
+	gets atomic.Int32
 }
 
 func (s *subjectlessStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
 	cs, err := s.MemoryStore.Claim(ctx, now, limit, lease)
-	if s.broken.Load() && len(cs) > 0 {
-		for i := range cs {
-			cs[i].Subscription = nil
-		}
-		s.claims.Add(1)
+	for i := range cs {
+		cs[i].Subscription = nil
 	}
 	return cs, err
 }
 
-// TestDispatcherClaimWithoutSubscription checks a Store that returns a
-// delivery without its subscription: the Dispatcher logs it and gives the
-// delivery back, sending nothing and losing nothing, and delivers it once
-// the store answers properly.
+func (s *subjectlessStore) GetSubscription(ctx context.Context, id string) (*webhook.Subscription, error) {
+	s.gets.Add(1)
+	return s.MemoryStore.GetSubscription(ctx, id)
+}
+
+// TestDispatcherClaimWithoutSubscription checks a Store that returns
+// deliveries without their subscription: the Dispatcher reads it, and
+// delivers as usual.
 func TestDispatcherClaimWithoutSubscription(t *testing.T) {
 	t.Parallel()
 	store := &subjectlessStore{MemoryStore: webhook.NewMemoryStore()}
 	obs := newTestObserver()
-	logs := &logBuffer{}
 	d, err := webhook.NewDispatcher(store, &webhook.Config{
-		AllowHTTP: true, AllowedNetworks: localhostOnly, PollInterval: 10 * time.Millisecond,
-		Observer: obs, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		AllowHTTP: true, AllowedNetworks: localhostOnly, Observer: obs, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
 	ep := newEndpoint(t, func(int, http.ResponseWriter, *http.Request) {})
@@ -1240,19 +1238,12 @@ func TestDispatcherClaimWithoutSubscription(t *testing.T) {
 		OrganizationID: "org_1", URL: ep.URL, EventTypes: []string{"*"},
 	})
 	require.NoError(t, err)
-	store.broken.Store(true)
+	before := store.gets.Load()
 	require.NoError(t, d.Publish(context.Background(), webhook.Event{
 		Type: webhook.EventTaskCreated, OrganizationID: "org_1", Data: []byte(`{}`),
 	}))
 	require.NoError(t, d.Start(context.Background()))
 	defer d.Close(context.Background())
-
-	require.Eventually(t, func() bool { return store.claims.Load() >= 3 }, waitTimeout, time.Millisecond,
-		"the delivery is given back and claimed again")
-	require.Empty(t, ep.requests(), "nothing is sent without a subscription")
-	require.Contains(t, logs.String(), "store claimed a delivery without its subscription")
-
-	store.broken.Store(false)
 	for range 2 { // the ping and the event
 		select {
 		case dl := <-obs.ended:
@@ -1262,6 +1253,118 @@ func TestDispatcherClaimWithoutSubscription(t *testing.T) {
 		}
 	}
 	require.Len(t, ep.requests(), 1, "the event, once")
+	require.GreaterOrEqual(t, store.gets.Load()-before, int32(2), "each attempt read its subscription")
+}
+
+// hookedStore is a MemoryStore that runs afterClaim, when set, once a Claim
+// has returned deliveries: a change racing with the claim.
+type hookedStore struct {
+	*webhook.MemoryStore
+	afterClaim atomic.Pointer[func()]
+}
+
+func (s *hookedStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
+	cs, err := s.MemoryStore.Claim(ctx, now, limit, lease)
+	if len(cs) > 0 {
+		if f := s.afterClaim.Swap(nil); f != nil {
+			(*f)()
+		}
+	}
+	return cs, err
+}
+
+// TestDispatcherSubscriptionDeletedAfterClaim deletes a subscription
+// between the claim of its delivery and the attempt: through the
+// Dispatcher, which rereads the subscriptions it changed, or in the store
+// by another process, noticed because the claim is then older than the
+// 250 ms a claimed subscription is trusted. The delivery is not sent, and
+// its log says why.
+func TestDispatcherSubscriptionDeletedAfterClaim(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		delete func(d *webhook.Dispatcher, store *webhook.MemoryStore, id string) error
+	}{
+		{"through the Dispatcher", func(d *webhook.Dispatcher, _ *webhook.MemoryStore, id string) error {
+			return d.DeleteSubscription(context.Background(), id)
+		}},
+		{"by another process", func(_ *webhook.Dispatcher, store *webhook.MemoryStore, id string) error {
+			err := store.DeleteSubscription(context.Background(), id)
+			time.Sleep(300 * time.Millisecond) // a claim that took long to come back
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := &hookedStore{MemoryStore: webhook.NewMemoryStore()}
+			obs := newTestObserver()
+			d, err := webhook.NewDispatcher(store, &webhook.Config{
+				AllowHTTP: true, AllowedNetworks: localhostOnly, Observer: obs, Logger: slog.New(slog.DiscardHandler),
+			})
+			require.NoError(t, err)
+			ep := newEndpoint(t, func(int, http.ResponseWriter, *http.Request) {})
+			sub, err := d.CreateSubscription(context.Background(), webhook.SubscriptionParams{
+				OrganizationID: "org_1", URL: ep.URL, EventTypes: []string{"task.*"},
+			})
+			require.NoError(t, err)
+			require.NoError(t, d.Start(context.Background()))
+			defer d.Close(context.Background())
+			select { // the creation ping
+			case <-obs.ended:
+			case <-time.After(waitTimeout):
+				t.Fatal("ping did not end")
+			}
+
+			del := func() { require.NoError(t, tt.delete(d, store.MemoryStore, sub.ID)) }
+			store.afterClaim.Store(&del)
+			require.NoError(t, d.Publish(context.Background(), webhook.Event{
+				Type: webhook.EventTaskCreated, OrganizationID: "org_1", Data: []byte(`{}`),
+			}))
+			select {
+			case dl := <-obs.ended:
+				require.Equal(t, webhook.StateFailed, dl.State)
+				as, err := store.ListAttempts(context.Background(), dl.ID)
+				require.NoError(t, err)
+				require.Len(t, as, 1)
+				require.Contains(t, as[0].Error, "subscription deleted")
+				require.Zero(t, as[0].StatusCode)
+			case <-time.After(waitTimeout):
+				t.Fatal("delivery did not end")
+			}
+			require.Empty(t, ep.requests(), "nothing is sent for a deleted subscription")
+			require.ErrorIs(t, d.DeleteSubscription(context.Background(), sub.ID), webhook.ErrNotFound)
+		})
+	}
+}
+
+// TestDispatcherGoneHoldsWhatWasClaimed: an endpoint answers 410 Gone while
+// deliveries to it wait, claimed ahead. The 410 disables the subscription,
+// and those deliveries go back to pending to wait for it to be enabled
+// again, instead of being sent to collect a 410 each and fail.
+func TestDispatcherGoneHoldsWhatWasClaimed(t *testing.T) {
+	t.Parallel()
+	const workers, events = 2, 12
+	h := newHarness(t, nil, func(c *webhook.Config) { c.Workers, c.MaxPerEndpoint = workers, workers })
+	ep := newEndpoint(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(20 * time.Millisecond) // while the others wait, claimed
+		w.WriteHeader(http.StatusGone)
+	})
+	h.subscribe(t, ep.URL, "", "task.*")
+	for range events {
+		h.publish(t, webhook.EventTaskUpdated)
+	}
+	h.start(t)
+
+	gone := h.waitEnded(t)
+	require.Equal(t, webhook.StateFailed, gone.State)
+	require.Eventually(t, func() bool {
+		pending, _, err := h.store.ListDeliveries(context.Background(), webhook.DeliveryQuery{
+			State: webhook.StatePending, Page: webhook.Page{Limit: 100}})
+		require.NoError(t, err)
+		return len(pending) == events-len(ep.requests())
+	}, waitTimeout, 5*time.Millisecond, "every delivery not sent is pending again")
+	require.LessOrEqual(t, len(ep.requests()), workers, "only the attempts in flight when the 410 came were sent")
 }
 
 // TestDispatcherStopsOnPermanentHandlerError runs the two halves together:

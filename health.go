@@ -100,7 +100,7 @@ func (d *Dispatcher) modifyHealth(id string, change func(*Subscription) (reason 
 		sub.Disabled = true
 		sub.DisabledReason = reason
 	}
-	err = d.store.UpdateSubscription(ctx, sub)
+	err = d.writeSubscription(ctx, sub)
 	d.subMu.Unlock()
 	if err != nil {
 		d.log.LogAttrs(ctx, slog.LevelError, "webhook: update endpoint health",

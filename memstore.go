@@ -370,8 +370,8 @@ func (s *MemoryStore) checkNewIDs(deliveries []*Delivery) error {
 
 // Claim implements DeliveryStore. The subscriptions it returns share their
 // slices with the store, which replaces them whole when a subscription
-// changes and never writes into them: one copy of each subscription per
-// claim, and none of its event types or secrets.
+// changes and never writes into them: a copy of the subscription per run
+// of deliveries to it, and none of its event types or secrets.
 func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Claimed, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -395,7 +395,8 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 	copies := make([]Delivery, 0, n)
 	var (
 		dropped []*memDelivery
-		subs    map[*memSub]*Subscription
+		lastMs  *memSub       // the subscription of the last delivery claimed,
+		lastSub *Subscription // and its copy
 	)
 	for len(out) < limit && s.anyDue(nowKey) {
 		md := s.popDue(nowKey)
@@ -415,16 +416,13 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 		md.d.UpdatedAt = now
 		s.lease(md) // due again when the lease expires
 		copies = append(copies, md.d)
-		sub := subs[ms]
-		if sub == nil {
-			if subs == nil {
-				subs = make(map[*memSub]*Subscription, 1)
-			}
-			sub = new(Subscription)
-			*sub = ms.sub
-			subs[ms] = sub
+		if ms != lastMs {
+			// Deliveries due together mostly share a subscription: one
+			// copy for each run of them.
+			lastMs, lastSub = ms, new(Subscription)
+			*lastSub = ms.sub
 		}
-		out = append(out, Claimed{Delivery: &copies[len(copies)-1], Subscription: sub})
+		out = append(out, Claimed{Delivery: &copies[len(copies)-1], Subscription: lastSub})
 	}
 	if len(dropped) > 0 {
 		drop := make(map[*memDelivery]bool, len(dropped))

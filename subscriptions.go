@@ -150,7 +150,7 @@ func (d *Dispatcher) UpdateSubscription(ctx context.Context, id string, p Subscr
 	sub.ProjectID = p.ProjectID
 	sub.EventTypes = slices.Clone(p.EventTypes)
 	sub.Description = p.Description
-	if err := d.store.UpdateSubscription(ctx, sub); err != nil {
+	if err := d.writeSubscription(ctx, sub); err != nil {
 		return nil, fmt.Errorf("webhook: update subscription %s: %w", id, err)
 	}
 	return sub, nil
@@ -161,8 +161,8 @@ func (d *Dispatcher) UpdateSubscription(ctx context.Context, id string, p Subscr
 // endpoint disabled for failing gets a fresh DisableAfter period; its
 // pending deliveries are sent again. Disabling records DisabledByUser;
 // while disabled, new events are not enqueued for it and pending
-// deliveries wait (those a worker has already claimed, a few at most, are
-// still sent). Errors: ErrClosed, ErrNotFound or the store's error.
+// deliveries wait, including those a worker has already claimed. Errors:
+// ErrClosed, ErrNotFound or the store's error.
 func (d *Dispatcher) SetSubscriptionEnabled(ctx context.Context, id string, enabled bool) (*Subscription, error) {
 	if d.isClosed() {
 		return nil, ErrClosed
@@ -178,7 +178,7 @@ func (d *Dispatcher) SetSubscriptionEnabled(ctx context.Context, id string, enab
 	} else if !sub.Disabled {
 		sub.Disabled, sub.DisabledReason = true, DisabledByUser
 	}
-	if err := d.store.UpdateSubscription(ctx, sub); err != nil {
+	if err := d.writeSubscription(ctx, sub); err != nil {
 		return nil, fmt.Errorf("webhook: update subscription %s: %w", id, err)
 	}
 	if enabled {
@@ -228,7 +228,7 @@ func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Dur
 		}
 	}
 	sub.Secrets = secrets
-	if err := d.store.UpdateSubscription(ctx, sub); err != nil {
+	if err := d.writeSubscription(ctx, sub); err != nil {
 		return "", fmt.Errorf("webhook: rotate secret of %s: %w", id, err)
 	}
 	return fresh, nil
@@ -261,19 +261,22 @@ func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt,
 		a, _ := d.attempt(ctx, sub, d.endpoints.lookup(sub.URL), dl, nil)
 		return a, nil
 	}
-	held, err := d.holdNew(ctx, dl)
+	got, err := d.holdNew(ctx, dl)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: ping %s: %w", subscriptionID, err)
 	}
-	if held == nil {
+	if got.Delivery == nil {
 		// Another dispatcher process claimed the ping first: report its
 		// attempt once it is recorded.
 		return d.awaitAttempt(ctx, dl.ID)
 	}
-	a, out := d.attempt(ctx, sub, d.endpoints.lookup(sub.URL), held, nil)
+	if got.Subscription != nil && got.Subscription.ID == sub.ID {
+		sub = got.Subscription // as the claim read it, like any delivery
+	}
+	a, out := d.attempt(ctx, sub, d.endpoints.lookup(sub.URL), got.Delivery, nil)
 	sctx, cancel := d.storeContext()
 	defer cancel()
-	d.record(sctx, sub, held, a, out)
+	d.record(sctx, sub, got.Delivery, a, out)
 	return a, nil
 }
 
@@ -283,34 +286,71 @@ func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt,
 var pingEpoch = time.Unix(0, 0).UTC()
 
 // holdNew enqueues dl and claims it for the caller, so that its attempt can
-// be recorded with Complete like any other. It returns nil, nil when
+// be recorded with Complete like any other. It returns no delivery when
 // another process claimed it first.
-func (d *Dispatcher) holdNew(ctx context.Context, dl *Delivery) (*Delivery, error) {
+func (d *Dispatcher) holdNew(ctx context.Context, dl *Delivery) (Claimed, error) {
 	dl.NextAttemptAt = pingEpoch
 	// Holding claimMu alone keeps this process's claimers, which take the
 	// oldest due first, from taking the delivery between the two calls.
 	d.claimMu.Lock()
 	defer d.claimMu.Unlock()
 	if err := d.store.Enqueue(ctx, []*Delivery{dl}); err != nil {
-		return nil, err
+		return Claimed{}, err
 	}
 	// Claim computes the lease from the "now" it is given; measured from
 	// pingEpoch, d.lease alone would have expired decades ago and a worker
 	// would claim the ping again while it is being sent.
 	got, err := d.store.Claim(ctx, pingEpoch, 1, d.now().Sub(pingEpoch)+d.lease)
 	if err != nil {
-		return nil, err
+		return Claimed{}, err
 	}
 	for _, g := range got {
+		if g.Delivery == nil {
+			continue
+		}
 		if g.Delivery.ID == dl.ID {
-			return g.Delivery, nil
+			return g, nil
 		}
 		// Another process's ping, enqueued the same way: give it back.
 		if err := d.store.Release(ctx, g.Delivery, pingEpoch); err != nil {
-			return nil, err
+			return Claimed{}, err
 		}
 	}
-	return nil, nil
+	return Claimed{}, nil
+}
+
+// writeSubscription stores sub, which this Dispatcher changed, and notes
+// the change, so that the deliveries already claimed for it are sent with
+// the new version (see Dispatcher.subscription).
+func (d *Dispatcher) writeSubscription(ctx context.Context, sub *Subscription) error {
+	if err := d.store.UpdateSubscription(ctx, sub); err != nil {
+		return err
+	}
+	d.changes.record(sub.ID)
+	return nil
+}
+
+// DeleteSubscription deletes a subscription and its pending deliveries;
+// its delivery log stays. The deliveries already claimed for it are not
+// sent: each is marked failed with a log entry saying why. Errors:
+// ErrClosed, ErrNotFound or the store's error.
+func (d *Dispatcher) DeleteSubscription(ctx context.Context, id string) error {
+	if d.isClosed() {
+		return ErrClosed
+	}
+	if id == "" {
+		return &ValidationError{Field: "id", Reason: "required"}
+	}
+	d.subMu.Lock()
+	defer d.subMu.Unlock()
+	if err := d.store.DeleteSubscription(ctx, id); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("webhook: subscription %s: %w", id, err)
+		}
+		return fmt.Errorf("webhook: delete subscription %s: %w", id, err)
+	}
+	d.changes.record(id)
+	return nil
 }
 
 // awaitAttempt waits for the first attempt of delivery id to be recorded

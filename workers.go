@@ -99,7 +99,8 @@ func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
 		}
 		limit := min(free, maxClaimBatch)
 		d.claimMu.RLock()
-		batch, err := d.store.Claim(ctx, d.now(), limit, d.lease)
+		at := time.Now()
+		claimed, err := d.store.Claim(ctx, d.now(), limit, d.lease)
 		d.claimMu.RUnlock()
 		if err != nil {
 			if ctx.Err() == nil {
@@ -107,12 +108,12 @@ func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
 			}
 			return false
 		}
-		for _, c := range batch {
+		for _, h := range d.hold(claimed, at) {
 			d.slots <- struct{}{}
 			d.workers.Add(1)
-			go d.work(ctx, c)
+			go d.work(ctx, h)
 		}
-		if len(batch) < limit {
+		if len(claimed) < limit {
 			return false
 		}
 	}
@@ -122,7 +123,7 @@ func (d *Dispatcher) claim(ctx context.Context) (saturated bool) {
 // delivery it can claim itself, so that a steady flow does not wait for
 // the claim loop between two attempts. It frees the slot when nothing is
 // due or the dispatcher is stopping.
-func (d *Dispatcher) work(loopCtx context.Context, c Claimed) {
+func (d *Dispatcher) work(loopCtx context.Context, h held) {
 	timer := &deadlineTimer{parent: d.runCtx, timeout: d.cfg.AttemptTimeout, cause: errAttemptTimeout}
 	defer func() {
 		timer.close()
@@ -133,14 +134,14 @@ func (d *Dispatcher) work(loopCtx context.Context, c Claimed) {
 		default:
 		}
 	}()
-	for c.Delivery != nil {
+	for h.Delivery != nil {
 		if loopCtx.Err() != nil {
 			// Claimed while Close was stopping the loop: not sent.
-			d.release(c.Delivery, d.now())
+			d.release(h.Delivery, d.now())
 			return
 		}
-		d.process(d.runCtx, c, timer)
-		c = d.claimOne(loopCtx)
+		d.process(d.runCtx, h, timer)
+		h = d.claimOne(loopCtx)
 	}
 }
 
@@ -152,9 +153,9 @@ func (d *Dispatcher) work(loopCtx context.Context, c Claimed) {
 // database a claim costs a round trip, which would otherwise idle every
 // worker at once, and even on a MemoryStore the others would queue on
 // aheadMu while it waits for the store's lock.
-func (d *Dispatcher) claimOne(ctx context.Context) Claimed {
+func (d *Dispatcher) claimOne(ctx context.Context) held {
 	if ctx.Err() != nil {
-		return Claimed{}
+		return held{}
 	}
 	d.aheadMu.Lock()
 	waited := false
@@ -165,7 +166,7 @@ func (d *Dispatcher) claimOne(ctx context.Context) Claimed {
 	if len(d.ahead) == 0 && waited {
 		// The refill this worker waited for found nothing left for it.
 		d.aheadMu.Unlock()
-		return Claimed{}
+		return held{}
 	}
 	size := claimAheadRemote
 	if d.inMemory {
@@ -173,10 +174,10 @@ func (d *Dispatcher) claimOne(ctx context.Context) Claimed {
 	}
 	refill := len(d.ahead) <= refillAt(size)+1 && !d.refilling
 	d.refilling = d.refilling || refill
-	c := d.popAhead()
+	h := d.popAhead()
 	d.aheadMu.Unlock()
 	if !refill {
-		return c
+		return h
 	}
 	batch := d.claimBatch(ctx, size)
 	d.aheadMu.Lock()
@@ -184,10 +185,10 @@ func (d *Dispatcher) claimOne(ctx context.Context) Claimed {
 	d.ahead = append(d.ahead, batch...)
 	d.refilling = false
 	d.refilled.Broadcast()
-	if c.Delivery == nil {
-		c = d.popAhead()
+	if h.Delivery == nil {
+		h = d.popAhead()
 	}
-	return c
+	return h
 }
 
 // refillAt is how many deliveries claimed ahead, out of batches of size,
@@ -197,26 +198,27 @@ func refillAt(size int) int { return size * 3 / 4 }
 
 // popAhead removes and returns the first delivery of d.ahead, or none. The
 // caller holds aheadMu.
-func (d *Dispatcher) popAhead() Claimed {
+func (d *Dispatcher) popAhead() held {
 	if len(d.ahead) == 0 {
-		return Claimed{}
+		return held{}
 	}
-	c := d.ahead[0]
-	d.ahead[0] = Claimed{}
+	h := d.ahead[0]
+	d.ahead[0] = held{}
 	d.ahead = d.ahead[1:]
-	return c
+	return h
 }
 
 // claimBatch claims up to n due deliveries; on error it returns none (the
 // loop reports claim errors and retries).
-func (d *Dispatcher) claimBatch(ctx context.Context, n int) []Claimed {
+func (d *Dispatcher) claimBatch(ctx context.Context, n int) []held {
 	d.claimMu.RLock()
 	defer d.claimMu.RUnlock()
+	at := time.Now()
 	batch, err := d.store.Claim(ctx, d.now(), n, d.lease)
 	if err != nil {
 		return nil
 	}
-	return batch
+	return d.hold(batch, at)
 }
 
 // stopRecorders waits for the recorders to record every attempt handed to
@@ -236,8 +238,8 @@ func (d *Dispatcher) releaseAhead() {
 	d.ahead = nil
 	d.aheadMu.Unlock()
 	now := d.now()
-	for _, c := range ahead {
-		d.release(c.Delivery, now)
+	for _, h := range ahead {
+		d.release(h.Delivery, now)
 	}
 }
 

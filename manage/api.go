@@ -388,7 +388,7 @@ func (h *Handler) apiDeleteSubscription(r *http.Request, org string) (int, any, 
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := h.store.DeleteSubscription(r.Context(), sub.ID); err != nil {
+	if err := h.d.DeleteSubscription(r.Context(), sub.ID); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil

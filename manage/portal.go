@@ -523,7 +523,7 @@ func (h *Handler) deleteAction(w http.ResponseWriter, r *http.Request, org strin
 	if err != nil {
 		return "", err
 	}
-	if err := h.store.DeleteSubscription(r.Context(), sub.ID); err != nil {
+	if err := h.d.DeleteSubscription(r.Context(), sub.ID); err != nil {
 		return "", err
 	}
 	return withNotice(h.orgPath(org, "webhooks"), "deleted"), nil

@@ -777,6 +777,8 @@ func testClaimReturnsSubscription(f *fixture) {
 	require.Len(t, cs, 3)
 	want := map[string]string{da1.ID: a.ID, db.ID: b.ID, da2.ID: a.ID}
 	for _, c := range cs {
+		require.NotNil(t, c.Delivery)
+		require.NotNil(t, c.Subscription, "delivery %s claimed without its subscription", c.Delivery.ID)
 		require.Equal(t, want[c.Delivery.ID], c.Subscription.ID, "subscription of delivery %s", c.Delivery.ID)
 		stored, err := f.s.GetSubscription(f.ctx, c.Subscription.ID)
 		require.NoError(t, err)
