@@ -34,8 +34,8 @@ type outcome struct {
 // (with the deadline of timer) and records it.
 func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) {
 	dl := h.Delivery
-	sub, reread := d.subscription(h)
-	if reread {
+	sub := d.subscription(h)
+	if sub == nil {
 		var err error
 		sub, err = d.store.GetSubscription(ctx, dl.SubscriptionID)
 		switch {
@@ -45,6 +45,9 @@ func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) 
 		case err != nil && ctx.Err() != nil: // Close gave up waiting
 			d.release(dl, d.now())
 			return
+		case err == nil && sub == nil:
+			err = errors.New("store returned no subscription and no error")
+			fallthrough
 		case err != nil:
 			d.log.LogAttrs(ctx, slog.LevelError, "webhook: load subscription",
 				slog.String("delivery_id", dl.ID), slog.String("subscription_id", dl.SubscriptionID),
@@ -67,8 +70,12 @@ func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) 
 		d.release(dl, d.now())
 		return
 	}
-	if d.inMemory {
-		sctx, cancel := d.storeContext() // no timer: a MemoryStore never blocks
+	if d.inMemory || out.gone {
+		// A MemoryStore never blocks: no timer, no hand-off. A 410 is
+		// recorded before this worker sends its next delivery, which
+		// may be to the same endpoint: it disables the subscription,
+		// and the deliveries claimed for it must see that.
+		sctx, cancel := d.storeContext()
 		d.record(sctx, sub, dl, a, out)
 		cancel()
 		return

@@ -286,12 +286,12 @@ type Observer interface {
 // without a success is disabled and Config.OnDisable is called.
 //
 // Each delivery is sent with its subscription as the store's Claim read it
-// (see Claimed), or as read again when the claim is older than 250 ms or
-// this Dispatcher changed the subscription since: so a change made through
-// this Dispatcher (an edit, a rotation, disabling, a 410, deletion) applies
-// to every delivery not yet sent, and a change made elsewhere (another
-// process, the store directly) to those claimed after it or waiting longer
-// than 250 ms. A delivery whose subscription is found deleted is marked
+// (see Claimed), or as read again when the claim returned more than 250 ms
+// ago or this Dispatcher changed the subscription since: so a change made
+// through this Dispatcher (an edit, a rotation, disabling, a 410,
+// deletion) applies to every delivery whose attempt has not started, and a
+// change made elsewhere (another process, the store directly) to those
+// claimed after it or waiting longer than 250 ms. A delivery whose subscription is found deleted is marked
 // failed with a log entry saying so and is not sent. The deliveries of a
 // disabled subscription stay pending, unclaimed, until it is enabled again.
 type Dispatcher struct {

@@ -14,19 +14,23 @@ func TestSubscriptionChanges(t *testing.T) {
 	before := time.Now()
 	require.False(t, c.since("sub_a", before), "nothing changed yet")
 	c.record("sub_a")
-	after := time.Now()
+	after := c.at["sub_a"].Add(time.Nanosecond)
 	require.True(t, c.since("sub_a", before), "changed after the claim began")
 	require.False(t, c.since("sub_a", after), "changed before the claim began")
 	require.False(t, c.since("sub_b", before), "another subscription")
 
-	// Past maxTrackedChanges, entries older than maxHeldAge go: they can
-	// no longer concern a delivery that is not read again anyway.
-	for i := range maxTrackedChanges {
-		c.record("sub_" + strconv.Itoa(i))
+	// A change is forgotten once older than keepChanges, when a later one
+	// is recorded: each change is popped once, so a burst of changes costs
+	// a constant time each.
+	for i := range 1000 {
+		c.record("sub_" + strconv.Itoa(i%10))
 	}
-	time.Sleep(maxHeldAge + 10*time.Millisecond)
-	recent := time.Now()
-	c.record("sub_new")
-	require.Len(t, c.at, 1)
-	require.True(t, c.since("sub_new", recent))
+	require.Len(t, c.at, 11)
+	time.Sleep(keepChanges + 10*time.Millisecond)
+	c.record("sub_3")
+	recent := c.at["sub_3"]
+	require.Len(t, c.at, 1, "the old changes are gone")
+	require.Len(t, c.order, 1)
+	require.True(t, c.since("sub_3", recent))
+	require.False(t, c.since("sub_a", before), "forgotten: a claim that old is read again anyway")
 }

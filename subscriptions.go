@@ -330,10 +330,13 @@ func (d *Dispatcher) writeSubscription(ctx context.Context, sub *Subscription) e
 	return nil
 }
 
-// DeleteSubscription deletes a subscription and its pending deliveries;
-// its delivery log stays. The deliveries already claimed for it are not
-// sent: each is marked failed with a log entry saying why. Errors:
-// ErrClosed, ErrNotFound or the store's error.
+// DeleteSubscription deletes a subscription and its pending deliveries
+// (the stores of this module keep their log). The deliveries this
+// Dispatcher has claimed for it and not yet started are not sent: each is
+// marked failed with a log entry saying why. An attempt already under way
+// finishes, and another process sharing the store may still send what it
+// claimed in the last 250 ms. Errors: ErrClosed, ErrNotFound or the
+// store's error.
 func (d *Dispatcher) DeleteSubscription(ctx context.Context, id string) error {
 	if d.isClosed() {
 		return ErrClosed
