@@ -1202,6 +1202,21 @@ func mustFirstSub(t *testing.T, store *webhook.MemoryStore) string {
 	return subs[0].ID
 }
 
+// newDispatcherOn returns an unstarted dispatcher over store with test
+// defaults (local receivers allowed, no logs) and its observer; edit
+// adjusts the config.
+func newDispatcherOn(t *testing.T, store webhook.Store, edit func(*webhook.Config)) (*webhook.Dispatcher, *testObserver) {
+	t.Helper()
+	obs := newTestObserver()
+	cfg := &webhook.Config{AllowHTTP: true, AllowedNetworks: localhostOnly, Observer: obs, Logger: slog.New(slog.DiscardHandler)}
+	if edit != nil {
+		edit(cfg)
+	}
+	d, err := webhook.NewDispatcher(store, cfg)
+	require.NoError(t, err)
+	return d, obs
+}
+
 // subjectlessStore breaks the Claim contract: the deliveries it claims
 // come without their subscription. It counts GetSubscription calls.
 type subjectlessStore struct {
@@ -1228,13 +1243,9 @@ func (s *subjectlessStore) GetSubscription(ctx context.Context, id string) (*web
 func TestDispatcherClaimWithoutSubscription(t *testing.T) {
 	t.Parallel()
 	store := &subjectlessStore{MemoryStore: webhook.NewMemoryStore()}
-	obs := newTestObserver()
-	d, err := webhook.NewDispatcher(store, &webhook.Config{
-		AllowHTTP: true, AllowedNetworks: localhostOnly, Observer: obs, Logger: slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
+	d, obs := newDispatcherOn(t, store, nil)
 	ep := newEndpoint(t, func(int, http.ResponseWriter, *http.Request) {})
-	_, err = d.CreateSubscription(context.Background(), webhook.SubscriptionParams{
+	_, err := d.CreateSubscription(context.Background(), webhook.SubscriptionParams{
 		OrganizationID: "org_1", URL: ep.URL, EventTypes: []string{"*"},
 	})
 	require.NoError(t, err)
@@ -1282,11 +1293,7 @@ func (s *hookedStore) Claim(ctx context.Context, now time.Time, limit int, lease
 func TestDispatcherSubscriptionDeletedAfterClaim(t *testing.T) {
 	t.Parallel()
 	store := &hookedStore{MemoryStore: webhook.NewMemoryStore()}
-	obs := newTestObserver()
-	d, err := webhook.NewDispatcher(store, &webhook.Config{
-		AllowHTTP: true, AllowedNetworks: localhostOnly, Observer: obs, Logger: slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
+	d, obs := newDispatcherOn(t, store, nil)
 	ep := newEndpoint(t, func(int, http.ResponseWriter, *http.Request) {})
 	sub, err := d.CreateSubscription(context.Background(), webhook.SubscriptionParams{
 		OrganizationID: "org_1", URL: ep.URL, EventTypes: []string{"task.*"},
@@ -1319,11 +1326,7 @@ func TestDispatcherSubscriptionDeletedAfterClaim(t *testing.T) {
 func TestDispatcherSubscriptionDeletedElsewhere(t *testing.T) {
 	t.Parallel()
 	store := &hookedStore{MemoryStore: webhook.NewMemoryStore(), minClaimed: 2}
-	obs := newTestObserver()
-	d, err := webhook.NewDispatcher(store, &webhook.Config{
-		Workers: 1, AllowHTTP: true, AllowedNetworks: localhostOnly, Observer: obs, Logger: slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
+	d, obs := newDispatcherOn(t, store, func(c *webhook.Config) { c.Workers = 1 })
 	ep := newEndpoint(t, func(int, http.ResponseWriter, *http.Request) { time.Sleep(300 * time.Millisecond) })
 	sub, err := d.CreateSubscription(context.Background(), webhook.SubscriptionParams{
 		OrganizationID: "org_1", URL: ep.URL, EventTypes: []string{"task.*"},
@@ -1414,17 +1417,12 @@ func TestDispatcherGoneHoldsWhatWasClaimed(t *testing.T) {
 			if name != "MemoryStore" {
 				store = struct{ *webhook.MemoryStore }{mem} // not a *MemoryStore: recorders
 			}
-			obs := newTestObserver()
-			d, err := webhook.NewDispatcher(store, &webhook.Config{
-				Workers: workers, MaxPerEndpoint: workers, AllowHTTP: true, AllowedNetworks: localhostOnly,
-				Observer: obs, Logger: slog.New(slog.DiscardHandler),
-			})
-			require.NoError(t, err)
+			d, _ := newDispatcherOn(t, store, func(c *webhook.Config) { c.Workers, c.MaxPerEndpoint = workers, workers })
 			ep := newEndpoint(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
 				time.Sleep(20 * time.Millisecond) // while the others wait, claimed
 				w.WriteHeader(http.StatusGone)
 			})
-			_, err = d.CreateSubscription(context.Background(), webhook.SubscriptionParams{
+			_, err := d.CreateSubscription(context.Background(), webhook.SubscriptionParams{
 				OrganizationID: "org_1", URL: ep.URL, EventTypes: []string{"task.*"},
 			})
 			require.NoError(t, err)
