@@ -1166,8 +1166,12 @@ func TestDispatcherConfigValidation(t *testing.T) {
 	require.Error(t, err)
 	d, err := webhook.NewDispatcher(webhook.NewMemoryStore(), nil)
 	require.NoError(t, err, "nil config means defaults")
+	var ve *webhook.ValidationError
+	require.ErrorAs(t, d.DeleteSubscription(context.Background(), ""), &ve)
+	require.Equal(t, "id", ve.Field)
 	require.NoError(t, d.Close(context.Background()), "closing an unstarted dispatcher is fine")
 	require.ErrorIs(t, d.Start(context.Background()), webhook.ErrClosed)
+	require.ErrorIs(t, d.DeleteSubscription(context.Background(), "sub_1"), webhook.ErrClosed)
 }
 
 func TestDispatcherStartTwice(t *testing.T) {
