@@ -1371,9 +1371,11 @@ func TestDispatcherSubscriptionDeletedElsewhere(t *testing.T) {
 			t.Fatal("delivery did not end")
 		}
 	}
-	require.Equal(t, 1, sent, "the first event, sent at once")
-	require.Equal(t, 1, unsent, "the second event, read again")
-	require.Len(t, ep.requests(), 1, "the second event is not sent")
+	// The first event is sent unless the machine stalled its worker for
+	// 250 ms; the second, read again after waiting 300 ms, never is.
+	require.Equal(t, 2, sent+unsent)
+	require.GreaterOrEqual(t, unsent, 1, "the event that waited is read again and not sent")
+	require.Len(t, ep.requests(), sent)
 }
 
 // waitPing waits for the creation ping to end.
