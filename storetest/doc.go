@@ -11,8 +11,9 @@
 // Run calls newStore once per subtest and expects an empty store each time;
 // the subtests run one after another, so a store backed by one test database
 // may empty it in newStore. The suite covers subscription CRUD and
-// validation, matching by scope and event type, the queue (enqueue, claim,
-// lease expiry, concurrent claimers, complete, release, redeliver), the
+// validation, matching by scope and event type, the queue (enqueue, claim
+// with each delivery's subscription, lease expiry, concurrent claimers,
+// complete, release, redeliver), the
 // delivery log with its filters and pagination, and WorkNotifier when the
 // store implements it. Schedules start at the fixed BaseTime, never at the
 // clock, so a failure reproduces.
