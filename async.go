@@ -31,11 +31,10 @@ type AsyncConfig struct {
 	RetryAfter time.Duration
 	// OnError, if set, is called from the worker after the handler returned
 	// an error (a *PermanentError too) or panicked (err is then a
-	// *PanicError), and for each queued
-	// event dropped because Shutdown gave up waiting (err is then
-	// ErrAsyncShutdown). The sender already got 202 and will not retry: OnError is
-	// where the host keeps the event for its own retry or dead-letter
-	// queue. e and body are not reused by the library and may be retained.
+	// *PanicError), and for each queued event dropped because Shutdown gave
+	// up waiting (err is then ErrAsyncShutdown). The sender already got 202
+	// and will not retry: OnError is where the host keeps the event for its
+	// own retry or dead-letter queue. e and body are not reused by the library and may be retained.
 	OnError func(ctx context.Context, e *Event, body []byte, err error)
 	// Logger receives handler failures. Defaults to slog.Default().
 	Logger *slog.Logger
@@ -61,8 +60,8 @@ type AsyncConfig struct {
 // Behind Idempotency.Middleware, the delivery's claim is finished by the
 // worker: marked done when the handler succeeds (or fails with Permanent),
 // released when it fails (so a manual redelivery runs it again) or when the
-// queue is full (so the sender's retry runs it). Meanwhile a duplicate of a queued delivery is
-// answered 409.
+// queue is full (so the sender's retry runs it). Meanwhile a duplicate of a
+// queued delivery is answered 409.
 //
 // An AsyncHandler is safe for concurrent use. Its workers start in
 // NewAsyncHandler and stop in Shutdown.

@@ -101,7 +101,8 @@ type DeliveryStore interface {
 
 // Claimed is a delivery leased by Store.Claim, with the subscription it is
 // sent to as read by the same claim: the Dispatcher sends it with that
-// subscription's URL and secrets, without reading the subscription again.
+// subscription's URL and secrets, reading the subscription again only when
+// it may have changed since (see Dispatcher).
 // Subscription is never nil, since stores claim only the deliveries of
 // subscriptions that exist and are enabled. It is read-only: a store may
 // share it, or its slices, with other claims and with itself.
