@@ -34,7 +34,8 @@ type AsyncConfig struct {
 	// *PanicError), and for each queued event dropped because Shutdown gave
 	// up waiting (err is then ErrAsyncShutdown). The sender already got 202
 	// and will not retry: OnError is where the host keeps the event for its
-	// own retry or dead-letter queue. e and body are not reused by the library and may be retained.
+	// own retry or dead-letter queue. e and body are not reused by the
+	// library and may be retained.
 	OnError func(ctx context.Context, e *Event, body []byte, err error)
 	// Logger receives handler failures. Defaults to slog.Default().
 	Logger *slog.Logger
