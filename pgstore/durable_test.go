@@ -67,6 +67,15 @@ func TestCrashRestart(t *testing.T) {
 	})
 }
 
+// TestGone: an endpoint answering 410 Gone disables its subscription; the
+// deliveries claimed for it and not attempted wait, and are sent once it is
+// enabled again (durabletest.RunGone).
+func TestGone(t *testing.T) {
+	t.Parallel()
+	store, _ := newDurableStore(t)
+	durabletest.RunGone(t, store)
+}
+
 // TestTwoProcesses runs two dispatcher processes on one database over
 // 20,000 deliveries: none is lost, none is handled twice, both do a share.
 func TestTwoProcesses(t *testing.T) {

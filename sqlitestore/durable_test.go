@@ -53,3 +53,11 @@ func TestCrashRestart(t *testing.T) {
 		Timeout:       3 * time.Minute,
 	})
 }
+
+// TestGone: an endpoint answering 410 Gone disables its subscription; the
+// deliveries claimed for it and not attempted wait, and are sent once it is
+// enabled again (durabletest.RunGone).
+func TestGone(t *testing.T) {
+	t.Parallel()
+	durabletest.RunGone(t, openStore(t, filepath.Join(t.TempDir(), "hooks.db")))
+}
