@@ -42,6 +42,11 @@ func TestDispatcherCloseReleasesClaimedAhead(t *testing.T) {
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- d.Close(ctx) }()
+	// Let the attempt in flight end only once Close has stopped the
+	// claiming: otherwise the worker may go on to its next delivery first.
+	<-d.closed
+	d.mu.Lock() // Close closes d.closed and stops the loop under d.mu
+	d.mu.Unlock()
 	close(unblock)
 	select {
 	case err := <-closed:

@@ -592,6 +592,11 @@ func TestDispatcherCloseLosesNothing(t *testing.T) {
 		t.Fatalf("Close returned before in-flight attempts ended: %v", err)
 	case <-time.After(50 * time.Millisecond):
 	}
+	// The attempts end once Close has begun (and stopped claiming), or the
+	// workers could go on to their next deliveries first.
+	require.Eventually(t, func() bool {
+		return errors.Is(first.d.Publish(context.Background(), webhook.Event{}), webhook.ErrClosed)
+	}, waitTimeout, time.Millisecond)
 	close(unblock)
 	select {
 	case err := <-closed:
@@ -599,7 +604,6 @@ func TestDispatcherCloseLosesNothing(t *testing.T) {
 	case <-time.After(waitTimeout):
 		t.Fatal("Close did not return")
 	}
-	require.ErrorIs(t, first.d.Publish(context.Background(), webhook.Event{}), webhook.ErrClosed)
 	require.NoError(t, first.d.Close(context.Background()), "a second Close is fine")
 
 	ctx := context.Background()
