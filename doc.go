@@ -84,7 +84,9 @@
 // endpoint: it refuses methods other than POST (405), reads the raw body
 // under a size cap (413), checks the signature in constant time before
 // anything is decoded or routed (401), decodes the envelope (400) and calls
-// an [EventHandler] with the event and the exact verified bytes. Verify and
+// an [EventHandler] with the event and the exact verified bytes. A handler
+// error is answered 500, so the sender retries; one wrapped with [Permanent]
+// (a retry cannot help) is acknowledged and logged instead. Verify and
 // [Verifier] check a signature by hand; [VerifyStandard] and
 // [StandardVerifier] do the same for Standard Webhooks, with a timestamp
 // tolerance against replays. Mount a receiver on an [net/http.Server] with
