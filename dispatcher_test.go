@@ -823,6 +823,10 @@ func TestDispatcherDisablesFailingEndpoint(t *testing.T) {
 		require.NoError(t, err)
 		return s
 	}
+	// The creation ping ends before the clock moves: a ping still in flight
+	// when the clock jumps by hours would lose its lease, be sent again
+	// later, and its success would clear the failure record under test.
+	waitPing(t, h.obs)
 
 	// First failure: the endpoint is failing since then.
 	h.publish(t, webhook.EventTaskUpdated)
