@@ -641,24 +641,7 @@ func TestReceiverSlowBody(t *testing.T) {
 
 			// Trickle one byte at a time, slower than the deadline allows in
 			// total, until the server gives up.
-			stop := make(chan struct{})
-			trickled := make(chan struct{})
-			go func() {
-				defer close(trickled)
-				tick := time.NewTicker(50 * time.Millisecond)
-				defer tick.Stop()
-				for i := 10; i < len(body); i++ {
-					select {
-					case <-stop:
-						return
-					case <-tick.C:
-					}
-					if _, err := conn.Write(body[i : i+1]); err != nil {
-						return
-					}
-				}
-			}()
-			t.Cleanup(func() { close(stop); <-trickled })
+			trickle(t, conn, body[10:], 50*time.Millisecond)
 
 			require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
 			start := time.Now()
@@ -670,6 +653,29 @@ func TestReceiverSlowBody(t *testing.T) {
 			require.Zero(t, next.calls.Load())
 		})
 	}
+}
+
+// trickle writes data to conn one byte per interval, from a goroutine the
+// test's cleanup stops, until done or the server hangs up.
+func trickle(t *testing.T, conn net.Conn, data []byte, interval time.Duration) {
+	stop := make(chan struct{})
+	trickled := make(chan struct{})
+	go func() {
+		defer close(trickled)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for i := range data {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if _, err := conn.Write(data[i : i+1]); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-trickled })
 }
 
 // TestReceiverTrickledHeadersTimeOut checks the other half of R16
@@ -689,24 +695,7 @@ func TestReceiverTrickledHeadersTimeOut(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	headers := "POST /hooks HTTP/1.1\r\nHost: x\r\nX-Padding: " + strings.Repeat("a", 200) + "\r\n"
-	stop := make(chan struct{})
-	trickled := make(chan struct{})
-	go func() {
-		defer close(trickled)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for i := range len(headers) {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			if _, err := conn.Write([]byte{headers[i]}); err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-trickled })
+	trickle(t, conn, []byte(headers), 20*time.Millisecond)
 
 	// The server closes the connection (net/http sends nothing back for a
 	// request whose headers never arrived in time). A close with our late
