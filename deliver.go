@@ -30,10 +30,18 @@ type outcome struct {
 }
 
 // process runs one claimed delivery: it checks its subscription (see
-// Dispatcher.subscription), applies the per-endpoint cap, makes the attempt
-// (with the deadline of timer) and records it.
-func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) {
+// Dispatcher.subscription), makes the attempt (with the deadline of timer)
+// and hands it to the recorders. It returns how long the attempt took, 0
+// when none was made.
+func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) time.Duration {
 	dl := h.Delivery
+	if time.Since(h.began)+d.cfg.AttemptTimeout+storeTimeout > d.lease {
+		// It waited for its endpoint so long that its lease could expire
+		// during the attempt, and another claimer send it too: give it
+		// back instead, due now.
+		d.release(dl, d.now())
+		return 0
+	}
 	sub := d.subscription(h)
 	if sub == nil {
 		var err error
@@ -41,10 +49,10 @@ func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) 
 		switch {
 		case errors.Is(err, ErrNotFound):
 			d.finishUnsent(dl, "webhook: subscription deleted; delivery not sent")
-			return
+			return 0
 		case err != nil && ctx.Err() != nil: // Close gave up waiting
 			d.release(dl, d.now())
-			return
+			return 0
 		case err == nil && sub == nil:
 			err = errors.New("store returned no subscription and no error")
 			fallthrough
@@ -53,34 +61,28 @@ func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) 
 				slog.String("delivery_id", dl.ID), slog.String("subscription_id", dl.SubscriptionID),
 				slog.String("error", err.Error()))
 			d.release(dl, d.now().Add(d.cfg.PollInterval))
-			return
+			return 0
 		case sub.Disabled:
 			d.holdForDisabled(dl)
-			return
+			return 0
 		}
 	}
-	ep := d.endpoints.lookup(sub.URL)
-	if ok, retryAt := d.endpoints.acquire(ep.key, d.now()); !ok {
-		d.release(dl, retryAt)
-		return
-	}
-	a, out := d.attempt(ctx, sub, ep, dl, timer)
-	d.endpoints.done(ep.key, a.Duration, d.now())
+	a, out := d.attempt(ctx, sub, d.queues.lookup(sub.URL), dl, timer)
 	if out.aborted {
 		d.release(dl, d.now())
-		return
+		return 0
 	}
-	if d.inMemory || out.gone {
-		// A MemoryStore never blocks: no timer, no hand-off. A 410 is
-		// recorded before this worker sends its next delivery, which
-		// may be to the same endpoint: it disables the subscription,
-		// and the deliveries claimed for it must see that.
+	if out.gone {
+		// A 410 is recorded before this worker sends its next delivery,
+		// which may be to the same endpoint: it disables the
+		// subscription, and the deliveries claimed for it must see that.
 		sctx, cancel := d.storeContext()
 		d.record(sctx, sub, dl, a, out)
 		cancel()
-		return
+		return a.Duration
 	}
 	d.records <- pendingRecord{sub, dl, a, out}
+	return a.Duration
 }
 
 // pendingRecord is an attempt waiting for a recorder.
@@ -92,12 +94,11 @@ type pendingRecord struct {
 }
 
 // recorder records the attempts workers hand it until d.records is
-// closed. On a database store the workers do not record their attempts
-// themselves: they send their next delivery while recorders write this
-// one's result. Waiting for that write (a round trip, shared with other
-// workers' in one group commit) would idle the worker and spend the HTTP
-// concurrency Config.Workers promises on the database: with 32 workers on
-// PostgreSQL it capped the rate (BENCHMARKS.md, Durable stores). Results
+// closed. The workers do not record their attempts themselves: they send
+// their next delivery while recorders write this one's result. Waiting for
+// that write (on a database a round trip, shared with other workers' in
+// one group commit) would idle the worker and spend the HTTP concurrency
+// Config.Workers promises on the store. Results
 // beyond what the recorders are writing wait in a channel with as many
 // places as recorders; past that a worker waits for a place. Each recorder
 // reuses one store deadline, as workers reuse their attempt's.
@@ -520,23 +521,13 @@ func (d *Dispatcher) observe(dl *Delivery, a *Attempt) {
 
 // storeContext returns the context of a store write that must happen even
 // when the attempt's context has ended: detached from it and bounded by
-// storeTimeout, except for a MemoryStore, which never blocks.
+// storeTimeout.
 func (d *Dispatcher) storeContext() (context.Context, context.CancelFunc) {
 	ctx := context.Background()
 	if base, ok := d.storeBase.Load().(context.Context); ok {
 		ctx = base
 	}
-	if d.inMemory {
-		return ctx, func() {}
-	}
 	return context.WithTimeout(ctx, storeTimeout)
-}
-
-// isInMemory reports whether store is a MemoryStore, whose calls never
-// block.
-func isInMemory(store Store) bool {
-	_, ok := store.(*MemoryStore)
-	return ok
 }
 
 // runCtxOrBackground returns the context of attempts, or Background

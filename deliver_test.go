@@ -82,7 +82,7 @@ func TestEndpointLookup(t *testing.T) {
 		{"http://127.0.0.1:9000/", "127.0.0.1:9000"},
 		{"http://[::1]:9000/", "[::1]:9000"},
 	}
-	var l endpointLimiter
+	l := newEndpointQueues(1, 1)
 	for _, tt := range tests {
 		ep := l.lookup(tt.url)
 		require.Equal(t, tt.want, ep.key, tt.url)
@@ -104,8 +104,7 @@ func TestNewPost(t *testing.T) {
 	ctx := context.WithValue(context.Background(), ctxKey{}, "attempt")
 	body := []byte(`{"event":"task.created"}`)
 	for _, raw := range []string{"https://hooks.example.com/a?b=c", "http://127.0.0.1:9000/hook", "https://hooks.example.com:/x"} {
-		var l endpointLimiter
-		u := l.lookup(raw).url
+		u := newEndpointQueues(1, 1).lookup(raw).url
 		want, err := http.NewRequestWithContext(ctx, http.MethodPost, raw, bytes.NewReader(body))
 		require.NoError(t, err)
 		got := newPost(ctx, u, body)
@@ -128,36 +127,6 @@ func TestNewPost(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, body, read, "GetBody rewinds")
 	}
-}
-
-func TestEndpointLimiter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 6, 27, 9, 0, 0, 0, time.UTC)
-	l := endpointLimiter{max: 2, hosts: map[string]*endpointState{}}
-	for range 2 {
-		ok, _ := l.acquire("a:443", now)
-		require.True(t, ok)
-	}
-	ok, _ := l.acquire("b:443", now)
-	require.True(t, ok, "another endpoint has its own slots")
-
-	// Turned-away deliveries queue up one slot interval apart.
-	ok, at1 := l.acquire("a:443", now)
-	require.False(t, ok)
-	_, at2 := l.acquire("a:443", now)
-	require.Equal(t, now.Add(initialLatency/2), at1)
-	require.Equal(t, at1.Add(initialLatency/2), at2)
-
-	// Slow attempts stretch the interval; a freed slot is taken at once.
-	l.done("a:443", 10*time.Second, now)
-	ok, _ = l.acquire("a:443", now)
-	require.True(t, ok)
-	_, at3 := l.acquire("a:443", now)
-	require.Greater(t, at3.Sub(at2), initialLatency/2)
-
-	// Idle endpoints are forgotten.
-	l.done("b:443", time.Millisecond, now)
-	require.NotContains(t, l.hosts, "b:443")
 }
 
 func TestActiveSecrets(t *testing.T) {

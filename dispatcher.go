@@ -47,25 +47,9 @@ const RotateImmediately time.Duration = -1
 const (
 	// maxClaimBatch bounds one Claim call.
 	maxClaimBatch = 64
-	// claimAhead is how many deliveries a worker claims at once when it
-	// looks for its next one: it keeps the first and leaves the others to
-	// the workers that finish next, so a steady flow costs one store round
-	// trip per few deliveries. They wait in memory for milliseconds, well
-	// inside their lease, and are released if the Dispatcher stops.
-	claimAhead = 8
-	// claimAheadRemote replaces claimAhead for a store other than a
-	// MemoryStore (a database), where a claim is a round trip: with 32
-	// workers on PostgreSQL, claiming 32 instead of 8 raised the rate by a
-	// quarter, and 64 instead of 32 (with the refill at three quarters,
-	// see claimOne) cut the workers' waits for a refill from 45 % of their
-	// claims to 12 % (BENCHMARKS.md, Durable stores).
-	claimAheadRemote = 64
 	// recordersPerWorker times Config.Workers recorders write the results
-	// of attempts on a database store (see recorder). Each waits for its
-	// Complete, so they bound how many share a group commit: with as many
-	// recorders as workers, batches of about 25 at 12,000 deliveries/s and
-	// workers waiting for recorders; with four times as many, about 47 and
-	// 15-20 % more deliveries/s (eight times was no faster).
+	// of attempts. Each waits for its Complete, so they bound how many
+	// share a group commit on a database store.
 	recordersPerWorker = 4
 	// leaseMargin is added to the attempt timeout to form the lease, so a
 	// lease outlives the attempt plus the store writes around it.
@@ -307,11 +291,8 @@ type Dispatcher struct {
 	// a request's header map (their slices are shared: never modified).
 	userAgent      []string
 	deliveryHeader string
-	// inMemory is set when the store never blocks (MemoryStore), so its
-	// writes need no timeout.
-	inMemory bool
-	now      func() time.Time
-	lease    time.Duration
+	now            func() time.Time
+	lease          time.Duration
 
 	mu       sync.Mutex
 	started  bool
@@ -324,21 +305,15 @@ type Dispatcher struct {
 
 	runCtx    context.Context    // parent of attempts; ended by abort
 	storeBase atomic.Value       // context.Context: runCtx without its cancellation, once started
-	slots     chan struct{}      // one token per attempt in flight (global cap)
-	records   chan pendingRecord // attempts for the recorders, on a database store
+	records   chan pendingRecord // attempts for the recorders
 	recorders sync.WaitGroup
-	slotFreed chan struct{} // nudges the loop when a saturated pool frees a slot
 	wake      chan struct{} // nudges the loop: new work or an earlier due time
+	room      chan struct{} // nudges the loop: room in the endpoint queues
 	workers   sync.WaitGroup
 
 	claimMu sync.RWMutex // claimers share it; Ping holds it alone (see holdNew)
 
-	aheadMu   sync.Mutex // guards ahead and refilling
-	ahead     []held     // claimed for the next workers, oldest due first (see claimAhead)
-	refilling bool       // a worker is claiming more for ahead, without aheadMu
-	refilled  sync.Cond  // on aheadMu: signalled when that claim ends
-
-	endpoints endpointLimiter // per-endpoint concurrency caps
+	queues *endpointQueues // claimed deliveries waiting for their endpoint
 
 	subMu   sync.Mutex           // serialises this process's read-modify-writes of subscriptions
 	changes *subscriptionChanges // when this process last changed each subscription
@@ -391,18 +366,15 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		log:            c.Logger,
 		userAgent:      []string{c.UserAgent},
 		deliveryHeader: http.CanonicalHeaderKey(c.DeliveryHeader),
-		inMemory:       isInMemory(store),
 		changes:        newSubscriptionChanges(),
 		now:            c.Now,
 		lease:          c.AttemptTimeout + leaseMargin,
 		closed:         make(chan struct{}),
 		done:           make(chan struct{}),
-		slots:          make(chan struct{}, c.Workers),
-		slotFreed:      make(chan struct{}, 1),
 		wake:           make(chan struct{}, 1),
-		endpoints:      endpointLimiter{max: c.MaxPerEndpoint, hosts: make(map[string]*endpointState)},
+		room:           make(chan struct{}, 1),
+		queues:         newEndpointQueues(c.Workers, c.MaxPerEndpoint),
 	}
-	d.refilled.L = &d.aheadMu
 	return d, nil
 }
 
@@ -428,12 +400,10 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	d.stopLoop, d.abort, d.runCtx = stop, abort, runCtx
 	storeBase := context.WithoutCancel(runCtx)
 	d.storeBase.Store(storeBase)
-	if !d.inMemory {
-		d.records = make(chan pendingRecord, recordersPerWorker*d.cfg.Workers)
-		d.recorders.Add(recordersPerWorker * d.cfg.Workers)
-		for range recordersPerWorker * d.cfg.Workers {
-			go d.recorder(storeBase)
-		}
+	d.records = make(chan pendingRecord, recordersPerWorker*d.cfg.Workers)
+	d.recorders.Add(recordersPerWorker * d.cfg.Workers)
+	for range recordersPerWorker * d.cfg.Workers {
+		go d.recorder(storeBase)
 	}
 	go d.loop(loopCtx)
 	return nil

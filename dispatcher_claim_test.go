@@ -14,12 +14,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestDispatcherCloseReleasesClaimedAhead checks that the deliveries a
-// worker claimed ahead for the others go back to pending when the
-// Dispatcher closes, rather than waiting for their leases to expire.
-func TestDispatcherCloseReleasesClaimedAhead(t *testing.T) {
+// TestDispatcherCloseReleasesWaiting checks that the deliveries claimed
+// and waiting for their endpoint go back to pending when the Dispatcher
+// closes, rather than waiting for their leases to expire.
+func TestDispatcherCloseReleasesWaiting(t *testing.T) {
 	t.Parallel()
-	const events = 2 * claimAhead
+	const events = 16
 	var requests atomic.Int32
 	second := make(chan struct{})
 	unblock := make(chan struct{})
@@ -38,7 +38,7 @@ func TestDispatcherCloseReleasesClaimedAhead(t *testing.T) {
 	select {
 	case <-second:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the worker did not claim its next delivery")
+		t.Fatal("the worker did not send its first delivery")
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- d.Close(ctx) }()
@@ -66,26 +66,24 @@ func TestDispatcherCloseReleasesClaimedAhead(t *testing.T) {
 	require.Equal(t, events-1, counts[StatePending], "the rest is pending, none left delivering: %v", counts)
 }
 
-// remoteStore is a MemoryStore the Dispatcher treats as a database store
-// (another type): it claims ahead claimAheadRemote at a time and records
-// attempts asynchronously. Hooks, when set, run at the start of Claim and
-// Complete.
-type remoteStore struct {
+// gatedStore is a MemoryStore with hooks that, when set, run at the start
+// of Claim and Complete.
+type gatedStore struct {
 	*MemoryStore
 	onClaim    func(n int) // n counts the Claims, from 1
 	onComplete func()
 	claims     atomic.Int32
 }
 
-func (s *remoteStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Claimed, error) {
+func (s *gatedStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]Claimed, error) {
 	n := int(s.claims.Add(1))
 	if s.onClaim != nil {
 		s.onClaim(n)
 	}
-	return s.MemoryStore.Claim(ctx, now, limit, lease)
+	return s.MemoryStore.Claim(ctx, now, limit, lease, skip)
 }
 
-func (s *remoteStore) Complete(ctx context.Context, d *Delivery, a *Attempt) error {
+func (s *gatedStore) Complete(ctx context.Context, d *Delivery, a *Attempt) error {
 	if s.onComplete != nil {
 		s.onComplete()
 	}
@@ -150,8 +148,7 @@ func requireAllSucceeded(t *testing.T, store *MemoryStore, want int) {
 	}
 }
 
-// TestDispatcherSendsWhileRecording checks that on a database store a
-// worker sends its next delivery while the store records its last one:
+// TestDispatcherSendsWhileRecording checks that a worker sends its next delivery while the store records its last one:
 // with every Complete blocked, the workers still send twice their number
 // (once each, then once more per result waiting to be recorded), and
 // Close waits for the results before it returns.
@@ -160,7 +157,7 @@ func TestDispatcherSendsWhileRecording(t *testing.T) {
 	const workers, events = 2, 10
 	srv, requests, arrived := countingServer(t)
 	gate := make(chan struct{})
-	store := &remoteStore{MemoryStore: NewMemoryStore(), onComplete: func() { <-gate }}
+	store := &gatedStore{MemoryStore: NewMemoryStore(), onComplete: func() { <-gate }}
 	d := publishedDispatcher(t, store, workers, srv, events)
 	ctx := context.Background()
 	require.NoError(t, d.Start(ctx))
@@ -189,25 +186,26 @@ func TestDispatcherSendsWhileRecording(t *testing.T) {
 	require.Equal(t, events+1, counts[StateSucceeded]+counts[StatePending], "none left delivering: %v", counts)
 }
 
-// TestDispatcherRefillsAheadWhileSending checks that on a database store
-// the next batch is claimed while the workers still have claimed
-// deliveries to send, and that they send them during that claim.
-func TestDispatcherRefillsAheadWhileSending(t *testing.T) {
+// TestDispatcherClaimsWhileSending checks that the next batch is claimed
+// while the workers still have claimed deliveries to send, and that they
+// send them during that claim.
+func TestDispatcherClaimsWhileSending(t *testing.T) {
 	t.Parallel()
 	const workers = 4
-	const events = workers + 2*claimAheadRemote // the ping is one more
 	srv, requests, arrived := countingServer(t)
 	gate := make(chan struct{})
 	var sentAtRefill atomic.Int32
-	store := &remoteStore{MemoryStore: NewMemoryStore()}
-	// Claim 1 is the loop's (one delivery per worker), 2 the first
-	// worker's batch, 3 the refill made while that batch runs low.
+	store := &gatedStore{MemoryStore: NewMemoryStore()}
+	// Claim 1 fills the queues (the ping and the first events); 2 is the
+	// refill made once the workers have taken a batch's worth from them.
 	store.onClaim = func(n int) {
-		if n == 3 {
+		if n == 2 {
 			sentAtRefill.Store(requests.Load())
 			<-gate
 		}
 	}
+	qs := newEndpointQueues(workers, DefaultMaxPerEndpoint)
+	events := 2 * qs.maxWaiting // the ping is one more
 	d := publishedDispatcher(t, store, workers, srv, events)
 	ctx := context.Background()
 	require.NoError(t, d.Start(ctx))
@@ -215,13 +213,12 @@ func TestDispatcherRefillsAheadWhileSending(t *testing.T) {
 	open := sync.OnceFunc(func() { close(gate) })
 	t.Cleanup(open) // before Close, when the test fails
 
-	// Everything claimed before the refill is sent while it is blocked,
-	// but the one the refilling worker holds.
-	waitCount(t, requests, arrived, workers+claimAheadRemote-1, "during the refill")
-	require.LessOrEqual(t, sentAtRefill.Load(), int32(workers+claimAheadRemote-refillAt(claimAheadRemote)),
-		"the refill began while the batch still had deliveries")
+	// Everything the first claim took is sent while the refill is blocked.
+	waitCount(t, requests, arrived, int32(qs.maxWaiting), "during the refill")
+	require.LessOrEqual(t, sentAtRefill.Load(), int32(qs.batch+2*workers),
+		"the refill began while the queues still had deliveries")
 	open()
-	waitCount(t, requests, arrived, events+1, "after the refill")
+	waitCount(t, requests, arrived, int32(events+1), "after the refill")
 	require.NoError(t, d.Close(ctx))
 	requireAllSucceeded(t, store.MemoryStore, events+1)
 }

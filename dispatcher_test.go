@@ -1236,8 +1236,8 @@ type subjectlessStore struct {
 	gets atomic.Int32
 }
 
-func (s *subjectlessStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
-	cs, err := s.MemoryStore.Claim(ctx, now, limit, lease)
+func (s *subjectlessStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]webhook.Claimed, error) {
+	cs, err := s.MemoryStore.Claim(ctx, now, limit, lease, skip)
 	for i := range cs {
 		cs[i].Subscription = nil
 	}
@@ -1288,8 +1288,8 @@ type hookedStore struct {
 	minClaimed int
 }
 
-func (s *hookedStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
-	cs, err := s.MemoryStore.Claim(ctx, now, limit, lease)
+func (s *hookedStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]webhook.Claimed, error) {
+	cs, err := s.MemoryStore.Claim(ctx, now, limit, lease, skip)
 	if len(cs) > 0 && len(cs) >= s.minClaimed {
 		if f := s.afterClaim.Swap(nil); f != nil {
 			(*f)()

@@ -8,96 +8,254 @@ import (
 	"time"
 )
 
-// Per-endpoint concurrency. A delivery whose endpoint already has
-// MaxPerEndpoint attempts in flight is not held by a worker (that would
-// let one slow endpoint occupy every worker); it goes back to the store,
-// due when a slot is expected to be free. The expectation is a virtual
-// queue per endpoint: each turned-away delivery is scheduled one
-// "slot interval" (the endpoint's typical latency divided by its cap)
-// after the previous one. So a backlog for a slow endpoint spreads out
-// instead of being claimed and released again and again, while a fast
-// endpoint's backlog comes back within milliseconds.
+// Per-endpoint queues. The deliveries a Dispatcher has claimed wait in
+// memory in one FIFO per endpoint (host and port), and the workers take
+// them endpoint by endpoint, in turn, from the endpoints that have a
+// delivery waiting and fewer than Config.MaxPerEndpoint attempts in
+// flight. So a backlog to one endpoint keeps its slots busy without going
+// back to the store, while a slow endpoint occupies at most its own slots.
+//
+// What waits in memory is bounded twice: in all, by Config.Workers times
+// waitingPerWorker, and per endpoint, by what it has shown it can take
+// (see saturated). An endpoint at its bound is saturated: the claims skip
+// its subscriptions (Store.Claim's skip), so what is due after its backlog
+// is claimed instead, and none of its deliveries is claimed only to be
+// given back.
 
-// Bounds of the slot interval.
 const (
-	minSlotInterval = 5 * time.Millisecond
-	maxSlotInterval = time.Minute
-	// initialLatency is assumed for an endpoint with no finished attempt.
-	initialLatency = 200 * time.Millisecond
-	// maxEndpointKeys bounds the limiter's cache of parsed URLs; past it
-	// the cache starts over.
+	// waitingPerWorker times Config.Workers bounds the deliveries waiting
+	// in the endpoint queues: enough that the workers never wait for a
+	// claim's round trip, few enough to wait well inside their lease.
+	waitingPerWorker = 8
+	// holdFor is how long a delivery may expect to wait for its endpoint,
+	// a part of the lease's margin over the attempt timeout.
+	holdFor = leaseMargin / 2
+	// maxEndpointKeys bounds the cache of parsed URLs; past it the cache
+	// starts over.
 	maxEndpointKeys = 4096
 )
 
-// endpointLimiter tracks attempts in flight per endpoint. It is safe for
+// endpointQueues holds the claimed deliveries that wait for a slot of
+// their endpoint, and hands them to the workers. It is safe for
 // concurrent use.
-type endpointLimiter struct {
-	max   int
-	mu    sync.Mutex
-	hosts map[string]*endpointState
-	keys  map[string]endpoint // by endpoint URL, parsed once
+type endpointQueues struct {
+	maxPer     int // Config.MaxPerEndpoint
+	maxWaiting int // bound of waiting
+	batch      int // the claim size worth a round trip (see room)
+
+	mu      sync.Mutex
+	turnCh  sync.Cond                 // on mu: an endpoint joined turn, or closed
+	byKey   map[string]*endpointQueue // endpoints with deliveries waiting or in flight
+	turn    []*endpointQueue          // endpoints with a delivery waiting and a free slot, in turn
+	waiting int                       // deliveries waiting, across endpoints
+	closed  bool
+	urls    map[string]endpoint // by endpoint URL, parsed once
 }
 
-// endpointState is what the limiter knows of one endpoint.
-type endpointState struct {
+// endpointQueue is one endpoint's FIFO and slots. Guarded by the
+// endpointQueues' mu.
+type endpointQueue struct {
+	key      string
+	fifo     []held // fifo[head:] wait, oldest claimed first
+	head     int
 	inflight int
-	latency  time.Duration // moving average of attempt durations
-	nextSlot time.Time     // end of the virtual queue of turned-away deliveries
+	inTurn   bool
+	latency  time.Duration  // moving average of attempt durations; 0 until one ends
+	finished int            // attempts ended since the endpoint had work
+	subs     map[string]int // deliveries waiting or in flight, by subscription
 }
 
-// acquire takes a slot for host at now. When the endpoint is at its cap it
-// returns false and when the delivery should come back.
-func (l *endpointLimiter) acquire(host string, now time.Time) (ok bool, retryAt time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	st := l.hosts[host]
-	if st == nil {
-		st = &endpointState{latency: initialLatency}
-		l.hosts[host] = st
+func newEndpointQueues(workers, maxPerEndpoint int) *endpointQueues {
+	maxWaiting := workers * waitingPerWorker
+	q := &endpointQueues{
+		maxPer:     maxPerEndpoint,
+		maxWaiting: maxWaiting,
+		batch:      max(1, min(maxClaimBatch, maxWaiting/4)),
+		byKey:      make(map[string]*endpointQueue),
 	}
-	if st.inflight < l.max {
-		st.inflight++
-		return true, time.Time{}
-	}
-	step := min(max(st.latency/time.Duration(l.max), minSlotInterval), maxSlotInterval)
-	st.nextSlot = later(st.nextSlot, now).Add(step)
-	return false, st.nextSlot
+	q.turnCh.L = &q.mu
+	return q
 }
 
-// done frees the slot taken by acquire and folds the attempt's duration
-// into the endpoint's latency.
-func (l *endpointLimiter) done(host string, took time.Duration, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	st := l.hosts[host]
-	if st == nil {
-		return
+// room returns how many deliveries the next claim may take, 0 when too few
+// to be worth a claim, and the subscriptions it must skip: those of the
+// saturated endpoints.
+func (qs *endpointQueues) room() (limit int, skip []string) {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	free := qs.maxWaiting - qs.waiting
+	if qs.closed || free < qs.batch {
+		return 0, nil
 	}
-	st.inflight--
-	st.latency += (took - st.latency) / 4
-	if st.inflight <= 0 && !st.nextSlot.After(now) {
-		delete(l.hosts, host) // forget idle endpoints: the map stays small
+	for _, q := range qs.byKey {
+		if qs.saturated(q) {
+			for id := range q.subs {
+				skip = append(skip, id)
+			}
+		}
 	}
+	return min(free, maxClaimBatch), skip
+}
+
+// saturated reports whether q holds as many waiting deliveries as it may:
+// as many as its slots can send in holdFor at its latency, and no more
+// than two rounds of its slots plus the attempts it has finished, so that
+// an endpoint earns its share of the queues as it answers (a fast ping
+// says little of how fast the events will be), and at most half of the
+// queues, so that others always find room.
+func (qs *endpointQueues) saturated(q *endpointQueue) bool {
+	limit := 2*qs.maxPer + q.finished
+	if q.latency > 0 {
+		limit = min(limit, qs.maxPer*int(min(holdFor/q.latency, time.Duration(qs.maxWaiting))))
+	}
+	return q.len() >= min(max(limit, qs.maxPer), qs.maxWaiting/2)
+}
+
+// add queues claimed deliveries behind the others of their endpoint.
+func (qs *endpointQueues) add(batch []held) {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	for _, h := range batch {
+		// A store that broke Claim's contract and returned no subscription:
+		// the worker reads it, and its deliveries share their own slots.
+		key := "subscription " + h.Delivery.SubscriptionID
+		if h.Subscription != nil {
+			key = qs.lookupLocked(h.Subscription.URL).key
+		}
+		q := qs.byKey[key]
+		if q == nil {
+			q = &endpointQueue{key: key, subs: make(map[string]int, 1)}
+			qs.byKey[key] = q
+		}
+		q.fifo = append(q.fifo, h)
+		q.subs[h.Delivery.SubscriptionID]++
+		qs.waiting++
+		qs.offer(q)
+	}
+}
+
+// offer puts q in turn if it has a delivery waiting and a free slot.
+func (qs *endpointQueues) offer(q *endpointQueue) {
+	if !q.inTurn && q.len() > 0 && q.inflight < qs.maxPer {
+		q.inTurn = true
+		qs.turn = append(qs.turn, q)
+		qs.turnCh.Signal()
+	}
+}
+
+// next waits for a delivery whose endpoint has a free slot, takes the slot
+// and returns the delivery with its queue; ok is false once the queues are
+// closed. refill reports that the claims have room again: the waiting
+// deliveries fell to where a claim is worth it, or the endpoint is no
+// longer saturated.
+func (qs *endpointQueues) next() (h held, q *endpointQueue, refill, ok bool) {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	for len(qs.turn) == 0 && !qs.closed {
+		qs.turnCh.Wait()
+	}
+	if qs.closed {
+		return held{}, nil, false, false
+	}
+	q = qs.turn[0]
+	qs.turn[0] = nil
+	qs.turn = qs.turn[1:]
+	q.inTurn = false
+	wasSaturated := qs.saturated(q)
+	h = q.pop()
+	qs.waiting--
+	q.inflight++
+	qs.offer(q) // behind the other endpoints: round robin
+	refill = qs.waiting == qs.maxWaiting-qs.batch || wasSaturated && !qs.saturated(q)
+	return h, q, refill, true
+}
+
+// done frees the slot next took for a delivery of subscriptionID, folding
+// the attempt's duration (0 when none was made) into the endpoint's
+// latency. It reports whether the endpoint stopped being saturated.
+func (qs *endpointQueues) done(q *endpointQueue, subscriptionID string, took time.Duration) (refill bool) {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	wasSaturated := qs.saturated(q)
+	q.inflight--
+	if n := q.subs[subscriptionID] - 1; n > 0 {
+		q.subs[subscriptionID] = n
+	} else {
+		delete(q.subs, subscriptionID)
+	}
+	switch {
+	case took <= 0:
+	case q.latency == 0:
+		q.latency, q.finished = took, 1
+	default:
+		q.latency += (took - q.latency) / 4
+		q.finished++
+	}
+	if q.inflight == 0 && q.len() == 0 {
+		delete(qs.byKey, q.key) // forget idle endpoints: the map stays small
+		return false
+	}
+	qs.offer(q)
+	return wasSaturated && !qs.saturated(q)
+}
+
+// close wakes the workers waiting in next, which then return, and returns
+// the deliveries still waiting, for the caller to give back to the store.
+func (qs *endpointQueues) close() []held {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	qs.closed = true
+	qs.turnCh.Broadcast()
+	var left []held
+	for _, q := range qs.byKey {
+		for q.len() > 0 {
+			left = append(left, q.pop())
+		}
+	}
+	qs.waiting = 0
+	return left
 }
 
 // lookup returns the endpoint of URL raw, parsing each URL once rather than
 // on every attempt.
-func (l *endpointLimiter) lookup(raw string) endpoint {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if ep, ok := l.keys[raw]; ok {
+func (qs *endpointQueues) lookup(raw string) endpoint {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	return qs.lookupLocked(raw)
+}
+
+func (qs *endpointQueues) lookupLocked(raw string) endpoint {
+	if ep, ok := qs.urls[raw]; ok {
 		return ep
 	}
-	if l.keys == nil || len(l.keys) >= maxEndpointKeys {
-		l.keys = make(map[string]endpoint)
+	if qs.urls == nil || len(qs.urls) >= maxEndpointKeys {
+		qs.urls = make(map[string]endpoint)
 	}
 	ep := endpoint{key: raw}
 	if u, err := url.Parse(raw); err == nil {
 		u.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest: "host:" has an empty port
 		ep = endpoint{key: endpointKey(u), url: u}
 	}
-	l.keys[raw] = ep
+	qs.urls[raw] = ep
 	return ep
+}
+
+// len returns the number of deliveries waiting in q.
+func (q *endpointQueue) len() int { return len(q.fifo) - q.head }
+
+// pop removes and returns the oldest waiting delivery; there is one.
+func (q *endpointQueue) pop() held {
+	h := q.fifo[q.head]
+	q.fifo[q.head] = held{}
+	q.head++
+	if q.head == len(q.fifo) {
+		q.fifo, q.head = q.fifo[:0], 0
+	} else if q.head >= 64 && q.head >= len(q.fifo)/2 {
+		n := copy(q.fifo, q.fifo[q.head:])
+		clear(q.fifo[n:])
+		q.fifo, q.head = q.fifo[:n], 0
+	}
+	return h
 }
 
 // endpoint is an endpoint URL as parsed once: its concurrency key and the

@@ -372,7 +372,7 @@ func (s *MemoryStore) checkNewIDs(deliveries []*Delivery) error {
 // slices with the store, which replaces them whole when a subscription
 // changes and never writes into them: a copy of the subscription per run
 // of deliveries to it, and none of its event types or secrets.
-func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Claimed, error) {
+func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]Claimed, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -395,8 +395,9 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 	copies := make([]Delivery, 0, n)
 	var (
 		dropped []*memDelivery
-		lastMs  *memSub       // the subscription of the last delivery claimed,
-		lastSub *Subscription // and its copy
+		skipped []*memDelivery // due, put back once the claim is done
+		lastMs  *memSub        // the subscription of the last delivery claimed,
+		lastSub *Subscription  // and its copy
 	)
 	for len(out) < limit && s.anyDue(nowKey) {
 		md := s.popDue(nowKey)
@@ -404,6 +405,9 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 		switch {
 		case ms == nil: // deleted while this delivery was in flight
 			dropped = append(dropped, md)
+			continue
+		case len(skip) > 0 && slices.Contains(skip, md.d.SubscriptionID):
+			skipped = append(skipped, md)
 			continue
 		case ms.sub.Disabled:
 			md.d.State = StatePending
@@ -423,6 +427,9 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 			*lastSub = ms.sub
 		}
 		out = append(out, Claimed{Delivery: &copies[len(copies)-1], Subscription: lastSub})
+	}
+	for _, md := range skipped {
+		s.requeue(md, nowKey)
 	}
 	if len(dropped) > 0 {
 		drop := make(map[*memDelivery]bool, len(dropped))
@@ -527,6 +534,16 @@ func (s *MemoryStore) popDue(nowKey int64) *memDelivery {
 		return md
 	}
 	return s.queue.pop()
+}
+
+// requeue puts md, which popDue returned and Claim skipped, back where it
+// was: among the expired leases, or in the pending queue.
+func (s *MemoryStore) requeue(md *memDelivery, nowKey int64) {
+	if md.d.State == StateDelivering {
+		s.lease(md)
+		return
+	}
+	s.queue.push(md, nowKey)
 }
 
 // lease adds md, just claimed, to leased and holding.

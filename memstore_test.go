@@ -76,7 +76,7 @@ func TestMemoryStoreContextDone(t *testing.T) {
 			return err
 		},
 		"Enqueue":        func() error { return s.Enqueue(ctx, []*webhook.Delivery{d}) },
-		"Claim":          func() error { _, err := s.Claim(ctx, storetest.BaseTime, 1, time.Minute); return err },
+		"Claim":          func() error { _, err := s.Claim(ctx, storetest.BaseTime, 1, time.Minute, nil); return err },
 		"Complete":       func() error { return s.Complete(ctx, d, &webhook.Attempt{}) },
 		"Release":        func() error { return s.Release(ctx, d, storetest.BaseTime) },
 		"GetDelivery":    func() error { _, err := s.GetDelivery(ctx, d.ID); return err },
@@ -102,7 +102,7 @@ func TestMemoryStoreDeletedSubscriptionInFlight(t *testing.T) {
 	a := storetest.NewDelivery(ids, sub, webhook.EventTaskCreated, base)
 	b := storetest.NewDelivery(ids, sub, webhook.EventTaskCreated, base.Add(time.Millisecond))
 	require.NoError(t, s.Enqueue(ctx, []*webhook.Delivery{a, b}))
-	held, err := s.Claim(ctx, base.Add(time.Millisecond), 2, time.Minute)
+	held, err := s.Claim(ctx, base.Add(time.Millisecond), 2, time.Minute, nil)
 	require.NoError(t, err)
 	require.Len(t, held, 2)
 	require.NoError(t, s.DeleteSubscription(ctx, sub.ID))
@@ -114,7 +114,7 @@ func TestMemoryStoreDeletedSubscriptionInFlight(t *testing.T) {
 	require.ErrorIs(t, s.Redeliver(ctx, a.ID, base), webhook.ErrConflict, "its subscription is gone")
 
 	// One whose lease expires is discarded like a pending one.
-	none, err := s.Claim(ctx, base.Add(time.Hour), 10, time.Minute)
+	none, err := s.Claim(ctx, base.Add(time.Hour), 10, time.Minute, nil)
 	require.NoError(t, err)
 	require.Empty(t, none)
 	_, err = s.GetDelivery(ctx, b.ID)
@@ -187,7 +187,7 @@ func TestMemoryStoreQueueModel(t *testing.T) {
 			for _, c := range cands[:min(limit, len(cands))] {
 				want = append(want, c.id)
 			}
-			got, err := s.Claim(ctx, now, limit, leaseFor)
+			got, err := s.Claim(ctx, now, limit, leaseFor, nil)
 			require.NoError(t, err)
 			gotIDs := []string{}
 			for _, c := range got {
@@ -351,7 +351,7 @@ func BenchmarkMemoryStoreClaimComplete(b *testing.B) {
 			rounds := 0
 			for b.Loop() {
 				rounds++
-				ds, err := s.Claim(ctx, now, 64, time.Minute)
+				ds, err := s.Claim(ctx, now, 64, time.Minute, nil)
 				if err != nil || len(ds) != 64 {
 					b.Fatalf("claimed %d, %v", len(ds), err)
 				}

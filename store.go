@@ -71,8 +71,12 @@ type DeliveryStore interface {
 	// LeaseExpiresAt must compare Equal to the stored one (mind the time
 	// precision of a database), since Complete and Release check it.
 	// Each delivery comes with its subscription as the claim read it (see
-	// Claimed).
-	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Claimed, error)
+	// Claimed). Claim skips, leaving them pending, the deliveries of the
+	// subscriptions whose ids are in skip (a Dispatcher already holds as
+	// many of theirs as their endpoint can take soon): the deliveries due
+	// after them are claimed instead, so one endpoint's backlog cannot fill
+	// every claim.
+	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]Claimed, error)
 	// Complete records attempt a of the delivery d, which the caller holds,
 	// and stores d's new State, AttemptCount, NextAttemptAt, LastStatusCode
 	// and LastError (pending with a new NextAttemptAt for a retry, succeeded
@@ -83,7 +87,7 @@ type DeliveryStore interface {
 	Complete(ctx context.Context, d *Delivery, a *Attempt) error
 	// Release returns a delivery the caller holds to StatePending, due at
 	// at, without recording an attempt: used when the dispatcher cannot send
-	// it now (endpoint at its concurrency cap, shutting down).
+	// it (shutting down, its lease too short for another attempt).
 	Release(ctx context.Context, d *Delivery, at time.Time) error
 	// GetDelivery returns the delivery with id, or ErrNotFound.
 	GetDelivery(ctx context.Context, id string) (*Delivery, error)

@@ -258,7 +258,7 @@ func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt,
 	if sub.Disabled {
 		// Stores never hand out deliveries of a disabled subscription, so
 		// this ping cannot go through the log: send it unrecorded.
-		a, _ := d.attempt(ctx, sub, d.endpoints.lookup(sub.URL), dl, nil)
+		a, _ := d.attempt(ctx, sub, d.queues.lookup(sub.URL), dl, nil)
 		return a, nil
 	}
 	got, err := d.holdNew(ctx, dl)
@@ -273,7 +273,7 @@ func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt,
 	if got.Subscription != nil && got.Subscription.ID == sub.ID {
 		sub = got.Subscription // as the claim read it, like any delivery
 	}
-	a, out := d.attempt(ctx, sub, d.endpoints.lookup(sub.URL), got.Delivery, nil)
+	a, out := d.attempt(ctx, sub, d.queues.lookup(sub.URL), got.Delivery, nil)
 	sctx, cancel := d.storeContext()
 	defer cancel()
 	d.record(sctx, sub, got.Delivery, a, out)
@@ -300,7 +300,7 @@ func (d *Dispatcher) holdNew(ctx context.Context, dl *Delivery) (Claimed, error)
 	// Claim computes the lease from the "now" it is given; measured from
 	// pingEpoch, d.lease alone would have expired decades ago and a worker
 	// would claim the ping again while it is being sent.
-	got, err := d.store.Claim(ctx, pingEpoch, 1, d.now().Sub(pingEpoch)+d.lease)
+	got, err := d.store.Claim(ctx, pingEpoch, 1, d.now().Sub(pingEpoch)+d.lease, nil)
 	if err != nil {
 		return Claimed{}, err
 	}

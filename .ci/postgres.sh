@@ -73,14 +73,11 @@ webhook_pg_cluster() {
 		return 1
 	}
 	# A test server: enough connections for parallel tests (each opens its
-	# own pool), sockets and logs inside $dir. synchronous_commit = off:
-	# commits do not wait for their WAL flush (the server cannot be
-	# corrupted, a crash of the server itself may lose the last few hundred
-	# milliseconds of commits); the tests kill dispatchers, never the
-	# server, and BENCHMARKS.md says its numbers are measured this way.
+	# own pool), sockets and logs inside $dir. Durability settings are
+	# PostgreSQL's defaults (synchronous_commit and fsync on), as a user's
+	# server has them: the tests and benchmarks measure what users get.
 	cat >>"$dir/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
-synchronous_commit = off
 unix_socket_directories = '$dir/sock'
 max_connections = 300
 shared_buffers = 128MB

@@ -49,7 +49,7 @@ func TestClaimReadsStaleDeliveryAgain(t *testing.T) {
 	claim := func(now time.Time) (*webhook.Delivery, int64) {
 		t.Helper()
 		before := count.n.Load()
-		got, err := s.Claim(ctx, now, 10, time.Minute)
+		got, err := s.Claim(ctx, now, 10, time.Minute, nil)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		return got[0].Delivery, count.n.Load() - before

@@ -148,7 +148,7 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 // or others, skip each other's rows instead of waiting, and never receive
 // the same delivery under the same lease. Reclaiming an expired lease is
 // where a delivery can be sent twice.
-func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]webhook.Claimed, error) {
 	if limit <= 0 {
 		return nil, &webhook.ValidationError{Field: "limit", Reason: "must be positive"}
 	}
@@ -156,11 +156,11 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 		return nil, &webhook.ValidationError{Field: "lease", Reason: "must be positive"}
 	}
 	now = ts(now)
-	return s.claim(ctx, now, limit, lease)
+	return s.claim(ctx, now, limit, lease, skip)
 }
 
 // claimHead and claimTail are the claim statement around its limit: $1 is
-// now, $2 the lease's expiry.
+// now, $2 the lease's expiry, $3 the subscriptions to skip.
 var (
 	claimHead = `WITH due AS (
 			SELECT delivery_id FROM webhook_queue q
@@ -170,6 +170,7 @@ var (
 			  -- racing with an enqueue.
 			  AND EXISTS (SELECT 1 FROM webhook_subscriptions s
 			              WHERE s.id = q.subscription_id AND NOT s.disabled)
+			  AND q.subscription_id <> ALL ($3::text[])
 			ORDER BY due_at
 			LIMIT `
 	claimTail = `
@@ -206,9 +207,12 @@ var (
 // PostgreSQL's generic plan assumes a tenth of the queue is wanted, so it
 // planned every claim afresh, 7.8 µs per delivery claimed (the statement
 // itself runs in 16).
-func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
+func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]webhook.Claimed, error) {
 	until := ts(now.Add(lease))
-	rows, err := s.pool.Query(ctx, claimHead+strconv.Itoa(limit)+claimTail, now, until)
+	if skip == nil {
+		skip = []string{} // <> ALL (NULL) is NULL: it would skip everything
+	}
+	rows, err := s.pool.Query(ctx, claimHead+strconv.Itoa(limit)+claimTail, now, until, skip)
 	if err != nil {
 		return nil, dbErr("claim", err)
 	}

@@ -113,7 +113,7 @@ func TestMigrate0002To0003(t *testing.T) {
 	}
 
 	// Before the lease expires only the pending delivery is claimed.
-	got, err := s.Claim(ctx, claimedAt, 10, time.Minute)
+	got, err := s.Claim(ctx, claimedAt, 10, time.Minute, nil)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, "dlv_pending", got[0].Delivery.ID)

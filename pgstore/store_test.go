@@ -102,7 +102,7 @@ func TestClaimConcurrentClaimersNeverShare(t *testing.T) {
 	for range 6 {
 		g.Go(func() error {
 			for {
-				ds, err := s.Claim(ctx, now, 37, time.Hour)
+				ds, err := s.Claim(ctx, now, 37, time.Hour, nil)
 				if err != nil {
 					return err
 				}
@@ -133,15 +133,15 @@ func TestClaimReclaimsExpiredLeaseAndOldHolderLosesIt(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
 	require.NoError(t, s.Enqueue(ctx, testDeliveries(1, sub, t0)))
 
-	first, err := s.Claim(ctx, t0, 10, time.Minute)
+	first, err := s.Claim(ctx, t0, 10, time.Minute, nil)
 	require.NoError(t, err)
 	require.Len(t, first, 1)
 
-	none, err := s.Claim(ctx, t0.Add(time.Minute), 10, time.Minute)
+	none, err := s.Claim(ctx, t0.Add(time.Minute), 10, time.Minute, nil)
 	require.NoError(t, err)
 	require.Empty(t, none, "a lease expiring exactly now is still held")
 
-	second, err := s.Claim(ctx, t0.Add(time.Minute+time.Microsecond), 10, time.Minute)
+	second, err := s.Claim(ctx, t0.Add(time.Minute+time.Microsecond), 10, time.Minute, nil)
 	require.NoError(t, err)
 	require.Len(t, second, 1)
 

@@ -106,9 +106,9 @@ func (s *Store) Enqueue(ctx context.Context, deliveries []*webhook.Delivery) err
 // Claim implements webhook.DeliveryStore with one UPDATE … RETURNING on the
 // single writer connection: pending deliveries due at now and delivering
 // ones whose lease expired before now, oldest due first, skipping those of
-// disabled subscriptions. The subscriptions of the deliveries are read in
+// disabled subscriptions and of the subscriptions in skip. The subscriptions of the deliveries are read in
 // the same transaction.
-func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]webhook.Claimed, error) {
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]webhook.Claimed, error) {
 	if limit <= 0 {
 		return nil, &webhook.ValidationError{Field: "limit", Reason: "must be positive"}
 	}
@@ -116,8 +116,15 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 		return nil, &webhook.ValidationError{Field: "lease", Reason: "must be positive"}
 	}
 	n, until := enc(now), enc(now.Add(lease))
+	if skip == nil {
+		skip = []string{} // json_each('null') is one NULL, and NOT IN (NULL) skips everything
+	}
+	skipped, err := json.Marshal(skip)
+	if err != nil {
+		return nil, dbErr("claim", err)
+	}
 	var out []webhook.Claimed
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries
 			SET state = 'delivering', lease_expires_at = ?, due_at = ?, updated_at = ?
 			WHERE id IN (
@@ -125,9 +132,10 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 				WHERE d.state IN ('pending', 'delivering') AND d.held = 0 AND d.due_at <= ?
 				  AND NOT (d.state = 'delivering' AND d.due_at = ?)
 				  AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = d.subscription_id AND NOT s.disabled)
+				  AND d.subscription_id NOT IN (SELECT value FROM json_each(?))
 				ORDER BY d.due_at
 				LIMIT ?)
-			RETURNING `+deliveryColumns, until, until, n, n, n, limit)
+			RETURNING `+deliveryColumns, until, until, n, n, n, string(skipped), limit)
 		if err != nil {
 			return err
 		}

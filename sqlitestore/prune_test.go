@@ -24,7 +24,7 @@ func TestPrune(t *testing.T) {
 	sub := testSubscription("sub_a", "org_1", "*")
 	require.NoError(t, s.CreateSubscription(ctx, sub))
 	require.NoError(t, s.Enqueue(ctx, testDeliveries(30, sub, t0)))
-	claimed, err := s.Claim(ctx, t0, 25, time.Hour)
+	claimed, err := s.Claim(ctx, t0, 25, time.Hour, nil)
 	require.NoError(t, err)
 	for i, c := range claimed {
 		d := c.Delivery

@@ -77,7 +77,7 @@ func TestReopenKeepsQueue(t *testing.T) {
 	sub := testSubscription("sub_a", "org_1", "task.*")
 	require.NoError(t, s.CreateSubscription(ctx, sub))
 	require.NoError(t, s.Enqueue(ctx, testDeliveries(3, sub, t0)))
-	held, err := s.Claim(ctx, t0, 1, time.Minute)
+	held, err := s.Claim(ctx, t0, 1, time.Minute, nil)
 	require.NoError(t, err)
 	require.Len(t, held, 1)
 	require.NoError(t, s.Close())
@@ -86,10 +86,10 @@ func TestReopenKeepsQueue(t *testing.T) {
 	got, err := s.GetSubscription(ctx, "sub_a")
 	require.NoError(t, err)
 	require.Equal(t, []string{"task.*"}, got.EventTypes)
-	pending, err := s.Claim(ctx, t0, 10, time.Hour)
+	pending, err := s.Claim(ctx, t0, 10, time.Hour, nil)
 	require.NoError(t, err)
 	require.Len(t, pending, 2)
-	reclaimed, err := s.Claim(ctx, t0.Add(time.Minute+1), 10, time.Minute)
+	reclaimed, err := s.Claim(ctx, t0.Add(time.Minute+1), 10, time.Minute, nil)
 	require.NoError(t, err)
 	require.Len(t, reclaimed, 1)
 	require.Equal(t, held[0].Delivery.ID, reclaimed[0].Delivery.ID)
@@ -114,7 +114,7 @@ func TestClaimConcurrentClaimersNeverShare(t *testing.T) {
 	for range 6 {
 		g.Go(func() error {
 			for {
-				ds, err := s.Claim(ctx, now, 37, time.Hour)
+				ds, err := s.Claim(ctx, now, 37, time.Hour, nil)
 				if err != nil || len(ds) == 0 {
 					return err
 				}

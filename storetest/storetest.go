@@ -139,6 +139,7 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"ClaimDueOnly", testClaimDueOnly},
 		{"ClaimLimit", testClaimLimit},
 		{"ClaimReturnsSubscription", testClaimReturnsSubscription},
+		{"ClaimSkip", testClaimSkip},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"CompleteRecordsAttempts", testCompleteRecordsAttempts},
@@ -195,7 +196,13 @@ func (f *fixture) claim(now time.Time, limit int) []*webhook.Delivery {
 // it), and returns the deliveries.
 func (f *fixture) claimLease(now time.Time, limit int, lease time.Duration) []*webhook.Delivery {
 	f.t.Helper()
-	cs, err := f.s.Claim(f.ctx, now, limit, lease)
+	return f.claimSkip(now, limit, lease, nil)
+}
+
+// claimSkip is claimLease for a claim that skips the subscriptions skip.
+func (f *fixture) claimSkip(now time.Time, limit int, lease time.Duration, skip []string) []*webhook.Delivery {
+	f.t.Helper()
+	cs, err := f.s.Claim(f.ctx, now, limit, lease, skip)
 	require.NoError(f.t, err)
 	require.LessOrEqual(f.t, len(cs), limit, "Claim returned more than limit")
 	ds := make([]*webhook.Delivery, len(cs))
@@ -725,9 +732,9 @@ func testClaimDueOnly(f *fixture) {
 	f.claimOne(at(10*time.Minute), d10.ID)
 
 	t.Run("invalid arguments", func(t *testing.T) {
-		_, err := f.s.Claim(f.ctx, at(time.Hour), 0, lease)
+		_, err := f.s.Claim(f.ctx, at(time.Hour), 0, lease, nil)
 		requireValidationError(t, err, "")
-		_, err = f.s.Claim(f.ctx, at(time.Hour), 10, 0)
+		_, err = f.s.Claim(f.ctx, at(time.Hour), 10, 0, nil)
 		requireValidationError(t, err, "")
 	})
 }
@@ -772,7 +779,7 @@ func testClaimReturnsSubscription(f *fixture) {
 	db := f.enqueue(b, webhook.EventTaskCreated, at(time.Millisecond))
 	da2 := f.enqueue(a, webhook.EventTaskUpdated, at(2*time.Millisecond))
 
-	cs, err := f.s.Claim(f.ctx, at(time.Minute), 10, lease)
+	cs, err := f.s.Claim(f.ctx, at(time.Minute), 10, lease, nil)
 	require.NoError(t, err)
 	require.Len(t, cs, 3)
 	want := map[string]string{da1.ID: a.ID, db.ID: b.ID, da2.ID: a.ID}
@@ -795,6 +802,38 @@ func testClaimReturnsSubscription(f *fixture) {
 			require.Len(t, c.Subscription.Secrets, 2, "a claimed subscription is a snapshot")
 		}
 	}
+}
+
+// testClaimSkip checks that Claim leaves the deliveries of skipped
+// subscriptions pending, in their place, and claims those due after them,
+// including a skipped subscription's delivery whose lease expired.
+func testClaimSkip(f *fixture) {
+	t := f.t
+	busy := f.createSub("org_1", "", "*")
+	other := f.createSub("org_1", "", "*")
+	third := f.createSub("org_1", "", "*")
+	b1 := f.enqueue(busy, webhook.EventTaskCreated, at(1*time.Second))
+	b2 := f.enqueue(busy, webhook.EventTaskCreated, at(2*time.Second))
+	o1 := f.enqueue(other, webhook.EventTaskCreated, at(3*time.Second))
+	b3 := f.enqueue(busy, webhook.EventTaskCreated, at(4*time.Second))
+	t1 := f.enqueue(third, webhook.EventTaskCreated, at(5*time.Second))
+
+	// A lease on b1 that expires before b2 is due.
+	leased := f.claimLease(at(time.Second), 1, time.Second/2)
+	require.Equal(t, []string{b1.ID}, deliveryIDs(leased))
+
+	now := at(time.Minute)
+	got := f.claimSkip(now, 10, lease, []string{busy.ID})
+	require.Equal(t, []string{o1.ID, t1.ID}, deliveryIDs(got), "the deliveries due after the skipped ones")
+	for _, d := range []*webhook.Delivery{b2, b3} {
+		require.Equal(t, webhook.StatePending, f.get(d.ID).State, "a skipped delivery stays pending")
+	}
+	require.Empty(t, f.claimSkip(now, 10, lease, []string{busy.ID, "sub_unknown"}))
+
+	got = f.claimSkip(now, 2, lease, []string{other.ID})
+	require.Equal(t, []string{b1.ID, b2.ID}, deliveryIDs(got), "skipped deliveries keep their place")
+	got = f.claim(now, 10)
+	require.Equal(t, []string{b3.ID}, deliveryIDs(got))
 }
 
 func testLeaseExpiry(f *fixture) {
@@ -853,7 +892,7 @@ func testConcurrentClaimers(f *fixture) {
 	for c := range claimers {
 		g.Go(func() error {
 			for {
-				cs, err := f.s.Claim(ctx, now, limit, lease)
+				cs, err := f.s.Claim(ctx, now, limit, lease, nil)
 				if err != nil {
 					return fmt.Errorf("claimer %d: Claim: %w", c, err)
 				}
