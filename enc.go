@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/onplana/webhook/internal/jsonscan"
 )
 
 // maxIDLength bounds the identifiers a publisher supplies (event,
@@ -138,7 +140,7 @@ func envelopeSize(e *Event) int {
 // (after checking that it is valid JSON), so the receiver sees the
 // publisher's bytes.
 func appendEnvelope(b []byte, deliveryID string, e *Event) ([]byte, error) {
-	if !validJSON(e.Data) {
+	if !jsonscan.Valid(e.Data) {
 		return nil, &ValidationError{Field: "Data", Reason: "not valid JSON"}
 	}
 	b = append(b, '{')
