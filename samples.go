@@ -2,10 +2,11 @@ package webhook
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/onplana/webhook/internal/sortid"
 )
 
 // This file builds the sample envelope of each event type (EventInfo.Sample,
@@ -20,19 +21,7 @@ var sampleTime = time.Date(2026, 6, 27, 9, 15, 23, 0, time.UTC)
 // base32), but derived from seed so the samples never change.
 func sampleID(prefix, seed string) string {
 	sum := sha256.Sum256([]byte(seed))
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(sampleTime.UnixMilli())<<16)
-	copy(b[6:], sum[:10])
-	hi := binary.BigEndian.Uint64(b[:8])
-	lo := binary.BigEndian.Uint64(b[8:])
-	out := make([]byte, len(prefix)+26)
-	copy(out, prefix)
-	for i := len(out) - 1; i >= len(prefix); i-- {
-		out[i] = idAlphabet[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return string(out)
+	return sortid.Encode(prefix, uint64(sampleTime.UnixMilli()), [10]byte(sum[:10]))
 }
 
 const (
