@@ -1,4 +1,4 @@
-package webhook
+package onplana
 
 import (
 	"encoding/json"
@@ -6,10 +6,11 @@ import (
 )
 
 // This file holds the resources an event describes and the payload types
-// carried in Event.Data, one per event category. Decode a delivery's data
-// with Event.DecodeData into the payload type of its category:
+// carried in webhook.Event.Data, one per event category. Decode a
+// delivery's data with webhook.Event.DecodeData into the payload type of its
+// category:
 //
-//	var data webhook.TaskEventData
+//	var data onplana.TaskEventData
 //	err := e.DecodeData(&data)
 //
 // Optional fields are omitted from the JSON when empty rather than sent as
