@@ -89,7 +89,7 @@ func TestValidateEventTypes(t *testing.T) {
 
 func TestValidateEventTypesCatalog(t *testing.T) {
 	t.Parallel()
-	for _, typ := range allTypes {
+	for _, typ := range webhook.EventTypes {
 		require.NoError(t, webhook.ValidateEventTypes([]string{string(typ)}), typ)
 		require.NoError(t, webhook.ValidateEventTypes([]string{typ.Category() + ".*"}), typ.Category())
 		for _, p := range webhook.MatchingPatterns(typ) {
@@ -121,7 +121,7 @@ func FuzzValidateEventTypes(f *testing.F) {
 		// A valid pattern matches at least one catalog type, and only
 		// catalog types match it through MatchingPatterns.
 		matched := false
-		for _, typ := range allTypes {
+		for _, typ := range webhook.EventTypes {
 			matched = matched || webhook.MatchesEventType([]string{p}, typ)
 		}
 		require.True(t, matched, "valid pattern %q matches no catalog type", p)
