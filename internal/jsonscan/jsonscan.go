@@ -39,8 +39,13 @@ var (
 // Valid reports whether data is one JSON value with optional whitespace
 // around it: exactly what [encoding/json.Valid] reports, in one pass over
 // the bytes.
-func Valid(data []byte) bool {
-	end, err := Value(data, Space(data, 0), 0)
+func Valid(data []byte) bool { return ValidIn(data, 0) }
+
+// ValidIn is Valid for a value that is to be nested in depth arrays and
+// objects: it also refuses a value whose nesting there would pass
+// [MaxDepth].
+func ValidIn(data []byte, depth int) bool {
+	end, err := Value(data, Space(data, 0), depth)
 	return err == nil && Space(data, end) == len(data)
 }
 

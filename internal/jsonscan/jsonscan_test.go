@@ -64,6 +64,15 @@ func FuzzValid(f *testing.F) {
 	})
 }
 
+func TestValidIn(t *testing.T) {
+	t.Parallel()
+	limit := []byte(strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1))
+	require.True(t, ValidIn(limit, 1))
+	require.False(t, ValidIn(limit, 2))
+	require.True(t, ValidIn([]byte(` "x" `), MaxDepth))
+	require.False(t, ValidIn([]byte(`"x" 1`), 1))
+}
+
 func TestValueDepth(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
