@@ -203,8 +203,21 @@ func TestNewDeliveries(t *testing.T) {
 	require.NoError(t, err)
 	require.LessOrEqual(t, len(dls[0].Body), 1200)
 
-	_, err = NewDeliveries(e, []string{"sub_a", ""}, now, 0)
+	// Data nested so deep that the envelope would pass encoding/json's
+	// limit is refused: no receiver could parse the body.
+	deep := e
+	deep.Data = []byte(`{"x":` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + `}`)
+	dls, err = NewDeliveries(deep, subs[:1], now, 0)
+	require.NoError(t, err)
+	_, err = ParseEvent(dls[0].Body)
+	require.NoError(t, err, "at the limit")
+	deep.Data = []byte(`{"x":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`)
+	_, err = NewDeliveries(deep, subs[:1], now, 0)
 	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "Data", ve.Field)
+
+	_, err = NewDeliveries(e, []string{"sub_a", ""}, now, 0)
 	require.ErrorAs(t, err, &ve)
 	require.Equal(t, "subscriptionIDs", ve.Field)
 	e.Type = EventPing

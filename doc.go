@@ -18,12 +18,15 @@
 //
 // # Events
 //
-// [Catalog] lists every [EventType] (project.*, task.*, milestone.*,
-// comment.created, member.*, webhook.ping) with its category, description,
-// JSON Schema and a sample envelope. Data holds the resource's full current
-// state under its resource name, a diff for update events (build one with
-// [Diff]) and an optional actor; decode it with [Event.DecodeData] into the
-// typed payloads such as [TaskEventData].
+// Every type of the catalog (project.*, task.*, milestone.*,
+// comment.created, member.*, webhook.ping) is an [EventType] constant. Data
+// holds the resource's full current state under its resource name, a diff
+// for update events and an optional actor. The domain model is package
+// [github.com/onplana/webhook/onplana]: the typed payloads to decode Data
+// into with [Event.DecodeData] (such as onplana.TaskEventData), the Diff
+// helper that builds an update's diff, and the Catalog of the types with
+// their descriptions, JSON Schemas and sample envelopes. The test ping a
+// Dispatcher sends carries a [PingEventData].
 //
 // # Signatures
 //

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/onplana/webhook/internal/jsonscan"
 )
 
 // maxIDLength bounds the identifiers a publisher supplies (event,
@@ -135,10 +137,11 @@ func envelopeSize(e *Event) int {
 
 // appendEnvelope appends to b the envelope of e with the given delivery
 // id, its fields in the order of Event's JSON form. Data is copied as given
-// (after checking that it is valid JSON), so the receiver sees the
-// publisher's bytes.
+// (after checking that it is valid JSON, nested in the envelope's object
+// no deeper than encoding/json and ParseEvent accept), so the receiver sees
+// the publisher's bytes.
 func appendEnvelope(b []byte, deliveryID string, e *Event) ([]byte, error) {
-	if !validJSON(e.Data) {
+	if !jsonscan.ValidIn(e.Data, 1) {
 		return nil, &ValidationError{Field: "Data", Reason: "not valid JSON"}
 	}
 	b = append(b, '{')

@@ -1,16 +1,13 @@
 package webhook
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
 	"unicode/utf8"
-)
 
-// maxJSONDepth bounds the nesting of a decoded envelope, as encoding/json
-// does, so a body of ten thousand '[' cannot exhaust the stack.
-const maxJSONDepth = 10000
+	"github.com/onplana/webhook/internal/jsonscan"
+)
 
 // ParseEvent decodes a delivery envelope. It decodes only the top-level
 // fields and keeps data raw: e.Data is the exact bytes of the "data" object,
@@ -87,7 +84,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 			p.skipSpace()
 			keyStart := p.i
 			if p.i >= len(p.b) || p.b[p.i] != '"' {
-				return nil, p.fail("expected a field name")
+				return nil, p.fail(jsonscan.ErrName.Error())
 			}
 			key, err := p.stringBytes()
 			if err != nil {
@@ -95,7 +92,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 			}
 			p.skipSpace()
 			if !p.consume(':') {
-				return nil, p.fail("expected ':'")
+				return nil, p.fail(jsonscan.ErrColon.Error())
 			}
 			p.skipSpace()
 			bit, dst := e.field(key)
@@ -111,7 +108,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 				if p.i >= len(p.b) || p.b[p.i] != '{' {
 					return nil, p.fail(`"data" is not an object`)
 				}
-				if err := p.skipValue(1); err != nil {
+				if err := p.skipValue(); err != nil {
 					return nil, err
 				}
 				e.Data = json.RawMessage(p.b[start:p.i:p.i])
@@ -131,7 +128,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 				}
 				*dst = s
 			default:
-				if err := p.skipValue(1); err != nil {
+				if err := p.skipValue(); err != nil {
 					return nil, err
 				}
 			}
@@ -142,7 +139,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 			if p.consume('}') {
 				break
 			}
-			return nil, p.fail("expected ',' or '}'")
+			return nil, p.fail(jsonscan.ErrObjectEnd.Error())
 		}
 	}
 	p.skipSpace()
@@ -230,15 +227,27 @@ func (p *envelopeParser) hasPrefix(s string) bool {
 	return len(p.b)-p.i >= len(s) && string(p.b[p.i:p.i+len(s)]) == s
 }
 
-func (p *envelopeParser) skipSpace() {
-	for p.i < len(p.b) && p.b[p.i] <= ' ' { // one test for the common no-space case
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
+func (p *envelopeParser) skipSpace() { p.i = jsonscan.Space(p.b, p.i) }
+
+// skipValue moves past the value of a field of the envelope, validating it.
+func (p *envelopeParser) skipValue() *envelopeError {
+	end, err := jsonscan.Value(p.b, p.i, 1) // inside the envelope's object
+	p.i = end
+	if err != nil {
+		return p.fail(err.Error())
 	}
+	return nil
+}
+
+// skipString moves past the string starting at p.i (a '"'), validating its
+// escapes. plain reports that it held no escape.
+func (p *envelopeParser) skipString() (plain bool, err *envelopeError) {
+	end, plain, serr := jsonscan.String(p.b, p.i)
+	p.i = end
+	if serr != nil {
+		return false, p.fail(serr.Error())
+	}
+	return plain, nil
 }
 
 // stringValue scans the string starting at p.i (a '"') and returns its
@@ -278,200 +287,6 @@ func (p *envelopeParser) stringBytes() ([]byte, *envelopeError) {
 		return nil, &envelopeError{msg: "invalid string", off: start}
 	}
 	return []byte(s), nil
-}
-
-// strPlain[c] is true for bytes that may appear unescaped in a JSON string
-// and need no attention: not a quote, not a backslash, not a control.
-var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// skipString moves past the string starting at p.i (a '"'), validating its
-// escapes. plain reports that it held no escape.
-func (p *envelopeParser) skipString() (plain bool, err *envelopeError) {
-	p.i++ // opening quote
-	plain = true
-	b := p.b
-	i := p.i
-	for {
-		// Skip eight plain bytes at a time while no byte of the word needs
-		// attention, then find the exact one byte by byte.
-		for len(b)-i >= 8 && !wordNeedsAttention(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		for i < len(b) && strPlain[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			p.i = i
-			return false, p.fail("unterminated string")
-		}
-		switch c := b[i]; {
-		case c == '"':
-			p.i = i + 1
-			return plain, nil
-		case c == '\\':
-			plain = false
-			if i+1 >= len(b) {
-				p.i = i
-				return false, p.fail("unterminated string")
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if len(b)-i < 6 || !jsonIsHex(b[i+2]) || !jsonIsHex(b[i+3]) || !jsonIsHex(b[i+4]) || !jsonIsHex(b[i+5]) {
-					p.i = i
-					return false, p.fail(`invalid \u escape`)
-				}
-				i += 6
-			default:
-				p.i = i
-				return false, p.fail("invalid escape in string")
-			}
-		default: // a control character
-			p.i = i
-			return false, p.fail("control character in string")
-		}
-	}
-}
-
-// wordNeedsAttention reports whether any of the eight bytes of w is a
-// quote, a backslash or a control character (below 0x20). It uses the
-// classic bit tricks (hasless, haszero): exact as a yes/no answer.
-func wordNeedsAttention(w uint64) bool {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	less := (w - 0x20*ones) &^ w
-	quote := w ^ '"'*ones
-	quote = (quote - ones) &^ quote
-	bslash := w ^ '\\'*ones
-	bslash = (bslash - ones) &^ bslash
-	return (less|quote|bslash)&highs != 0
-}
-
-func jsonIsHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func jsonIsDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-// skipValue moves past one JSON value starting at p.i, validating it.
-// depth is the nesting level of the value about to be read.
-func (p *envelopeParser) skipValue(depth int) *envelopeError {
-	if depth > maxJSONDepth {
-		return p.fail("nesting too deep")
-	}
-	if p.i >= len(p.b) {
-		return p.fail("unexpected end of body")
-	}
-	switch c := p.b[p.i]; {
-	case c == '{':
-		p.i++
-		p.skipSpace()
-		if p.consume('}') {
-			return nil
-		}
-		for {
-			p.skipSpace()
-			if p.i >= len(p.b) || p.b[p.i] != '"' {
-				return p.fail("expected a field name")
-			}
-			if _, err := p.skipString(); err != nil {
-				return err
-			}
-			p.skipSpace()
-			if !p.consume(':') {
-				return p.fail("expected ':'")
-			}
-			p.skipSpace()
-			if err := p.skipValue(depth + 1); err != nil {
-				return err
-			}
-			p.skipSpace()
-			if p.consume(',') {
-				continue
-			}
-			if p.consume('}') {
-				return nil
-			}
-			return p.fail("expected ',' or '}'")
-		}
-	case c == '[':
-		p.i++
-		p.skipSpace()
-		if p.consume(']') {
-			return nil
-		}
-		for {
-			p.skipSpace()
-			if err := p.skipValue(depth + 1); err != nil {
-				return err
-			}
-			p.skipSpace()
-			if p.consume(',') {
-				continue
-			}
-			if p.consume(']') {
-				return nil
-			}
-			return p.fail("expected ',' or ']'")
-		}
-	case c == '"':
-		_, err := p.skipString()
-		return err
-	case c == '-' || jsonIsDigit(c):
-		return p.skipNumber()
-	case p.hasPrefix("true"):
-		p.i += 4
-	case p.hasPrefix("false"):
-		p.i += 5
-	case p.hasPrefix("null"):
-		p.i += 4
-	default:
-		return p.fail("invalid value")
-	}
-	return nil
-}
-
-// skipNumber moves past a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (p *envelopeParser) skipNumber() *envelopeError {
-	b := p.b
-	p.consume('-')
-	switch {
-	case p.consume('0'):
-	case p.i < len(b) && '1' <= b[p.i] && b[p.i] <= '9':
-		for p.i < len(b) && jsonIsDigit(b[p.i]) {
-			p.i++
-		}
-	default:
-		return p.fail("invalid number")
-	}
-	if p.consume('.') {
-		if p.i >= len(b) || !jsonIsDigit(b[p.i]) {
-			return p.fail("invalid number")
-		}
-		for p.i < len(b) && jsonIsDigit(b[p.i]) {
-			p.i++
-		}
-	}
-	if p.consume('e') || p.consume('E') {
-		if !p.consume('+') {
-			p.consume('-')
-		}
-		if p.i >= len(b) || !jsonIsDigit(b[p.i]) {
-			return p.fail("invalid number")
-		}
-		for p.i < len(b) && jsonIsDigit(b[p.i]) {
-			p.i++
-		}
-	}
-	return nil
 }
 
 // quote returns s in double quotes, shortened so that an error message

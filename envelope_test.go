@@ -96,6 +96,12 @@ func TestParseEventAccepts(t *testing.T) {
 			check: func(t *testing.T, e *webhook.Event) { require.Empty(t, e.ProjectID) },
 		},
 		{
+			name: "nesting at the limit of encoding/json",
+			body: `{"delivery_id":"d","event_id":"e","event":"x","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{},"x":` +
+				strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
+			check: func(t *testing.T, e *webhook.Event) { require.Equal(t, "{}", string(e.Data)) },
+		},
+		{
 			name:  "unknown event type accepted for forward compatibility",
 			body:  `{"delivery_id":"d","event_id":"e","event":"sprint.started","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{}}`,
 			check: func(t *testing.T, e *webhook.Event) { require.Equal(t, webhook.EventType("sprint.started"), e.Type) },

@@ -3,7 +3,8 @@ package webhook
 // EventType names an event in the catalog, in the form resource.action.
 type EventType string
 
-// The event catalog. Catalog describes each type.
+// The event catalog. The onplana package describes each type: its payload,
+// JSON Schema and a sample envelope.
 const (
 	EventProjectCreated       EventType = "project.created"
 	EventProjectUpdated       EventType = "project.updated"
@@ -33,8 +34,8 @@ const (
 )
 
 // Event categories: the resource part of the types, as returned by
-// EventType.Category and in EventInfo.Category. A subscription to
-// "<category>.*" receives every type of the category.
+// [EventType.Category]. A subscription to "<category>.*" receives every type
+// of the category.
 const (
 	CategoryProject   = "project"
 	CategoryTask      = "task"
@@ -54,42 +55,39 @@ var eventTypes = []EventType{
 	EventPing,
 }
 
-// eventSpec is what the catalog says about one type beyond its name.
+// eventSpec is what the package needs to know about one type beyond its
+// name. The onplana package describes each type in full.
 type eventSpec struct {
-	description string
-	// diff: data.diff is required, naming at least the fields in diffMust.
-	diff     bool
-	diffMust []string
-	// orgLevel: project_id may be empty (organization memberships, pings).
-	orgLevel bool
+	diff     bool // data.diff is required (an update)
+	orgLevel bool // project_id may be empty (organization memberships, pings)
 }
 
 var eventSpecs = map[EventType]eventSpec{
-	EventProjectCreated:       {description: "A project was created."},
-	EventProjectUpdated:       {description: "A project's fields changed; data.diff lists them with before and after values.", diff: true},
-	EventProjectArchived:      {description: "A project was archived: read-only, hidden from active lists."},
-	EventProjectDeleted:       {description: "A project was deleted; data.project is its last state."},
-	EventProjectStatusChanged: {description: "A project's health status changed between on_track, at_risk and off_track.", diff: true, diffMust: []string{"status"}},
+	EventProjectCreated:       {},
+	EventProjectUpdated:       {diff: true},
+	EventProjectArchived:      {},
+	EventProjectDeleted:       {},
+	EventProjectStatusChanged: {diff: true},
 
-	EventTaskCreated:    {description: "A task was created in a project."},
-	EventTaskUpdated:    {description: "A task's fields changed; data.diff lists them with before and after values.", diff: true},
-	EventTaskCompleted:  {description: "A task was marked done."},
-	EventTaskDeleted:    {description: "A task was deleted; data.task is its last state."},
-	EventTaskAssigned:   {description: "A user was assigned to a task; data.assignee_id names them."},
-	EventTaskUnassigned: {description: "A user was removed from a task's assignees; data.assignee_id names them."},
+	EventTaskCreated:    {},
+	EventTaskUpdated:    {diff: true},
+	EventTaskCompleted:  {},
+	EventTaskDeleted:    {},
+	EventTaskAssigned:   {},
+	EventTaskUnassigned: {},
 
-	EventMilestoneCreated:   {description: "A milestone was created in a project."},
-	EventMilestoneUpdated:   {description: "A milestone's fields changed, such as its due date; data.diff lists them.", diff: true},
-	EventMilestoneCompleted: {description: "A milestone was reached and marked completed."},
+	EventMilestoneCreated:   {},
+	EventMilestoneUpdated:   {diff: true},
+	EventMilestoneCompleted: {},
 
-	EventCommentCreated: {description: "A comment was added to a task or a project."},
+	EventCommentCreated: {},
 
-	EventMemberInvited:     {description: "A user was invited to the organization or a project.", orgLevel: true},
-	EventMemberActivated:   {description: "An invited user accepted and became an active member.", orgLevel: true},
-	EventMemberDeactivated: {description: "A member was deactivated and lost access.", orgLevel: true},
-	EventMemberRoleChanged: {description: "A member's role changed; data.diff holds the role before and after.", orgLevel: true, diff: true, diffMust: []string{"role"}},
+	EventMemberInvited:     {orgLevel: true},
+	EventMemberActivated:   {orgLevel: true},
+	EventMemberDeactivated: {orgLevel: true},
+	EventMemberRoleChanged: {orgLevel: true, diff: true},
 
-	EventPing: {description: "A test ping, sent when a subscription is created and on demand.", orgLevel: true},
+	EventPing: {orgLevel: true},
 }
 
 // Known reports whether t is a type of the catalog.
@@ -110,7 +108,7 @@ func (t EventType) Category() string {
 }
 
 // HasDiff reports whether events of type t are updates that carry
-// data.diff (see Diff).
+// data.diff (the onplana package's Diff builds one).
 func (t EventType) HasDiff() bool { return eventSpecs[t].diff }
 
 // ProjectScoped reports whether events of type t always belong to a project

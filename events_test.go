@@ -6,11 +6,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
+
+// TestEventTypesAreTheCatalog checks the package's list of types, which
+// ValidateEventTypes and MatchingPatterns use, against the catalog.
+func TestEventTypesAreTheCatalog(t *testing.T) {
+	t.Parallel()
+	var catalog []webhook.EventType
+	for _, info := range onplana.Catalog() {
+		catalog = append(catalog, info.Type)
+	}
+	require.Equal(t, catalog, webhook.EventTypes)
+}
 
 func TestEventTypeKnown(t *testing.T) {
 	t.Parallel()
-	for _, typ := range allTypes {
+	for _, typ := range webhook.EventTypes {
 		require.True(t, typ.Known(), typ)
 	}
 	for _, typ := range []webhook.EventType{"", "task", "task.*", "*", "Task.Created", "task.created ", "task.exploded", "webhook.pong"} {

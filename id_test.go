@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/onplana/webhook/internal/sortid"
 )
 
 func TestNewIDSortsInCreationOrder(t *testing.T) {
@@ -23,7 +25,7 @@ func TestNewIDSortsInCreationOrder(t *testing.T) {
 		require.Len(t, id, len(prefixDelivery)+26)
 		require.NotContains(t, id, ".")
 		require.Equal(t, -1, strings.IndexFunc(id[len(prefixDelivery):], func(r rune) bool {
-			return !strings.ContainsRune(idAlphabet, r)
+			return !strings.ContainsRune(sortid.Alphabet, r)
 		}), id)
 	}
 	later := newID(prefixDelivery, now.Add(time.Second))

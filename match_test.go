@@ -89,12 +89,12 @@ func TestValidateEventTypes(t *testing.T) {
 
 func TestValidateEventTypesCatalog(t *testing.T) {
 	t.Parallel()
-	for _, info := range webhook.Catalog() {
-		require.NoError(t, webhook.ValidateEventTypes([]string{string(info.Type)}), info.Type)
-		require.NoError(t, webhook.ValidateEventTypes([]string{info.Category + ".*"}), info.Category)
-		for _, p := range webhook.MatchingPatterns(info.Type) {
-			require.NoError(t, webhook.ValidateEventTypes([]string{p}), "MatchingPatterns(%q) yields invalid %q", info.Type, p)
-			require.True(t, webhook.MatchesEventType([]string{p}, info.Type))
+	for _, typ := range webhook.EventTypes {
+		require.NoError(t, webhook.ValidateEventTypes([]string{string(typ)}), typ)
+		require.NoError(t, webhook.ValidateEventTypes([]string{typ.Category() + ".*"}), typ.Category())
+		for _, p := range webhook.MatchingPatterns(typ) {
+			require.NoError(t, webhook.ValidateEventTypes([]string{p}), "MatchingPatterns(%q) yields invalid %q", typ, p)
+			require.True(t, webhook.MatchesEventType([]string{p}, typ))
 		}
 	}
 }
@@ -121,8 +121,8 @@ func FuzzValidateEventTypes(f *testing.F) {
 		// A valid pattern matches at least one catalog type, and only
 		// catalog types match it through MatchingPatterns.
 		matched := false
-		for _, info := range webhook.Catalog() {
-			matched = matched || webhook.MatchesEventType([]string{p}, info.Type)
+		for _, typ := range webhook.EventTypes {
+			matched = matched || webhook.MatchesEventType([]string{p}, typ)
 		}
 		require.True(t, matched, "valid pattern %q matches no catalog type", p)
 	})

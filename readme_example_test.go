@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // Example_sender is the sender snippet of the README: a backend that
@@ -49,7 +50,7 @@ func Example_receiver() {
 	once, _ := webhook.NewIdempotency(webhook.NewMemoryDedupeStore(100_000), nil)
 
 	handle := webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
-		var data webhook.TaskEventData
+		var data onplana.TaskEventData
 		if err := e.DecodeData(&data); err != nil {
 			return err
 		}

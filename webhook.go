@@ -53,8 +53,9 @@ func NewEvent(typ EventType, organizationID, projectID string, data any) (Event,
 	return Event{Type: typ, OrganizationID: organizationID, ProjectID: projectID, Data: raw}, nil
 }
 
-// DecodeData decodes the event's Data into v, typically one of the payload
-// types of the catalog such as *TaskEventData.
+// DecodeData decodes the event's Data into v, typically a pointer to one of
+// the payload types of package [github.com/onplana/webhook/onplana], such as
+// *onplana.TaskEventData.
 func (e *Event) DecodeData(v any) error {
 	if len(e.Data) == 0 {
 		return fmt.Errorf("%w: no data", ErrInvalidEnvelope)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // idRoutes are the API routes of one subscription or delivery, with a body
@@ -103,7 +104,7 @@ func TestAPICustomMatrix(t *testing.T) {
 	auth := &RoleAuthorizer{
 		RoleOf: testAuthorizer.RoleOf,
 		MatrixOf: func(ctx context.Context, org string) (PermissionMatrix, error) {
-			return PermissionMatrix{PermissionManage: webhook.RoleMember}, nil
+			return PermissionMatrix{PermissionManage: onplana.RoleMember}, nil
 		},
 	}
 	e := newEnv(t, false, func(c *Config) { c.Authorizer = auth })
@@ -430,7 +431,7 @@ func TestAPIEventTypes(t *testing.T) {
 	var got listJSON[eventTypeJSON]
 	resp := e.call("alice", "GET", "/api/v1/orgs/"+orgA+"/event-types", nil, &got)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Len(t, got.Data, len(webhook.Catalog()))
+	require.Len(t, got.Data, len(onplana.Catalog()))
 	require.Equal(t, "project.created", got.Data[0].Type)
 	require.Equal(t, "project", got.Data[0].Category)
 	require.NotEmpty(t, got.Data[0].Description)

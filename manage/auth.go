@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // Permission names an action a caller may be allowed to take in an
@@ -53,17 +53,17 @@ func (f AuthorizerFunc) Authorize(r *http.Request, organizationID string, perm P
 // PermissionMatrix gives, for each permission, the lowest role that holds
 // it: the seed's Org Settings → Permission Matrix. A permission missing
 // from the matrix is held by no role.
-type PermissionMatrix map[Permission]webhook.Role
+type PermissionMatrix map[Permission]onplana.Role
 
 // DefaultMatrix returns the default matrix: webhook.manage for ADMIN and
 // above. The caller may modify the returned map.
 func DefaultMatrix() PermissionMatrix {
-	return PermissionMatrix{PermissionManage: webhook.RoleAdmin}
+	return PermissionMatrix{PermissionManage: onplana.RoleAdmin}
 }
 
 // Allows reports whether role holds perm under m. An unknown role holds
 // nothing.
-func (m PermissionMatrix) Allows(role webhook.Role, perm Permission) bool {
+func (m PermissionMatrix) Allows(role onplana.Role, perm Permission) bool {
 	min, ok := m[perm]
 	return ok && role.AtLeast(min)
 }
@@ -75,7 +75,7 @@ type RoleAuthorizer struct {
 	// RoleOf returns the caller's role in the organization. It returns
 	// ErrUnauthenticated when the request has no identity, and an empty
 	// role (or ErrForbidden) when the caller is not a member. Required.
-	RoleOf func(r *http.Request, organizationID string) (webhook.Role, error)
+	RoleOf func(r *http.Request, organizationID string) (onplana.Role, error)
 	// MatrixOf returns the organization's permission matrix. Nil means
 	// DefaultMatrix for every organization; a nil matrix returned also
 	// means DefaultMatrix.

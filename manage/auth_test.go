@@ -10,19 +10,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 func TestDefaultMatrix(t *testing.T) {
 	t.Parallel()
 	m := DefaultMatrix()
 	tests := []struct {
-		role webhook.Role
+		role onplana.Role
 		want bool
 	}{
-		{webhook.RoleOwner, true},
-		{webhook.RoleAdmin, true},
-		{webhook.RoleMember, false},
-		{webhook.RoleViewer, false},
+		{onplana.RoleOwner, true},
+		{onplana.RoleAdmin, true},
+		{onplana.RoleMember, false},
+		{onplana.RoleViewer, false},
 		{"", false},
 		{"admin", false}, // roles are case-sensitive constants
 	}
@@ -31,7 +32,7 @@ func TestDefaultMatrix(t *testing.T) {
 			require.Equal(t, tc.want, m.Allows(tc.role, PermissionManage))
 		})
 	}
-	require.False(t, m.Allows(webhook.RoleOwner, "webhook.unknown"), "unknown permissions are held by no one")
+	require.False(t, m.Allows(onplana.RoleOwner, "webhook.unknown"), "unknown permissions are held by no one")
 }
 
 func TestRoleAuthorizer(t *testing.T) {
@@ -42,26 +43,26 @@ func TestRoleAuthorizer(t *testing.T) {
 		auth   *RoleAuthorizer
 		target error // nil: allowed
 	}{
-		{"admin", &RoleAuthorizer{RoleOf: fixedRole(webhook.RoleAdmin, nil)}, nil},
-		{"member", &RoleAuthorizer{RoleOf: fixedRole(webhook.RoleMember, nil)}, ErrForbidden},
+		{"admin", &RoleAuthorizer{RoleOf: fixedRole(onplana.RoleAdmin, nil)}, nil},
+		{"member", &RoleAuthorizer{RoleOf: fixedRole(onplana.RoleMember, nil)}, ErrForbidden},
 		{"not a member", &RoleAuthorizer{RoleOf: fixedRole("", nil)}, ErrForbidden},
 		{"unauthenticated", &RoleAuthorizer{RoleOf: fixedRole("", ErrUnauthenticated)}, ErrUnauthenticated},
-		{"role lookup fails", &RoleAuthorizer{RoleOf: fixedRole(webhook.RoleOwner, dbDown)}, dbDown},
+		{"role lookup fails", &RoleAuthorizer{RoleOf: fixedRole(onplana.RoleOwner, dbDown)}, dbDown},
 		{"no RoleOf", &RoleAuthorizer{}, errors.New("any")},
 		{"loosened matrix", &RoleAuthorizer{
-			RoleOf:   fixedRole(webhook.RoleMember, nil),
-			MatrixOf: fixedMatrix(PermissionMatrix{PermissionManage: webhook.RoleMember}, nil),
+			RoleOf:   fixedRole(onplana.RoleMember, nil),
+			MatrixOf: fixedMatrix(PermissionMatrix{PermissionManage: onplana.RoleMember}, nil),
 		}, nil},
 		{"tightened matrix", &RoleAuthorizer{
-			RoleOf:   fixedRole(webhook.RoleAdmin, nil),
-			MatrixOf: fixedMatrix(PermissionMatrix{PermissionManage: webhook.RoleOwner}, nil),
+			RoleOf:   fixedRole(onplana.RoleAdmin, nil),
+			MatrixOf: fixedMatrix(PermissionMatrix{PermissionManage: onplana.RoleOwner}, nil),
 		}, ErrForbidden},
 		{"nil matrix means default", &RoleAuthorizer{
-			RoleOf:   fixedRole(webhook.RoleAdmin, nil),
+			RoleOf:   fixedRole(onplana.RoleAdmin, nil),
 			MatrixOf: fixedMatrix(nil, nil),
 		}, nil},
 		{"matrix lookup fails", &RoleAuthorizer{
-			RoleOf:   fixedRole(webhook.RoleOwner, nil),
+			RoleOf:   fixedRole(onplana.RoleOwner, nil),
 			MatrixOf: fixedMatrix(nil, dbDown),
 		}, dbDown},
 	}
@@ -80,8 +81,8 @@ func TestRoleAuthorizer(t *testing.T) {
 	}
 }
 
-func fixedRole(r webhook.Role, err error) func(*http.Request, string) (webhook.Role, error) {
-	return func(*http.Request, string) (webhook.Role, error) { return r, err }
+func fixedRole(r onplana.Role, err error) func(*http.Request, string) (onplana.Role, error) {
+	return func(*http.Request, string) (onplana.Role, error) { return r, err }
 }
 
 func fixedMatrix(m PermissionMatrix, err error) func(context.Context, string) (PermissionMatrix, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/manage"
+	"github.com/onplana/webhook/onplana"
 )
 
 // The host mounts the Handler under its settings pages, behind its own
@@ -24,11 +25,11 @@ func Example() {
 		Store:      store,
 		Authorizer: &manage.RoleAuthorizer{
 			// In a real host: the signed-in user's role in the organization.
-			RoleOf: func(r *http.Request, org string) (webhook.Role, error) {
+			RoleOf: func(r *http.Request, org string) (onplana.Role, error) {
 				if r.Header.Get("Authorization") == "" {
 					return "", manage.ErrUnauthenticated
 				}
-				return webhook.RoleAdmin, nil
+				return onplana.RoleAdmin, nil
 			},
 		},
 		BasePath: "/settings/developer",

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // Organizations and users of the tests. alice is ADMIN of acme and
@@ -27,16 +28,16 @@ const (
 	orgB = "org_globex"
 )
 
-var roles = map[string]map[string]webhook.Role{
-	"alice": {orgA: webhook.RoleAdmin, orgB: webhook.RoleMember},
-	"bob":   {orgB: webhook.RoleOwner},
-	"carol": {orgA: webhook.RoleViewer},
+var roles = map[string]map[string]onplana.Role{
+	"alice": {orgA: onplana.RoleAdmin, orgB: onplana.RoleMember},
+	"bob":   {orgB: onplana.RoleOwner},
+	"carol": {orgA: onplana.RoleViewer},
 }
 
 // testAuthorizer reads the caller from the X-Test-User header: the host's
 // authentication middleware in a real application.
 var testAuthorizer = &RoleAuthorizer{
-	RoleOf: func(r *http.Request, org string) (webhook.Role, error) {
+	RoleOf: func(r *http.Request, org string) (onplana.Role, error) {
 		user := r.Header.Get("X-Test-User")
 		if user == "" {
 			return "", ErrUnauthenticated

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 //go:embed templates/*.html
@@ -159,7 +160,7 @@ type filterView struct {
 type categoryGroup struct {
 	Category string
 	Wildcard string
-	Events   []webhook.EventInfo
+	Events   []onplana.EventInfo
 }
 
 // groupCatalog groups the catalog by category, in catalog order, and
@@ -167,7 +168,7 @@ type categoryGroup struct {
 func groupCatalog() ([]categoryGroup, map[webhook.EventType]bool) {
 	var groups []categoryGroup
 	known := make(map[webhook.EventType]bool)
-	for _, e := range webhook.Catalog() {
+	for _, e := range onplana.Catalog() {
 		e.Schema, e.Sample = nil, nil // the picker needs neither
 		known[e.Type] = true
 		if n := len(groups); n == 0 || groups[n-1].Category != e.Category {

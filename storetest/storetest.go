@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/sortid"
 )
 
 // BaseTime is where the suite's clocks start: every time the suite passes to
@@ -25,28 +25,14 @@ import (
 // keeps microseconds (PostgreSQL) or milliseconds returns them unchanged.
 var BaseTime = time.Date(2026, time.June, 27, 9, 0, 0, 0, time.UTC)
 
-// idAlphabet is Crockford's base32 in lower case, as the library uses it:
-// its characters sort in the order of their values.
-const idAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-
 // NewID returns an id in the library's format: prefix ("sub_", "dlv_",
 // "evt_") followed by 26 base32 characters encoding 48 bits of milliseconds
 // since the Unix epoch at at, then 80 random bits. Ids with different
 // milliseconds sort in time order.
 func NewID(prefix string, at time.Time) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(at.UnixMilli())<<16)
-	rand.Read(b[6:])
-	out := make([]byte, len(prefix)+26)
-	copy(out, prefix)
-	hi := binary.BigEndian.Uint64(b[:8])
-	lo := binary.BigEndian.Uint64(b[8:])
-	for i := len(out) - 1; i >= len(prefix); i-- {
-		out[i] = idAlphabet[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return string(out)
+	var low [10]byte
+	rand.Read(low[:])
+	return sortid.Encode(prefix, uint64(at.UnixMilli()), low)
 }
 
 // IDGenerator makes ids whose times advance by one millisecond per call, so

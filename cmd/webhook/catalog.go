@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 func runCatalog(ctx context.Context, e *env, args []string) int {
@@ -37,7 +38,7 @@ type catalogEntry struct {
 }
 
 func listCatalog(e *env, asJSON bool) int {
-	infos := webhook.Catalog()
+	infos := onplana.Catalog()
 	if asJSON {
 		out := make([]catalogEntry, len(infos))
 		for i, in := range infos {
@@ -55,7 +56,7 @@ func listCatalog(e *env, asJSON bool) int {
 }
 
 func showEvent(e *env, name string, asJSON bool) int {
-	in, ok := webhook.LookupEvent(webhook.EventType(name))
+	in, ok := onplana.LookupEvent(webhook.EventType(name))
 	if !ok {
 		fmt.Fprintf(e.stderr, "webhook catalog: unknown event type %q; \"webhook catalog\" lists them\n", name)
 		return exitUsage
@@ -74,7 +75,7 @@ func showEvent(e *env, name string, asJSON bool) int {
 
 // catalogSample returns the sample envelope of typ.
 func catalogSample(typ webhook.EventType) ([]byte, error) {
-	in, ok := webhook.LookupEvent(typ)
+	in, ok := onplana.LookupEvent(typ)
 	if !ok {
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 	"github.com/stretchr/testify/require"
 )
 
@@ -157,7 +158,7 @@ func TestCLICatalog(t *testing.T) {
 		r := runCLI(t, "", nil, "catalog")
 		require.Equal(t, exitOK, r.code, r.stderr)
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-		require.Len(t, lines, len(webhook.Catalog())+1, "a header and one line per type")
+		require.Len(t, lines, len(onplana.Catalog())+1, "a header and one line per type")
 		require.Regexp(t, `^TYPE\s+CATEGORY\s+DESCRIPTION$`, lines[0])
 		require.Regexp(t, `^milestone\.completed\s+milestone\s+\S`, lines[14])
 	})
@@ -167,8 +168,8 @@ func TestCLICatalog(t *testing.T) {
 		require.Equal(t, exitOK, r.code, r.stderr)
 		var got []catalogEntry
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
-		require.Len(t, got, len(webhook.Catalog()))
-		for i, in := range webhook.Catalog() {
+		require.Len(t, got, len(onplana.Catalog()))
+		for i, in := range onplana.Catalog() {
 			require.Equal(t, catalogEntry{in.Type, in.Category, in.Description}, got[i])
 		}
 	})
@@ -314,7 +315,7 @@ func TestCLISend(t *testing.T) {
 		require.Equal(t, "application/json", c.header.Get("Content-Type"))
 		ev, err := webhook.ParseEvent(c.body)
 		require.NoError(t, err)
-		sample, _ := webhook.LookupEvent(webhook.EventTaskUpdated)
+		sample, _ := onplana.LookupEvent(webhook.EventTaskUpdated)
 		var want webhook.Event
 		require.NoError(t, json.Unmarshal(sample.Sample, &want))
 		require.Equal(t, webhook.EventTaskUpdated, ev.Type)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/sortid"
 )
 
 // maxDataBytes caps what send reads from --data: the dispatcher's default
@@ -250,6 +251,10 @@ func signRequest(h http.Header, sg webhook.Signer, secrets []string, ev webhook.
 	return nil
 }
 
-// newID returns prefix and 26 random base32 characters, like the library's
-// ids: no '.', safe in URLs and headers.
-func newID(prefix string) string { return prefix + strings.ToLower(rand.Text()) }
+// newID returns an id in the library's format: prefix, then 26 base32
+// characters encoding the current millisecond and 80 random bits.
+func newID(prefix string) string {
+	var low [10]byte
+	rand.Read(low[:])
+	return sortid.Encode(prefix, uint64(time.Now().UnixMilli()), low)
+}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 func main() {
@@ -234,47 +235,47 @@ func printLog(ctx context.Context, out io.Writer, store webhook.Store, names map
 // organization that none of the subscriptions may receive.
 func sampleEvents() ([]webhook.Event, error) {
 	now := time.Now().UTC().Truncate(time.Second)
-	task := webhook.Task{
+	task := onplana.Task{
 		ID: "task_42", ProjectID: "proj_web", Title: "Launch the pricing page",
-		Status: webhook.TaskStatusTodo, Priority: webhook.TaskPriorityHigh, DueDate: "2026-07-01",
+		Status: onplana.TaskStatusTodo, Priority: onplana.TaskPriorityHigh, DueDate: "2026-07-01",
 		URL: "https://app.onplana.example/tasks/task_42", CreatedAt: now, UpdatedAt: now,
 	}
 	moved := task
 	moved.DueDate = "2026-07-08"
-	diff, err := webhook.Diff(task, moved)
+	diff, err := onplana.Diff(task, moved)
 	if err != nil {
 		return nil, err
 	}
 	mobile := task
 	mobile.ID, mobile.ProjectID, mobile.Title = "task_7", "proj_mobile", "Fix the login crash"
-	milestone := webhook.Milestone{
-		ID: "ms_beta", ProjectID: "proj_web", Name: "Public beta", Status: webhook.MilestoneStatusCompleted,
+	milestone := onplana.Milestone{
+		ID: "ms_beta", ProjectID: "proj_web", Name: "Public beta", Status: onplana.MilestoneStatusCompleted,
 		URL: "https://app.onplana.example/milestones/ms_beta", CompletedAt: now, CreatedAt: now, UpdatedAt: now,
 	}
-	project := webhook.Project{
-		ID: "proj_web", OrganizationID: org, Name: "Website", Status: webhook.ProjectStatusAtRisk,
+	project := onplana.Project{
+		ID: "proj_web", OrganizationID: org, Name: "Website", Status: onplana.ProjectStatusAtRisk,
 		OwnerID: "usr_ada", URL: "https://app.onplana.example/projects/proj_web", CreatedAt: now, UpdatedAt: now,
 	}
 	onTrack := project
-	onTrack.Status = webhook.ProjectStatusOnTrack
-	statusDiff, err := webhook.Diff(onTrack, project)
+	onTrack.Status = onplana.ProjectStatusOnTrack
+	statusDiff, err := onplana.Diff(onTrack, project)
 	if err != nil {
 		return nil, err
 	}
-	member := webhook.Member{UserID: "usr_grace", Email: "grace@acme.example", Role: webhook.RoleMember}
+	member := onplana.Member{UserID: "usr_grace", Email: "grace@acme.example", Role: onplana.RoleMember}
 
 	specs := []struct {
 		typ      webhook.EventType
 		org, prj string
 		data     any
 	}{
-		{webhook.EventTaskCreated, org, "proj_web", webhook.TaskEventData{Task: task}},
-		{webhook.EventTaskUpdated, org, "proj_web", webhook.TaskEventData{Task: moved, Diff: diff}},
-		{webhook.EventTaskCreated, org, "proj_mobile", webhook.TaskEventData{Task: mobile}},
-		{webhook.EventMilestoneCompleted, org, "proj_web", webhook.MilestoneEventData{Milestone: milestone}},
-		{webhook.EventProjectStatusChanged, org, "proj_web", webhook.ProjectEventData{Project: project, Diff: statusDiff}},
-		{webhook.EventMemberInvited, org, "", webhook.MemberEventData{Member: member}},
-		{webhook.EventTaskCreated, "org_other", "proj_web", webhook.TaskEventData{Task: task}},
+		{webhook.EventTaskCreated, org, "proj_web", onplana.TaskEventData{Task: task}},
+		{webhook.EventTaskUpdated, org, "proj_web", onplana.TaskEventData{Task: moved, Diff: diff}},
+		{webhook.EventTaskCreated, org, "proj_mobile", onplana.TaskEventData{Task: mobile}},
+		{webhook.EventMilestoneCompleted, org, "proj_web", onplana.MilestoneEventData{Milestone: milestone}},
+		{webhook.EventProjectStatusChanged, org, "proj_web", onplana.ProjectEventData{Project: project, Diff: statusDiff}},
+		{webhook.EventMemberInvited, org, "", onplana.MemberEventData{Member: member}},
+		{webhook.EventTaskCreated, "org_other", "proj_web", onplana.TaskEventData{Task: task}},
 	}
 	var events []webhook.Event
 	for _, s := range specs {

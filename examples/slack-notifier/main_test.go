@@ -14,6 +14,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/examples/internal/e2e"
+	"github.com/onplana/webhook/onplana"
 	"github.com/stretchr/testify/require"
 )
 
@@ -178,14 +179,14 @@ func TestSlackNotifier(t *testing.T) {
 
 	// project.created teaches the notifier the project's name; without a bot
 	// token it posts nothing.
-	var project webhook.ProjectEventData
+	var project onplana.ProjectEventData
 	e2e.Sample(t, webhook.EventProjectCreated, &project)
 	s.Send(t, webhook.EventProjectCreated, project.Project.ID, project)
 
 	t.Run("status changed to at risk", func(t *testing.T) {
-		var d webhook.ProjectEventData
+		var d onplana.ProjectEventData
 		e2e.Sample(t, webhook.EventProjectStatusChanged, &d)
-		require.Equal(t, webhook.ProjectStatusAtRisk, d.Project.Status)
+		require.Equal(t, onplana.ProjectStatusAtRisk, d.Project.Status)
 		dl := s.Send(t, webhook.EventProjectStatusChanged, d.Project.ID, d)
 		require.Equal(t, http.StatusAccepted, dl.LastStatusCode, "answered before posting")
 
@@ -201,13 +202,13 @@ func TestSlackNotifier(t *testing.T) {
 	})
 
 	t.Run("back on track is not posted; milestone completed is", func(t *testing.T) {
-		var d webhook.ProjectEventData
+		var d onplana.ProjectEventData
 		e2e.Sample(t, webhook.EventProjectStatusChanged, &d)
-		d.Project.Status = webhook.ProjectStatusOnTrack
-		d.Diff = webhook.Changes{"status": {Before: json.RawMessage(`"at_risk"`), After: json.RawMessage(`"on_track"`)}}
+		d.Project.Status = onplana.ProjectStatusOnTrack
+		d.Diff = onplana.Changes{"status": {Before: json.RawMessage(`"at_risk"`), After: json.RawMessage(`"on_track"`)}}
 		s.Send(t, webhook.EventProjectStatusChanged, d.Project.ID, d)
 
-		var m webhook.MilestoneEventData
+		var m onplana.MilestoneEventData
 		e2e.Sample(t, webhook.EventMilestoneCompleted, &m)
 		milestone := s.Send(t, webhook.EventMilestoneCompleted, m.Milestone.ProjectID, m)
 		header, fields, link := requireBlockKit(t, slack.next(t)) // the milestone's, not the status's
@@ -219,7 +220,7 @@ func TestSlackNotifier(t *testing.T) {
 
 		// The next event's message: with one worker, the milestone's
 		// delivery is then fully processed (its dedupe claim marked done).
-		var task webhook.TaskEventData
+		var task onplana.TaskEventData
 		e2e.Sample(t, webhook.EventTaskUpdated, &task)
 		s.Send(t, webhook.EventTaskUpdated, task.Task.ProjectID, task)
 		header, _, _ = requireBlockKit(t, slack.next(t))
@@ -230,8 +231,8 @@ func TestSlackNotifier(t *testing.T) {
 		again := s.Redeliver(t, milestone.ID)
 		require.Equal(t, webhook.StateSucceeded, again.State)
 		require.Equal(t, http.StatusOK, again.LastStatusCode, "the idempotency middleware answers a processed duplicate")
-		d.Project.Status = webhook.ProjectStatusOffTrack
-		d.Diff = webhook.Changes{"status": {Before: json.RawMessage(`"on_track"`), After: json.RawMessage(`"off_track"`)}}
+		d.Project.Status = onplana.ProjectStatusOffTrack
+		d.Diff = onplana.Changes{"status": {Before: json.RawMessage(`"on_track"`), After: json.RawMessage(`"off_track"`)}}
 		s.Send(t, webhook.EventProjectStatusChanged, d.Project.ID, d)
 		header, fields, _ = requireBlockKit(t, slack.next(t))
 		require.Equal(t, "🔴 Project Website Relaunch is off track", header)
@@ -239,7 +240,7 @@ func TestSlackNotifier(t *testing.T) {
 	})
 
 	t.Run("task updated to blocked", func(t *testing.T) {
-		var d webhook.TaskEventData
+		var d onplana.TaskEventData
 		e2e.Sample(t, webhook.EventTaskUpdated, &d)
 		d.Task.Title = "Fix <!channel> & the pricing page"
 		s.Send(t, webhook.EventTaskUpdated, d.Task.ProjectID, d)
@@ -255,14 +256,14 @@ func TestSlackNotifier(t *testing.T) {
 	})
 
 	t.Run("routine task update is not posted", func(t *testing.T) {
-		var d webhook.TaskEventData
+		var d onplana.TaskEventData
 		e2e.Sample(t, webhook.EventTaskUpdated, &d)
 		delete(d.Diff, "status")
 		s.Send(t, webhook.EventTaskUpdated, d.Task.ProjectID, d)
-		var created webhook.TaskEventData
+		var created onplana.TaskEventData
 		e2e.Sample(t, webhook.EventTaskCreated, &created)
 		created.Task.Title = "Born blocked"
-		created.Task.Status = webhook.TaskStatusBlocked
+		created.Task.Status = onplana.TaskStatusBlocked
 		s.Send(t, webhook.EventTaskCreated, created.Task.ProjectID, created)
 		header, fields, _ := requireBlockKit(t, slack.next(t))
 		require.Equal(t, "⛔ Task blocked: Born blocked", header)
@@ -275,7 +276,7 @@ func TestSlackNotifierAnswersBeforePosting(t *testing.T) {
 	slack := newFakeSlack(t, true) // Slack hangs until the gate opens
 	s := start(t, slack, "")
 
-	var m webhook.MilestoneEventData
+	var m onplana.MilestoneEventData
 	e2e.Sample(t, webhook.EventMilestoneCompleted, &m)
 	dl := s.Send(t, webhook.EventMilestoneCompleted, m.Milestone.ProjectID, m)
 	require.Equal(t, http.StatusAccepted, dl.LastStatusCode)
@@ -289,7 +290,7 @@ func TestSlackNotifierChannelPerProject(t *testing.T) {
 	slack := newFakeSlack(t, false)
 	s := start(t, slack, botToken)
 
-	var project webhook.ProjectEventData
+	var project onplana.ProjectEventData
 	e2e.Sample(t, webhook.EventProjectCreated, &project)
 	s.Send(t, webhook.EventProjectCreated, project.Project.ID, project)
 	c := slack.next(t)
@@ -297,7 +298,7 @@ func TestSlackNotifierChannelPerProject(t *testing.T) {
 	require.Equal(t, "Bearer "+botToken, c.auth)
 	require.Equal(t, map[string]any{"name": "proj-website-relaunch-xyz789"}, c.body)
 
-	var d webhook.ProjectEventData
+	var d onplana.ProjectEventData
 	e2e.Sample(t, webhook.EventProjectStatusChanged, &d)
 	s.Send(t, webhook.EventProjectStatusChanged, d.Project.ID, d)
 	c = slack.next(t)
@@ -312,13 +313,13 @@ func TestChannelName(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		project webhook.Project
+		project onplana.Project
 		want    string
 	}{
-		{name: "plain", project: webhook.Project{ID: "proj_xyz789", Name: "Website Relaunch"}, want: "proj-website-relaunch-xyz789"},
-		{name: "punctuation and unicode", project: webhook.Project{ID: "proj_ab.12Z", Name: "  Q3: Ünïcode & Co.  "}, want: "proj-q3-n-code-co-ab12z"},
-		{name: "long name cut to 80", project: webhook.Project{ID: "proj_1", Name: strings.Repeat("a", 200)}, want: "proj-" + strings.Repeat("a", 73) + "-1"},
-		{name: "empty name", project: webhook.Project{ID: "proj_777", Name: "!!!"}, want: "proj-777"},
+		{name: "plain", project: onplana.Project{ID: "proj_xyz789", Name: "Website Relaunch"}, want: "proj-website-relaunch-xyz789"},
+		{name: "punctuation and unicode", project: onplana.Project{ID: "proj_ab.12Z", Name: "  Q3: Ünïcode & Co.  "}, want: "proj-q3-n-code-co-ab12z"},
+		{name: "long name cut to 80", project: onplana.Project{ID: "proj_1", Name: strings.Repeat("a", 200)}, want: "proj-" + strings.Repeat("a", 73) + "-1"},
+		{name: "empty name", project: onplana.Project{ID: "proj_777", Name: "!!!"}, want: "proj-777"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -386,7 +387,7 @@ func TestSlackNotifierDryRun(t *testing.T) {
 		}
 	})
 	s.Start(t)
-	var m webhook.MilestoneEventData
+	var m onplana.MilestoneEventData
 	e2e.Sample(t, webhook.EventMilestoneCompleted, &m)
 	s.Send(t, webhook.EventMilestoneCompleted, m.Milestone.ProjectID, m)
 	printed := out.waitFor(t, "dry run: would post to Slack:")

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // message is a Slack message: the payload of an incoming webhook, and of
@@ -93,7 +94,7 @@ func truncate(s string, n int) string {
 }
 
 // who names the actor of an event.
-func who(a *webhook.Actor) string {
+func who(a *onplana.Actor) string {
 	switch {
 	case a == nil:
 		return "someone"
@@ -110,7 +111,7 @@ func statusLabel[S ~string](s S) string { return strings.ReplaceAll(string(s), "
 
 // changedTo returns the "after" value of field in diff as a string, and
 // whether the field changed at all.
-func changedTo(diff webhook.Changes, field string) (before, after string, ok bool) {
+func changedTo(diff onplana.Changes, field string) (before, after string, ok bool) {
 	c, ok := diff[field]
 	if !ok {
 		return "", "", false

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // notifier turns events into Slack messages. It runs on the AsyncHandler's
@@ -60,7 +61,7 @@ func (n *notifier) HandleEvent(ctx context.Context, e *webhook.Event, body []byt
 // project remembers the project's name, creates its channel on
 // project.created, and announces a status change to at risk or off track.
 func (n *notifier) project(ctx context.Context, e *webhook.Event) (message, bool, error) {
-	var d webhook.ProjectEventData
+	var d onplana.ProjectEventData
 	if err := e.DecodeData(&d); err != nil {
 		return message{}, false, err
 	}
@@ -75,11 +76,11 @@ func (n *notifier) project(ctx context.Context, e *webhook.Event) (message, bool
 			return message{}, false, n.createChannel(ctx, p)
 		}
 	case webhook.EventProjectStatusChanged:
-		if p.Status != webhook.ProjectStatusAtRisk && p.Status != webhook.ProjectStatusOffTrack {
+		if p.Status != onplana.ProjectStatusAtRisk && p.Status != onplana.ProjectStatusOffTrack {
 			return message{}, false, nil // back on track: not worth a ping
 		}
 		icon := "⚠️"
-		if p.Status == webhook.ProjectStatusOffTrack {
+		if p.Status == onplana.ProjectStatusOffTrack {
 			icon = "🔴"
 		}
 		before, _, _ := changedTo(d.Diff, "status")
@@ -102,7 +103,7 @@ func (n *notifier) milestone(e *webhook.Event) (message, bool, error) {
 	if e.Type != webhook.EventMilestoneCompleted {
 		return message{}, false, nil
 	}
-	var d webhook.MilestoneEventData
+	var d onplana.MilestoneEventData
 	if err := e.DecodeData(&d); err != nil {
 		return message{}, false, err
 	}
@@ -122,7 +123,7 @@ func (n *notifier) task(e *webhook.Event) (message, bool, error) {
 	if e.Type != webhook.EventTaskCreated && e.Type != webhook.EventTaskUpdated {
 		return message{}, false, nil
 	}
-	var d webhook.TaskEventData
+	var d onplana.TaskEventData
 	if err := e.DecodeData(&d); err != nil {
 		return message{}, false, err
 	}
@@ -130,11 +131,11 @@ func (n *notifier) task(e *webhook.Event) (message, bool, error) {
 	status := statusLabel(t.Status)
 	if e.Type == webhook.EventTaskUpdated {
 		before, after, ok := changedTo(d.Diff, "status")
-		if !ok || after != string(webhook.TaskStatusBlocked) {
+		if !ok || after != string(onplana.TaskStatusBlocked) {
 			return message{}, false, nil
 		}
 		status = statusLabel(before) + " → " + statusLabel(after)
-	} else if t.Status != webhook.TaskStatusBlocked {
+	} else if t.Status != onplana.TaskStatusBlocked {
 		return message{}, false, nil
 	}
 	fields := [][2]string{{"Task", t.Title}, {"Project", n.projectName(t.ProjectID)}, {"Status", status}, {"Changed by", who(d.Actor)}}
@@ -168,7 +169,7 @@ func (n *notifier) channel(projectID string) string {
 }
 
 // createChannel creates the project's channel with conversations.create.
-func (n *notifier) createChannel(ctx context.Context, p webhook.Project) error {
+func (n *notifier) createChannel(ctx context.Context, p onplana.Project) error {
 	id, err := n.slack.createChannel(ctx, channelName(n.prefix, p))
 	if err != nil {
 		return fmt.Errorf("create channel of project %s: %w", p.ID, err)
@@ -185,7 +186,7 @@ var notChannelChars = regexp.MustCompile(`[^a-z0-9_-]+`)
 // channelName derives a valid Slack channel name (lower case letters,
 // digits, - and _, at most 80 characters) from the project's name, with the
 // end of its id so that two projects of the same name do not collide.
-func channelName(prefix string, p webhook.Project) string {
+func channelName(prefix string, p onplana.Project) string {
 	slug := strings.Trim(notChannelChars.ReplaceAllString(strings.ToLower(p.Name), "-"), "-")
 	id := strings.TrimPrefix(p.ID, "proj_")
 	if len(id) > 6 {

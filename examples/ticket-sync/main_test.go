@@ -16,6 +16,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/examples/internal/e2e"
+	"github.com/onplana/webhook/onplana"
 	"github.com/stretchr/testify/require"
 )
 
@@ -197,7 +198,7 @@ func TestTicketSync(t *testing.T) {
 	h := start(t)
 	s := h.s
 
-	var created webhook.TaskEventData
+	var created onplana.TaskEventData
 	e2e.Sample(t, webhook.EventTaskCreated, &created)
 	task := created.Task
 	label := "onplana-task:" + task.ID
@@ -213,7 +214,7 @@ func TestTicketSync(t *testing.T) {
 		if task.DueDate != "" {
 			require.Equal(t, task.DueDate, fields["duedate"])
 		}
-		if task.Status != webhook.TaskStatusTodo {
+		if task.Status != onplana.TaskStatusTodo {
 			c = nextCall(t, h.jira.writes)
 			require.Equal(t, "/rest/api/2/issue/OPS-1/transitions", c.path)
 		}
@@ -222,15 +223,15 @@ func TestTicketSync(t *testing.T) {
 	// The task changes: new due date and status; its updated_at changes too.
 	after := task
 	after.DueDate = "2026-08-01"
-	after.Status = webhook.TaskStatusBlocked
+	after.Status = onplana.TaskStatusBlocked
 	after.UpdatedAt = task.UpdatedAt.Add(time.Hour)
-	diff, err := webhook.Diff(task, after)
+	diff, err := onplana.Diff(task, after)
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{"due_date", "status", "updated_at"}, diff.Fields())
 	var updated *webhook.Delivery
 
 	t.Run("task.updated changes only the diff fields", func(t *testing.T) {
-		updated = s.Send(t, webhook.EventTaskUpdated, task.ProjectID, webhook.TaskEventData{Task: after, Diff: diff, Actor: created.Actor})
+		updated = s.Send(t, webhook.EventTaskUpdated, task.ProjectID, onplana.TaskEventData{Task: after, Diff: diff, Actor: created.Actor})
 		c := nextCall(t, h.jira.writes)
 		require.Equal(t, "PUT /rest/api/2/issue/OPS-1", c.method+" "+c.path)
 		require.Equal(t, map[string]any{"fields": map[string]any{"duedate": "2026-08-01"}}, c.body,
@@ -252,17 +253,17 @@ func TestTicketSync(t *testing.T) {
 		// direction) is not sent back to the ticket.
 		echo := after
 		echo.Title = "Set from the ticket"
-		echoDiff, err := webhook.Diff(after, echo)
+		echoDiff, err := onplana.Diff(after, echo)
 		require.NoError(t, err)
-		s.Send(t, webhook.EventTaskUpdated, task.ProjectID, webhook.TaskEventData{
-			Task: echo, Diff: echoDiff, Actor: &webhook.Actor{Type: webhook.ActorIntegration, ID: selfActor}})
+		s.Send(t, webhook.EventTaskUpdated, task.ProjectID, onplana.TaskEventData{
+			Task: echo, Diff: echoDiff, Actor: &onplana.Actor{Type: onplana.ActorIntegration, ID: selfActor}})
 
 		// The next write to the ticket system is the next real change.
 		title := after
 		title.Title = "Renamed by a person"
-		titleDiff, err := webhook.Diff(after, title)
+		titleDiff, err := onplana.Diff(after, title)
 		require.NoError(t, err)
-		s.Send(t, webhook.EventTaskUpdated, task.ProjectID, webhook.TaskEventData{Task: title, Diff: titleDiff, Actor: created.Actor})
+		s.Send(t, webhook.EventTaskUpdated, task.ProjectID, onplana.TaskEventData{Task: title, Diff: titleDiff, Actor: created.Actor})
 		c := nextCall(t, h.jira.writes)
 		require.Equal(t, "PUT /rest/api/2/issue/OPS-1", c.method+" "+c.path)
 		require.Equal(t, map[string]any{"fields": map[string]any{"summary": "Renamed by a person"}}, c.body)
@@ -271,8 +272,8 @@ func TestTicketSync(t *testing.T) {
 	t.Run("task.updated without a ticket creates it", func(t *testing.T) {
 		other := after
 		other.ID, other.Title = "task_other1", "Predates the sync"
-		otherDiff := webhook.Changes{"priority": {Before: json.RawMessage(`"low"`), After: json.RawMessage(`"urgent"`)}}
-		s.Send(t, webhook.EventTaskUpdated, other.ProjectID, webhook.TaskEventData{Task: other, Diff: otherDiff})
+		otherDiff := onplana.Changes{"priority": {Before: json.RawMessage(`"low"`), After: json.RawMessage(`"urgent"`)}}
+		s.Send(t, webhook.EventTaskUpdated, other.ProjectID, onplana.TaskEventData{Task: other, Diff: otherDiff})
 		c := nextCall(t, h.jira.writes)
 		require.Equal(t, "POST /rest/api/2/issue", c.method+" "+c.path)
 		fields := c.body["fields"].(map[string]any)
@@ -364,7 +365,7 @@ func TestTicketUpdateMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var diff webhook.Changes
+			var diff onplana.Changes
 			require.NoError(t, json.Unmarshal([]byte(tt.diff), &diff))
 			require.Equal(t, tt.want, ticketUpdate(diff))
 		})

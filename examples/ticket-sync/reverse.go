@@ -19,7 +19,7 @@ import (
 // TaskClient is what the reverse direction needs of the Onplana REST API.
 type TaskClient interface {
 	// UpdateTask changes the given fields of a task (JSON names of
-	// webhook.Task) and leaves the others alone.
+	// onplana.Task) and leaves the others alone.
 	UpdateTask(ctx context.Context, taskID string, fields map[string]any) error
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // labelPrefix starts the label linking a ticket to its task:
@@ -19,19 +20,19 @@ const labelPrefix = "onplana-task:"
 // Status and priority names on each side. The reverse maps are built from
 // these, so the two directions cannot drift apart.
 var (
-	jiraStatus = map[webhook.TaskStatus]string{
-		webhook.TaskStatusTodo:       "To Do",
-		webhook.TaskStatusInProgress: "In Progress",
-		webhook.TaskStatusBlocked:    "Blocked",
-		webhook.TaskStatusInReview:   "In Review",
-		webhook.TaskStatusDone:       "Done",
-		webhook.TaskStatusCanceled:   "Won't Do",
+	jiraStatus = map[onplana.TaskStatus]string{
+		onplana.TaskStatusTodo:       "To Do",
+		onplana.TaskStatusInProgress: "In Progress",
+		onplana.TaskStatusBlocked:    "Blocked",
+		onplana.TaskStatusInReview:   "In Review",
+		onplana.TaskStatusDone:       "Done",
+		onplana.TaskStatusCanceled:   "Won't Do",
 	}
-	jiraPriority = map[webhook.TaskPriority]string{
-		webhook.TaskPriorityLow:    "Low",
-		webhook.TaskPriorityMedium: "Medium",
-		webhook.TaskPriorityHigh:   "High",
-		webhook.TaskPriorityUrgent: "Highest",
+	jiraPriority = map[onplana.TaskPriority]string{
+		onplana.TaskPriorityLow:    "Low",
+		onplana.TaskPriorityMedium: "Medium",
+		onplana.TaskPriorityHigh:   "High",
+		onplana.TaskPriorityUrgent: "Highest",
 	}
 	taskStatus   = invert(jiraStatus)
 	taskPriority = invert(jiraPriority)
@@ -75,7 +76,7 @@ func (s *syncer) HandleEvent(ctx context.Context, e *webhook.Event, _ []byte) er
 	if e.Type != webhook.EventTaskCreated && e.Type != webhook.EventTaskUpdated {
 		return nil
 	}
-	var d webhook.TaskEventData
+	var d onplana.TaskEventData
 	if err := e.DecodeData(&d); err != nil {
 		return webhook.Permanent(fmt.Errorf("decode %s: %w", e.Type, err))
 	}
@@ -117,7 +118,7 @@ func (s *syncer) HandleEvent(ctx context.Context, e *webhook.Event, _ []byte) er
 }
 
 // ticketFields is the whole ticket of a task.
-func ticketFields(t webhook.Task) TicketFields {
+func ticketFields(t onplana.Task) TicketFields {
 	return TicketFields{
 		Summary:     t.Title,
 		Description: t.Description,
@@ -131,7 +132,7 @@ func ticketFields(t webhook.Task) TicketFields {
 // ticketUpdate maps the fields of a task diff to ticket fields. Fields
 // without a counterpart (assignees, which need a user mapping, timestamps)
 // are left out: the update carries only what changed and can be mapped.
-func ticketUpdate(diff webhook.Changes) TicketUpdate {
+func ticketUpdate(diff onplana.Changes) TicketUpdate {
 	u := TicketUpdate{Fields: map[string]any{}}
 	for field, c := range diff {
 		var after string
@@ -148,11 +149,11 @@ func ticketUpdate(diff webhook.Changes) TicketUpdate {
 				u.Fields["duedate"] = after
 			}
 		case "priority":
-			if p, ok := jiraPriority[webhook.TaskPriority(after)]; ok {
+			if p, ok := jiraPriority[onplana.TaskPriority(after)]; ok {
 				u.Fields["priority"] = map[string]string{"name": p}
 			}
 		case "status":
-			u.Status = jiraStatus[webhook.TaskStatus(after)]
+			u.Status = jiraStatus[onplana.TaskStatus(after)]
 		}
 	}
 	return u

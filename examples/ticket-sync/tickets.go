@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // ErrNoTicket is returned by TicketClient.FindByLabel when no ticket
@@ -183,7 +184,7 @@ func (c *jiraClient) CreateTicket(ctx context.Context, f TicketFields) (*Ticket,
 	t := &Ticket{Key: out.Key, Fields: f}
 	// A new issue starts in the workflow's first status; move it if the
 	// task is elsewhere already.
-	if f.Status != "" && f.Status != jiraStatus[webhook.TaskStatusTodo] {
+	if f.Status != "" && f.Status != jiraStatus[onplana.TaskStatusTodo] {
 		if err := c.transition(ctx, out.Key, f.Status); err != nil {
 			return t, err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/examples/internal/e2e"
 	"github.com/onplana/webhook/internal/pgtest"
+	"github.com/onplana/webhook/onplana"
 	"github.com/stretchr/testify/require"
 )
 
@@ -118,32 +119,32 @@ func testWarehouse(t *testing.T, dsn string) {
 	h := start(t, dsn)
 	s := h.s
 
-	var project webhook.ProjectEventData
+	var project onplana.ProjectEventData
 	e2e.Sample(t, webhook.EventProjectCreated, &project)
 	s.Send(t, webhook.EventProjectCreated, project.Project.ID, project)
 
-	var created webhook.TaskEventData
+	var created onplana.TaskEventData
 	e2e.Sample(t, webhook.EventTaskCreated, &created)
 	s.Send(t, webhook.EventTaskCreated, created.Task.ProjectID, created)
 
 	// An update: new title and status, one second later.
 	after := created.Task
 	after.Title = "Ship the pricing page"
-	after.Status = webhook.TaskStatusBlocked
+	after.Status = onplana.TaskStatusBlocked
 	after.UpdatedAt = created.Task.UpdatedAt.Add(time.Second)
-	diff, err := webhook.Diff(created.Task, after)
+	diff, err := onplana.Diff(created.Task, after)
 	require.NoError(t, err)
-	updated := s.Send(t, webhook.EventTaskUpdated, after.ProjectID, webhook.TaskEventData{Task: after, Diff: diff})
+	updated := s.Send(t, webhook.EventTaskUpdated, after.ProjectID, onplana.TaskEventData{Task: after, Diff: diff})
 
-	var milestone webhook.MilestoneEventData
+	var milestone onplana.MilestoneEventData
 	e2e.Sample(t, webhook.EventMilestoneCompleted, &milestone)
 	s.Send(t, webhook.EventMilestoneCompleted, milestone.Milestone.ProjectID, milestone)
 
-	var member webhook.MemberEventData
+	var member onplana.MemberEventData
 	e2e.Sample(t, webhook.EventMemberInvited, &member)
 	s.Send(t, webhook.EventMemberInvited, member.Member.ProjectID, member)
 
-	var comment webhook.CommentEventData
+	var comment onplana.CommentEventData
 	e2e.Sample(t, webhook.EventCommentCreated, &comment)
 	s.Send(t, webhook.EventCommentCreated, comment.Comment.ProjectID, comment)
 
@@ -199,7 +200,7 @@ func testWarehouse(t *testing.T, dsn string) {
 		require.Equal(t, http.StatusNoContent, h.post(t, body), "staged: the sender must not retry it forever")
 
 		// The pipeline goes on: the next event is processed.
-		var m webhook.MemberEventData
+		var m onplana.MemberEventData
 		e2e.Sample(t, webhook.EventMemberActivated, &m)
 		s.Send(t, webhook.EventMemberActivated, m.Member.ProjectID, m)
 		h.waitProcessed(t, 10)

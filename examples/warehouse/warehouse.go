@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
 )
 
@@ -200,8 +201,8 @@ type fact struct {
 	event      *webhook.Event
 	entityType string // empty: no fact row (webhook.ping)
 	entityID   string
-	actor      *webhook.Actor
-	diff       webhook.Changes
+	actor      *onplana.Actor
+	diff       onplana.Changes
 }
 
 // apply upserts the dimension row the event describes and fills f.
@@ -209,7 +210,7 @@ func (w *warehouse) apply(ctx context.Context, tx *sql.Tx, e *webhook.Event, f *
 	var err error
 	switch e.Type.Category() {
 	case "project":
-		var d webhook.ProjectEventData
+		var d onplana.ProjectEventData
 		if err := e.DecodeData(&d); err != nil {
 			return &badPayloadError{err}
 		}
@@ -227,7 +228,7 @@ func (w *warehouse) apply(ctx context.Context, tx *sql.Tx, e *webhook.Event, f *
 			nullString(p.DueDate), nullString(p.URL), !p.ArchivedAt.IsZero() || e.Type == webhook.EventProjectArchived,
 			!p.DeletedAt.IsZero() || e.Type == webhook.EventProjectDeleted, ts(p.UpdatedAt))
 	case "task":
-		var d webhook.TaskEventData
+		var d onplana.TaskEventData
 		if err := e.DecodeData(&d); err != nil {
 			return &badPayloadError{err}
 		}
@@ -250,7 +251,7 @@ func (w *warehouse) apply(ctx context.Context, tx *sql.Tx, e *webhook.Event, f *
 			string(assignees), nullString(t.DueDate), ts(t.CompletedAt), nullString(t.URL),
 			!t.DeletedAt.IsZero() || e.Type == webhook.EventTaskDeleted, ts(t.UpdatedAt))
 	case "milestone":
-		var d webhook.MilestoneEventData
+		var d onplana.MilestoneEventData
 		if err := e.DecodeData(&d); err != nil {
 			return &badPayloadError{err}
 		}
@@ -266,7 +267,7 @@ func (w *warehouse) apply(ctx context.Context, tx *sql.Tx, e *webhook.Event, f *
 			m.ID, m.ProjectID, m.Name, string(m.Status), nullString(m.DueDate), ts(m.CompletedAt),
 			nullString(m.URL), ts(m.UpdatedAt))
 	case "member":
-		var d webhook.MemberEventData
+		var d onplana.MemberEventData
 		if err := e.DecodeData(&d); err != nil {
 			return &badPayloadError{err}
 		}
@@ -284,7 +285,7 @@ func (w *warehouse) apply(ctx context.Context, tx *sql.Tx, e *webhook.Event, f *
 			nullString(m.Name), string(m.Role), string(m.Status), ts(m.UpdatedAt))
 	case "comment":
 		// Comments are facts only: no dimension of their own.
-		var d webhook.CommentEventData
+		var d onplana.CommentEventData
 		if err := e.DecodeData(&d); err != nil {
 			return &badPayloadError{err}
 		}

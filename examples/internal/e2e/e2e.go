@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 	"github.com/stretchr/testify/require"
 )
 
@@ -128,7 +129,7 @@ func (s *Sender) Redeliver(t *testing.T, id string) *webhook.Delivery {
 // pointer to the payload type: a realistic starting point for a test.
 func Sample(t *testing.T, typ webhook.EventType, v any) {
 	t.Helper()
-	info, ok := webhook.LookupEvent(typ)
+	info, ok := onplana.LookupEvent(typ)
 	require.True(t, ok, typ)
 	var ev webhook.Event
 	require.NoError(t, json.Unmarshal(info.Sample, &ev))

@@ -1,4 +1,4 @@
-package webhook
+package onplana
 
 import (
 	"encoding/json"
@@ -6,10 +6,11 @@ import (
 )
 
 // This file holds the resources an event describes and the payload types
-// carried in Event.Data, one per event category. Decode a delivery's data
-// with Event.DecodeData into the payload type of its category:
+// carried in webhook.Event.Data, one per event category. Decode a
+// delivery's data with webhook.Event.DecodeData into the payload type of its
+// category:
 //
-//	var data webhook.TaskEventData
+//	var data onplana.TaskEventData
 //	err := e.DecodeData(&data)
 //
 // Optional fields are omitted from the JSON when empty rather than sent as
@@ -347,36 +348,4 @@ type MemberEventData struct {
 	Member Member  `json:"member"`
 	Diff   Changes `json:"diff,omitempty"`
 	Actor  *Actor  `json:"actor,omitempty"`
-}
-
-// PingEventData is the Data of webhook.ping, sent when a subscription is
-// created and on demand, so the receiver can check it is reachable and that
-// its secret verifies.
-type PingEventData struct {
-	Webhook WebhookRef `json:"webhook"`
-	Message string     `json:"message"`
-}
-
-// WebhookRef describes the subscription a ping is sent to. It deliberately
-// leaves out the URL (which can be a credential) and the secrets.
-type WebhookRef struct {
-	ID          string   `json:"id"`
-	EventTypes  []string `json:"event_types"`
-	Description string   `json:"description,omitempty"`
-}
-
-// PingMessage is the Message of the pings the library sends.
-const PingMessage = "Test ping: verify its signature and answer with a 2xx status."
-
-// NewPingData returns the Data of a webhook.ping to sub: its id, its event
-// types and description, and PingMessage. It never includes the URL or the
-// secrets. A nil sub yields an empty WebhookRef.
-func NewPingData(sub *Subscription) PingEventData {
-	d := PingEventData{Message: PingMessage, Webhook: WebhookRef{EventTypes: []string{}}}
-	if sub != nil {
-		d.Webhook.ID = sub.ID
-		d.Webhook.Description = sub.Description
-		d.Webhook.EventTypes = append(d.Webhook.EventTypes, sub.EventTypes...)
-	}
-	return d
 }

@@ -1,4 +1,4 @@
-package webhook_test
+package onplana_test
 
 import (
 	"encoding/json"
@@ -7,22 +7,22 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
-func change(before, after string) webhook.FieldChange {
-	return webhook.FieldChange{Before: json.RawMessage(before), After: json.RawMessage(after)}
+func change(before, after string) onplana.FieldChange {
+	return onplana.FieldChange{Before: json.RawMessage(before), After: json.RawMessage(after)}
 }
 
 func TestDiff(t *testing.T) {
 	t.Parallel()
 	created := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
-	task := webhook.Task{
-		ID: "task_1", ProjectID: "proj_1", Title: "Ship it", Status: webhook.TaskStatusTodo,
-		Priority: webhook.TaskPriorityLow, AssigneeIDs: []string{"usr_1"}, DueDate: "2026-07-01",
+	task := onplana.Task{
+		ID: "task_1", ProjectID: "proj_1", Title: "Ship it", Status: onplana.TaskStatusTodo,
+		Priority: onplana.TaskPriorityLow, AssigneeIDs: []string{"usr_1"}, DueDate: "2026-07-01",
 		URL: "https://app.example/t/1", CreatedAt: created, UpdatedAt: created,
 	}
-	edit := func(f func(*webhook.Task)) webhook.Task {
+	edit := func(f func(*onplana.Task)) onplana.Task {
 		c := task
 		c.AssigneeIDs = append([]string(nil), task.AssigneeIDs...)
 		f(&c)
@@ -31,52 +31,52 @@ func TestDiff(t *testing.T) {
 	tests := []struct {
 		name          string
 		before, after any
-		want          webhook.Changes
+		want          onplana.Changes
 	}{
-		{name: "identical structs", before: task, after: task, want: webhook.Changes{}},
+		{name: "identical structs", before: task, after: task, want: onplana.Changes{}},
 		{
 			name: "scalar fields", before: task,
-			after: edit(func(c *webhook.Task) { c.DueDate = "2026-07-03"; c.Priority = webhook.TaskPriorityUrgent }),
-			want: webhook.Changes{
+			after: edit(func(c *onplana.Task) { c.DueDate = "2026-07-03"; c.Priority = onplana.TaskPriorityUrgent }),
+			want: onplana.Changes{
 				"due_date": change(`"2026-07-01"`, `"2026-07-03"`),
 				"priority": change(`"low"`, `"urgent"`),
 			},
 		},
 		{
 			name: "omitted field set", before: task,
-			after: edit(func(c *webhook.Task) { c.MilestoneID = "ms_1" }),
-			want:  webhook.Changes{"milestone_id": change(`null`, `"ms_1"`)},
+			after: edit(func(c *onplana.Task) { c.MilestoneID = "ms_1" }),
+			want:  onplana.Changes{"milestone_id": change(`null`, `"ms_1"`)},
 		},
 		{
 			name: "field cleared", before: task,
-			after: edit(func(c *webhook.Task) { c.DueDate = "" }),
-			want:  webhook.Changes{"due_date": change(`"2026-07-01"`, `null`)},
+			after: edit(func(c *onplana.Task) { c.DueDate = "" }),
+			want:  onplana.Changes{"due_date": change(`"2026-07-01"`, `null`)},
 		},
 		{
 			name: "timestamp field", before: task,
-			after: edit(func(c *webhook.Task) { c.CompletedAt = created.Add(time.Hour) }),
-			want:  webhook.Changes{"completed_at": change(`null`, `"2026-06-01T09:00:00Z"`)},
+			after: edit(func(c *onplana.Task) { c.CompletedAt = created.Add(time.Hour) }),
+			want:  onplana.Changes{"completed_at": change(`null`, `"2026-06-01T09:00:00Z"`)},
 		},
 		{
 			name: "slice field", before: task,
-			after: edit(func(c *webhook.Task) { c.AssigneeIDs = append(c.AssigneeIDs, "usr_2") }),
-			want:  webhook.Changes{"assignee_ids": change(`["usr_1"]`, `["usr_1","usr_2"]`)},
+			after: edit(func(c *onplana.Task) { c.AssigneeIDs = append(c.AssigneeIDs, "usr_2") }),
+			want:  onplana.Changes{"assignee_ids": change(`["usr_1"]`, `["usr_1","usr_2"]`)},
 		},
 		{
-			name: "nil and empty slice encode the same", before: edit(func(c *webhook.Task) { c.AssigneeIDs = nil }),
-			after: edit(func(c *webhook.Task) { c.AssigneeIDs = []string{} }),
-			want:  webhook.Changes{},
+			name: "nil and empty slice encode the same", before: edit(func(c *onplana.Task) { c.AssigneeIDs = nil }),
+			after: edit(func(c *onplana.Task) { c.AssigneeIDs = []string{} }),
+			want:  onplana.Changes{},
 		},
 		{
 			name: "pointers to structs", before: &task,
-			after: new(edit(func(c *webhook.Task) { c.Title = "Ship it now" })),
-			want:  webhook.Changes{"title": change(`"Ship it"`, `"Ship it now"`)},
+			after: new(edit(func(c *onplana.Task) { c.Title = "Ship it now" })),
+			want:  onplana.Changes{"title": change(`"Ship it"`, `"Ship it now"`)},
 		},
 		{
 			name:   "maps with added and removed keys",
 			before: map[string]any{"a": 1, "b": "x", "gone": true},
 			after:  map[string]any{"a": 2, "b": "x", "new": []int{1}},
-			want: webhook.Changes{
+			want: onplana.Changes{
 				"a":    change(`1`, `2`),
 				"gone": change(`true`, `null`),
 				"new":  change(`null`, `[1]`),
@@ -86,37 +86,37 @@ func TestDiff(t *testing.T) {
 			name:   "absent and null are the same",
 			before: map[string]any{"a": nil},
 			after:  map[string]any{"b": nil},
-			want:   webhook.Changes{},
+			want:   onplana.Changes{},
 		},
 		{
 			name:   "nested key order and whitespace do not count",
 			before: json.RawMessage(`{"meta": {"x": 1, "y": [1, 2]}, "n": 1}`),
 			after:  json.RawMessage(`{"n":1,"meta":{"y":[1,2],"x":1}}`),
-			want:   webhook.Changes{},
+			want:   onplana.Changes{},
 		},
 		{
 			name:   "nested value change is a change of the top-level field",
 			before: json.RawMessage(`{"meta":{"x":1,"y":2}}`),
 			after:  json.RawMessage(`{"meta":{"x":1,"y":3}}`),
-			want:   webhook.Changes{"meta": change(`{"x":1,"y":2}`, `{"x":1,"y":3}`)},
+			want:   onplana.Changes{"meta": change(`{"x":1,"y":2}`, `{"x":1,"y":3}`)},
 		},
 		{
 			name:   "number literals compare as written",
 			before: json.RawMessage(`{"n":1}`),
 			after:  json.RawMessage(`{"n":1.0}`),
-			want:   webhook.Changes{"n": change(`1`, `1.0`)},
+			want:   onplana.Changes{"n": change(`1`, `1.0`)},
 		},
 		{
 			name:   "role change of a member",
-			before: webhook.Member{ID: "mem_1", Role: webhook.RoleMember},
-			after:  webhook.Member{ID: "mem_1", Role: webhook.RoleAdmin},
-			want:   webhook.Changes{"role": change(`"MEMBER"`, `"ADMIN"`)},
+			before: onplana.Member{ID: "mem_1", Role: onplana.RoleMember},
+			after:  onplana.Member{ID: "mem_1", Role: onplana.RoleAdmin},
+			want:   onplana.Changes{"role": change(`"MEMBER"`, `"ADMIN"`)},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := webhook.Diff(tt.before, tt.after)
+			got, err := onplana.Diff(tt.before, tt.after)
 			require.NoError(t, err)
 			require.NotNil(t, got)
 			require.Equal(t, tt.want, got)
@@ -126,15 +126,15 @@ func TestDiff(t *testing.T) {
 
 func TestDiffRejectsInput(t *testing.T) {
 	t.Parallel()
-	var nilTask *webhook.Task
+	var nilTask *onplana.Task
 	tests := []struct {
 		name          string
 		before, after any
 	}{
-		{name: "nil before", before: nil, after: webhook.Task{}},
-		{name: "nil after", before: webhook.Task{}, after: nil},
-		{name: "different types", before: webhook.Task{}, after: webhook.Milestone{}},
-		{name: "struct and pointer", before: webhook.Task{}, after: &webhook.Task{}},
+		{name: "nil before", before: nil, after: onplana.Task{}},
+		{name: "nil after", before: onplana.Task{}, after: nil},
+		{name: "different types", before: onplana.Task{}, after: onplana.Milestone{}},
+		{name: "struct and pointer", before: onplana.Task{}, after: &onplana.Task{}},
 		{name: "different map types", before: map[string]any{}, after: map[string]string{}},
 		{name: "nil pointers", before: nilTask, after: nilTask},
 		{name: "not objects", before: 1, after: 2},
@@ -146,8 +146,8 @@ func TestDiffRejectsInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := webhook.Diff(tt.before, tt.after)
-			require.ErrorIs(t, err, webhook.ErrDiffInput)
+			got, err := onplana.Diff(tt.before, tt.after)
+			require.ErrorIs(t, err, onplana.ErrDiffInput)
 			require.Nil(t, got)
 		})
 	}
@@ -155,9 +155,9 @@ func TestDiffRejectsInput(t *testing.T) {
 
 func TestChangesEncoding(t *testing.T) {
 	t.Parallel()
-	c, err := webhook.Diff(
-		webhook.Project{ID: "proj_1", Status: webhook.ProjectStatusOnTrack, Name: "A"},
-		webhook.Project{ID: "proj_1", Status: webhook.ProjectStatusAtRisk, Name: "B"},
+	c, err := onplana.Diff(
+		onplana.Project{ID: "proj_1", Status: onplana.ProjectStatusOnTrack, Name: "A"},
+		onplana.Project{ID: "proj_1", Status: onplana.ProjectStatusAtRisk, Name: "B"},
 	)
 	require.NoError(t, err)
 	require.Equal(t, []string{"name", "status"}, c.Fields())
@@ -166,15 +166,15 @@ func TestChangesEncoding(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"name":{"before":"A","after":"B"},"status":{"before":"on_track","after":"at_risk"}}`, string(b))
 
-	var back webhook.Changes
+	var back onplana.Changes
 	require.NoError(t, json.Unmarshal(b, &back))
 	require.Equal(t, c, back)
 
-	var status webhook.ProjectStatus
+	var status onplana.ProjectStatus
 	require.NoError(t, json.Unmarshal(back["status"].After, &status))
-	require.Equal(t, webhook.ProjectStatusAtRisk, status)
+	require.Equal(t, onplana.ProjectStatusAtRisk, status)
 
-	require.Empty(t, webhook.Changes{}.Fields())
+	require.Empty(t, onplana.Changes{}.Fields())
 }
 
 // FuzzDiff checks Diff on arbitrary JSON objects: no panic, a value never
@@ -185,20 +185,20 @@ func FuzzDiff(f *testing.F) {
 	f.Add([]byte(`{}`), []byte(`{"a":[]}`))
 	f.Add([]byte(`{"a":1e3}`), []byte(`[1]`))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		ab, err := webhook.Diff(json.RawMessage(a), json.RawMessage(b))
+		ab, err := onplana.Diff(json.RawMessage(a), json.RawMessage(b))
 		if err != nil {
-			require.ErrorIs(t, err, webhook.ErrDiffInput)
+			require.ErrorIs(t, err, onplana.ErrDiffInput)
 			return
 		}
-		same, err := webhook.Diff(json.RawMessage(a), json.RawMessage(a))
+		same, err := onplana.Diff(json.RawMessage(a), json.RawMessage(a))
 		require.NoError(t, err)
 		require.Empty(t, same)
 
-		ba, err := webhook.Diff(json.RawMessage(b), json.RawMessage(a))
+		ba, err := onplana.Diff(json.RawMessage(b), json.RawMessage(a))
 		require.NoError(t, err)
 		require.Len(t, ba, len(ab))
 		for name, c := range ab {
-			require.Equal(t, webhook.FieldChange{Before: c.After, After: c.Before}, ba[name], name)
+			require.Equal(t, onplana.FieldChange{Before: c.After, After: c.Before}, ba[name], name)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package webhook
+package onplana
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 // ErrDiffInput is returned by Diff when its arguments are not two values of
 // the same type that encode to JSON objects.
-var ErrDiffInput = errors.New("webhook: diff needs two JSON objects of the same type")
+var ErrDiffInput = errors.New("onplana: diff needs two JSON objects of the same type")
 
 // Diff compares the JSON encodings of before and after, two values of the
 // same type (resource structs such as Task, pointers to them, maps, or

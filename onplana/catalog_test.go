@@ -1,4 +1,4 @@
-package webhook_test
+package onplana_test
 
 import (
 	"bytes"
@@ -15,10 +15,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 var updateEvents = flag.Bool("update-events", false,
-	"rewrite testdata/events/*.json and testdata/schemas/*.json from the catalog")
+	"rewrite ../testdata/events/*.json and ../testdata/schemas/*.json from the catalog")
+
+// testdata is the module's testdata directory, which holds the golden
+// files: the root package's tests of ParseEvent and of the Node.js receiver
+// read the sample envelopes too, and readers outside Go find the schemas
+// beside the signature vectors.
+var testdata = filepath.Join("..", "testdata")
 
 // allTypes is the catalog of DESIGN.md, in the order of the constants.
 var allTypes = []webhook.EventType{
@@ -35,7 +42,7 @@ var updateTypes = []webhook.EventType{
 }
 
 func goldenPath(t webhook.EventType) string {
-	return filepath.Join("testdata", "events", string(t)+".json")
+	return filepath.Join(testdata, "events", string(t)+".json")
 }
 
 func readGolden(t *testing.T, typ webhook.EventType) []byte {
@@ -47,7 +54,7 @@ func readGolden(t *testing.T, typ webhook.EventType) []byte {
 
 // compileSchema compiles the schema of info with format assertions on, so
 // that date-time, date, email and uri are checked, not just annotated.
-func compileSchema(t *testing.T, info webhook.EventInfo) *jsonschema.Schema {
+func compileSchema(t *testing.T, info onplana.EventInfo) *jsonschema.Schema {
 	t.Helper()
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(info.Schema))
 	require.NoError(t, err)
@@ -81,17 +88,17 @@ func checkGolden(t *testing.T, path string, want []byte) {
 	require.Equal(t, string(want), string(got), "%s differs from the catalog; regenerate with -update-events", path)
 }
 
-// TestCatalogGoldenFiles keeps testdata/events (one sample envelope per
-// type) and testdata/schemas (the schemas, for readers outside Go) equal to
-// the catalog.
+// TestCatalogGoldenFiles keeps ../testdata/events (one sample envelope per
+// type) and ../testdata/schemas (the schemas, for readers outside Go) equal
+// to the catalog.
 func TestCatalogGoldenFiles(t *testing.T) {
 	// Not parallel: with -update-events it writes the files the others read.
-	for _, info := range webhook.Catalog() {
+	for _, info := range onplana.Catalog() {
 		checkGolden(t, goldenPath(info.Type), info.Sample)
-		checkGolden(t, filepath.Join("testdata", "schemas", string(info.Type)+".schema.json"), info.Schema)
+		checkGolden(t, filepath.Join(testdata, "schemas", string(info.Type)+".schema.json"), info.Schema)
 	}
 	for _, pattern := range []string{"events/*.json", "schemas/*.json"} {
-		files, err := filepath.Glob(filepath.Join("testdata", pattern))
+		files, err := filepath.Glob(filepath.Join(testdata, pattern))
 		require.NoError(t, err)
 		require.Len(t, files, len(allTypes), "testdata/%s: one file per type, no stale ones", pattern)
 	}
@@ -99,7 +106,7 @@ func TestCatalogGoldenFiles(t *testing.T) {
 
 func TestCatalogGoldenValidates(t *testing.T) {
 	t.Parallel()
-	for _, info := range webhook.Catalog() {
+	for _, info := range onplana.Catalog() {
 		t.Run(string(info.Type), func(t *testing.T) {
 			t.Parallel()
 			sch := compileSchema(t, info)
@@ -114,15 +121,15 @@ func payloadFor(t *testing.T, category string) any {
 	t.Helper()
 	switch category {
 	case webhook.CategoryProject:
-		return new(webhook.ProjectEventData)
+		return new(onplana.ProjectEventData)
 	case webhook.CategoryTask:
-		return new(webhook.TaskEventData)
+		return new(onplana.TaskEventData)
 	case webhook.CategoryMilestone:
-		return new(webhook.MilestoneEventData)
+		return new(onplana.MilestoneEventData)
 	case webhook.CategoryComment:
-		return new(webhook.CommentEventData)
+		return new(onplana.CommentEventData)
 	case webhook.CategoryMember:
-		return new(webhook.MemberEventData)
+		return new(onplana.MemberEventData)
 	case webhook.CategoryWebhook:
 		return new(webhook.PingEventData)
 	}
@@ -166,7 +173,7 @@ func TestCatalogGoldenRoundTrip(t *testing.T) {
 // mutate decodes the sample of typ, applies f to it and re-encodes it.
 func mutate(t *testing.T, typ webhook.EventType, f func(env map[string]any)) []byte {
 	t.Helper()
-	info, ok := webhook.LookupEvent(typ)
+	info, ok := onplana.LookupEvent(typ)
 	require.True(t, ok)
 	var env map[string]any
 	require.NoError(t, json.Unmarshal(info.Sample, &env))
@@ -244,7 +251,7 @@ func TestCatalogSchemaRejectsInvalid(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			info, ok := webhook.LookupEvent(tt.typ)
+			info, ok := onplana.LookupEvent(tt.typ)
 			require.True(t, ok)
 			err := validate(t, compileSchema(t, info), mutate(t, tt.typ, tt.f))
 			if tt.valid {
@@ -258,7 +265,7 @@ func TestCatalogSchemaRejectsInvalid(t *testing.T) {
 
 func TestCatalogComplete(t *testing.T) {
 	t.Parallel()
-	cat := webhook.Catalog()
+	cat := onplana.Catalog()
 	require.Len(t, cat, len(allTypes))
 	categories := map[string]bool{}
 	for i, info := range cat {
@@ -283,29 +290,29 @@ func TestCatalogComplete(t *testing.T) {
 		require.Equal(t, "https://json-schema.org/draft/2020-12/schema", schema.Dialect)
 		require.Equal(t, string(info.Type), schema.Title)
 
-		got, ok := webhook.LookupEvent(info.Type)
+		got, ok := onplana.LookupEvent(info.Type)
 		require.True(t, ok)
 		require.Equal(t, info, got)
 	}
 	require.Equal(t, map[string]bool{"project": true, "task": true, "milestone": true,
 		"comment": true, "member": true, "webhook": true}, categories)
 
-	_, ok := webhook.LookupEvent("task.exploded")
+	_, ok := onplana.LookupEvent("task.exploded")
 	require.False(t, ok)
-	_, ok = webhook.LookupEvent("")
+	_, ok = onplana.LookupEvent("")
 	require.False(t, ok)
 }
 
 func TestCatalogReturnsCopies(t *testing.T) {
 	t.Parallel()
-	first := webhook.Catalog()
+	first := onplana.Catalog()
 	want := string(first[0].Schema)
 	first[0].Schema[0] = 'X'
 	first[0].Sample[0] = 'X'
-	info, _ := webhook.LookupEvent(first[0].Type)
+	info, _ := onplana.LookupEvent(first[0].Type)
 	info.Schema[1] = 'X'
-	require.Equal(t, want, string(webhook.Catalog()[0].Schema))
-	again, _ := webhook.LookupEvent(first[0].Type)
+	require.Equal(t, want, string(onplana.Catalog()[0].Schema))
+	again, _ := onplana.LookupEvent(first[0].Type)
 	require.True(t, json.Valid(again.Schema))
 	require.True(t, json.Valid(again.Sample))
 }
@@ -353,18 +360,18 @@ func TestCatalogSchemaMatchesTypes(t *testing.T) {
 		value   any
 		payload any
 	}{
-		{"project.updated", "project", webhook.Project{}, webhook.ProjectEventData{}},
-		{"task.assigned", "task", webhook.Task{}, webhook.TaskEventData{}},
-		{"milestone.updated", "milestone", webhook.Milestone{}, webhook.MilestoneEventData{}},
-		{"comment.created", "comment", webhook.Comment{}, webhook.CommentEventData{}},
-		{"member.role_changed", "member", webhook.Member{}, webhook.MemberEventData{}},
+		{"project.updated", "project", onplana.Project{}, onplana.ProjectEventData{}},
+		{"task.assigned", "task", onplana.Task{}, onplana.TaskEventData{}},
+		{"milestone.updated", "milestone", onplana.Milestone{}, onplana.MilestoneEventData{}},
+		{"comment.created", "comment", onplana.Comment{}, onplana.CommentEventData{}},
+		{"member.role_changed", "member", onplana.Member{}, onplana.MemberEventData{}},
 		{"webhook.ping", "webhook", webhook.WebhookRef{}, webhook.PingEventData{}},
-		{"task.created", "actor", webhook.Actor{}, nil},
+		{"task.created", "actor", onplana.Actor{}, nil},
 	}
 	for _, r := range resources {
 		t.Run(r.def, func(t *testing.T) {
 			t.Parallel()
-			info, ok := webhook.LookupEvent(r.typ)
+			info, ok := onplana.LookupEvent(r.typ)
 			require.True(t, ok)
 			var env schemaObject
 			require.NoError(t, json.Unmarshal(info.Schema, &env))

@@ -1,10 +1,12 @@
-package webhook
+package onplana
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/onplana/webhook"
 )
 
 // This file builds the JSON Schema (draft 2020-12) of each event type's whole
@@ -78,7 +80,7 @@ func (o jsonObject) MarshalJSON() ([]byte, error) {
 		}
 		v, err := json.Marshal(m.value)
 		if err != nil {
-			return nil, fmt.Errorf("webhook: schema member %q: %w", m.key, err)
+			return nil, fmt.Errorf("onplana: schema member %q: %w", m.key, err)
 		}
 		buf.Write(k)
 		buf.WriteByte(':')
@@ -264,17 +266,17 @@ func changeSchema() jsonObject {
 // data and in $defs, and the resource's schema.
 func resourceSchema(category string) (name string, schema jsonObject) {
 	switch category {
-	case CategoryProject:
+	case webhook.CategoryProject:
 		return "project", projectSchema()
-	case CategoryTask:
+	case webhook.CategoryTask:
 		return "task", taskSchema()
-	case CategoryMilestone:
+	case webhook.CategoryMilestone:
 		return "milestone", milestoneSchema()
-	case CategoryComment:
+	case webhook.CategoryComment:
 		return "comment", commentSchema()
-	case CategoryMember:
+	case webhook.CategoryMember:
 		return "member", memberSchema()
-	case CategoryWebhook:
+	case webhook.CategoryWebhook:
 		return "webhook", webhookRefSchema()
 	}
 	return "", nil
@@ -282,7 +284,7 @@ func resourceSchema(category string) (name string, schema jsonObject) {
 
 // stateConstraints narrows the resource for types that imply a state: a
 // task.completed task is done, a project.archived project has archived_at.
-func stateConstraints(t EventType) jsonObject {
+func stateConstraints(t webhook.EventType) jsonObject {
 	state := func(required []string, props ...any) jsonObject {
 		o := obj("required", required)
 		if len(props) > 0 {
@@ -291,30 +293,29 @@ func stateConstraints(t EventType) jsonObject {
 		return o
 	}
 	switch t {
-	case EventProjectArchived:
+	case webhook.EventProjectArchived:
 		return state([]string{"archived_at"})
-	case EventProjectDeleted:
+	case webhook.EventProjectDeleted:
 		return state([]string{"deleted_at"})
-	case EventTaskCompleted:
+	case webhook.EventTaskCompleted:
 		return state([]string{"completed_at"}, "status", obj("const", TaskStatusDone))
-	case EventTaskDeleted:
+	case webhook.EventTaskDeleted:
 		return state([]string{"deleted_at"})
-	case EventMilestoneCompleted:
+	case webhook.EventMilestoneCompleted:
 		return state([]string{"completed_at"}, "status", obj("const", MilestoneStatusCompleted))
-	case EventMemberInvited:
+	case webhook.EventMemberInvited:
 		return state([]string{"invited_at"}, "status", obj("const", MemberStatusInvited))
-	case EventMemberActivated:
+	case webhook.EventMemberActivated:
 		return state([]string{"activated_at"}, "status", obj("const", MemberStatusActive))
-	case EventMemberDeactivated:
+	case webhook.EventMemberDeactivated:
 		return state([]string{"deactivated_at"}, "status", obj("const", MemberStatusDeactivated))
 	}
 	return nil
 }
 
 // envelopeSchema returns the schema of the whole envelope of type t, which
-// must be known.
-func envelopeSchema(t EventType) jsonObject {
-	spec := eventSpecs[t]
+// must be known, with its description and the fields its diff must name.
+func envelopeSchema(t webhook.EventType, description string, diffMust []string) jsonObject {
 	resName, resSchema := resourceSchema(t.Category())
 
 	// data
@@ -325,24 +326,24 @@ func envelopeSchema(t EventType) jsonObject {
 	dataRequired := []string{resName}
 	dataProps := obj(resName, resource)
 	defs := obj(resName, resSchema)
-	if spec.diff {
+	if t.HasDiff() {
 		fields := resSchema.get("properties").(jsonObject).keys()
 		diff := obj("type", "object",
 			"description", "The changed fields of the "+resName+", by name, with their values before and after.",
 			"minProperties", 1)
-		if len(spec.diffMust) > 0 {
-			diff = diff.with("required", spec.diffMust)
+		if len(diffMust) > 0 {
+			diff = diff.with("required", diffMust)
 		}
 		diff = diff.with("propertyNames", obj("enum", fields), "additionalProperties", ref("change"))
 		dataRequired = append(dataRequired, "diff")
 		dataProps = dataProps.with("diff", diff)
 		defs = defs.with("change", changeSchema())
 	}
-	if t == EventTaskAssigned || t == EventTaskUnassigned {
+	if t == webhook.EventTaskAssigned || t == webhook.EventTaskUnassigned {
 		dataRequired = append(dataRequired, "assignee_id")
 		dataProps = dataProps.with("assignee_id", idOf("User id of the assignee added or removed."))
 	}
-	if t == EventPing {
+	if t == webhook.EventPing {
 		dataRequired = append(dataRequired, "message")
 		dataProps = dataProps.with("message", str("A human-readable note."))
 	} else {
@@ -367,7 +368,7 @@ func envelopeSchema(t EventType) jsonObject {
 	// envelope
 	required := []string{"delivery_id", "event_id", "event", "timestamp", "organization_id"}
 	projectID := obj("type", "string", "description", "Project the event belongs to; absent or empty for organization-level events.")
-	if !spec.orgLevel {
+	if t.ProjectScoped() {
 		required = append(required, "project_id")
 		projectID = idOf("Project the event belongs to.")
 	}
@@ -375,7 +376,7 @@ func envelopeSchema(t EventType) jsonObject {
 	s := obj(
 		"$schema", schemaDialect,
 		"title", string(t),
-		"description", spec.description,
+		"description", description,
 		"type", "object",
 		"required", required,
 		"properties", obj(
@@ -391,7 +392,7 @@ func envelopeSchema(t EventType) jsonObject {
 		),
 		"additionalProperties", false,
 	)
-	if t.Category() == CategoryMember {
+	if t.Category() == webhook.CategoryMember {
 		// The envelope names the project exactly for project memberships.
 		s = s.with(
 			"if", obj("properties", obj("data", obj("properties", obj("member",

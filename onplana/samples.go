@@ -1,38 +1,30 @@
-package webhook
+package onplana
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/sortid"
 )
 
 // This file builds the sample envelope of each event type (EventInfo.Sample,
-// the golden files under testdata/events). The samples tell one story, the
-// relaunch of Acme's website, so that they read like real traffic: the
-// update samples' diffs are computed with Diff from a before and an after.
+// the golden files under the module's testdata/events). The samples tell one
+// story, the relaunch of Acme's website, so that they read like real
+// traffic: the update samples' diffs are computed with Diff from a before
+// and an after.
 
 // sampleTime is when every sample event happens.
 var sampleTime = time.Date(2026, 6, 27, 9, 15, 23, 0, time.UTC)
 
-// sampleID returns an id shaped like newID's (time-ordered, Crockford
-// base32), but derived from seed so the samples never change.
+// sampleID returns an id shaped like the ids the library generates
+// (time-ordered, Crockford base32), but derived from seed so the samples
+// never change.
 func sampleID(prefix, seed string) string {
 	sum := sha256.Sum256([]byte(seed))
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(sampleTime.UnixMilli())<<16)
-	copy(b[6:], sum[:10])
-	hi := binary.BigEndian.Uint64(b[:8])
-	lo := binary.BigEndian.Uint64(b[8:])
-	out := make([]byte, len(prefix)+26)
-	copy(out, prefix)
-	for i := len(out) - 1; i >= len(prefix); i-- {
-		out[i] = idAlphabet[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return string(out)
+	return sortid.Encode(prefix, uint64(sampleTime.UnixMilli()), [10]byte(sum[:10]))
 }
 
 const (
@@ -130,86 +122,86 @@ func update(before, after any) (Changes, error) {
 }
 
 // sampleData returns the Data of the sample of t and its project id.
-func sampleData(t EventType) (data any, projectID string, err error) {
+func sampleData(t webhook.EventType) (data any, projectID string, err error) {
 	projectID = sampleProject
 	maya, sam := sampleMaya, sampleSam
 	switch t.Category() {
-	case CategoryProject:
+	case webhook.CategoryProject:
 		before := sampleProjectState()
 		p := before
 		p.UpdatedAt = sampleTime
 		d := ProjectEventData{Actor: &maya}
 		switch t {
-		case EventProjectCreated:
+		case webhook.EventProjectCreated:
 			p.Description, p.StartDate, p.DueDate = "", "2026-05-04", "2026-09-30"
 			p.CreatedAt = sampleTime
-		case EventProjectUpdated:
+		case webhook.EventProjectUpdated:
 			p.DueDate = "2026-10-15"
 			p.Description = "Move acme.example to the new CMS, refresh the pricing and product pages, and add the partner portal."
 			d.Diff, err = update(before, p)
-		case EventProjectArchived:
+		case webhook.EventProjectArchived:
 			p.ArchivedAt = sampleTime
-		case EventProjectDeleted:
+		case webhook.EventProjectDeleted:
 			p.ArchivedAt = at("2026-06-01T12:00:00Z")
 			p.DeletedAt = sampleTime
-		case EventProjectStatusChanged:
+		case webhook.EventProjectStatusChanged:
 			p.Status = ProjectStatusAtRisk
 			d.Diff, err = update(before, p)
 		}
 		d.Project = p
 		return d, projectID, err
 
-	case CategoryTask:
+	case webhook.CategoryTask:
 		before := sampleTaskState()
 		task := before
 		task.UpdatedAt = sampleTime
 		d := TaskEventData{Actor: &maya}
 		switch t {
-		case EventTaskCreated:
+		case webhook.EventTaskCreated:
 			jira := sampleJira
 			d.Actor = &jira
 			task.Status, task.AssigneeIDs, task.DueDate = TaskStatusTodo, nil, ""
 			task.CreatedAt = sampleTime
-		case EventTaskUpdated:
+		case webhook.EventTaskUpdated:
 			task.Status = TaskStatusBlocked
 			task.Priority = TaskPriorityUrgent
 			task.DueDate = "2026-07-03"
 			d.Diff, err = update(before, task)
-		case EventTaskCompleted:
+		case webhook.EventTaskCompleted:
 			d.Actor = &sam
 			task.Status = TaskStatusDone
 			task.CompletedAt = sampleTime
-		case EventTaskDeleted:
+		case webhook.EventTaskDeleted:
 			task.DeletedAt = sampleTime
-		case EventTaskAssigned:
+		case webhook.EventTaskAssigned:
 			task.AssigneeIDs = append(task.AssigneeIDs, "usr_lena33")
 			d.AssigneeID = "usr_lena33"
-		case EventTaskUnassigned:
+		case webhook.EventTaskUnassigned:
 			d.AssigneeID = task.AssigneeIDs[0]
 			task.AssigneeIDs = []string{}
 		}
 		d.Task = task
 		return d, projectID, err
 
-	case CategoryMilestone:
+	case webhook.CategoryMilestone:
 		before := sampleMilestoneState()
 		m := before
 		m.UpdatedAt = sampleTime
 		d := MilestoneEventData{Actor: &maya}
 		switch t {
-		case EventMilestoneCreated:
+		case webhook.EventMilestoneCreated:
 			m.CreatedAt = sampleTime
-		case EventMilestoneUpdated:
+		case webhook.EventMilestoneUpdated:
 			m.DueDate = "2026-07-22"
 			d.Diff, err = update(before, m)
-		case EventMilestoneCompleted:
+		case webhook.EventMilestoneCompleted:
 			m.Status = MilestoneStatusCompleted
 			m.CompletedAt = sampleTime
 		}
 		d.Milestone = m
 		return d, projectID, err
 
-	case CategoryComment:
+	case webhook.CategoryComment:
 		return CommentEventData{
 			Comment: Comment{
 				ID:         "cmt_4w9d1q",
@@ -226,23 +218,23 @@ func sampleData(t EventType) (data any, projectID string, err error) {
 			Actor: &sam,
 		}, projectID, nil
 
-	case CategoryMember:
+	case webhook.CategoryMember:
 		before := sampleMemberState()
 		m := before
 		m.UpdatedAt = sampleTime
 		d := MemberEventData{Actor: &maya}
 		projectID = ""
 		switch t {
-		case EventMemberInvited:
+		case webhook.EventMemberInvited:
 			m.Name, m.Status, m.ActivatedAt = "", MemberStatusInvited, time.Time{}
 			m.InvitedAt, m.CreatedAt = sampleTime, sampleTime
-		case EventMemberActivated:
+		case webhook.EventMemberActivated:
 			priya := Actor{Type: ActorUser, ID: m.UserID, Name: m.Name, Email: m.Email}
 			d.Actor = &priya
 			m.ActivatedAt = sampleTime
-		case EventMemberDeactivated:
+		case webhook.EventMemberDeactivated:
 			m.Status, m.DeactivatedAt = MemberStatusDeactivated, sampleTime
-		case EventMemberRoleChanged:
+		case webhook.EventMemberRoleChanged:
 			// A project membership: the envelope names the project.
 			before.ID, before.Scope, before.ProjectID = "mem_q8t4z1", ScopeProject, sampleProject
 			m = before
@@ -254,28 +246,28 @@ func sampleData(t EventType) (data any, projectID string, err error) {
 		d.Member = m
 		return d, projectID, err
 
-	case CategoryWebhook:
-		return NewPingData(&Subscription{
-			ID:          sampleID(prefixSubscription, "sample subscription"),
+	case webhook.CategoryWebhook:
+		return webhook.NewPingData(&webhook.Subscription{
+			ID:          sampleID("sub_", "sample subscription"),
 			EventTypes:  []string{"task.*", "project.status_changed", "milestone.completed"},
 			Description: "Slack #website-relaunch notifications",
 		}), "", nil
 	}
-	return nil, "", fmt.Errorf("webhook: no sample for %q", t)
+	return nil, "", fmt.Errorf("onplana: no sample for %q", t)
 }
 
 // sampleEnvelope returns the indented sample envelope of t.
-func sampleEnvelope(t EventType) (json.RawMessage, error) {
+func sampleEnvelope(t webhook.EventType) (json.RawMessage, error) {
 	data, projectID, err := sampleData(t)
 	if err != nil {
 		return nil, err
 	}
-	e, err := NewEvent(t, sampleOrg, projectID, data)
+	e, err := webhook.NewEvent(t, sampleOrg, projectID, data)
 	if err != nil {
 		return nil, err
 	}
-	e.ID = sampleID(prefixEvent, "event "+string(t))
-	e.DeliveryID = sampleID(prefixDelivery, "delivery "+string(t))
+	e.ID = sampleID("evt_", "event "+string(t))
+	e.DeliveryID = sampleID("dlv_", "delivery "+string(t))
 	e.Timestamp = sampleTime
 	return json.MarshalIndent(e, "", "  ")
 }

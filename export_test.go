@@ -1,0 +1,4 @@
+package webhook
+
+// EventTypes exposes the ordered list of types to the external tests.
+var EventTypes = eventTypes

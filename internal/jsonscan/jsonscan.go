@@ -1,0 +1,289 @@
+// Package jsonscan checks JSON text in place, without decoding it: the one
+// scanner behind the check of an event's data before it is published and
+// the receiver's envelope parser.
+//
+// Its functions take the input and the index where the scan starts, and
+// return the index where it ended: after the item on success, at the
+// offending byte on error. They never panic and their work is linear in the
+// length of the input. Like [encoding/json.Valid] they do not check that
+// strings are valid UTF-8.
+package jsonscan
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// MaxDepth is the nesting depth past which encoding/json refuses a value.
+// The scanner refuses the same values, so that a body of ten thousand '['
+// cannot exhaust memory or time.
+const MaxDepth = 10000
+
+// The errors of a scan. Their text is what a parser built on the scanner
+// reports, with the offset the scan stopped at.
+var (
+	ErrEnd          = errors.New("unexpected end of input")
+	ErrDepth        = errors.New("nesting too deep")
+	ErrValue        = errors.New("invalid value")
+	ErrNumber       = errors.New("invalid number")
+	ErrUnterminated = errors.New("unterminated string")
+	ErrEscape       = errors.New("invalid escape in string")
+	ErrUnicode      = errors.New(`invalid \u escape`)
+	ErrControl      = errors.New("control character in string")
+	ErrName         = errors.New("expected a field name")
+	ErrColon        = errors.New("expected ':'")
+	ErrObjectEnd    = errors.New("expected ',' or '}'")
+	ErrArrayEnd     = errors.New("expected ',' or ']'")
+)
+
+// Valid reports whether data is one JSON value with optional whitespace
+// around it: exactly what [encoding/json.Valid] reports, in one pass over
+// the bytes.
+func Valid(data []byte) bool { return ValidIn(data, 0) }
+
+// ValidIn is Valid for a value that is to be nested in depth arrays and
+// objects: it also refuses a value whose nesting there would pass
+// [MaxDepth].
+func ValidIn(data []byte, depth int) bool {
+	end, err := Value(data, Space(data, 0), depth)
+	return err == nil && Space(data, end) == len(data)
+}
+
+// Space returns the index of the first byte of data at or after i that is
+// not JSON whitespace, or len(data).
+func Space(data []byte, i int) int {
+	for i < len(data) && data[i] <= ' ' { // one test for the common no-space case
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// Value scans the JSON value that starts at data[i] (not at whitespace) and
+// returns the index after it. depth is the number of arrays and objects
+// around the value: 0 for a whole document, 1 for a field of a top-level
+// object. Value refuses a value nested deeper than [MaxDepth] in all, as
+// encoding/json does, with [ErrDepth].
+//
+// Value does not recurse: it keeps the containers open in the value on a
+// stack of one byte per level.
+func Value(data []byte, i, depth int) (end int, err error) {
+	var buf [64]byte
+	stack := buf[:0] // the '{' or '[' of each container open in the value
+	for {
+		// A value starts at i.
+		if i >= len(data) {
+			return i, ErrEnd
+		}
+		switch c := data[i]; {
+		case c == '{' || c == '[':
+			if depth+len(stack) >= MaxDepth {
+				return i, ErrDepth
+			}
+			i = Space(data, i+1)
+			if i < len(data) && data[i] == c+2 { // '{'+2 is '}', '['+2 is ']'
+				i++
+				break // an empty container: a complete value
+			}
+			stack = append(stack, c)
+			if c == '{' {
+				if i, err = name(data, i); err != nil {
+					return i, err
+				}
+			}
+			continue // its first element
+		case c == '"':
+			i, _, err = String(data, i)
+		case c == '-' || isDigit(c):
+			i, err = number(data, i)
+		case c == 't':
+			i, err = literal(data, i, "true")
+		case c == 'f':
+			i, err = literal(data, i, "false")
+		case c == 'n':
+			i, err = literal(data, i, "null")
+		default:
+			return i, ErrValue
+		}
+		if err != nil {
+			return i, err
+		}
+		// A value ends at i: close the containers it ends, up to one that
+		// continues with another element.
+		for {
+			if len(stack) == 0 {
+				return i, nil
+			}
+			open := stack[len(stack)-1]
+			i = Space(data, i)
+			if i < len(data) && data[i] == ',' {
+				i = Space(data, i+1)
+				if open == '{' {
+					if i, err = name(data, i); err != nil {
+						return i, err
+					}
+				}
+				break
+			}
+			if i == len(data) || data[i] != open+2 {
+				if open == '{' {
+					return i, ErrObjectEnd
+				}
+				return i, ErrArrayEnd
+			}
+			stack = stack[:len(stack)-1]
+			i++
+		}
+	}
+}
+
+// name scans an object member's name and colon starting at data[i] and
+// returns the index of the member's value, after whitespace.
+func name(data []byte, i int) (int, error) {
+	if i == len(data) || data[i] != '"' {
+		return i, ErrName
+	}
+	i, _, err := String(data, i)
+	if err != nil {
+		return i, err
+	}
+	i = Space(data, i)
+	if i == len(data) || data[i] != ':' {
+		return i, ErrColon
+	}
+	return Space(data, i+1), nil
+}
+
+// String scans the JSON string whose opening quote is data[i] and returns
+// the index after its closing quote. plain reports that the string holds no
+// escape sequence, so that its bytes between the quotes are its value (if
+// they are valid UTF-8).
+func String(data []byte, i int) (end int, plain bool, err error) {
+	plain = true
+	for i++; ; {
+		// Skip eight plain bytes at a time while no byte of the word needs
+		// attention, then find the exact one byte by byte.
+		for len(data)-i >= 8 && !wordNeedsAttention(binary.LittleEndian.Uint64(data[i:])) {
+			i += 8
+		}
+		for i < len(data) && plainByte[data[i]] {
+			i++
+		}
+		if i == len(data) {
+			return i, false, ErrUnterminated
+		}
+		switch c := data[i]; {
+		case c == '"':
+			return i + 1, plain, nil
+		case c == '\\':
+			plain = false
+			if i+1 == len(data) {
+				return i, false, ErrUnterminated
+			}
+			switch data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(data)-i < 6 || !isHex(data[i+2]) || !isHex(data[i+3]) || !isHex(data[i+4]) || !isHex(data[i+5]) {
+					return i, false, ErrUnicode
+				}
+				i += 6
+			default:
+				return i, false, ErrEscape
+			}
+		default: // a control character
+			return i, false, ErrControl
+		}
+	}
+}
+
+// plainByte marks the bytes that stand for themselves inside a JSON
+// string: all but control characters, the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// wordNeedsAttention reports whether any of the eight bytes of w is a
+// quote, a backslash or a control character (below 0x20): whether any is
+// not a plainByte. It uses the classic bit tricks (hasless, haszero),
+// exact as a yes/no answer.
+func wordNeedsAttention(w uint64) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	less := (w - 0x20*ones) &^ w
+	quote := w ^ '"'*ones
+	quote = (quote - ones) &^ quote
+	bslash := w ^ '\\'*ones
+	bslash = (bslash - ones) &^ bslash
+	return (less|quote|bslash)&highs != 0
+}
+
+// literal checks that lit (true, false or null) starts at data[i] and
+// returns the index after it.
+func literal(data []byte, i int, lit string) (int, error) {
+	if len(data)-i < len(lit) || string(data[i:i+len(lit)]) != lit {
+		return i, ErrValue
+	}
+	return i + len(lit), nil
+}
+
+// number scans the number starting at data[i] and returns the index after
+// it: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func number(data []byte, i int) (int, error) {
+	if data[i] == '-' {
+		i++
+	}
+	switch {
+	case i == len(data):
+		return i, ErrNumber
+	case data[i] == '0':
+		i++
+	case '1' <= data[i] && data[i] <= '9':
+		i = digits(data, i)
+	default:
+		return i, ErrNumber
+	}
+	if i < len(data) && data[i] == '.' {
+		j := digits(data, i+1)
+		if j == i+1 {
+			return j, ErrNumber
+		}
+		i = j
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := digits(data, i)
+		if j == i {
+			return j, ErrNumber
+		}
+		i = j
+	}
+	return i, nil
+}
+
+// digits returns the index of the first byte at or after i that is not a
+// decimal digit.
+func digits(data []byte, i int) int {
+	for i < len(data) && isDigit(data[i]) {
+		i++
+	}
+	return i
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}

@@ -1,0 +1,236 @@
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// seeds are inputs on both sides of every rule of the grammar.
+var seeds = []string{
+	``, ` `, `{}`, ` { } `, `[]`, `[ ]`, `{"a":1}`, `{"a" : 1 , "b":[true,false,null]}`,
+	`{"a":1,}`, `{,}`, `[1,]`, `[,1]`, `{"a"}`, `{"a":}`, `{1:2}`, `{"a":1 "b":2}`, `[1 2]`,
+	`"x"`, `"`, `"\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00"`, `"\x"`, `"\u12"`, `"\u12g4"`, `"a` + "\x01" + `"`,
+	"\"\xff\xfe\"", "\"é\"", `true`, `tru`, `truex`, `false`, `null`, `nul`, `nulll`,
+	`0`, `-0`, `01`, `-01`, `1.`, `1.5`, `.5`, `-`, `1e`, `1e+`, `1E-7`, `1e+10`, `-12.5e3`, `0.0e0`, `1.e5`,
+	`1 2`, `{} {}`, `[]]`, `[[]`, `{"a":{"b":{"c":[[[{}]]]}}}`, "\t\n\r[1]\r\n\t", "\v[1]",
+	`{"task":{"id":"task_1","title":"Review","tags":["a","b"],"n":-3.25e-2}}`,
+	`"a long string with more than eight bytes between its escapes \n and its quotes"`,
+}
+
+func TestValid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+	}{
+		{name: "depth at the limit", in: strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)},
+		{name: "depth over the limit", in: strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)},
+		{name: "empty containers over the limit", in: strings.Repeat(`{"a":`, MaxDepth) + "[]" + strings.Repeat("}", MaxDepth)},
+	}
+	for _, s := range seeds {
+		tests = append(tests, struct {
+			name string
+			in   string
+		}{name: s, in: s})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, json.Valid([]byte(tt.in)), Valid([]byte(tt.in)), "%q", tt.in)
+		})
+	}
+}
+
+// FuzzValid checks Valid against json.Valid, and String's plain result
+// against the presence of a backslash.
+func FuzzValid(f *testing.F) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		valid := Valid(data)
+		require.Equal(t, json.Valid(data), valid, "%q", data)
+		if i := Space(data, 0); valid && data[i] == '"' {
+			end, plain, err := String(data, i)
+			require.NoError(t, err)
+			require.Equal(t, !bytes.Contains(data[i:end], []byte(`\`)), plain, "%q", data)
+		}
+	})
+}
+
+func TestValidIn(t *testing.T) {
+	t.Parallel()
+	limit := []byte(strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1))
+	require.True(t, ValidIn(limit, 1))
+	require.False(t, ValidIn(limit, 2))
+	require.True(t, ValidIn([]byte(` "x" `), MaxDepth))
+	require.False(t, ValidIn([]byte(`"x" 1`), 1))
+}
+
+func TestValueDepth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		in    string
+		depth int
+		err   error
+	}{
+		{name: "top level at the limit", in: strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth), depth: 0},
+		{name: "inside one container, at the limit", in: strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1), depth: 1},
+		{name: "inside one container, over the limit", in: strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth), depth: 1, err: ErrDepth},
+		{name: "a scalar at any depth", in: `"x"`, depth: MaxDepth},
+		{name: "an empty container at the limit", in: `{}`, depth: MaxDepth, err: ErrDepth},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			end, err := Value([]byte(tt.in), 0, tt.depth)
+			if tt.err != nil {
+				require.ErrorIs(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, len(tt.in), end)
+		})
+	}
+}
+
+// TestValueErrors checks the error of each way a value can be wrong and
+// the offset where the scan stops, which a parser reports.
+func TestValueErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in  string
+		err error
+		off int
+	}{
+		{``, ErrEnd, 0},
+		{`[1,`, ErrEnd, 3},
+		{`x`, ErrValue, 0},
+		{`[tru]`, ErrValue, 1},
+		{`-`, ErrNumber, 1},
+		{`-x`, ErrNumber, 1},
+		{`1.x`, ErrNumber, 2},
+		{`1e+`, ErrNumber, 3},
+		{`"abc`, ErrUnterminated, 4},
+		{`"abc\`, ErrUnterminated, 4},
+		{`"a\x"`, ErrEscape, 2},
+		{`"a\u12g4"`, ErrUnicode, 2},
+		{"\"ab\x01\"", ErrControl, 3},
+		{`{1:2}`, ErrName, 1},
+		{`{"a",1}`, ErrColon, 4},
+		{`{"a":1]`, ErrObjectEnd, 6},
+		{`{"a":1`, ErrObjectEnd, 6},
+		{`[1}`, ErrArrayEnd, 2},
+		{`[1 `, ErrArrayEnd, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			end, err := Value([]byte(tt.in), 0, 0)
+			require.ErrorIs(t, err, tt.err)
+			require.Equal(t, tt.off, end)
+		})
+	}
+}
+
+func TestValueStopsAfterTheValue(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{`{"a":[1,2]} tail`, `[] []`, `"s"x`, `12,`, `null}`} {
+		end, err := Value([]byte(in), 0, 0)
+		require.NoError(t, err, in)
+		require.True(t, json.Valid([]byte(in[:end])), "%q ends at %d", in, end)
+		require.False(t, json.Valid([]byte(in)), "%q is not one value", in)
+	}
+}
+
+func TestStringPlain(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in    string
+		plain bool
+	}{
+		{`""`, true},
+		{`"hello, world: more than eight bytes"`, true},
+		{`"é and ☃"`, true},
+		{`"a\nb"`, false},
+		{`"a long run of plain bytes, then an escape: \u00e9"`, false},
+	}
+	for _, tt := range tests {
+		end, plain, err := String([]byte(tt.in+`,"next"`), 0)
+		require.NoError(t, err, tt.in)
+		require.Equal(t, len(tt.in), end, tt.in)
+		require.Equal(t, tt.plain, plain, tt.in)
+	}
+}
+
+// TestWordNeedsAttention checks the word-at-a-time test against the
+// byte-at-a-time table, on every byte value at every position and on
+// random words.
+func TestWordNeedsAttention(t *testing.T) {
+	t.Parallel()
+	slow := func(w uint64) bool {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], w)
+		for _, c := range b {
+			if !plainByte[c] {
+				return true
+			}
+		}
+		return false
+	}
+	for pos := range 8 {
+		for c := range 256 {
+			b := []byte("abcdefgh")
+			b[pos] = byte(c)
+			w := binary.LittleEndian.Uint64(b)
+			require.Equal(t, slow(w), wordNeedsAttention(w), "byte %#x at %d", c, pos)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1_000_000 {
+		w := r.Uint64()
+		if slow(w) != wordNeedsAttention(w) {
+			t.Fatalf("%#x: table says %v", w, slow(w))
+		}
+	}
+}
+
+func TestValidDoesNotAllocate(t *testing.T) {
+	data := []byte(`{"task":{"id":"task_1","tags":["a","b"],"n":-3.25e-2,"ok":true,"x":null}}`)
+	allocs := testing.AllocsPerRun(100, func() {
+		if !Valid(data) {
+			t.Fatal("invalid")
+		}
+	})
+	require.Zero(t, allocs)
+}
+
+func BenchmarkValid(b *testing.B) {
+	data := []byte(`{"task":{"id":"task_01hzy3","title":"Prepare the quarterly portfolio review","status":"in_progress",` +
+		`"priority":"high","assignee_ids":["usr_1","usr_2"],"due_date":"2026-07-01","project_id":"proj_1",` +
+		`"created_at":"2026-06-01T10:00:00Z","updated_at":"2026-06-27T09:15:23Z"},` +
+		`"diff":{"due_date":{"before":"2026-06-28","after":"2026-07-01"}},"actor":{"id":"usr_3","name":"Ada"}}`)
+	b.Run("Valid", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if !Valid(data) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("json.Valid", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if !json.Valid(data) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}
