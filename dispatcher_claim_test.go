@@ -46,7 +46,9 @@ func TestDispatcherCloseReleasesWaiting(t *testing.T) {
 	// claiming: otherwise the worker may go on to its next delivery first.
 	<-d.closed
 	d.mu.Lock() // Close closes d.closed and stops the loop under d.mu
+	closing := d.closing
 	d.mu.Unlock()
+	require.True(t, closing, "Close marks the Dispatcher closing where it stops the loop")
 	close(unblock)
 	select {
 	case err := <-closed:

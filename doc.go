@@ -77,6 +77,9 @@
 // keeps them in PostgreSQL, shared by many dispatcher processes, and its
 // PublishTx records an event's deliveries inside the caller's transaction
 // (the outbox pattern); sqlitestore keeps them in one embedded SQLite file.
+// Each is a module of its own (github.com/onplana/webhook/pgstore and
+// github.com/onplana/webhook/sqlitestore), so this module requires no
+// database driver.
 // Delivery is at least once: a worker that dies mid-attempt leaves a lease
 // that expires, and another worker sends the delivery again with the same
 // delivery_id. The storetest package checks any Store against the contract.

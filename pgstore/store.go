@@ -28,6 +28,9 @@
 //
 // The tables are created in the connection's current schema (its
 // search_path), with names starting with webhook_.
+//
+// pgstore is a module of its own (go get github.com/onplana/webhook/pgstore),
+// so only programs that use it have pgx in their module graph.
 package pgstore
 
 import (

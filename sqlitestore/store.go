@@ -19,6 +19,10 @@
 // One process only: several processes sharing the file would be correct
 // (SQLite locks it) but would wake each other only by polling; use pgstore
 // for that.
+//
+// sqlitestore is a module of its own (go get
+// github.com/onplana/webhook/sqlitestore), so only programs that use it have
+// modernc.org/sqlite in their module graph.
 package sqlitestore
 
 import (

@@ -1,0 +1,28 @@
+module github.com/onplana/webhook/pgstore
+
+go 1.26
+
+require (
+	github.com/jackc/pgx/v5 v5.12.0
+	github.com/onplana/webhook v0.0.0-00010101000000-000000000000
+	github.com/onplana/webhook/internal/pgtest v0.0.0-00010101000000-000000000000
+	github.com/stretchr/testify v1.11.1
+	golang.org/x/sync v0.22.0
+)
+
+require (
+	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
+	github.com/davecgh/go-spew v1.1.1 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/pmezard/go-difflib v1.0.0 // indirect
+	github.com/rogpeppe/go-internal v1.16.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)
+
+replace (
+	github.com/onplana/webhook => ../
+	github.com/onplana/webhook/internal/pgtest => ../internal/pgtest
+)
