@@ -66,10 +66,14 @@ var ErrAlreadyStarted = errors.New("webhook: dispatcher already started")
 // usable: every field has a default.
 type Config struct {
 	// Workers is the number of deliveries attempted at once, across all
-	// endpoints. Defaults to DefaultWorkers.
+	// endpoints. Up to 8 claimed deliveries per worker wait in memory for
+	// their endpoint. Defaults to DefaultWorkers.
 	Workers int
-	// MaxPerEndpoint caps concurrent attempts to one endpoint URL host so a
-	// slow endpoint cannot starve the others. Defaults to DefaultMaxPerEndpoint.
+	// MaxPerEndpoint caps concurrent attempts to one endpoint (URL host
+	// and port) so a slow endpoint cannot starve the others. While an
+	// endpoint has due deliveries its slots stay busy: the next waits in
+	// the Dispatcher's queue for that endpoint, not in the store.
+	// Defaults to DefaultMaxPerEndpoint.
 	MaxPerEndpoint int
 	// AttemptTimeout bounds one attempt: connect, headers and body.
 	// Defaults to DefaultAttemptTimeout.

@@ -50,6 +50,13 @@
 // with every unexpired secret of the subscription (so [Dispatcher.RotateSecret]
 // has a grace period). Every attempt is recorded in the delivery log.
 //
+// Claimed deliveries wait in memory in one queue per endpoint (host and
+// port), and [Config.Workers] workers take them endpoint by endpoint, in
+// turn, with at most [Config.MaxPerEndpoint] attempts in flight to each:
+// a backlog to one endpoint keeps its slots busy, while a slow or dead
+// endpoint holds only its own slots and a bounded share of the queues,
+// and what is due after its backlog is claimed and sent meanwhile.
+//
 // Outbound requests go through a guarded client ([NewClient]): the SSRF
 // guard ([NetGuard]) checks the address actually dialled, so loopback,
 // private, link-local and other non-public addresses are refused even after
