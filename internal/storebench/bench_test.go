@@ -1,9 +1,13 @@
 package storebench_test
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"path/filepath"
 	"sync/atomic"
@@ -181,18 +185,34 @@ const backlog = 20_000
 // BenchmarkBacklog publishes a backlog of 20,000 events to one
 // subscription, whose endpoint is a receiver in another process answering
 // 204 at once, then starts a Dispatcher and times until the receiver has
-// every delivery. It runs with the default Config and with Workers =
-// MaxPerEndpoint = 32, and reports deliveries per second, how busy the
-// endpoint's MaxPerEndpoint slots were (attempt time over slots × time),
-// how many times each delivery was claimed, and on pgstore the statements
-// per delivery. Run it with -benchtime 1x: each iteration is a whole
-// backlog.
+// every delivery and their results are recorded. It runs with the default
+// Config and with Workers = MaxPerEndpoint = 32, and reports deliveries
+// per second, how busy the endpoint's MaxPerEndpoint slots were (attempt
+// time over slots × time), how many times each delivery was claimed, and
+// on pgstore the statements per delivery. The raw-http rows are the
+// baseline: the same number of POSTs of a delivery-sized body, with as
+// many keep-alive connections as the endpoint has slots, from a plain
+// net/http client and nothing else. Run it with -benchtime 1x: each
+// iteration is a whole backlog.
 func BenchmarkBacklog(b *testing.B) {
 	recv := startReceiver(b, 1)
 	configs := []struct {
 		name  string
 		slots int // Workers and MaxPerEndpoint; 0 for the defaults
 	}{{"default", 0}, {"32-slots", 32}}
+	for _, cfg := range configs {
+		b.Run("raw-http/"+cfg.name, func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				recv.reset()
+				b.StartTimer()
+				start := time.Now()
+				rawPosts(b, recv.urls[0]+"/ok", cmp.Or(cfg.slots, webhook.DefaultMaxPerEndpoint))
+				recv.wait(b, backlog, time.Minute)
+				b.ReportMetric(backlog/time.Since(start).Seconds(), "deliveries/s")
+			}
+		})
+	}
 	for _, sc := range stores {
 		for _, cfg := range configs {
 			b.Run(sc.name+"/"+cfg.name, func(b *testing.B) {
@@ -234,5 +254,42 @@ func BenchmarkBacklog(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// rawPosts sends backlog POSTs of a delivery-sized JSON body to url over
+// conns keep-alive connections of a plain net/http client, each with a
+// distinct delivery id header.
+func rawPosts(tb testing.TB, url string, conns int) {
+	tb.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	var next atomic.Int64
+	var g errgroup.Group
+	for range conns {
+		g.Go(func() error {
+			for {
+				i := next.Add(1)
+				if i > backlog {
+					return nil
+				}
+				body := fmt.Appendf(nil, `{"delivery_id":"dlv_raw_%d","event":"task.created","data":%s}`, i, eventData())
+				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				if err != nil {
+					return err
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set(webhook.DefaultDeliveryHeader, fmt.Sprintf("dlv_raw_%d", i))
+				resp, err := client.Do(req)
+				if err != nil {
+					return err
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		tb.Fatal(err)
 	}
 }
