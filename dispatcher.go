@@ -118,9 +118,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
-	// PollInterval is how often idle workers look for due deliveries when
-	// the store cannot wake them (it is not a WorkNotifier) or another
-	// process scheduled them. Defaults to DefaultPollInterval.
+	// PollInterval is how often an idle Dispatcher looks for due
+	// deliveries when the store cannot wake it (it is not a WorkNotifier)
+	// or another process scheduled them. Defaults to DefaultPollInterval.
 	PollInterval time.Duration
 	// MaxRetryAfter caps the delay a Retry-After header on a 429, 502, 503
 	// or 504 response may impose. Defaults to DefaultMaxRetryAfter.
@@ -227,9 +227,9 @@ func validUserAgent(s string) bool {
 }
 
 // Observer is told about deliveries as they happen, for metrics. Its
-// methods are called, concurrently, from the Dispatcher's goroutines (the
-// workers, or on a database store the recorders that write the workers'
-// results) and must not block.
+// methods are called, concurrently, from the Dispatcher's goroutines
+// (mostly the recorders that write the workers' results to the store) and
+// must not block.
 type Observer interface {
 	// AttemptFinished is called after each attempt with its outcome, once
 	// the attempt is recorded in the store; d holds the delivery's new
