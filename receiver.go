@@ -11,15 +11,21 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 )
 
 // DefaultMaxBodyBytes is the largest request body a Receiver reads: 5 MiB.
 const DefaultMaxBodyBytes = 5 << 20
 
-// initialBodyBuffer caps the buffer allocated for a body before its bytes
-// arrive.
-const initialBodyBuffer = 64 << 10
+// bodyChunkSize is the size of the pooled buffers a body is read into. A
+// request that announces a large body and then stalls holds one of them, so
+// it bounds what headers alone, which are not authenticated, make the server
+// set aside.
+const bodyChunkSize = 32 << 10
+
+// bodyChunks pools the buffers of bodyChunkSize bytes that readBody fills.
+var bodyChunks = sync.Pool{New: func() any { return new([bodyChunkSize]byte) }}
 
 // ReceiverConfig configures a Receiver. Only Secrets is required; every other
 // field has a default.
@@ -229,8 +235,10 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			rv.reject(w, r, http.StatusRequestEntityTooLarge, "webhook: body too large", ErrPayloadTooLarge)
 			return
 		}
-		body, err := rv.readBody(w, r)
+		var partsBuf [16][]byte
+		parts, err := rv.readBody(w, r, partsBuf[:0])
 		if err != nil {
+			releaseChunks(parts)
 			var tooLarge *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooLarge):
@@ -242,6 +250,8 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			}
 			return
 		}
+		body := bytes.Join(parts, nil)
+		releaseChunks(parts)
 		if err := rv.verify(r.Header, body); err != nil {
 			msg := "webhook: invalid signature"
 			if errors.Is(err, ErrTimestamp) {
@@ -302,12 +312,19 @@ func (rv *Receiver) verify(h http.Header, body []byte) error {
 	return rv.onplana.Verify(body, sig)
 }
 
-// readBody reads the whole body, at most rv.maxBody bytes. The read is
-// abandoned when the request context ends: a blocked Read does not watch
-// the context, so the connection's read deadline is moved to now instead.
-func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// readBody reads the whole body, at most rv.maxBody bytes, into chunks from
+// bodyChunks appended to parts, and returns them, also with an error: the
+// caller passes them to releaseChunks. The read is abandoned when the
+// request context ends: a blocked Read does not watch the context, so the
+// connection's read deadline is moved to now instead.
+//
+// Chunks of a fixed size are taken as bytes arrive, so Content-Length, which
+// is not authenticated, sizes nothing, and a large body is never copied from
+// one growing buffer to the next: the caller copies it once, into memory of
+// its exact size.
+func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]byte) ([][]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
+		return parts, nil
 	}
 	body := http.MaxBytesReader(w, r.Body, rv.maxBody)
 	rc := http.NewResponseController(w)
@@ -316,29 +333,26 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, er
 	})
 	defer stop()
 
-	// Size the buffer from Content-Length so that a normal delivery is read
-	// without regrowing (the spare byte lets the final Read report EOF), but
-	// no larger than initialBodyBuffer: the header is not authenticated,
-	// and trusting it would let headers alone make the server allocate
-	// MaxBodyBytes per connection. Larger bodies grow the buffer as their
-	// bytes actually arrive.
-	n := int64(512)
-	if r.ContentLength > 0 {
-		n = min(r.ContentLength+1, initialBodyBuffer)
-	}
-	buf := make([]byte, 0, n)
 	for {
-		m, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
+		if len(parts) == 0 || len(parts[len(parts)-1]) == bodyChunkSize {
+			parts = append(parts, bodyChunks.Get().(*[bodyChunkSize]byte)[:0])
+		}
+		last := parts[len(parts)-1]
+		m, err := body.Read(last[len(last):bodyChunkSize])
+		parts[len(parts)-1] = last[:len(last)+m]
 		if err == io.EOF {
-			return buf, nil
+			return parts, nil
 		}
 		if err != nil {
-			return nil, err
+			return parts, err
 		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)] // grow, amortized
-		}
+	}
+}
+
+// releaseChunks returns the chunks of readBody to bodyChunks.
+func releaseChunks(parts [][]byte) {
+	for _, p := range parts {
+		bodyChunks.Put((*[bodyChunkSize]byte)(p[:bodyChunkSize]))
 	}
 }
 
