@@ -68,8 +68,10 @@ type ReceiverConfig struct {
 
 // Receiver authenticates incoming webhook deliveries. Its Middleware reads
 // the body under a size cap, verifies the signature over the raw bytes, then
-// decodes the envelope; only then does the wrapped handler run. A Receiver is
-// safe for concurrent use.
+// decodes the envelope; only then does the wrapped handler run. The body is
+// read into pooled buffers as its bytes arrive, whatever Content-Length
+// announces, and copied into memory of its own, once and at its exact size,
+// only after its signature verifies. A Receiver is safe for concurrent use.
 //
 // The Receiver bounds what it reads, not how long reading takes: that is the
 // server's job. Mount it on an http.Server with timeouts, for example
@@ -250,9 +252,15 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			}
 			return
 		}
-		body := bytes.Join(parts, nil)
+		// Verify before copying the body out of the pool: a forged body
+		// costs its chunks' time in the pool, never memory of its own.
+		err = rv.verify(r.Header, parts)
+		var body []byte
+		if err == nil {
+			body = bytes.Join(parts, nil)
+		}
 		releaseChunks(parts)
-		if err := rv.verify(r.Header, body); err != nil {
+		if err != nil {
 			msg := "webhook: invalid signature"
 			if errors.Is(err, ErrTimestamp) {
 				msg = "webhook: signature timestamp outside tolerance"
@@ -295,9 +303,10 @@ func (rv *Receiver) signaturePresent(h http.Header) error {
 	return nil
 }
 
-func (rv *Receiver) verify(h http.Header, body []byte) error {
+// verify checks the signature of the body held in parts, in order.
+func (rv *Receiver) verify(h http.Header, parts [][]byte) error {
 	if rv.scheme == SchemeStandard {
-		return rv.standard.VerifyHeader(body, h)
+		return rv.standard.verifyHeader(parts, h)
 	}
 	// A repeated header is refused rather than guessed at, as
 	// StandardVerifier.VerifyHeader does: a proxy may have appended one.
@@ -309,7 +318,7 @@ func (rv *Receiver) verify(h http.Header, body []byte) error {
 	if len(sigs) == 1 {
 		sig = sigs[0]
 	}
-	return rv.onplana.Verify(body, sig)
+	return rv.onplana.verify(parts, sig)
 }
 
 // readBody reads the whole body, at most rv.maxBody bytes, into chunks from

@@ -729,6 +729,43 @@ func TestReceiverDoesNotTrustContentLength(t *testing.T) {
 	require.Less(t, alloc, uint64(webhook.DefaultMaxBodyBytes/4))
 }
 
+// TestReceiverCopiesOnlyVerifiedBodies checks what a large body costs: a
+// verified body is copied once out of the pooled buffers it was read into,
+// into memory of about its size, and a forged one is refused from those
+// buffers without being copied. Not parallel: it reads the process's
+// allocation counter.
+func TestReceiverCopiesOnlyVerifiedBodies(t *testing.T) {
+	body := []byte(strings.Replace(validEnvelope, `"data":{`, `"data":{"note":"`+strings.Repeat("a", 1<<20)+`",`, 1))
+	size := uint64(len(body))
+	tests := []struct {
+		name     string
+		scheme   webhook.Scheme
+		secret   webhook.Secret
+		status   int
+		min, max uint64 // bounds on the bytes allocated per request
+	}{
+		{"onplana, verified", webhook.SchemeOnplana, receiverSecret, http.StatusNoContent, size, size * 3 / 2},
+		{"onplana, forged", webhook.SchemeOnplana, receiverOtherSecret, http.StatusUnauthorized, 0, size / 2},
+		{"standard, verified", webhook.SchemeStandard, receiverSecret, http.StatusNoContent, size, size * 3 / 2},
+		{"standard, forged", webhook.SchemeStandard, receiverOtherSecret, http.StatusUnauthorized, 0, size / 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rv := newReceiver(t, webhook.ReceiverConfig{Scheme: tt.scheme, Logger: newReceiverTestLogger(io.Discard)})
+			h := rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil }))
+			req := signedRequest(t, tt.scheme, body, tt.secret)
+			alloc := allocatedBy(func() {
+				req.Body = io.NopCloser(bytes.NewReader(body))
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				require.Equal(t, tt.status, rec.Code)
+			})
+			require.GreaterOrEqual(t, alloc, tt.min)
+			require.Less(t, alloc, tt.max)
+		})
+	}
+}
+
 // allocatedBy returns the bytes the process allocated while f ran, the
 // least of three runs, so that a stray allocation elsewhere in the test
 // binary does not fail the caller.
