@@ -729,6 +729,64 @@ func TestReceiverDoesNotTrustContentLength(t *testing.T) {
 	require.Less(t, alloc, uint64(webhook.DefaultMaxBodyBytes/4))
 }
 
+// TestReceiverStalledBodyAllocatesLittle checks that headers alone do not
+// make the server set memory aside: a client announces Content-Length:
+// 5 MiB, sends 10 bytes and stalls, and while its request waits, the whole
+// process (server and client, over a real connection) has allocated less
+// than 64 KiB for it: a pooled chunk and net/http's own buffers, nothing in
+// proportion to what was announced. Not parallel: it reads the process's
+// allocation counter.
+func TestReceiverStalledBodyAllocatesLittle(t *testing.T) {
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(io.Discard)})
+	next := newRecordingHandler()
+	mw := rv.Middleware(next)
+	stalled := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = &stallReporter{ReadCloser: r.Body, after: 10, stalled: stalled}
+		mw.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	const request = "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: 5242880\r\n%s: %s\r\n\r\n0123456789"
+	sig := webhook.Sign([]byte(receiverSecret), []byte(validEnvelope))
+	alloc := allocatedBy(func() {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		_, err = fmt.Fprintf(conn, request, webhook.DefaultSignatureHeader, sig)
+		require.NoError(t, err)
+		select {
+		case <-stalled:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the server did not wait for the rest of the body")
+		}
+	})
+	require.Less(t, alloc, uint64(64<<10))
+	require.Zero(t, next.calls.Load())
+}
+
+// stallReporter reports on stalled once its request body has yielded after
+// bytes and is read again: the reader then waits for bytes the client will
+// not send.
+type stallReporter struct {
+	io.ReadCloser
+	after   int
+	n       int
+	stalled chan<- struct{}
+}
+
+func (s *stallReporter) Read(p []byte) (int, error) {
+	if s.n >= s.after {
+		select {
+		case s.stalled <- struct{}{}:
+		default:
+		}
+	}
+	n, err := s.ReadCloser.Read(p)
+	s.n += n
+	return n, err
+}
+
 // TestReceiverCopiesOnlyVerifiedBodies checks what a large body costs: a
 // verified body is copied once out of the pooled buffers it was read into,
 // into memory of about its size, and a forged one is refused from those
