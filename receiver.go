@@ -18,13 +18,13 @@ import (
 // DefaultMaxBodyBytes is the largest request body a Receiver reads: 5 MiB.
 const DefaultMaxBodyBytes = 5 << 20
 
-// bodyChunkSize is the size of the pooled buffers a body is read into. A
-// request that announces a large body and then stalls holds one of them, so
-// it bounds what headers alone, which are not authenticated, make the server
-// set aside.
+// bodyChunkSize is the size of the pooled chunks a body is read into, unless
+// Content-Length says it is smaller. A request that announces a large body
+// and stalls holds one chunk: headers alone, which are not authenticated,
+// make the server set no more aside.
 const bodyChunkSize = 32 << 10
 
-// bodyChunks pools the buffers of bodyChunkSize bytes that readBody fills.
+// bodyChunks pools the chunks of bodyChunkSize bytes that readBody fills.
 var bodyChunks = sync.Pool{New: func() any { return new([bodyChunkSize]byte) }}
 
 // ReceiverConfig configures a Receiver. Only Secrets is required; every other
@@ -68,10 +68,11 @@ type ReceiverConfig struct {
 
 // Receiver authenticates incoming webhook deliveries. Its Middleware reads
 // the body under a size cap, verifies the signature over the raw bytes, then
-// decodes the envelope; only then does the wrapped handler run. The body is
-// read into pooled buffers as its bytes arrive, whatever Content-Length
-// announces, and copied into memory of its own, once and at its exact size,
-// only after its signature verifies. A Receiver is safe for concurrent use.
+// decodes the envelope; only then does the wrapped handler run. A body that
+// Content-Length says is under 32 KiB is read into a buffer of that size;
+// any other is read into pooled buffers as its bytes arrive, and copied into
+// memory of its own, once and at its exact size, only after its signature
+// verifies. A Receiver is safe for concurrent use.
 //
 // The Receiver bounds what it reads, not how long reading takes: that is the
 // server's job. Mount it on an http.Server with timeouts, for example
@@ -252,11 +253,15 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			}
 			return
 		}
-		// Verify before copying the body out of the pool: a forged body
-		// costs its chunks' time in the pool, never memory of its own.
+		// Verify before copying a body out of the pool: a forged one costs
+		// no memory of its own.
 		err = rv.verify(r.Header, parts)
 		var body []byte
-		if err == nil {
+		switch {
+		case err != nil:
+		case len(parts) == 1 && !pooled(parts[0]):
+			body = parts[0]
+		default:
 			body = bytes.Join(parts, nil)
 		}
 		releaseChunks(parts)
@@ -321,16 +326,11 @@ func (rv *Receiver) verify(h http.Header, parts [][]byte) error {
 	return rv.onplana.verify(parts, sig)
 }
 
-// readBody reads the whole body, at most rv.maxBody bytes, into chunks from
-// bodyChunks appended to parts, and returns them, also with an error: the
-// caller passes them to releaseChunks. The read is abandoned when the
-// request context ends: a blocked Read does not watch the context, so the
-// connection's read deadline is moved to now instead.
-//
-// Chunks of a fixed size are taken as bytes arrive, so Content-Length, which
-// is not authenticated, sizes nothing, and a large body is never copied from
-// one growing buffer to the next: the caller copies it once, into memory of
-// its exact size.
+// readBody reads the whole body, at most rv.maxBody bytes, appends the
+// buffers that hold it to parts and returns them, also with an error: the
+// caller passes them to releaseChunks. The read is abandoned when the request context
+// ends: a blocked Read does not watch the context, so the connection's read
+// deadline is moved to now instead.
 func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]byte) ([][]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return parts, nil
@@ -342,12 +342,21 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]b
 	})
 	defer stop()
 
+	// A body that Content-Length says is small, as most deliveries are, is
+	// read in place into a buffer of its size (the spare byte lets the
+	// final Read report EOF). Anything else, or anything past what the
+	// header said, goes into chunks taken as its bytes arrive: the header is
+	// not authenticated, so it sizes no more than a chunk, and a large body
+	// is never copied from one growing buffer into the next.
+	if r.ContentLength > 0 && r.ContentLength+1 < bodyChunkSize {
+		parts = append(parts, make([]byte, 0, r.ContentLength+1))
+	}
 	for {
-		if len(parts) == 0 || len(parts[len(parts)-1]) == bodyChunkSize {
+		if len(parts) == 0 || len(parts[len(parts)-1]) == cap(parts[len(parts)-1]) {
 			parts = append(parts, bodyChunks.Get().(*[bodyChunkSize]byte)[:0])
 		}
 		last := parts[len(parts)-1]
-		m, err := body.Read(last[len(last):bodyChunkSize])
+		m, err := body.Read(last[len(last):cap(last)])
 		parts[len(parts)-1] = last[:len(last)+m]
 		if err == io.EOF {
 			return parts, nil
@@ -358,10 +367,16 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]b
 	}
 }
 
-// releaseChunks returns the chunks of readBody to bodyChunks.
+// pooled reports whether p, a part of readBody, is a chunk from bodyChunks
+// rather than a buffer sized from Content-Length, which is smaller.
+func pooled(p []byte) bool { return cap(p) == bodyChunkSize }
+
+// releaseChunks returns the chunks among parts to bodyChunks.
 func releaseChunks(parts [][]byte) {
 	for _, p := range parts {
-		bodyChunks.Put((*[bodyChunkSize]byte)(p[:bodyChunkSize]))
+		if pooled(p) {
+			bodyChunks.Put((*[bodyChunkSize]byte)(p[:bodyChunkSize]))
+		}
 	}
 }
 

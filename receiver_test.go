@@ -729,13 +729,59 @@ func TestReceiverDoesNotTrustContentLength(t *testing.T) {
 	require.Less(t, alloc, uint64(webhook.DefaultMaxBodyBytes/4))
 }
 
+// TestReceiverPassesTheExactBody checks that bodies on either side of the
+// sizes where reading changes buffers reach the handler byte for byte,
+// whatever Content-Length says: exact, absent, too low or too high.
+func TestReceiverPassesTheExactBody(t *testing.T) {
+	t.Parallel()
+	const chunk = 32 << 10 // the Receiver's pooled chunk size
+	sizes := []int{len(validEnvelope) + 10, chunk - 2, chunk - 1, chunk, chunk + 1, 2 * chunk, 1<<20 + 7}
+	lengths := []struct {
+		name string
+		of   func(n int) int64
+	}{
+		{"exact", func(n int) int64 { return int64(n) }},
+		{"absent", func(int) int64 { return -1 }},
+		{"too low", func(int) int64 { return 100 }},
+		{"too high", func(n int) int64 { return int64(n) + 1000 }},
+	}
+	for _, size := range sizes {
+		body := envelopeOfSize(size)
+		require.Len(t, body, size)
+		for _, cl := range lengths {
+			t.Run(fmt.Sprintf("%d bytes/Content-Length %s", size, cl.name), func(t *testing.T) {
+				t.Parallel()
+				rv := newReceiver(t, webhook.ReceiverConfig{})
+				got := make(chan []byte, 1)
+				h := rv.Handler(webhook.EventHandlerFunc(func(_ context.Context, _ *webhook.Event, body []byte) error {
+					got <- body
+					return nil
+				}))
+				req := signedRequest(t, webhook.SchemeOnplana, body)
+				req.ContentLength = cl.of(len(body))
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
+				require.Equal(t, body, <-got)
+			})
+		}
+	}
+}
+
+// envelopeOfSize returns validEnvelope padded to n bytes, at least
+// len(validEnvelope)+10, by a note in its data.
+func envelopeOfSize(n int) []byte {
+	note := `"note":"` + strings.Repeat("a", n-len(validEnvelope)-len(`"note":"",`)) + `",`
+	return []byte(strings.Replace(validEnvelope, `"data":{`, `"data":{`+note, 1))
+}
+
 // TestReceiverStalledBodyAllocatesLittle checks that headers alone do not
 // make the server set memory aside: a client announces Content-Length:
 // 5 MiB, sends 10 bytes and stalls, and while its request waits, the whole
 // process (server and client, over a real connection) has allocated less
-// than 64 KiB for it: a pooled chunk and net/http's own buffers, nothing in
-// proportion to what was announced. Not parallel: it reads the process's
-// allocation counter.
+// than 64 KiB for it: a pooled chunk of 32 KiB and net/http's own buffers,
+// nothing in proportion to what was announced. Not parallel: it reads the
+// process's allocation counter.
 func TestReceiverStalledBodyAllocatesLittle(t *testing.T) {
 	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(io.Discard)})
 	next := newRecordingHandler()
@@ -789,11 +835,11 @@ func (s *stallReporter) Read(p []byte) (int, error) {
 
 // TestReceiverCopiesOnlyVerifiedBodies checks what a large body costs: a
 // verified body is copied once out of the pooled buffers it was read into,
-// into memory of about its size, and a forged one is refused from those
-// buffers without being copied. Not parallel: it reads the process's
-// allocation counter.
+// into memory of about its size, and a forged one is refused without being
+// copied out of them. Not parallel: it reads the process's allocation
+// counter.
 func TestReceiverCopiesOnlyVerifiedBodies(t *testing.T) {
-	body := []byte(strings.Replace(validEnvelope, `"data":{`, `"data":{"note":"`+strings.Repeat("a", 1<<20)+`",`, 1))
+	body := envelopeOfSize(1 << 20)
 	size := uint64(len(body))
 	tests := []struct {
 		name     string
