@@ -11,15 +11,21 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 )
 
 // DefaultMaxBodyBytes is the largest request body a Receiver reads: 5 MiB.
 const DefaultMaxBodyBytes = 5 << 20
 
-// initialBodyBuffer caps the buffer allocated for a body before its bytes
-// arrive.
-const initialBodyBuffer = 64 << 10
+// bodyChunkSize is the size of the pooled chunks a body is read into, unless
+// Content-Length says it is smaller. A request that announces a large body
+// and stalls holds one chunk: headers alone, which are not authenticated,
+// make the server set no more aside.
+const bodyChunkSize = 32 << 10
+
+// bodyChunks pools the chunks of bodyChunkSize bytes that readBody fills.
+var bodyChunks = sync.Pool{New: func() any { return new([bodyChunkSize]byte) }}
 
 // ReceiverConfig configures a Receiver. Only Secrets is required; every other
 // field has a default.
@@ -62,8 +68,11 @@ type ReceiverConfig struct {
 
 // Receiver authenticates incoming webhook deliveries. Its Middleware reads
 // the body under a size cap, verifies the signature over the raw bytes, then
-// decodes the envelope; only then does the wrapped handler run. A Receiver is
-// safe for concurrent use.
+// decodes the envelope; only then does the wrapped handler run. A body that
+// Content-Length says is under 32 KiB is read into a buffer of that size;
+// any other is read into pooled buffers as its bytes arrive, and copied into
+// memory of its own, once and at its exact size, only after its signature
+// verifies. A Receiver is safe for concurrent use.
 //
 // The Receiver bounds what it reads, not how long reading takes: that is the
 // server's job. Mount it on an http.Server with timeouts, for example
@@ -229,8 +238,10 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			rv.reject(w, r, http.StatusRequestEntityTooLarge, "webhook: body too large", ErrPayloadTooLarge)
 			return
 		}
-		body, err := rv.readBody(w, r)
+		var partsBuf [16][]byte
+		parts, err := rv.readBody(w, r, partsBuf[:0])
 		if err != nil {
+			releaseChunks(parts)
 			var tooLarge *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooLarge):
@@ -242,7 +253,19 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			}
 			return
 		}
-		if err := rv.verify(r.Header, body); err != nil {
+		// Verify before copying a body out of the pool: a forged one costs
+		// no memory of its own.
+		err = rv.verify(r.Header, parts)
+		var body []byte
+		switch {
+		case err != nil:
+		case len(parts) == 1 && !pooled(parts[0]):
+			body = parts[0]
+		default:
+			body = bytes.Join(parts, nil)
+		}
+		releaseChunks(parts)
+		if err != nil {
 			msg := "webhook: invalid signature"
 			if errors.Is(err, ErrTimestamp) {
 				msg = "webhook: signature timestamp outside tolerance"
@@ -285,9 +308,10 @@ func (rv *Receiver) signaturePresent(h http.Header) error {
 	return nil
 }
 
-func (rv *Receiver) verify(h http.Header, body []byte) error {
+// verify checks the signature of the body held in parts, in order.
+func (rv *Receiver) verify(h http.Header, parts [][]byte) error {
 	if rv.scheme == SchemeStandard {
-		return rv.standard.VerifyHeader(body, h)
+		return rv.standard.verifyHeader(parts, h)
 	}
 	// A repeated header is refused rather than guessed at, as
 	// StandardVerifier.VerifyHeader does: a proxy may have appended one.
@@ -299,15 +323,17 @@ func (rv *Receiver) verify(h http.Header, body []byte) error {
 	if len(sigs) == 1 {
 		sig = sigs[0]
 	}
-	return rv.onplana.Verify(body, sig)
+	return rv.onplana.verify(parts, sig)
 }
 
-// readBody reads the whole body, at most rv.maxBody bytes. The read is
-// abandoned when the request context ends: a blocked Read does not watch
-// the context, so the connection's read deadline is moved to now instead.
-func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// readBody reads the whole body, at most rv.maxBody bytes, appends the
+// buffers that hold it to parts and returns them, also with an error: the
+// caller passes them to releaseChunks. The read is abandoned when the request context
+// ends: a blocked Read does not watch the context, so the connection's read
+// deadline is moved to now instead.
+func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]byte) ([][]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
+		return parts, nil
 	}
 	body := http.MaxBytesReader(w, r.Body, rv.maxBody)
 	rc := http.NewResponseController(w)
@@ -316,28 +342,40 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, er
 	})
 	defer stop()
 
-	// Size the buffer from Content-Length so that a normal delivery is read
-	// without regrowing (the spare byte lets the final Read report EOF), but
-	// no larger than initialBodyBuffer: the header is not authenticated,
-	// and trusting it would let headers alone make the server allocate
-	// MaxBodyBytes per connection. Larger bodies grow the buffer as their
-	// bytes actually arrive.
-	n := int64(512)
-	if r.ContentLength > 0 {
-		n = min(r.ContentLength+1, initialBodyBuffer)
+	// A body that Content-Length says is small, as most deliveries are, is
+	// read in place into a buffer of its size (the spare byte lets the
+	// final Read report EOF). Anything else, or anything past what the
+	// header said, goes into chunks taken as its bytes arrive: the header is
+	// not authenticated, so it sizes no more than a chunk, and a large body
+	// is never copied from one growing buffer into the next.
+	if r.ContentLength > 0 && r.ContentLength+1 < bodyChunkSize {
+		parts = append(parts, make([]byte, 0, r.ContentLength+1))
 	}
-	buf := make([]byte, 0, n)
 	for {
-		m, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
+		if len(parts) == 0 || len(parts[len(parts)-1]) == cap(parts[len(parts)-1]) {
+			parts = append(parts, bodyChunks.Get().(*[bodyChunkSize]byte)[:0])
+		}
+		last := parts[len(parts)-1]
+		m, err := body.Read(last[len(last):cap(last)])
+		parts[len(parts)-1] = last[:len(last)+m]
 		if err == io.EOF {
-			return buf, nil
+			return parts, nil
 		}
 		if err != nil {
-			return nil, err
+			return parts, err
 		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)] // grow, amortized
+	}
+}
+
+// pooled reports whether p, a part of readBody, is a chunk from bodyChunks
+// rather than a buffer sized from Content-Length, which is smaller.
+func pooled(p []byte) bool { return cap(p) == bodyChunkSize }
+
+// releaseChunks returns the chunks among parts to bodyChunks.
+func releaseChunks(parts [][]byte) {
+	for _, p := range parts {
+		if pooled(p) {
+			bodyChunks.Put((*[bodyChunkSize]byte)(p[:bodyChunkSize]))
 		}
 	}
 }

@@ -123,6 +123,12 @@ func NewVerifier(secrets ...[]byte) (*Verifier, error) {
 
 // Verify is like the package-level Verify with the Verifier's secrets.
 func (v *Verifier) Verify(body []byte, signature string) error {
+	return v.verify([][]byte{body}, signature)
+}
+
+// verify is Verify over a body held in parts, in order, so that a Receiver
+// can verify a body before copying it out of its pooled chunks.
+func (v *Verifier) verify(parts [][]byte, signature string) error {
 	if v == nil || len(v.keys) == 0 {
 		return fmt.Errorf("%w: verifier has no secrets", ErrNoSecret)
 	}
@@ -133,7 +139,9 @@ func (v *Verifier) Verify(body []byte, signature string) error {
 	}
 	for _, k := range v.keys {
 		st := k.get()
-		st.h.Write(body)
+		for _, p := range parts {
+			st.h.Write(p)
+		}
 		ok := anyEqual(st.h.Sum(st.sum[:0]), &sigs, n)
 		k.put(st)
 		if ok {
