@@ -230,6 +230,7 @@ func BenchmarkBacklog(b *testing.B) {
 					})
 					queries.n.Store(0)
 					b.StartTimer()
+					machine0, self0, cpuOK := cpuUsed()
 					start := time.Now()
 					if err := d.Start(context.Background()); err != nil {
 						b.Fatal(err)
@@ -240,7 +241,15 @@ func BenchmarkBacklog(b *testing.B) {
 						b.Fatal(err)
 					}
 					elapsed := time.Since(start)
+					machine1, self1, _ := cpuUsed()
 					b.StopTimer()
+					if cpuOK {
+						// All of the machine's CPU per delivery (the receiver's and
+						// PostgreSQL's included), and this process's part.
+						perDelivery := func(d time.Duration) float64 { return float64(d.Microseconds()) / backlog }
+						b.ReportMetric(perDelivery(machine1-machine0), "machine-cpu-µs/delivery")
+						b.ReportMetric(perDelivery(self1-self0), "dispatcher-cpu-µs/delivery")
+					}
 					slots := cmp.Or(cfg.slots, webhook.DefaultMaxPerEndpoint)
 					b.ReportMetric(backlog/elapsed.Seconds(), "deliveries/s")
 					b.ReportMetric(100*float64(timer.total.Load())/float64(slots)/float64(elapsed), "slots-busy-%")
