@@ -81,10 +81,15 @@ type Config struct {
 	MaxPayloadBytes int
 	// Scheme selects the signature headers. Defaults to SchemeOnplana.
 	Scheme Scheme
-	// EventHeader and SignatureHeader name the Onplana-scheme headers.
-	// Default to DefaultEventHeader and DefaultSignatureHeader.
-	EventHeader     string
-	SignatureHeader string
+	// EventHeader, SignatureHeader and PreviousSignatureHeader name the
+	// Onplana-scheme headers: the event type, the one signature under the
+	// subscription's newest secret, and the signatures under older secrets
+	// during a rotation's grace period (see Signer.SignRequest). Default to
+	// DefaultEventHeader, DefaultSignatureHeader and
+	// DefaultPreviousSignatureHeader.
+	EventHeader             string
+	SignatureHeader         string
+	PreviousSignatureHeader string
 	// DeliveryHeader names the header carrying the delivery id on every
 	// attempt. Defaults to DefaultDeliveryHeader.
 	DeliveryHeader string
@@ -182,6 +187,9 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.SignatureHeader == "" {
 		out.SignatureHeader = DefaultSignatureHeader
 	}
+	if out.PreviousSignatureHeader == "" {
+		out.PreviousSignatureHeader = DefaultPreviousSignatureHeader
+	}
 	if out.DeliveryHeader == "" {
 		out.DeliveryHeader = DefaultDeliveryHeader
 	}
@@ -251,8 +259,10 @@ type Observer interface {
 // Each attempt POSTs the delivery's stored body, byte for byte the same on
 // every retry, with Content-Type application/json, the User-Agent, the
 // delivery id header and the signature headers of Config.Scheme (every
-// unexpired secret of the subscription signs; the Standard scheme signs a
-// fresh timestamp each time). Its outcome:
+// unexpired secret of the subscription signs: with the Onplana scheme the
+// newest in Config.SignatureHeader, always exactly one value, the others
+// in Config.PreviousSignatureHeader; the Standard scheme signs a fresh
+// timestamp each time). Its outcome:
 //
 //   - 2xx: succeeded, unless the answer's body outlasts the attempt
 //     deadline (only a small snippet of it is read).
@@ -330,7 +340,12 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := Signer{Scheme: c.Scheme, EventHeader: c.EventHeader, SignatureHeader: c.SignatureHeader}.resolved()
+	signer, err := Signer{
+		Scheme:                  c.Scheme,
+		EventHeader:             c.EventHeader,
+		SignatureHeader:         c.SignatureHeader,
+		PreviousSignatureHeader: c.PreviousSignatureHeader,
+	}.resolved()
 	if err != nil {
 		return nil, err
 	}

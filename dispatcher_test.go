@@ -884,7 +884,9 @@ func TestDispatcherRotationSignsWithBothSecrets(t *testing.T) {
 	h.start(t)
 
 	verifies := func(r received, s webhook.Secret) bool {
-		return webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), []byte(s)) == nil
+		v, err := webhook.NewVerifier([]byte(s))
+		require.NoError(t, err)
+		return v.VerifyHeader(r.body, r.header) == nil
 	}
 	h.publish(t, webhook.EventTaskUpdated)
 	h.waitEnded(t)
