@@ -126,6 +126,14 @@ type Config struct {
 	// MaxRetryAfter caps the delay a Retry-After header on a 429, 502, 503
 	// or 504 response may impose. Defaults to DefaultMaxRetryAfter.
 	MaxRetryAfter time.Duration
+	// Validator, if set, checks every event Publish accepts, after the
+	// checks Publish always makes (see NewDeliveries), and Publish refuses
+	// the event with its error. Set it to onplana.Validator() to check each
+	// event against the JSON Schema of its catalog entry, so that no
+	// receiver that trusts the catalog gets what it forbids; that costs a
+	// decoding of Data per Publish (see onplana.Validator). Defaults to
+	// nil: only the checks Publish always makes.
+	Validator EventValidator
 	// HTTPClient, if set, sends the attempts instead of the client built
 	// with NewClient from AttemptTimeout, AllowPrivateNetworks and
 	// AllowedNetworks. The SSRF guard, the refusal of redirects and the
@@ -477,25 +485,32 @@ func (d *Dispatcher) isClosed() bool {
 // subscription, and returns once they are all in the store (or none is,
 // on error). An empty e.ID gets a new "evt_…" id and a zero Timestamp the
 // current time. Publish does not need Start; it returns ErrClosed after
-// Close, a *ValidationError for an invalid event (see NewDeliveries), an
-// error wrapping ErrPayloadTooLarge for an envelope over
+// Close, a *ValidationError naming the field for an event that is invalid
+// or that its catalog entry forbids (see NewDeliveries: a project-scoped
+// type without ProjectID, data without its resource, an update without
+// data.diff), then the error of Config.Validator if it refuses the event,
+// an error wrapping ErrPayloadTooLarge for an envelope over
 // Config.MaxPayloadBytes, and store errors wrapped. An event no
 // subscription matches is valid and dropped.
 func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 	if d.isClosed() {
 		return ErrClosed
 	}
-	if err := validateEvent(&e); err != nil {
+	if err := validatePublished(&e); err != nil {
 		return err
 	}
-	if e.Type == EventPing {
-		return &ValidationError{Field: "Type", Reason: "webhook.ping is sent by the dispatcher (CreateSubscription, Ping), not published"}
+	now := d.now()
+	completeEvent(&e, now)
+	if v := d.cfg.Validator; v != nil {
+		if err := v.ValidateEvent(&e); err != nil {
+			return err
+		}
 	}
 	ids, err := d.store.MatchSubscriptionIDs(ctx, e.OrganizationID, e.ProjectID, e.Type)
 	if err != nil {
 		return fmt.Errorf("webhook: publish: match subscriptions: %w", err)
 	}
-	dls, err := newDeliveries(e, ids, d.now(), d.cfg.MaxPayloadBytes)
+	dls, err := newDeliveries(e, ids, now, d.cfg.MaxPayloadBytes)
 	if err != nil || len(dls) == 0 {
 		return err
 	}
