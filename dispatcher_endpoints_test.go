@@ -91,7 +91,7 @@ func TestDispatcherDrainsBacklogWithoutReleasing(t *testing.T) {
 	_, err := d.CreateSubscription(ctx, webhook.SubscriptionParams{OrganizationID: "org_1", URL: ep.URL, EventTypes: []string{"*"}})
 	require.NoError(t, err)
 	for range events {
-		require.NoError(t, d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_1", Data: []byte(`{}`)}))
+		require.NoError(t, d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_1", ProjectID: "proj_1", Data: eventData(webhook.EventTaskUpdated)}))
 	}
 	require.NoError(t, d.Start(ctx))
 	for i := range events {
@@ -138,7 +138,7 @@ func TestDispatcherSlowBacklogDoesNotDelayOthers(t *testing.T) {
 		_, err := d.CreateSubscription(ctx, webhook.SubscriptionParams{OrganizationID: "org_1", URL: sub.url, EventTypes: []string{string(sub.typ)}})
 		require.NoError(t, err)
 		for range events {
-			require.NoError(t, d.Publish(ctx, webhook.Event{Type: sub.typ, OrganizationID: "org_1", Data: []byte(`{}`)}))
+			require.NoError(t, d.Publish(ctx, webhook.Event{Type: sub.typ, OrganizationID: "org_1", ProjectID: "proj_1", Data: eventData(sub.typ)}))
 		}
 	}
 	require.NoError(t, d.Start(ctx))
@@ -180,7 +180,7 @@ func TestDispatcherPingTakesAnEndpointSlot(t *testing.T) {
 	sub, err := d.CreateSubscription(ctx, webhook.SubscriptionParams{OrganizationID: "org_1", URL: srv.URL, EventTypes: []string{"*"}})
 	require.NoError(t, err)
 	require.NoError(t, d.Start(ctx))
-	require.NoError(t, d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_1", Data: []byte(`{}`)}))
+	require.NoError(t, d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_1", ProjectID: "proj_1", Data: eventData(webhook.EventTaskUpdated)}))
 	select {
 	case <-inFlight:
 	case <-time.After(waitTimeout):

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,10 +43,15 @@ type ReceiverConfig struct {
 	// MaxBodyBytes caps the request body. A larger body is answered 413
 	// without being hashed. Defaults to DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// EventHeader and SignatureHeader name the headers of SchemeOnplana.
-	// They default to DefaultEventHeader and DefaultSignatureHeader.
-	EventHeader     string
-	SignatureHeader string
+	// EventHeader, SignatureHeader and PreviousSignatureHeader name the
+	// headers of SchemeOnplana: the event type, the signature under the
+	// sender's newest secret, and the signatures under older secrets
+	// during a rotation's grace period. A match in either signature header
+	// verifies. They default to DefaultEventHeader, DefaultSignatureHeader
+	// and DefaultPreviousSignatureHeader.
+	EventHeader             string
+	SignatureHeader         string
+	PreviousSignatureHeader string
 	// Tolerance is how far the webhook-timestamp of SchemeStandard may be
 	// from now, both ways. Defaults to DefaultTolerance.
 	Tolerance time.Duration
@@ -99,6 +105,7 @@ type Receiver struct {
 	now         func() time.Time
 	eventHeader string
 	sigHeader   string
+	prevHeader  string
 	log         *slog.Logger
 }
 
@@ -119,8 +126,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		maxBody:     cfg.MaxBodyBytes,
 		maxAge:      cfg.MaxEventAge,
 		now:         cfg.Now,
-		eventHeader: cfg.EventHeader,
-		sigHeader:   cfg.SignatureHeader,
+		eventHeader: cmp.Or(cfg.EventHeader, DefaultEventHeader),
+		sigHeader:   cmp.Or(cfg.SignatureHeader, DefaultSignatureHeader),
+		prevHeader:  cmp.Or(cfg.PreviousSignatureHeader, DefaultPreviousSignatureHeader),
 		log:         cfg.Logger,
 	}
 	if rv.scheme == "" {
@@ -141,11 +149,8 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	if rv.now == nil {
 		rv.now = time.Now
 	}
-	if rv.eventHeader == "" {
-		rv.eventHeader = DefaultEventHeader
-	}
-	if rv.sigHeader == "" {
-		rv.sigHeader = DefaultSignatureHeader
+	if rv.scheme == SchemeOnplana && strings.EqualFold(rv.sigHeader, rv.prevHeader) {
+		return nil, &ValidationError{Field: "PreviousSignatureHeader", Reason: "same as SignatureHeader"}
 	}
 	if rv.log == nil {
 		rv.log = slog.Default()
@@ -197,13 +202,14 @@ func receivedFrom(ctx context.Context) *received {
 // passing it to next. In order, it answers
 //
 //   - 405 with "Allow: POST" to any method but POST;
-//   - 401 when the signature header is missing or blank, before reading
-//     the body;
+//   - 401 when the signature headers are missing or blank, before reading
+//     the body (for SchemeOnplana, a signature in either SignatureHeader or
+//     PreviousSignatureHeader is enough to go on);
 //   - 413 when the body exceeds MaxBodyBytes (checked against
 //     Content-Length first, then while reading, so a lying Content-Length or
 //     an endless chunked body is cut at the cap and never hashed);
 //   - 408 when the request's context ends while the body is being read;
-//   - 401 when the signature is malformed or matches no secret (and, for
+//   - 401 when the signatures are malformed or none matches a secret (and, for
 //     SchemeStandard, when the timestamp is outside the tolerance). The
 //     signature is checked over the raw bytes before anything is decoded
 //     or routed;
@@ -295,35 +301,29 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 }
 
 // signaturePresent reports ErrMissingSignature when the scheme's signature
-// header is absent or blank. The verifier repeats the check; this one only
-// spares reading the body.
+// headers are absent or blank. The verifier repeats the check; this one
+// only spares reading the body.
 func (rv *Receiver) signaturePresent(h http.Header) error {
-	name := rv.sigHeader
 	if rv.scheme == SchemeStandard {
-		name = StandardSignatureHeader
+		if strings.TrimSpace(h.Get(StandardSignatureHeader)) == "" {
+			return ErrMissingSignature
+		}
+		return nil
 	}
-	if strings.TrimSpace(h.Get(name)) == "" {
+	if strings.TrimSpace(h.Get(rv.sigHeader)) == "" && strings.TrimSpace(h.Get(rv.prevHeader)) == "" {
 		return ErrMissingSignature
 	}
 	return nil
 }
 
-// verify checks the signature of the body held in parts, in order.
+// verify checks the signature headers of the scheme over the body held in
+// parts, in order. A repeated header is refused rather than guessed at: a
+// proxy may have appended one.
 func (rv *Receiver) verify(h http.Header, parts [][]byte) error {
 	if rv.scheme == SchemeStandard {
 		return rv.standard.verifyHeader(parts, h)
 	}
-	// A repeated header is refused rather than guessed at, as
-	// StandardVerifier.VerifyHeader does: a proxy may have appended one.
-	sigs := h.Values(rv.sigHeader)
-	if len(sigs) > 1 {
-		return fmt.Errorf("%w: %s header sent more than once", ErrMalformedSignature, rv.sigHeader)
-	}
-	sig := ""
-	if len(sigs) == 1 {
-		sig = sigs[0]
-	}
-	return rv.onplana.verify(parts, sig)
+	return rv.onplana.verifyHeader(parts, h, rv.sigHeader, rv.prevHeader)
 }
 
 // readBody reads the whole body, at most rv.maxBody bytes, appends the

@@ -117,6 +117,55 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			wantStatus: http.StatusNoContent,
 		},
 		{
+			// The newest secret signs X-Onplana-Signature; the receiver's
+			// secret is the older one, in X-Onplana-Signature-Previous.
+			name: "receiver holding only the old secret during rotation",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body, receiverOtherSecret, receiverSecret)
+				require.Equal(t, webhook.Sign([]byte(receiverSecret), body), r.Header.Get(webhook.DefaultPreviousSignatureHeader))
+				return r
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name: "only the previous header, matching",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body, receiverOtherSecret, receiverSecret)
+				r.Header.Del(webhook.DefaultSignatureHeader)
+				return r
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name: "previous header sent twice",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body, receiverOtherSecret, receiverSecret)
+				r.Header.Add(webhook.DefaultPreviousSignatureHeader, r.Header.Get(webhook.DefaultPreviousSignatureHeader))
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "previous header of another secret",
+			req: func(t *testing.T) *http.Request {
+				return signedRequest(t, "", body, receiverOtherSecret, webhook.NewSecret())
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "custom header names during rotation",
+			cfg: webhook.ReceiverConfig{
+				SignatureHeader: "X-Acme-Signature", PreviousSignatureHeader: "X-Acme-Signature-Old",
+			},
+			req: func(t *testing.T) *http.Request {
+				r := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+				s := webhook.Signer{SignatureHeader: "X-Acme-Signature", PreviousSignatureHeader: "X-Acme-Signature-Old"}
+				require.NoError(t, s.SignRequest(r.Header, []webhook.Secret{receiverOtherSecret, receiverSecret}, "dlv_1", webhook.EventTaskUpdated, time.Now(), body))
+				return r
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
 			name: "GET",
 			req: func(t *testing.T) *http.Request {
 				return httptest.NewRequest(http.MethodGet, "/hooks", nil)
@@ -420,6 +469,7 @@ func TestNewReceiverRefusesBadConfig(t *testing.T) {
 		{"negative MaxBodyBytes", webhook.ReceiverConfig{MaxBodyBytes: -1, Secrets: []webhook.Secret{receiverSecret}}, nil, "MaxBodyBytes"},
 		{"negative Tolerance", webhook.ReceiverConfig{Tolerance: -time.Second, Secrets: []webhook.Secret{receiverSecret}}, nil, "Tolerance"},
 		{"negative MaxEventAge", webhook.ReceiverConfig{MaxEventAge: -time.Second, Secrets: []webhook.Secret{receiverSecret}}, nil, "MaxEventAge"},
+		{"previous header same as signature header", webhook.ReceiverConfig{PreviousSignatureHeader: "x-onplana-signature", Secrets: []webhook.Secret{receiverSecret}}, nil, "PreviousSignatureHeader"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -120,9 +120,19 @@ func ExampleSigner_SignRequest() {
 		panic(err)
 	}
 	fmt.Println(h.Get("X-Onplana-Event"))
-	// A receiver that holds only the previous secret still verifies.
-	fmt.Println(webhook.Verify(body, h.Get("X-Onplana-Signature"), []byte(previous)))
+	// X-Onplana-Signature holds one value, made with the current secret:
+	// what a receiver written from the Onplana guide compares.
+	fmt.Println(h.Get("X-Onplana-Signature") == webhook.Sign([]byte(current), body))
+	// The previous secret's signature travels in X-Onplana-Signature-Previous,
+	// which a Verifier also checks: a receiver that holds only the previous
+	// secret still verifies during the grace period.
+	v, err := webhook.NewVerifier([]byte(previous))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(v.VerifyHeader(body, h))
 	// Output:
 	// webhook.ping
+	// true
 	// <nil>
 }

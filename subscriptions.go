@@ -191,12 +191,23 @@ func (d *Dispatcher) SetSubscriptionEnabled(ctx context.Context, id string, enab
 // one keeps signing for grace. It returns the new secret.
 //
 // During the grace period every delivery carries one signature per
-// unexpired secret, so a receiver holding either the old or the new secret
-// accepts it; afterwards only the new secret signs. grace 0 means
-// DefaultRotationGrace; RotateImmediately (any negative grace) stops the
-// old secrets at once, for a secret that leaked. Secrets already expired
-// are dropped, and at most MaxSignatures secrets are kept (the oldest go
-// first). Errors: ErrClosed, ErrNotFound or the store's error.
+// unexpired secret: with the Onplana scheme, the new secret's alone in
+// Config.SignatureHeader (X-Onplana-Signature), as every receiver written
+// from the Onplana guide expects, and the old ones' in
+// Config.PreviousSignatureHeader (X-Onplana-Signature-Previous), which
+// this package's Receiver and Verifier.VerifyHeader also check. So a
+// receiver holding the new secret accepts every delivery at once, and one
+// built on this package and still holding only the old secret keeps
+// accepting them until the grace period ends; afterwards only the new
+// secret signs. A hand-written receiver still holding the old secret must
+// compare it with each entry of the previous-signatures header, or switch
+// to the new secret when it is issued.
+//
+// grace 0 means DefaultRotationGrace; RotateImmediately (any negative
+// grace) stops the old secrets at once, for a secret that leaked. Secrets
+// already expired are dropped, and at most MaxSignatures secrets are kept
+// (the oldest go first). Errors: ErrClosed, ErrNotFound or the store's
+// error.
 func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Duration) (Secret, error) {
 	if d.isClosed() {
 		return "", ErrClosed

@@ -123,7 +123,8 @@ func RunGone(t *testing.T, store webhook.Store) {
 		t.Fatal(err)
 	}
 	for range events {
-		if err := d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_gone", Data: []byte(`{}`)}); err != nil {
+		if err := d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_gone", ProjectID: "proj_1",
+			Data: []byte(`{"task":{"id":"task_1"},"diff":{"title":{"before":"a","after":"b"}}}`)}); err != nil {
 			t.Fatal(err)
 		}
 	}

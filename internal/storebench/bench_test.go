@@ -142,7 +142,7 @@ func publish(tb testing.TB, d *webhook.Dispatcher, org string, n int) {
 	g.SetLimit(8)
 	for range n {
 		g.Go(func() error {
-			return d.Publish(context.Background(), webhook.Event{Type: webhook.EventTaskCreated, OrganizationID: org, Data: eventData()})
+			return d.Publish(context.Background(), benchEvent(org))
 		})
 	}
 	if err := g.Wait(); err != nil {

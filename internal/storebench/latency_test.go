@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/pgtest"
 )
 
@@ -31,7 +30,7 @@ func BenchmarkPublishLatency(b *testing.B) {
 	publishOne := func() {
 		b.Helper()
 		n, _ := recv.count()
-		err := publisher.Publish(ctx, webhook.Event{Type: webhook.EventTaskCreated, OrganizationID: "org_latency", Data: eventData()})
+		err := publisher.Publish(ctx, benchEvent("org_latency"))
 		if err != nil {
 			b.Fatal(err)
 		}

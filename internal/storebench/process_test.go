@@ -44,6 +44,12 @@ func TestMain(m *testing.M) {
 // latency.
 const sentField = `"sent_unix_nano":`
 
+// benchEvent returns a task.created event of org, stamped with the
+// current time.
+func benchEvent(org string) webhook.Event {
+	return webhook.Event{Type: webhook.EventTaskCreated, OrganizationID: org, ProjectID: "proj_bench", Data: eventData()}
+}
+
 // eventData returns event data stamped with the current time.
 func eventData() []byte {
 	return fmt.Appendf(nil, `{"task":{"id":"task_1","title":"Backlog"},%s%d}`, sentField, time.Now().UnixNano())

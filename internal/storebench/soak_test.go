@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/pgtest"
 )
 
@@ -101,7 +100,7 @@ func soak(b *testing.B, duration time.Duration) {
 			for ; n < due && pubCtx.Err() == nil; n++ {
 				org := n % soakSubscriptions
 				g.Go(func() error {
-					err := publisher.Publish(ctx, webhook.Event{Type: webhook.EventTaskCreated, OrganizationID: fmt.Sprintf("org_%03d", org), Data: eventData()})
+					err := publisher.Publish(ctx, benchEvent(fmt.Sprintf("org_%03d", org)))
 					if err == nil {
 						published.Add(1)
 						if org == 0 {
