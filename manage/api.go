@@ -176,20 +176,26 @@ func toSubscriptionJSON(s *webhook.Subscription) subscriptionJSON {
 
 // deliveryJSON is a delivery of the log.
 type deliveryJSON struct {
-	ID             string          `json:"id"`
-	EventID        string          `json:"event_id"`
-	EventType      string          `json:"event_type"`
-	SubscriptionID string          `json:"subscription_id"`
-	ProjectID      string          `json:"project_id,omitempty"`
-	Status         string          `json:"status"`
-	AttemptCount   int             `json:"attempt_count"`
-	NextAttemptAt  *time.Time      `json:"next_attempt_at,omitempty"`
-	LastStatusCode int             `json:"last_status_code,omitempty"`
-	LastError      string          `json:"last_error,omitempty"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
-	Payload        json.RawMessage `json:"payload,omitempty"`
-	Attempts       []attemptJSON   `json:"attempts,omitempty"`
+	ID             string     `json:"id"`
+	EventID        string     `json:"event_id"`
+	EventType      string     `json:"event_type"`
+	SubscriptionID string     `json:"subscription_id"`
+	ProjectID      string     `json:"project_id,omitempty"`
+	Status         string     `json:"status"`
+	AttemptCount   int        `json:"attempt_count"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at,omitempty"`
+	LastStatusCode int        `json:"last_status_code,omitempty"`
+	LastError      string     `json:"last_error,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// deliveryDetailJSON is a delivery with its payload and every attempt, in
+// the answer of getDelivery: attempts is there even when empty.
+type deliveryDetailJSON struct {
+	deliveryJSON
+	Payload  json.RawMessage `json:"payload,omitempty"`
+	Attempts []attemptJSON   `json:"attempts"`
 }
 
 func toDeliveryJSON(d *webhook.Delivery) deliveryJSON {
@@ -539,7 +545,7 @@ func (h *Handler) apiGetDelivery(r *http.Request, org string) (int, any, error) 
 	if err != nil {
 		return 0, nil, err
 	}
-	out := toDeliveryJSON(dl)
+	out := deliveryDetailJSON{deliveryJSON: toDeliveryJSON(dl)}
 	out.Payload = json.RawMessage(dl.Body)
 	if !json.Valid(dl.Body) {
 		out.Payload = nil

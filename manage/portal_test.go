@@ -305,7 +305,7 @@ func TestPortalBasePath(t *testing.T) {
 	sub := e.createSub("alice", orgA)
 	mux := http.NewServeMux()
 	mux.Handle("/settings/dev/", http.StripPrefix("/settings/dev", e.h))
-	e.srv.Config.Handler = mux
+	e.srv.Config.Handler = checked(t, e.h.base, mux)
 
 	b := e.browser("alice")
 	body := b.mustGet("/settings/dev/orgs/" + orgA + "/webhooks")
