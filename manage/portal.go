@@ -197,7 +197,7 @@ var notices = map[string]struct {
 	"ping-ok":          {"Test ping delivered.", false},
 	"ping-failed":      {"Test ping failed: see its attempt in the delivery log.", true},
 	"enabled":          {"Webhook enabled.", false},
-	"disabled":         {"Webhook disabled. Events are held until it is enabled again.", false},
+	"disabled":         {"Webhook disabled. Events published while it is disabled are not delivered to it, now or later. Deliveries already pending are sent once it is enabled again.", false},
 	"rotated":          {fmt.Sprintf("Secret rotated. The previous secret keeps signing for %g hours.", webhook.DefaultRotationGrace.Hours()), false},
 	"deleted":          {"Webhook deleted.", false},
 	"redelivered":      {"Resend scheduled.", false},

@@ -319,3 +319,50 @@ func TestPortalBasePath(t *testing.T) {
 	require.Contains(t, resp.Header.Get("Content-Type"), "text/css")
 	require.Contains(t, css, "--accent")
 }
+
+// TestDisableNoticeMatchesBehaviour checks what Disable tells the user
+// against what the library does: events published while a webhook is
+// disabled are never delivered to it, not even after Enable, while the
+// deliveries pending when it was disabled are sent once it is enabled.
+func TestDisableNoticeMatchesBehaviour(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false) // the creation ping stays pending until Start
+	sub := e.createSub("alice", orgA, "task.*")
+	pending := e.onlyDelivery(sub.ID)
+	b := e.browser("alice")
+	page := "/orgs/" + orgA + "/webhooks/" + sub.ID
+	tok := b.token(page)
+
+	resp, _ := b.post(page+"/disable", url.Values{"csrf_token": {tok}})
+	require.Equal(t, page+"?notice=disabled", resp.Header.Get("Location"))
+	shown := b.mustGet(page + "?notice=disabled")
+	require.Contains(t, shown, "Events published while it is disabled are not delivered to it, now or later.")
+	require.Contains(t, shown, "Deliveries already pending are sent once it is enabled again.")
+	require.NotContains(t, shown, "held")
+
+	require.NoError(t, e.d.Publish(context.Background(), webhook.Event{
+		Type: webhook.EventTaskCreated, OrganizationID: orgA, ProjectID: "proj_1",
+		Data: []byte(`{"task":{"id":"task_1","title":"Ship it"}}`),
+	}))
+	created := func() []*webhook.Delivery {
+		dls, _, err := e.store.ListDeliveries(context.Background(), webhook.DeliveryQuery{
+			OrganizationID: orgA, SubscriptionID: sub.ID, EventType: webhook.EventTaskCreated,
+		})
+		require.NoError(t, err)
+		return dls
+	}
+	require.Empty(t, created(), "no delivery is made for an event published while disabled")
+
+	resp, _ = b.post(page+"/enable", url.Values{"csrf_token": {tok}})
+	require.Equal(t, page+"?notice=enabled", resp.Header.Get("Location"))
+	require.NoError(t, e.d.Start(context.Background()))
+	require.Equal(t, webhook.StateSucceeded, e.waitEnded(pending.ID).State, "the pending ping is sent after Enable")
+	require.Empty(t, created(), "the event published while disabled is not sent after Enable either")
+	req := <-e.rc.got
+	require.Equal(t, string(webhook.EventPing), req.Header.Get(webhook.DefaultEventHeader))
+	select {
+	case r := <-e.rc.got:
+		t.Fatalf("the receiver got another delivery: %s", r.Header.Get(webhook.DefaultEventHeader))
+	default:
+	}
+}
