@@ -456,8 +456,11 @@ func (h *Handler) apiRotateSecret(r *http.Request, org string) (int, any, error)
 
 // pingJSON is the answer of ping.
 type pingJSON struct {
-	Success bool        `json:"success"`
-	Attempt attemptJSON `json:"attempt"`
+	Success bool `json:"success"`
+	// Recorded says whether the ping is in the delivery log: it is not
+	// when the subscription is disabled.
+	Recorded bool        `json:"recorded"`
+	Attempt  attemptJSON `json:"attempt"`
 }
 
 func (h *Handler) apiPing(r *http.Request, org string) (int, any, error) {
@@ -465,12 +468,31 @@ func (h *Handler) apiPing(r *http.Request, org string) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	a, err := h.d.Ping(r.Context(), sub.ID)
+	a, recorded, err := h.ping(r, sub.ID)
 	if err != nil {
 		return 0, nil, err
 	}
 	aj := toAttemptJSON(a)
-	return http.StatusOK, pingJSON{Success: aj.Success, Attempt: aj}, nil
+	return http.StatusOK, pingJSON{Success: aj.Success, Recorded: recorded, Attempt: aj}, nil
+}
+
+// ping sends a Test Ping and reports whether it was recorded in the log:
+// the Dispatcher records it unless the subscription is disabled, which it
+// reads itself, so the log is asked rather than the subscription read
+// here, which may be older.
+func (h *Handler) ping(r *http.Request, subID string) (*webhook.Attempt, bool, error) {
+	a, err := h.d.Ping(r.Context(), subID)
+	if err != nil {
+		return nil, false, err
+	}
+	_, err = h.store.GetDelivery(r.Context(), a.DeliveryID)
+	switch {
+	case err == nil:
+		return a, true, nil
+	case errors.Is(err, webhook.ErrNotFound):
+		return a, false, nil
+	}
+	return nil, false, err
 }
 
 // deliveryFilter reads the filters shared by the log list and the portal.

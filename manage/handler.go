@@ -113,22 +113,23 @@ type Config struct {
 // Handler serves the management API and the portal. It is safe for
 // concurrent use.
 type Handler struct {
-	d         *webhook.Dispatcher
-	store     webhook.Store
-	auth      Authorizer
-	base      string
-	log       *slog.Logger
-	now       func() time.Time
-	maxBody   int64
-	insecure  bool
-	csrf      *csrfGuard
-	flash     *secretFlash
-	cop       *http.CrossOriginProtection
-	mux       *http.ServeMux
-	routes    []route
-	pages     map[string]*template.Template
-	catalog   []categoryGroup
-	eventType map[webhook.EventType]bool
+	d          *webhook.Dispatcher
+	store      webhook.Store
+	auth       Authorizer
+	base       string
+	log        *slog.Logger
+	now        func() time.Time
+	maxBody    int64
+	insecure   bool
+	csrf       *csrfGuard
+	secretOnce *flash // a new secret, for the page that shows it once
+	pingOnce   *flash // a Test Ping's result, for the page that shows it
+	cop        *http.CrossOriginProtection
+	mux        *http.ServeMux
+	routes     []route
+	pages      map[string]*template.Template
+	catalog    []categoryGroup
+	eventType  map[webhook.EventType]bool
 }
 
 // route is one pattern of the mux, kept so that tests can compare the
@@ -194,7 +195,8 @@ func New(cfg Config) (*Handler, error) {
 		h.maxBody = DefaultMaxBodyBytes
 	}
 	h.csrf = newCSRFGuard(key, !cfg.InsecureCookies)
-	h.flash = newSecretFlash(key, !cfg.InsecureCookies)
+	h.secretOnce = newSecretFlash(key, !cfg.InsecureCookies)
+	h.pingOnce = newFlash(key, "manage/ping-result", "webhook-ping-result", !cfg.InsecureCookies)
 	h.catalog, h.eventType = groupCatalog()
 	pages, err := parsePages()
 	if err != nil {

@@ -3,6 +3,7 @@ package manage
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -11,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,9 +37,7 @@ func parsePages() (map[string]*template.Template, error) {
 			}
 			return t.UTC().Format("2006-01-02 15:04:05 UTC")
 		},
-		"ms": func(d time.Duration) string {
-			return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
-		},
+		"ms":       msString,
 		"contains": slices.Contains[[]string],
 	}
 	pages := make(map[string]*template.Template, len(portalPages))
@@ -99,6 +97,7 @@ type view struct {
 	Attempts   []*webhook.Attempt
 	Payload    string
 	Secret     string
+	Ping       *pingView
 	Form       *formView
 	Filter     filterView
 	NextPage   string
@@ -193,15 +192,19 @@ var notices = map[string]struct {
 	text string
 	bad  bool
 }{
-	"created":          {"Webhook created. A test ping is on its way.", false},
-	"ping-ok":          {"Test ping delivered.", false},
-	"ping-failed":      {"Test ping failed: see its attempt in the delivery log.", true},
-	"enabled":          {"Webhook enabled.", false},
-	"disabled":         {"Webhook disabled. Events published while it is disabled are not delivered to it, now or later. Deliveries already pending are sent once it is enabled again.", false},
-	"rotated":          {fmt.Sprintf("Secret rotated. The previous secret keeps signing for %g hours.", webhook.DefaultRotationGrace.Hours()), false},
-	"deleted":          {"Webhook deleted.", false},
-	"redelivered":      {"Resend scheduled.", false},
-	"redeliver-denied": {"This delivery cannot be resent now: it is waiting to be sent, or its webhook was deleted.", true},
+	"created":     {"Webhook created. A test ping is on its way.", false},
+	"ping-ok":     {"Test ping delivered.", false},
+	"ping-failed": {"Test ping failed: see its attempt in the delivery log.", true},
+	// A disabled webhook's ping is sent but not recorded: the result was
+	// shown once, and a reload cannot show it again.
+	"ping-ok-unrecorded":     {"Test ping delivered. The webhook is disabled, so the ping is not recorded in the delivery log.", false},
+	"ping-failed-unrecorded": {"Test ping failed. The webhook is disabled, so the ping is not recorded in the delivery log: press Test Ping again to see why.", true},
+	"enabled":                {"Webhook enabled.", false},
+	"disabled":               {"Webhook disabled. Events published while it is disabled are not delivered to it, now or later. Deliveries already pending are sent once it is enabled again.", false},
+	"rotated":                {fmt.Sprintf("Secret rotated. The previous secret keeps signing for %g hours.", webhook.DefaultRotationGrace.Hours()), false},
+	"deleted":                {"Webhook deleted.", false},
+	"redelivered":            {"Resend scheduled.", false},
+	"redeliver-denied":       {"This delivery cannot be resent now: it is waiting to be sent, or its webhook was deleted.", true},
 }
 
 // orgPath returns the URL path of the portal page segs of org.
@@ -406,7 +409,7 @@ func (h *Handler) createAction(w http.ResponseWriter, r *http.Request, org strin
 		return "", err
 	}
 	page := h.orgPath(org, "webhooks", sub.ID)
-	h.flash.set(w, page, sub.ID, sub.Secrets[0].Secret, h.now())
+	h.secretOnce.set(w, page, sub.ID, []byte(sub.Secrets[0].Secret), h.now())
 	return withNotice(page, "created"), nil
 }
 
@@ -440,8 +443,13 @@ func (h *Handler) detailPage(w http.ResponseWriter, r *http.Request, org string)
 	}
 	v := h.newView(w, r, org, "Webhook")
 	v.Sub = h.subView(org, sub)
-	if secret, ok := h.flash.take(w, r, v.Sub.Href, sub.ID, h.now()); ok {
+	if secret, ok := h.secretOnce.take(w, r, v.Sub.Href, sub.ID, h.now()); ok {
 		v.Secret = string(secret)
+	}
+	if raw, ok := h.pingOnce.take(w, r, v.Sub.Href, sub.ID, h.now()); ok {
+		if v.Ping = h.pingView(org, raw); v.Ping != nil {
+			v.Notice = "" // the result says more than the notice
+		}
 	}
 	for _, d := range dls {
 		v.Deliveries = append(v.Deliveries, h.deliveryView(org, d))
@@ -477,15 +485,25 @@ func (h *Handler) pingAction(w http.ResponseWriter, r *http.Request, org string)
 	if err != nil {
 		return "", err
 	}
-	a, err := h.d.Ping(r.Context(), sub.ID)
+	a, recorded, err := h.ping(r, sub.ID)
 	if err != nil {
 		return "", err
 	}
+	res := newPingResult(a, recorded)
 	notice := "ping-failed"
-	if toAttemptJSON(a).Success {
+	if res.Success {
 		notice = "ping-ok"
 	}
-	return withNotice(h.orgPath(org, "webhooks", sub.ID), notice), nil
+	if !recorded {
+		notice += "-unrecorded"
+	}
+	page := h.orgPath(org, "webhooks", sub.ID)
+	raw, err := json.Marshal(res)
+	if err != nil {
+		return "", err
+	}
+	h.pingOnce.set(w, page, sub.ID, raw, h.now())
+	return withNotice(page, notice), nil
 }
 
 func (h *Handler) enableAction(enabled bool) actionFunc {
@@ -515,7 +533,7 @@ func (h *Handler) rotateAction(w http.ResponseWriter, r *http.Request, org strin
 		return "", err
 	}
 	page := h.orgPath(org, "webhooks", sub.ID)
-	h.flash.set(w, page, sub.ID, secret, h.now())
+	h.secretOnce.set(w, page, sub.ID, []byte(secret), h.now())
 	return withNotice(page, "rotated"), nil
 }
 

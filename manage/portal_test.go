@@ -195,7 +195,7 @@ func TestPortalPingAndResend(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	require.Equal(t, page+"?notice=ping-ok", resp.Header.Get("Location"))
 	_, body := b.get(page + "?notice=ping-ok")
-	require.Contains(t, body, "Test ping delivered.")
+	require.Contains(t, body, "Test ping delivered")
 	require.Equal(t, 2, strings.Count(body, `<tr data-delivery=`), "creation ping and test ping")
 	require.Contains(t, body, `<span class="badge succeeded">succeeded</span>`)
 
@@ -365,4 +365,82 @@ func TestDisableNoticeMatchesBehaviour(t *testing.T) {
 		t.Fatalf("the receiver got another delivery: %s", r.Header.Get(webhook.DefaultEventHeader))
 	default:
 	}
+}
+
+// TestPortalPingShowsWhy checks that the result of Test Ping, and why a
+// failed one failed, reaches the page, for an enabled webhook (whose ping
+// is in the log) and for a disabled one (whose ping is not).
+func TestPortalPingShowsWhy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	sub := e.createSub("alice", orgA)
+	b := e.browser("alice")
+	page := "/orgs/" + orgA + "/webhooks/" + sub.ID
+	tok := b.token(page)
+	e.rc.fail.Store(true)
+
+	// Enabled: the ping is in the log, and the page links to it.
+	resp, _ := b.post(page+"/ping", url.Values{"csrf_token": {tok}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, page+"?notice=ping-failed", resp.Header.Get("Location"))
+	shown := b.mustGet(resp.Header.Get("Location"))
+	require.Contains(t, shown, "Test ping failed")
+	require.Contains(t, shown, "The endpoint answered 500 Internal Server Error.")
+	require.Contains(t, shown, "receiver told to fail", "the response snippet")
+	dls, _, err := e.store.ListDeliveries(context.Background(), webhook.DeliveryQuery{SubscriptionID: sub.ID, State: webhook.StateFailed})
+	require.NoError(t, err)
+	require.Len(t, dls, 1)
+	require.Contains(t, shown, `<a href="/orgs/`+orgA+`/deliveries/`+dls[0].ID+`">See this attempt</a>`)
+
+	// Disabled: the ping is sent but not recorded; the page says why it
+	// failed all the same, and does not send the user to the log.
+	resp, _ = b.post(page+"/disable", url.Values{"csrf_token": {tok}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	resp, _ = b.post(page+"/ping", url.Values{"csrf_token": {tok}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+	shown = b.mustGet(loc)
+	require.Contains(t, shown, "Test ping failed")
+	require.Contains(t, shown, "The endpoint answered 500 Internal Server Error.")
+	require.Contains(t, shown, "receiver told to fail")
+	require.Contains(t, shown, "not recorded in the delivery log")
+	require.NotContains(t, shown, "see its attempt in the delivery log")
+	dls, _, err = e.store.ListDeliveries(context.Background(), webhook.DeliveryQuery{SubscriptionID: sub.ID, State: webhook.StateFailed})
+	require.NoError(t, err)
+	require.Len(t, dls, 1, "nothing recorded for the disabled webhook's ping")
+
+	// A reload shows the result no more (it was for that page view), and
+	// still does not point at a log row that does not exist.
+	shown = b.mustGet(loc)
+	require.NotContains(t, shown, "receiver told to fail")
+	require.NotContains(t, shown, "see its attempt in the delivery log")
+	require.Contains(t, shown, "not recorded in the delivery log")
+}
+
+func TestAPIPingSaysWhetherRecorded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	sub := e.createSub("alice", orgA)
+	base := "/api/v1/orgs/" + orgA + "/subscriptions/" + sub.ID
+	var got struct {
+		Success  bool        `json:"success"`
+		Recorded *bool       `json:"recorded"`
+		Attempt  attemptJSON `json:"attempt"`
+	}
+	resp := e.call("alice", "POST", base+"/ping", nil, &got)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NotNil(t, got.Recorded)
+	require.True(t, *got.Recorded)
+	_, err := e.store.GetDelivery(context.Background(), got.Attempt.DeliveryID)
+	require.NoError(t, err)
+
+	e.call("alice", "POST", base+"/disable", nil, nil)
+	got.Recorded = nil
+	resp = e.call("alice", "POST", base+"/ping", nil, &got)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.True(t, got.Success)
+	require.NotNil(t, got.Recorded)
+	require.False(t, *got.Recorded)
+	_, err = e.store.GetDelivery(context.Background(), got.Attempt.DeliveryID)
+	require.ErrorIs(t, err, webhook.ErrNotFound)
 }

@@ -75,7 +75,7 @@ try {
 
   // Test Ping: the delivery succeeds and shows in the log.
   await page.getByRole('button', { name: 'Test Ping' }).click();
-  await page.getByText('Test ping delivered.').waitFor();
+  await page.getByRole('heading', { name: 'Test ping delivered' }).waitFor();
   const rows = page.locator('table.log tbody tr');
   await rows.filter({ has: page.locator('.badge.succeeded') }).first().waitFor();
   check((await rows.count()) >= 2, 'creation ping and test ping in the log');
