@@ -89,6 +89,7 @@ type view struct {
 	Refresh    int // seconds; 0 for none
 	Status     int // for the error page
 	Message    string
+	Links      []pageLink // what an error page offers to do next
 	Catalog    []categoryGroup
 	Sub        *subView
 	Subs       []*subView
@@ -249,10 +250,62 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	_, _ = w.Write(buf.Bytes())
 }
 
-// errorPage answers an HTML error.
-func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
-	v := &view{Title: http.StatusText(status), Base: h.base, Status: status, Message: message}
-	h.render(w, r, status, "error", v)
+// problem is what an error page says: a heading in the visitor's terms,
+// what happened, and whether to link back to the organization's webhook
+// list (not when the visitor may not see it).
+type problem struct {
+	status  int
+	heading string
+	message string
+	home    bool
+}
+
+// pageLink is a link an error page offers.
+type pageLink struct {
+	Href string
+	Text string
+}
+
+// errorPage answers an HTML error page for p, with links to what to do
+// next: back to the webhook list, or to sign in.
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, p problem) {
+	v := &view{Title: p.heading, Base: h.base, Status: p.status, Message: p.message}
+	org := r.PathValue("org")
+	if org == "" {
+		// No route matched: read the organization off the path, for the
+		// link back only (the list authorizes on its own).
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/orgs/"); ok {
+			org, _, _ = strings.Cut(rest, "/")
+		}
+	}
+	if p.home && org != "" && len(org) <= 255 && !strings.ContainsFunc(org, isControl) {
+		v.Org, v.OrgHome = org, h.orgPath(org, "webhooks")
+		v.Links = append(v.Links, pageLink{v.OrgHome, "Back to webhooks"})
+	}
+	switch {
+	case p.status == http.StatusUnauthorized && h.signIn != "":
+		v.Links = append(v.Links, pageLink{h.signIn, "Sign in"})
+	case p.status == http.StatusUnauthorized && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		v.Links = append(v.Links, pageLink{h.base + r.URL.RequestURI(), "Try again"})
+	case p.status == http.StatusForbidden && !p.home && h.signIn != "":
+		v.Links = append(v.Links, pageLink{h.signIn, "Sign in with another account"})
+	}
+	h.render(w, r, p.status, "error", v)
+}
+
+// deniedProblem is the page of a request the Authorizer refused with
+// status (from authorize): not signed in, or signed in without the
+// permission.
+func deniedProblem(status int) problem {
+	switch status {
+	case http.StatusUnauthorized:
+		return problem{status, "Sign in to manage webhooks",
+			"You are not signed in, or your session has ended. Sign in, then open this page again.", false}
+	case http.StatusForbidden:
+		return problem{status, "You cannot manage webhooks in this organization",
+			"Managing webhooks needs the webhook.manage permission in this organization, and your account does not have it. Ask an administrator of the organization to grant it.", false}
+	}
+	return problem{status, "Organization not found", "There is no such organization.", false}
 }
 
 // pageError answers err as an HTML error page.
@@ -262,14 +315,20 @@ func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "manage: request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 	}
-	msg := c.message
+	p := problem{c.status, http.StatusText(c.status), c.message, true}
 	switch c.status {
+	case http.StatusBadRequest:
+		p.heading, p.message = "This link is not valid", "The address of this page holds a value it does not accept. Start again from the webhook list."
 	case http.StatusNotFound:
-		msg = "There is no such webhook or delivery in this organization."
+		p.heading, p.message = "Not found", "There is no such webhook or delivery in this organization."
+	case http.StatusConflict:
+		p.heading = "This cannot be done now"
+	case http.StatusServiceUnavailable:
+		p.heading, p.message = "Try again in a moment", "The service is restarting. Please try again in a moment."
 	case http.StatusInternalServerError:
-		msg = "Something went wrong. Please try again."
+		p.heading, p.message = "Something went wrong", "Something went wrong on our side. Please try again."
 	}
-	h.errorPage(w, r, c.status, msg)
+	h.errorPage(w, r, p)
 }
 
 // pageFunc serves an authorized GET page of org.
@@ -279,7 +338,7 @@ func (h *Handler) page(f pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
 		if status, _ := h.authorize(r, org); status != 0 {
-			h.errorPage(w, r, status, "You do not have the webhook.manage permission in this organization.")
+			h.errorPage(w, r, deniedProblem(status))
 			return
 		}
 		if err := f(w, r, org); err != nil {
@@ -296,25 +355,29 @@ func (h *Handler) form(f actionFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
 		if status, _ := h.authorize(r, org); status != 0 {
-			h.errorPage(w, r, status, "You do not have the webhook.manage permission in this organization.")
+			h.errorPage(w, r, deniedProblem(status))
 			return
 		}
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-			h.errorPage(w, r, http.StatusUnsupportedMediaType, "Forms must be sent as application/x-www-form-urlencoded.")
+			h.errorPage(w, r, problem{http.StatusUnsupportedMediaType, "This form could not be read",
+				"Forms must be sent as application/x-www-form-urlencoded.", true})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 		if err := r.ParseForm(); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
+				h.errorPage(w, r, problem{http.StatusRequestEntityTooLarge, "This form is too large",
+					"Shorten what you entered and try again.", true})
 			} else {
-				h.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+				h.errorPage(w, r, problem{http.StatusBadRequest, "This form could not be read",
+					"Go back, reload the page and try again.", true})
 			}
 			return
 		}
 		if err := h.csrf.check(r); err != nil {
-			h.errorPage(w, r, http.StatusForbidden, "The form expired or did not come from this page. Go back, reload and try again.")
+			h.errorPage(w, r, problem{http.StatusForbidden, "The form expired",
+				"The form expired or did not come from this page. Go back, reload the page and try again.", true})
 			return
 		}
 		to, err := f(w, r, org)

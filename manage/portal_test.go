@@ -444,3 +444,79 @@ func TestAPIPingSaysWhetherRecorded(t *testing.T) {
 	_, err = e.store.GetDelivery(context.Background(), got.Attempt.DeliveryID)
 	require.ErrorIs(t, err, webhook.ErrNotFound)
 }
+
+// TestPortalErrorPagesSayWhatToDo checks that each error page tells the
+// visitor what happened in their terms and links to what to do next.
+func TestPortalErrorPagesSayWhatToDo(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(c *Config) { c.SignInURL = "/login?next=%2Fsettings" })
+	sub := e.createSub("alice", orgA)
+	home := "/orgs/" + orgA + "/webhooks"
+	backLink := `href="` + home + `">Back to webhooks</a>`
+	signIn := `href="/login?next=%2Fsettings">Sign in</a>`
+	tests := []struct {
+		name     string
+		user     string
+		method   string
+		path     string
+		status   int
+		contains []string
+		not      []string
+	}{
+		{"not signed in", "", "GET", home, http.StatusUnauthorized,
+			[]string{"Sign in to manage webhooks", "You are not signed in, or your session has ended.", signIn},
+			[]string{"webhook.manage", backLink}},
+		{"signed in without the permission", "carol", "GET", home, http.StatusForbidden,
+			[]string{"You cannot manage webhooks in this organization", "webhook.manage", "Ask an administrator", `href="/login?next=%2Fsettings">Sign in with another account</a>`},
+			[]string{"You are not signed in", backLink}},
+		{"no such webhook", "alice", "GET", home + "/sub_missing", http.StatusNotFound,
+			[]string{"There is no such webhook or delivery in this organization.", backLink}, nil},
+		{"no such page", "alice", "GET", "/orgs/" + orgA + "/nothing", http.StatusNotFound,
+			[]string{"Page not found", backLink}, nil},
+		{"expired form", "alice", "POST", home + "/" + sub.ID + "/disable", http.StatusForbidden,
+			[]string{"The form expired", backLink}, []string{"webhook.manage"}},
+		{"bad cursor", "alice", "GET", home + "?limit=0", http.StatusBadRequest,
+			[]string{backLink}, []string{"limit:"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := e.browser(tc.user)
+			var resp *http.Response
+			var body string
+			if tc.method == "POST" {
+				resp, body = b.post(tc.path, url.Values{"csrf_token": {"expired"}})
+			} else {
+				resp, body = b.get(tc.path)
+			}
+			require.Equal(t, tc.status, resp.StatusCode)
+			for _, s := range tc.contains {
+				require.Contains(t, body, s)
+			}
+			for _, s := range tc.not {
+				require.NotContains(t, body, s)
+			}
+		})
+	}
+
+	// Without a SignInURL, the 401 page offers to try again once signed in.
+	e2 := newEnv(t, false)
+	resp, body := e2.browser("").get(home + "?cursor=x")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, body, `href="`+home+`?cursor=x">Try again</a>`)
+}
+
+func TestNewRefusesBadSignInURL(t *testing.T) {
+	t.Parallel()
+	d, err := webhook.NewDispatcher(webhook.NewMemoryStore(), nil)
+	require.NoError(t, err)
+	for _, u := range []string{"javascript:alert(1)", "login", "ftp://example.com/", "https://"} {
+		_, err := New(Config{Dispatcher: d, Store: webhook.NewMemoryStore(), Authorizer: testAuthorizer, SignInURL: u})
+		var ve *webhook.ValidationError
+		require.ErrorAs(t, err, &ve, u)
+		require.Equal(t, "SignInURL", ve.Field)
+	}
+	for _, u := range []string{"/login", "https://id.example.com/signin?next=%2F"} {
+		_, err := New(Config{Dispatcher: d, Store: webhook.NewMemoryStore(), Authorizer: testAuthorizer, SignInURL: u})
+		require.NoError(t, err, u)
+	}
+}
