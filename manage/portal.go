@@ -466,7 +466,7 @@ func (h *Handler) createAction(w http.ResponseWriter, r *http.Request, org strin
 	var ve *webhook.ValidationError
 	if errors.As(err, &ve) {
 		field := jsonField(ve.Field)
-		return h.rerenderNew(w, r, org, f, field, field+": "+ve.Reason)
+		return h.rerenderNew(w, r, org, f, field, formMessage(field, ve.Reason))
 	}
 	if err != nil {
 		return "", err

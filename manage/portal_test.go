@@ -126,8 +126,14 @@ func TestPortalCreateValidationKeepsInput(t *testing.T) {
 		form  url.Values
 		error string
 	}{
-		{"bad url", url.Values{"url": {"ftp://example.com"}, "event_types": {"task.created"}, "scope": {"organization"}}, "url:"},
-		{"no events", url.Values{"url": {e.rc.srv.URL}, "scope": {"organization"}}, "event_types:"},
+		{"bad url", url.Values{"url": {"ftp://example.com"}, "event_types": {"task.created"}, "scope": {"organization"}}, "The URL must start with https://."},
+		{"private address", url.Values{"url": {"https://10.1.2.3/hook"}, "event_types": {"task.created"}, "scope": {"organization"}},
+			"Enter a public URL: 10.1.2.3 is on a private network, and webhooks are only sent to public internet addresses."},
+		{"credentials", url.Values{"url": {"https://user:pw@example.com/hook"}, "event_types": {"task.created"}, "scope": {"organization"}},
+			"Remove the user name and password from the URL"},
+		{"not a url", url.Values{"url": {"example.com/hook"}, "event_types": {"task.created"}, "scope": {"organization"}},
+			"Enter a full URL, such as https://example.com/webhooks."},
+		{"no events", url.Values{"url": {e.rc.srv.URL}, "scope": {"organization"}}, "Choose at least one event, or All events."},
 		{"project without id", url.Values{"url": {e.rc.srv.URL}, "event_types": {"task.created"}, "scope": {"project"}}, "Enter the project id"},
 		{"no scope", url.Values{"url": {e.rc.srv.URL}, "event_types": {"task.created"}}, "Choose a scope"},
 	}
@@ -138,6 +144,10 @@ func TestPortalCreateValidationKeepsInput(t *testing.T) {
 			resp, page := b.post(home, tc.form)
 			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 			require.Contains(t, page, tc.error)
+			for _, jargon := range []string{"url:", "event_types:", "RFC 1918", "webhook:"} {
+				require.NotContains(t, page, jargon, "the message speaks the user's language")
+			}
+			require.Regexp(t, `aria-describedby="[^"]*form-error"`, page, "the field at fault points at the message")
 			require.Contains(t, page, `&lt;b&gt;&#34;keep me&#34;&lt;/b&gt;`, "the input is kept, escaped")
 			if len(tc.form["event_types"]) > 0 {
 				require.Contains(t, page, `value="task.created" checked`)
