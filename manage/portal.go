@@ -37,8 +37,21 @@ func parsePages() (map[string]*template.Template, error) {
 			}
 			return t.UTC().Format("2006-01-02 15:04:05 UTC")
 		},
-		"ms":       msString,
-		"contains": slices.Contains[[]string],
+		"ms": msString,
+		// wildcard names a pattern that stands for many types in words
+		// ("All task events"), and returns "" for an exact type.
+		"wildcard": func(pattern string) string {
+			switch {
+			case pattern == "*":
+				return "All events"
+			case strings.HasSuffix(pattern, ".*"):
+				return "All " + strings.TrimSuffix(pattern, ".*") + " events"
+			}
+			return ""
+		},
+		"failure":    describeFailure,
+		"classLabel": classLabel,
+		"contains":   slices.Contains[[]string],
 	}
 	pages := make(map[string]*template.Template, len(portalPages))
 	for _, name := range portalPages {
@@ -97,6 +110,7 @@ type view struct {
 	Delivery   *deliveryView
 	Attempts   []*webhook.Attempt
 	Payload    string
+	SubLabel   string // the delivery's webhook, for the breadcrumb; "" once deleted
 	Secret     string
 	Ping       *pingView
 	Form       *formView
@@ -504,7 +518,7 @@ func (h *Handler) detailPage(w http.ResponseWriter, r *http.Request, org string)
 	if err != nil {
 		return err
 	}
-	v := h.newView(w, r, org, "Webhook")
+	v := h.newView(w, r, org, "Webhook "+endpointLabel(sub.URL))
 	v.Sub = h.subView(org, sub)
 	if secret, ok := h.secretOnce.take(w, r, v.Sub.Href, sub.ID, h.now()); ok {
 		v.Secret = string(secret)
@@ -620,10 +634,16 @@ func (h *Handler) deliveryPage(w http.ResponseWriter, r *http.Request, org strin
 	if err != nil {
 		return err
 	}
-	v := h.newView(w, r, org, "Delivery")
+	v := h.newView(w, r, org, "Delivery of "+string(dl.EventType))
 	v.Delivery = h.deliveryView(org, dl)
 	v.Attempts = attempts
-	v.Payload = string(dl.Body)
+	v.Payload = indentJSON(dl.Body)
+	switch sub, err := h.store.GetSubscription(r.Context(), dl.SubscriptionID); {
+	case err == nil:
+		v.SubLabel = endpointLabel(sub.URL)
+	case !errors.Is(err, webhook.ErrNotFound):
+		return err
+	}
 	if dl.State == webhook.StatePending || dl.State == webhook.StateDelivering {
 		v.Refresh = 2 // no script: the page follows the delivery by reloading
 	}
@@ -644,4 +664,39 @@ func (h *Handler) redeliverAction(w http.ResponseWriter, r *http.Request, org st
 		return "", err
 	}
 	return withNotice(page, "redelivered"), nil
+}
+
+// indentJSON returns a payload indented for reading, or as it is when it
+// is not JSON.
+func indentJSON(body []byte) string {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, body, "", "  "); err != nil {
+		return string(body)
+	}
+	return buf.String()
+}
+
+// endpointLabel names a webhook by its endpoint's host (and port): short
+// enough for a breadcrumb or a title, and without the path, which can be a
+// credential.
+func endpointLabel(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "webhook"
+}
+
+// classLabel names an attempt's error class for its badge.
+func classLabel(c webhook.ErrorClass) string {
+	switch c {
+	case webhook.ErrorClassStatus:
+		return "error status"
+	case webhook.ErrorClassTimeout:
+		return "timed out"
+	case webhook.ErrorClassConnection:
+		return "no connection"
+	case webhook.ErrorClassBlocked:
+		return "address refused"
+	}
+	return "failed"
 }

@@ -530,3 +530,43 @@ func TestNewRefusesBadSignInURL(t *testing.T) {
 		require.NoError(t, err, u)
 	}
 }
+
+// TestPortalSpeaksPlainly checks the wording of the list, the webhook page
+// and the delivery page: event choices, attempt errors, the payload and
+// the way back to the webhook.
+func TestPortalSpeaksPlainly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	e.rc.fail.Store(true)
+	all := e.createSub("alice", orgA, "*")
+	some := e.createSub("alice", orgA, "task.*", "milestone.completed")
+	require.Equal(t, webhook.StateFailed, e.waitEnded(e.onlyDelivery(some.ID).ID).State)
+	b := e.browser("alice")
+
+	list := b.mustGet("/orgs/" + orgA + "/webhooks")
+	require.Contains(t, list, "All events")
+	require.Contains(t, list, "All task events")
+	require.Contains(t, list, "<code class=\"tag\">milestone.completed</code>")
+	require.NotContains(t, list, `<code class="tag">*</code>`)
+	require.NotContains(t, list, `<code class="tag">task.*</code>`)
+
+	subPage := "/orgs/" + orgA + "/webhooks/" + some.ID
+	detail := b.mustGet(subPage)
+	require.Contains(t, detail, "All task events")
+	require.Contains(t, detail, "The endpoint answered 500 Internal Server Error.")
+	require.NotContains(t, detail, "webhook: endpoint answered")
+	require.Contains(t, b.mustGet("/orgs/"+orgA+"/webhooks/"+all.ID), "All events")
+
+	ping := e.onlyDelivery(some.ID)
+	delivery := b.mustGet("/orgs/" + orgA + "/deliveries/" + ping.ID)
+	require.Contains(t, delivery, "The endpoint answered 500 Internal Server Error.")
+	require.NotContains(t, delivery, "webhook: endpoint answered")
+	host := strings.TrimPrefix(e.rc.srv.URL, "http://")
+	require.Contains(t, delivery, `<a href="`+subPage+`">`+host+`</a>`, "the breadcrumb names the webhook")
+	require.Contains(t, delivery, "{\n  &#34;delivery_id&#34;: &#34;"+ping.ID+"&#34;,\n", "the payload is indented")
+
+	// A delivery whose webhook was deleted says so in its breadcrumb.
+	resp := e.call("alice", "DELETE", "/api/v1/orgs/"+orgA+"/subscriptions/"+some.ID, nil, nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	require.Contains(t, b.mustGet("/orgs/"+orgA+"/deliveries/"+ping.ID), "deleted webhook")
+}

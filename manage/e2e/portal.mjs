@@ -96,7 +96,7 @@ try {
   await shoot(page, 'delivery');
 
   // Back to the log: the resent delivery is failed now.
-  await page.getByRole('link', { name: 'webhook', exact: true }).click();
+  await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link').nth(1).click();
   await page.locator(`tr[data-delivery="${deliveryId}"] .badge.failed`).waitFor();
   await shoot(page, 'log');
 
