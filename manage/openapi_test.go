@@ -141,10 +141,14 @@ func pointerEscape(s string) string {
 }
 
 // closeSchemas sets additionalProperties false on every schema of doc that
-// lists properties and says nothing of others. The document never adds
-// properties next to an allOf, which this would break.
+// lists properties and says nothing of others. A schema composed with
+// allOf stays open: the properties it lists repeat those of the schemas it
+// composes, which are closed themselves.
 func closeSchemas(doc specDoc) {
 	walkSchemas(doc, func(_ string, s map[string]any) {
+		if _, composed := s["allOf"]; composed {
+			return
+		}
 		if _, ok := s["properties"]; ok {
 			if _, set := s["additionalProperties"]; !set {
 				s["additionalProperties"] = false
@@ -475,10 +479,17 @@ func TestOpenAPIParses(t *testing.T) {
 				bad = append(bad, fmt.Sprintf("%s: %q", ptr, k))
 			}
 		}
+		// As ajv's strictTypes: an object keyword says its type.
+		for _, k := range []string{"properties", "required", "additionalProperties"} {
+			if _, ok := sch[k]; ok && sch["type"] != "object" {
+				bad = append(bad, fmt.Sprintf("%s: %s without type: object", ptr, k))
+				break
+			}
+		}
 	})
 	require.Greater(t, n, 100, "the walk reaches the schemas")
 	slices.Sort(bad)
-	require.Empty(t, bad, "keys that are not JSON Schema keywords (a comma inside a flow mapping {…} splits a value into a junk key)")
+	require.Empty(t, bad, "keys that are not JSON Schema keywords (a comma inside a flow mapping {…} splits a value into a junk key), and object keywords without their type")
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {
@@ -540,6 +551,9 @@ func TestOpenAPICheckCatchesDepartures(t *testing.T) {
 	okSub := `{"id":"sub_1","organization_id":"org_1","scope":"organization","url":"https://example.com/h",` +
 		`"event_types":["*"],"description":"","enabled":true,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}`
 	require.NoError(t, s.check("GET", subPath, 200, jsonHeader, []byte(okSub)))
+	require.NoError(t, s.check("POST", "/api/v1/orgs/org_1/subscriptions", 201,
+		http.Header{"Content-Type": {"application/json"}, "Location": {"/x"}},
+		[]byte(strings.Replace(okSub, `"enabled":true`, `"enabled":true,"secret":"whsec_x"`, 1))))
 	tests := []struct {
 		name   string
 		method string
@@ -557,6 +571,12 @@ func TestOpenAPICheckCatchesDepartures(t *testing.T) {
 		{"HTML where JSON is declared", "GET", subPath, 200, http.Header{"Content-Type": {"text/html"}}, `<p>hi</p>`},
 		{"Location missing", "POST", "/orgs/org_1/webhooks/sub_1/ping", 303, http.Header{}, ``},
 		{"unknown path answered 200", "GET", "/api/v1/nothing", 200, jsonHeader, `{}`},
+		{"undeclared field through allOf", "POST", "/api/v1/orgs/org_1/subscriptions", 201,
+			http.Header{"Content-Type": {"application/json"}, "Location": {"/x"}},
+			strings.Replace(okSub, `"enabled":true`, `"enabled":true,"secret":"whsec_x","secret_hash":"x"`, 1)},
+		{"attempts missing", "GET", "/api/v1/orgs/org_1/deliveries/dlv_1", 200, jsonHeader,
+			`{"id":"dlv_1","event_id":"evt_1","event_type":"task.created","subscription_id":"sub_1","status":"pending",` +
+				`"attempt_count":0,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
