@@ -154,8 +154,10 @@ func TestPortalInBrowser(t *testing.T) {
 	psrv := httptest.NewServer(h)
 	defer psrv.Close()
 
+	// The folder holds this run's screenshots only, for CI to list.
 	artifacts, err := filepath.Abs("artifacts")
 	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(artifacts))
 	require.NoError(t, os.MkdirAll(artifacts, 0o755))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
