@@ -19,9 +19,12 @@ import (
 // ErrorClass and status code, keeping from the error only the final cause
 // of a connection failure ("connection refused", "no such host").
 
-// blockedRE reads the address and the kind of network of the SSRF guard's
-// error (webhook.BlockedAddressError).
-var blockedRE = regexp.MustCompile(`address (\S+) not allowed: ([^;]+)$`)
+// blockedRE reads the kind of network of the SSRF guard's error
+// (webhook.BlockedAddressError), and the address when the log names it
+// (newer libraries leave it out of the log, as the subscription's owner
+// must not learn what a host name resolves to inside the sender's
+// network).
+var blockedRE = regexp.MustCompile(`address (?:(\S+) )?not allowed: ([^;]+)$`)
 
 // describeFailure returns a sentence saying why an attempt failed, from its
 // error class (empty when unknown, as for a delivery's last error), its
@@ -60,10 +63,14 @@ func describeFailure(class webhook.ErrorClass, status int, errText string) strin
 	return sentence(strings.TrimPrefix(errText, "webhook: "))
 }
 
-// notPublic says, for people, that addr is not a public address, from the
-// kind of network the SSRF guard named (webhook.BlockedAddressError's
-// Reason, such as "private network (RFC 1918)").
+// notPublic says, for people, that addr (or the endpoint's address, when
+// addr is "") is not a public address, from the kind of network the SSRF
+// guard named (webhook.BlockedAddressError's Reason, such as "private
+// network (RFC 1918)").
 func notPublic(addr, network string) string {
+	if addr == "" {
+		addr = "the endpoint's address"
+	}
 	var where string
 	switch {
 	case strings.HasPrefix(network, "private network"), strings.HasPrefix(network, "unique-local"):

@@ -41,6 +41,8 @@ func TestDescribeFailure(t *testing.T) {
 			"Nothing was sent: 10.1.2.3 is on a private network, and webhooks are only sent to public internet addresses."},
 		{"blocked loopback", webhook.ErrorClassBlocked, 0, `Post "http://localhost/": dial tcp [::1]:80: webhook: address ::1 not allowed: loopback`,
 			"Nothing was sent: ::1 is a loopback address (the sending server itself), and webhooks are only sent to public internet addresses."},
+		{"blocked, address not in the log", webhook.ErrorClassBlocked, 0, `Post "https://internal.example.com/": webhook: address not allowed: private network (RFC 1918)`,
+			"Nothing was sent: the endpoint's address is on a private network, and webhooks are only sent to public internet addresses."},
 		{"other", webhook.ErrorClassOther, 0, "webhook: subscription deleted before the attempt",
 			"Subscription deleted before the attempt."},
 		{"last error of a delivery, class unknown", "", 502, "webhook: endpoint answered 502 Bad Gateway",

@@ -53,6 +53,8 @@ func urlMessage(reason string) string {
 	case strings.HasPrefix(reason, "host ") && strings.HasSuffix(reason, " is loopback"):
 		host := strings.TrimSuffix(strings.TrimPrefix(reason, "host "), " is loopback")
 		return "Enter a public URL: " + notPublic(host, "loopback")
+	case strings.HasPrefix(reason, "contains a space"):
+		return "Remove the spaces from the URL, or write each one as %20."
 	case strings.HasSuffix(reason, "in a non-standard notation"):
 		return "Write the host as a name, or as a standard IP address."
 	case strings.HasPrefix(reason, "scheme "):
