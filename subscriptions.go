@@ -160,9 +160,10 @@ func (d *Dispatcher) UpdateSubscription(ctx context.Context, id string, p Subscr
 // clears DisabledReason and the failure record (FailingSince), so an
 // endpoint disabled for failing gets a fresh DisableAfter period; its
 // pending deliveries are sent again. Disabling records DisabledByUser;
-// while disabled, new events are not enqueued for it and pending
-// deliveries wait, including those a worker has already claimed. Errors:
-// ErrClosed, ErrNotFound or the store's error.
+// while disabled, events published are not enqueued for it (they are not
+// sent after it is enabled again either) and pending deliveries wait,
+// including those a worker has already claimed. Errors: ErrClosed,
+// ErrNotFound or the store's error.
 func (d *Dispatcher) SetSubscriptionEnabled(ctx context.Context, id string, enabled bool) (*Subscription, error) {
 	if d.isClosed() {
 		return nil, ErrClosed

@@ -137,8 +137,10 @@ type Subscription struct {
 	EventTypes []string
 	// Description helps future maintainers know what the endpoint drives.
 	Description string
-	// Disabled stops deliveries to the subscription. New events are not
-	// enqueued for it; pending ones wait until it is enabled again.
+	// Disabled stops deliveries to the subscription. Events published
+	// while it is disabled get no delivery for it, so they are not sent
+	// after it is enabled again either (as with an inactive GitHub
+	// webhook); deliveries already pending wait until it is enabled again.
 	Disabled bool
 	// DisabledReason says why it was disabled (by a user, after days of
 	// failures, or on 410 Gone).

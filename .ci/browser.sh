@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # browser.sh prepares the browser test of the webhooks portal
-# (manage/e2e/e2e_test.go): Debian's Chromium and playwright-core from npm,
-# which drives that Chromium (it never downloads a browser of its own).
+# (manage/e2e/e2e_test.go): Debian's Chromium, and from npm playwright-core,
+# which drives that Chromium (it never downloads a browser of its own), and
+# axe-core, which the test runs in every page for accessibility.
 #
 # Two ways to use it:
 #
@@ -15,8 +16,10 @@
 #                            when it is set but a tool is missing)
 #   CHROMIUM                 the browser binary for playwright-core
 #
-# Screenshots land in manage/e2e/artifacts/ (gitignored); the test prints
-# their paths.
+# Screenshots of every page, at 1280 and 390 px, and audits.json (each
+# page's width at 390 px and its axe-core findings) land in
+# manage/e2e/artifacts/ (gitignored); this script prints that path, and the
+# test the paths of the screenshots.
 
 webhook_browser_setup() {
   local root
@@ -36,7 +39,8 @@ webhook_browser_setup() {
   export WEBHOOK_TEST_BROWSER=1
   CHROMIUM="$(command -v chromium)"
   export CHROMIUM
-  echo "browser.sh: $("$CHROMIUM" --version 2>/dev/null | head -1), playwright-core $(cd "$root/manage/e2e" && node -p 'require("playwright-core/package.json").version')"
+  echo "browser.sh: $("$CHROMIUM" --version 2>/dev/null | head -1), playwright-core $(cd "$root/manage/e2e" && node -p 'require("playwright-core/package.json").version'), axe-core $(cd "$root/manage/e2e" && node -p 'require("axe-core/package.json").version')"
+  echo "browser.sh: the portal's screenshots and audits.json go to $root/manage/e2e/artifacts"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

@@ -176,20 +176,26 @@ func toSubscriptionJSON(s *webhook.Subscription) subscriptionJSON {
 
 // deliveryJSON is a delivery of the log.
 type deliveryJSON struct {
-	ID             string          `json:"id"`
-	EventID        string          `json:"event_id"`
-	EventType      string          `json:"event_type"`
-	SubscriptionID string          `json:"subscription_id"`
-	ProjectID      string          `json:"project_id,omitempty"`
-	Status         string          `json:"status"`
-	AttemptCount   int             `json:"attempt_count"`
-	NextAttemptAt  *time.Time      `json:"next_attempt_at,omitempty"`
-	LastStatusCode int             `json:"last_status_code,omitempty"`
-	LastError      string          `json:"last_error,omitempty"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
-	Payload        json.RawMessage `json:"payload,omitempty"`
-	Attempts       []attemptJSON   `json:"attempts,omitempty"`
+	ID             string     `json:"id"`
+	EventID        string     `json:"event_id"`
+	EventType      string     `json:"event_type"`
+	SubscriptionID string     `json:"subscription_id"`
+	ProjectID      string     `json:"project_id,omitempty"`
+	Status         string     `json:"status"`
+	AttemptCount   int        `json:"attempt_count"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at,omitempty"`
+	LastStatusCode int        `json:"last_status_code,omitempty"`
+	LastError      string     `json:"last_error,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// deliveryDetailJSON is a delivery with its payload and every attempt, in
+// the answer of getDelivery: attempts is there even when empty.
+type deliveryDetailJSON struct {
+	deliveryJSON
+	Payload  json.RawMessage `json:"payload,omitempty"`
+	Attempts []attemptJSON   `json:"attempts"`
 }
 
 func toDeliveryJSON(d *webhook.Delivery) deliveryJSON {
@@ -450,8 +456,11 @@ func (h *Handler) apiRotateSecret(r *http.Request, org string) (int, any, error)
 
 // pingJSON is the answer of ping.
 type pingJSON struct {
-	Success bool        `json:"success"`
-	Attempt attemptJSON `json:"attempt"`
+	Success bool `json:"success"`
+	// Recorded says whether the ping is in the delivery log: it is not
+	// when the subscription is disabled.
+	Recorded bool        `json:"recorded"`
+	Attempt  attemptJSON `json:"attempt"`
 }
 
 func (h *Handler) apiPing(r *http.Request, org string) (int, any, error) {
@@ -459,12 +468,31 @@ func (h *Handler) apiPing(r *http.Request, org string) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	a, err := h.d.Ping(r.Context(), sub.ID)
+	a, recorded, err := h.ping(r, sub.ID)
 	if err != nil {
 		return 0, nil, err
 	}
 	aj := toAttemptJSON(a)
-	return http.StatusOK, pingJSON{Success: aj.Success, Attempt: aj}, nil
+	return http.StatusOK, pingJSON{Success: aj.Success, Recorded: recorded, Attempt: aj}, nil
+}
+
+// ping sends a Test Ping and reports whether it was recorded in the log:
+// the Dispatcher records it unless the subscription is disabled, which it
+// reads itself, so the log is asked rather than the subscription read
+// here, which may be older.
+func (h *Handler) ping(r *http.Request, subID string) (*webhook.Attempt, bool, error) {
+	a, err := h.d.Ping(r.Context(), subID)
+	if err != nil {
+		return nil, false, err
+	}
+	_, err = h.store.GetDelivery(r.Context(), a.DeliveryID)
+	switch {
+	case err == nil:
+		return a, true, nil
+	case errors.Is(err, webhook.ErrNotFound):
+		return a, false, nil
+	}
+	return nil, false, err
 }
 
 // deliveryFilter reads the filters shared by the log list and the portal.
@@ -539,7 +567,7 @@ func (h *Handler) apiGetDelivery(r *http.Request, org string) (int, any, error) 
 	if err != nil {
 		return 0, nil, err
 	}
-	out := toDeliveryJSON(dl)
+	out := deliveryDetailJSON{deliveryJSON: toDeliveryJSON(dl)}
 	out.Payload = json.RawMessage(dl.Body)
 	if !json.Valid(dl.Body) {
 		out.Payload = nil

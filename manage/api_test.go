@@ -366,7 +366,7 @@ func TestAPIDeliveryLogAndRedeliver(t *testing.T) {
 	e.call("alice", "GET", org+"/deliveries?status=succeeded", nil, &none)
 	require.Empty(t, none.Data)
 
-	var shown deliveryJSON
+	var shown deliveryDetailJSON
 	resp = e.call("alice", "GET", org+"/deliveries/"+ping.ID, nil, &shown)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Len(t, shown.Attempts, 1)

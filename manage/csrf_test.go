@@ -148,7 +148,7 @@ func TestSecretFlash(t *testing.T) {
 	const secret = webhook.Secret("whsec_c2VjcmV0")
 	seal := func() *http.Cookie {
 		rec := httptest.NewRecorder()
-		f.set(rec, "/orgs/a/webhooks/sub_1", "sub_1", secret, now)
+		f.set(rec, "/orgs/a/webhooks/sub_1", "sub_1", []byte(secret), now)
 		c := rec.Result().Cookies()[0]
 		require.Equal(t, "/orgs/a/webhooks/sub_1", c.Path)
 		require.True(t, c.HttpOnly)
@@ -165,7 +165,7 @@ func TestSecretFlash(t *testing.T) {
 	}{
 		{"opens", seal, "sub_1", now, true},
 		{"another subscription", seal, "sub_2", now, false},
-		{"expired", seal, "sub_1", now.Add(secretFlashTTL + time.Second), false},
+		{"expired", seal, "sub_1", now.Add(flashTTL + time.Second), false},
 		{"tampered", func() *http.Cookie {
 			c := seal()
 			b := []byte(c.Value)
@@ -184,7 +184,7 @@ func TestSecretFlash(t *testing.T) {
 			got, ok := f.take(rec, req, "/orgs/a/webhooks/"+tc.sub, tc.sub, tc.at)
 			require.Equal(t, tc.ok, ok)
 			if ok {
-				require.Equal(t, secret, got)
+				require.Equal(t, secret, webhook.Secret(got))
 			}
 			cleared := rec.Result().Cookies()
 			require.Len(t, cleared, 1, "the cookie is deleted whatever it held")

@@ -55,6 +55,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -93,6 +94,12 @@ type Config struct {
 	// must share it. Defaults to a random key per Handler, which works for
 	// a single process only.
 	CookieKey []byte
+	// SignInURL is the host's sign-in page ("/login", or an absolute http
+	// or https URL), linked from the portal's page for a visitor who is
+	// not signed in, and for one signed in without the permission (to
+	// sign in with another account). Defaults to "": those pages then
+	// offer to try again once signed in.
+	SignInURL string
 	// InsecureCookies drops the Secure attribute (and the __Host- prefix)
 	// of the portal's cookies, for local development over plain http.
 	// Defaults to false.
@@ -113,22 +120,24 @@ type Config struct {
 // Handler serves the management API and the portal. It is safe for
 // concurrent use.
 type Handler struct {
-	d         *webhook.Dispatcher
-	store     webhook.Store
-	auth      Authorizer
-	base      string
-	log       *slog.Logger
-	now       func() time.Time
-	maxBody   int64
-	insecure  bool
-	csrf      *csrfGuard
-	flash     *secretFlash
-	cop       *http.CrossOriginProtection
-	mux       *http.ServeMux
-	routes    []route
-	pages     map[string]*template.Template
-	catalog   []categoryGroup
-	eventType map[webhook.EventType]bool
+	d          *webhook.Dispatcher
+	store      webhook.Store
+	auth       Authorizer
+	base       string
+	signIn     string // Config.SignInURL
+	log        *slog.Logger
+	now        func() time.Time
+	maxBody    int64
+	insecure   bool
+	csrf       *csrfGuard
+	secretOnce *flash // a new secret, for the page that shows it once
+	pingOnce   *flash // a Test Ping's result, for the page that shows it
+	cop        *http.CrossOriginProtection
+	mux        *http.ServeMux
+	routes     []route
+	pages      map[string]*template.Template
+	catalog    []categoryGroup
+	eventType  map[webhook.EventType]bool
 }
 
 // route is one pattern of the mux, kept so that tests can compare the
@@ -156,6 +165,9 @@ func New(cfg Config) (*Handler, error) {
 	if base != "" && (!strings.HasPrefix(base, "/") || strings.ContainsAny(base, "?#\"'<> ")) {
 		return nil, &webhook.ValidationError{Field: "BasePath", Reason: "must be an absolute path such as /settings/developer"}
 	}
+	if err := checkSignInURL(cfg.SignInURL); err != nil {
+		return nil, err
+	}
 	key := cfg.CookieKey
 	switch {
 	case len(key) == 0:
@@ -177,6 +189,7 @@ func New(cfg Config) (*Handler, error) {
 		store:    cfg.Store,
 		auth:     cfg.Authorizer,
 		base:     base,
+		signIn:   cfg.SignInURL,
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		maxBody:  cfg.MaxBodyBytes,
@@ -194,7 +207,8 @@ func New(cfg Config) (*Handler, error) {
 		h.maxBody = DefaultMaxBodyBytes
 	}
 	h.csrf = newCSRFGuard(key, !cfg.InsecureCookies)
-	h.flash = newSecretFlash(key, !cfg.InsecureCookies)
+	h.secretOnce = newSecretFlash(key, !cfg.InsecureCookies)
+	h.pingOnce = newFlash(key, "manage/ping-result", "webhook-ping-result", !cfg.InsecureCookies)
 	h.catalog, h.eventType = groupCatalog()
 	pages, err := parsePages()
 	if err != nil {
@@ -216,7 +230,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if isAPI {
 			writeError(w, http.StatusForbidden, CodeCrossOrigin, "cross-origin request refused", "")
 		} else {
-			h.errorPage(w, r, http.StatusForbidden, "This request came from another site and was refused.")
+			h.errorPage(w, r, problem{http.StatusForbidden, "Request refused",
+				"This request came from another site, so it was refused. Open the webhooks page and try from there.", true})
 		}
 		return
 	}
@@ -231,14 +246,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if isAPI {
 			writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed", "")
 		} else {
-			h.errorPage(w, r, http.StatusMethodNotAllowed, "Method not allowed.")
+			h.errorPage(w, r, problem{http.StatusMethodNotAllowed, "This page cannot do that",
+				"The request used a method this page does not accept.", true})
 		}
 		return
 	}
 	if isAPI {
 		writeError(w, http.StatusNotFound, CodeNotFound, "no such route", "")
 	} else {
-		h.errorPage(w, r, http.StatusNotFound, "Page not found.")
+		h.errorPage(w, r, problem{http.StatusNotFound, "Page not found", "There is no page at this address.", true})
 	}
 }
 
@@ -278,3 +294,19 @@ func (h *Handler) authorize(r *http.Request, org string) (status int, code Error
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// checkSignInURL accepts "", an absolute path, or an absolute http(s) URL.
+func checkSignInURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil, strings.ContainsFunc(raw, isControl):
+	case u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(raw, "//"):
+		return nil
+	case (u.Scheme == "https" || u.Scheme == "http") && u.Host != "":
+		return nil
+	}
+	return &webhook.ValidationError{Field: "SignInURL", Reason: "must be an absolute path such as /login, or an http or https URL"}
+}

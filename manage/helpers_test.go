@@ -135,7 +135,8 @@ func newEnv(t *testing.T, started bool, opts ...envOption) *env {
 	}
 	e.h, err = New(cfg)
 	require.NoError(t, err)
-	e.srv = httptest.NewServer(e.h)
+	// Every response the tests receive must be one openapi.yaml declares.
+	e.srv = httptest.NewServer(checked(t, e.h.base, e.h))
 	t.Cleanup(e.srv.Close)
 	return e
 }

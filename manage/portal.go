@@ -3,6 +3,7 @@ package manage
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -11,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,10 +37,21 @@ func parsePages() (map[string]*template.Template, error) {
 			}
 			return t.UTC().Format("2006-01-02 15:04:05 UTC")
 		},
-		"ms": func(d time.Duration) string {
-			return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+		"ms": msString,
+		// wildcard names a pattern that stands for many types in words
+		// ("All task events"), and returns "" for an exact type.
+		"wildcard": func(pattern string) string {
+			switch {
+			case pattern == "*":
+				return "All events"
+			case strings.HasSuffix(pattern, ".*"):
+				return "All " + strings.TrimSuffix(pattern, ".*") + " events"
+			}
+			return ""
 		},
-		"contains": slices.Contains[[]string],
+		"failure":    describeFailure,
+		"classLabel": classLabel,
+		"contains":   slices.Contains[[]string],
 	}
 	pages := make(map[string]*template.Template, len(portalPages))
 	for _, name := range portalPages {
@@ -91,6 +102,7 @@ type view struct {
 	Refresh    int // seconds; 0 for none
 	Status     int // for the error page
 	Message    string
+	Links      []pageLink // what an error page offers to do next
 	Catalog    []categoryGroup
 	Sub        *subView
 	Subs       []*subView
@@ -98,7 +110,9 @@ type view struct {
 	Delivery   *deliveryView
 	Attempts   []*webhook.Attempt
 	Payload    string
+	SubLabel   string // the delivery's webhook, for the breadcrumb; "" once deleted
 	Secret     string
+	Ping       *pingView
 	Form       *formView
 	Filter     filterView
 	NextPage   string
@@ -193,15 +207,19 @@ var notices = map[string]struct {
 	text string
 	bad  bool
 }{
-	"created":          {"Webhook created. A test ping is on its way.", false},
-	"ping-ok":          {"Test ping delivered.", false},
-	"ping-failed":      {"Test ping failed: see its attempt in the delivery log.", true},
-	"enabled":          {"Webhook enabled.", false},
-	"disabled":         {"Webhook disabled. Events are held until it is enabled again.", false},
-	"rotated":          {fmt.Sprintf("Secret rotated. The previous secret keeps signing for %g hours.", webhook.DefaultRotationGrace.Hours()), false},
-	"deleted":          {"Webhook deleted.", false},
-	"redelivered":      {"Resend scheduled.", false},
-	"redeliver-denied": {"This delivery cannot be resent now: it is waiting to be sent, or its webhook was deleted.", true},
+	"created":     {"Webhook created. A test ping is on its way.", false},
+	"ping-ok":     {"Test ping delivered.", false},
+	"ping-failed": {"Test ping failed: see its attempt in the delivery log.", true},
+	// A disabled webhook's ping is sent but not recorded: the result was
+	// shown once, and a reload cannot show it again.
+	"ping-ok-unrecorded":     {"Test ping delivered. The webhook is disabled, so the ping is not recorded in the delivery log.", false},
+	"ping-failed-unrecorded": {"Test ping failed. The webhook is disabled, so the ping is not recorded in the delivery log: press Test Ping again to see why.", true},
+	"enabled":                {"Webhook enabled.", false},
+	"disabled":               {"Webhook disabled. Events published while it is disabled are not delivered to it, now or later. Deliveries already pending are sent once it is enabled again.", false},
+	"rotated":                {fmt.Sprintf("Secret rotated. The previous secret keeps signing for %g hours.", webhook.DefaultRotationGrace.Hours()), false},
+	"deleted":                {"Webhook deleted.", false},
+	"redelivered":            {"Resend scheduled.", false},
+	"redeliver-denied":       {"This delivery cannot be resent now: it is waiting to be sent, or its webhook was deleted.", true},
 }
 
 // orgPath returns the URL path of the portal page segs of org.
@@ -246,10 +264,62 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	_, _ = w.Write(buf.Bytes())
 }
 
-// errorPage answers an HTML error.
-func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
-	v := &view{Title: http.StatusText(status), Base: h.base, Status: status, Message: message}
-	h.render(w, r, status, "error", v)
+// problem is what an error page says: a heading in the visitor's terms,
+// what happened, and whether to link back to the organization's webhook
+// list (not when the visitor may not see it).
+type problem struct {
+	status  int
+	heading string
+	message string
+	home    bool
+}
+
+// pageLink is a link an error page offers.
+type pageLink struct {
+	Href string
+	Text string
+}
+
+// errorPage answers an HTML error page for p, with links to what to do
+// next: back to the webhook list, or to sign in.
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, p problem) {
+	v := &view{Title: p.heading, Base: h.base, Status: p.status, Message: p.message}
+	org := r.PathValue("org")
+	if org == "" {
+		// No route matched: read the organization off the path, for the
+		// link back only (the list authorizes on its own).
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/orgs/"); ok {
+			org, _, _ = strings.Cut(rest, "/")
+		}
+	}
+	if p.home && org != "" && len(org) <= 255 && !strings.ContainsFunc(org, isControl) {
+		v.Org, v.OrgHome = org, h.orgPath(org, "webhooks")
+		v.Links = append(v.Links, pageLink{v.OrgHome, "Back to webhooks"})
+	}
+	switch {
+	case p.status == http.StatusUnauthorized && h.signIn != "":
+		v.Links = append(v.Links, pageLink{h.signIn, "Sign in"})
+	case p.status == http.StatusUnauthorized && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		v.Links = append(v.Links, pageLink{h.base + r.URL.RequestURI(), "Try again"})
+	case p.status == http.StatusForbidden && !p.home && h.signIn != "":
+		v.Links = append(v.Links, pageLink{h.signIn, "Sign in with another account"})
+	}
+	h.render(w, r, p.status, "error", v)
+}
+
+// deniedProblem is the page of a request the Authorizer refused with
+// status (from authorize): not signed in, or signed in without the
+// permission.
+func deniedProblem(status int) problem {
+	switch status {
+	case http.StatusUnauthorized:
+		return problem{status, "Sign in to manage webhooks",
+			"You are not signed in, or your session has ended. Sign in, then open this page again.", false}
+	case http.StatusForbidden:
+		return problem{status, "You cannot manage webhooks in this organization",
+			"Managing webhooks needs the webhook.manage permission in this organization, and your account does not have it. Ask an administrator of the organization to grant it.", false}
+	}
+	return problem{status, "Organization not found", "There is no such organization.", false}
 }
 
 // pageError answers err as an HTML error page.
@@ -259,14 +329,20 @@ func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "manage: request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 	}
-	msg := c.message
+	p := problem{c.status, http.StatusText(c.status), c.message, true}
 	switch c.status {
+	case http.StatusBadRequest:
+		p.heading, p.message = "This link is not valid", "The address of this page holds a value it does not accept. Start again from the webhook list."
 	case http.StatusNotFound:
-		msg = "There is no such webhook or delivery in this organization."
+		p.heading, p.message = "Not found", "There is no such webhook or delivery in this organization."
+	case http.StatusConflict:
+		p.heading = "This cannot be done now"
+	case http.StatusServiceUnavailable:
+		p.heading, p.message = "Try again in a moment", "The service is restarting. Please try again in a moment."
 	case http.StatusInternalServerError:
-		msg = "Something went wrong. Please try again."
+		p.heading, p.message = "Something went wrong", "Something went wrong on our side. Please try again."
 	}
-	h.errorPage(w, r, c.status, msg)
+	h.errorPage(w, r, p)
 }
 
 // pageFunc serves an authorized GET page of org.
@@ -276,7 +352,7 @@ func (h *Handler) page(f pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
 		if status, _ := h.authorize(r, org); status != 0 {
-			h.errorPage(w, r, status, "You do not have the webhook.manage permission in this organization.")
+			h.errorPage(w, r, deniedProblem(status))
 			return
 		}
 		if err := f(w, r, org); err != nil {
@@ -293,25 +369,29 @@ func (h *Handler) form(f actionFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		org := r.PathValue("org")
 		if status, _ := h.authorize(r, org); status != 0 {
-			h.errorPage(w, r, status, "You do not have the webhook.manage permission in this organization.")
+			h.errorPage(w, r, deniedProblem(status))
 			return
 		}
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-			h.errorPage(w, r, http.StatusUnsupportedMediaType, "Forms must be sent as application/x-www-form-urlencoded.")
+			h.errorPage(w, r, problem{http.StatusUnsupportedMediaType, "This form could not be read",
+				"Forms must be sent as application/x-www-form-urlencoded.", true})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 		if err := r.ParseForm(); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
+				h.errorPage(w, r, problem{http.StatusRequestEntityTooLarge, "This form is too large",
+					"Shorten what you entered and try again.", true})
 			} else {
-				h.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+				h.errorPage(w, r, problem{http.StatusBadRequest, "This form could not be read",
+					"Go back, reload the page and try again.", true})
 			}
 			return
 		}
 		if err := h.csrf.check(r); err != nil {
-			h.errorPage(w, r, http.StatusForbidden, "The form expired or did not come from this page. Go back, reload and try again.")
+			h.errorPage(w, r, problem{http.StatusForbidden, "The form expired",
+				"The form expired or did not come from this page. Go back, reload the page and try again.", true})
 			return
 		}
 		to, err := f(w, r, org)
@@ -400,13 +480,13 @@ func (h *Handler) createAction(w http.ResponseWriter, r *http.Request, org strin
 	var ve *webhook.ValidationError
 	if errors.As(err, &ve) {
 		field := jsonField(ve.Field)
-		return h.rerenderNew(w, r, org, f, field, field+": "+ve.Reason)
+		return h.rerenderNew(w, r, org, f, field, formMessage(field, ve.Reason))
 	}
 	if err != nil {
 		return "", err
 	}
 	page := h.orgPath(org, "webhooks", sub.ID)
-	h.flash.set(w, page, sub.ID, sub.Secrets[0].Secret, h.now())
+	h.secretOnce.set(w, page, sub.ID, []byte(sub.Secrets[0].Secret), h.now())
 	return withNotice(page, "created"), nil
 }
 
@@ -438,10 +518,15 @@ func (h *Handler) detailPage(w http.ResponseWriter, r *http.Request, org string)
 	if err != nil {
 		return err
 	}
-	v := h.newView(w, r, org, "Webhook")
+	v := h.newView(w, r, org, "Webhook "+endpointLabel(sub.URL))
 	v.Sub = h.subView(org, sub)
-	if secret, ok := h.flash.take(w, r, v.Sub.Href, sub.ID, h.now()); ok {
+	if secret, ok := h.secretOnce.take(w, r, v.Sub.Href, sub.ID, h.now()); ok {
 		v.Secret = string(secret)
+	}
+	if raw, ok := h.pingOnce.take(w, r, v.Sub.Href, sub.ID, h.now()); ok {
+		if v.Ping = h.pingView(org, raw); v.Ping != nil {
+			v.Notice = "" // the result says more than the notice
+		}
 	}
 	for _, d := range dls {
 		v.Deliveries = append(v.Deliveries, h.deliveryView(org, d))
@@ -477,15 +562,25 @@ func (h *Handler) pingAction(w http.ResponseWriter, r *http.Request, org string)
 	if err != nil {
 		return "", err
 	}
-	a, err := h.d.Ping(r.Context(), sub.ID)
+	a, recorded, err := h.ping(r, sub.ID)
 	if err != nil {
 		return "", err
 	}
+	res := newPingResult(a, recorded)
 	notice := "ping-failed"
-	if toAttemptJSON(a).Success {
+	if res.Success {
 		notice = "ping-ok"
 	}
-	return withNotice(h.orgPath(org, "webhooks", sub.ID), notice), nil
+	if !recorded {
+		notice += "-unrecorded"
+	}
+	page := h.orgPath(org, "webhooks", sub.ID)
+	raw, err := json.Marshal(res)
+	if err != nil {
+		return "", err
+	}
+	h.pingOnce.set(w, page, sub.ID, raw, h.now())
+	return withNotice(page, notice), nil
 }
 
 func (h *Handler) enableAction(enabled bool) actionFunc {
@@ -515,7 +610,7 @@ func (h *Handler) rotateAction(w http.ResponseWriter, r *http.Request, org strin
 		return "", err
 	}
 	page := h.orgPath(org, "webhooks", sub.ID)
-	h.flash.set(w, page, sub.ID, secret, h.now())
+	h.secretOnce.set(w, page, sub.ID, []byte(secret), h.now())
 	return withNotice(page, "rotated"), nil
 }
 
@@ -539,10 +634,16 @@ func (h *Handler) deliveryPage(w http.ResponseWriter, r *http.Request, org strin
 	if err != nil {
 		return err
 	}
-	v := h.newView(w, r, org, "Delivery")
+	v := h.newView(w, r, org, "Delivery of "+string(dl.EventType))
 	v.Delivery = h.deliveryView(org, dl)
 	v.Attempts = attempts
-	v.Payload = string(dl.Body)
+	v.Payload = indentJSON(dl.Body)
+	switch sub, err := h.store.GetSubscription(r.Context(), dl.SubscriptionID); {
+	case err == nil:
+		v.SubLabel = endpointLabel(sub.URL)
+	case !errors.Is(err, webhook.ErrNotFound):
+		return err
+	}
 	if dl.State == webhook.StatePending || dl.State == webhook.StateDelivering {
 		v.Refresh = 2 // no script: the page follows the delivery by reloading
 	}
@@ -563,4 +664,39 @@ func (h *Handler) redeliverAction(w http.ResponseWriter, r *http.Request, org st
 		return "", err
 	}
 	return withNotice(page, "redelivered"), nil
+}
+
+// indentJSON returns a payload indented for reading, or as it is when it
+// is not JSON.
+func indentJSON(body []byte) string {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, body, "", "  "); err != nil {
+		return string(body)
+	}
+	return buf.String()
+}
+
+// endpointLabel names a webhook by its endpoint's host (and port): short
+// enough for a breadcrumb or a title, and without the path, which can be a
+// credential.
+func endpointLabel(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "webhook"
+}
+
+// classLabel names an attempt's error class for its badge.
+func classLabel(c webhook.ErrorClass) string {
+	switch c {
+	case webhook.ErrorClassStatus:
+		return "error status"
+	case webhook.ErrorClassTimeout:
+		return "timed out"
+	case webhook.ErrorClassConnection:
+		return "no connection"
+	case webhook.ErrorClassBlocked:
+		return "address refused"
+	}
+	return "failed"
 }

@@ -8,8 +8,6 @@ import (
 	"encoding/binary"
 	"net/http"
 	"time"
-
-	"github.com/onplana/webhook"
 )
 
 // A new secret must be shown once, on a page that a reload does not show
@@ -22,17 +20,22 @@ import (
 // a reload finds none. Nothing is kept on the server, so any process
 // sharing Config.CookieKey can serve the page.
 
-// secretFlashTTL is how long the sealed secret may wait for its page.
-const secretFlashTTL = 2 * time.Minute
+// flashTTL is how long a sealed value may wait for its page.
+const flashTTL = 2 * time.Minute
 
-// secretFlash seals and opens the one-time secret cookie.
-type secretFlash struct {
+// flash seals and opens a one-time cookie: the new secret for the page
+// that shows it once, and the result of a Test Ping for the page that
+// shows it. Each use has its own cookie name and key.
+type flash struct {
 	aead   cipher.AEAD
+	name   string
 	secure bool
 }
 
-func newSecretFlash(key []byte, secure bool) *secretFlash {
-	block, err := aes.NewCipher(derive(key, "manage/secret-once")) // 32 bytes: AES-256
+// newFlash returns the flash for one purpose, with a key derived from the
+// Handler's.
+func newFlash(key []byte, purpose, name string, secure bool) *flash {
+	block, err := aes.NewCipher(derive(key, purpose)) // 32 bytes: AES-256
 	if err != nil {
 		panic("manage: AES with a 32-byte key: " + err.Error()) // unreachable
 	}
@@ -40,35 +43,40 @@ func newSecretFlash(key []byte, secure bool) *secretFlash {
 	if err != nil {
 		panic("manage: GCM: " + err.Error()) // unreachable
 	}
-	return &secretFlash{aead: aead, secure: secure}
+	return &flash{aead: aead, name: name, secure: secure}
 }
 
-func (f *secretFlash) cookieName() string {
+// newSecretFlash returns the flash carrying a new secret.
+func newSecretFlash(key []byte, secure bool) *flash {
+	return newFlash(key, "manage/secret-once", "webhook-secret-once", secure)
+}
+
+func (f *flash) cookieName() string {
 	if f.secure {
-		return "__Secure-webhook-secret-once"
+		return "__Secure-" + f.name
 	}
-	return "webhook-secret-once"
+	return f.name
 }
 
-// set stores secret for the page at path, which shows subscription subID.
-func (f *secretFlash) set(w http.ResponseWriter, path, subID string, secret webhook.Secret, now time.Time) {
-	plain := binary.BigEndian.AppendUint64(nil, uint64(now.Add(secretFlashTTL).Unix()))
-	plain = append(plain, secret...)
+// set stores value for the page at path, which shows subscription subID.
+func (f *flash) set(w http.ResponseWriter, path, subID string, value []byte, now time.Time) {
+	plain := binary.BigEndian.AppendUint64(nil, uint64(now.Add(flashTTL).Unix()))
+	plain = append(plain, value...)
 	nonce := make([]byte, f.aead.NonceSize())
 	rand.Read(nonce) // never fails (crypto/rand, Go 1.24+)
 	sealed := f.aead.Seal(nonce, nonce, plain, []byte(subID))
 	http.SetCookie(w, &http.Cookie{
 		Name: f.cookieName(), Value: base64.RawURLEncoding.EncodeToString(sealed), Path: path,
-		MaxAge: int(secretFlashTTL / time.Second), HttpOnly: true, Secure: f.secure, SameSite: http.SameSiteStrictMode,
+		MaxAge: int(flashTTL / time.Second), HttpOnly: true, Secure: f.secure, SameSite: http.SameSiteStrictMode,
 	})
 }
 
-// take returns the secret waiting for subscription subID's page at path, and
-// deletes the cookie whatever it holds.
-func (f *secretFlash) take(w http.ResponseWriter, r *http.Request, path, subID string, now time.Time) (webhook.Secret, bool) {
+// take returns the value waiting for subscription subID's page at path,
+// and deletes the cookie whatever it holds.
+func (f *flash) take(w http.ResponseWriter, r *http.Request, path, subID string, now time.Time) ([]byte, bool) {
 	c, err := r.Cookie(f.cookieName())
 	if err != nil {
-		return "", false
+		return nil, false
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: f.cookieName(), Value: "", Path: path, MaxAge: -1,
@@ -77,14 +85,14 @@ func (f *secretFlash) take(w http.ResponseWriter, r *http.Request, path, subID s
 	sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
 	n := f.aead.NonceSize()
 	if err != nil || len(sealed) < n {
-		return "", false
+		return nil, false
 	}
 	plain, err := f.aead.Open(nil, sealed[:n], sealed[n:], []byte(subID))
 	if err != nil || len(plain) < 8 {
-		return "", false
+		return nil, false
 	}
 	if now.Unix() > int64(binary.BigEndian.Uint64(plain[:8])) {
-		return "", false
+		return nil, false
 	}
-	return webhook.Secret(plain[8:]), true
+	return plain[8:], true
 }

@@ -1,6 +1,9 @@
 // Package e2e drives the manage portal in a real browser: headless Chromium
 // through playwright-core, with the real Handler, Dispatcher and a local
-// receiver. It runs when WEBHOOK_TEST_BROWSER is set (bash .ci/browser.sh
+// receiver. Every page it reaches must fit a 390 px wide screen without
+// scrolling sideways, pass axe-core with no serious or critical violation,
+// and load nothing from another origin; screenshots of each go to
+// artifacts/. It runs when WEBHOOK_TEST_BROWSER is set (bash .ci/browser.sh
 // installs what it needs and sets it).
 package e2e
 
@@ -28,6 +31,10 @@ import (
 )
 
 const org = "org_acme"
+
+// session is the host's sign-in cookie in this test: present, the visitor
+// is an admin of org; absent, they are not signed in.
+const session = "e2e_session"
 
 // receiver is the customer's endpoint: it records what it gets and fails
 // on demand (POST /control/fail, /control/ok).
@@ -89,6 +96,21 @@ func browserTools(t *testing.T) (node, chromium string) {
 	return node, chromium
 }
 
+// audit is what portal.mjs found on one page.
+type audit struct {
+	Page        string   `json:"page"`
+	URL         string   `json:"url"`
+	ScrollWidth int      `json:"scrollWidth"`
+	ClientWidth int      `json:"clientWidth"`
+	Wide        []string `json:"wide"` // elements past the right edge
+	Violations  []struct {
+		ID     string   `json:"id"`
+		Impact string   `json:"impact"`
+		Help   string   `json:"help"`
+		Nodes  []string `json:"nodes"`
+	} `json:"violations"`
+}
+
 func TestPortalInBrowser(t *testing.T) {
 	node, chromium := browserTools(t)
 
@@ -111,8 +133,12 @@ func TestPortalInBrowser(t *testing.T) {
 		require.NoError(t, d.Close(ctx))
 	}()
 
-	// The host's authentication: this test's visitor is an admin of acme.
+	// The host's authentication: a visitor with the session cookie is an
+	// admin of acme and nothing else.
 	auth := manage.AuthorizerFunc(func(r *http.Request, organizationID string, _ manage.Permission) error {
+		if c, err := r.Cookie(session); err != nil || c.Value != "admin" {
+			return manage.ErrUnauthenticated
+		}
 		if organizationID != org {
 			return manage.ErrForbidden
 		}
@@ -120,6 +146,7 @@ func TestPortalInBrowser(t *testing.T) {
 	})
 	h, err := manage.New(manage.Config{
 		Dispatcher: d, Store: store, Authorizer: auth,
+		SignInURL:       "/signin",
 		InsecureCookies: true, // plain http on loopback
 		Logger:          slog.New(slog.DiscardHandler),
 	})
@@ -127,8 +154,10 @@ func TestPortalInBrowser(t *testing.T) {
 	psrv := httptest.NewServer(h)
 	defer psrv.Close()
 
+	// The folder holds this run's screenshots only, for CI to list.
 	artifacts, err := filepath.Abs("artifacts")
 	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(artifacts))
 	require.NoError(t, os.MkdirAll(artifacts, 0o755))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -139,6 +168,7 @@ func TestPortalInBrowser(t *testing.T) {
 		"RECEIVER_URL="+rsrv.URL,
 		"RECEIVER_CONTROL_URL="+rsrv.URL+"/control",
 		"ARTIFACTS="+artifacts,
+		"SESSION_COOKIE="+session+"=admin",
 		"CHROMIUM="+chromium,
 	)
 	var stdout, stderr bytes.Buffer
@@ -151,6 +181,8 @@ func TestPortalInBrowser(t *testing.T) {
 		Secret      string   `json:"secret"`
 		DeliveryID  string   `json:"deliveryId"`
 		Screenshots []string `json:"screenshots"`
+		Audits      []audit  `json:"audits"`
+		External    []string `json:"external"`
 	}
 	require.NoError(t, json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &out), "script output: %s", stdout.String())
 	for _, s := range out.Screenshots {
@@ -160,11 +192,28 @@ func TestPortalInBrowser(t *testing.T) {
 		require.Positive(t, info.Size())
 	}
 
+	// Every page fits a 390 px screen and has no serious or critical
+	// accessibility violation; nothing was loaded from another origin.
+	require.Len(t, out.Audits, 12, "every page the script visits is audited")
+	for _, a := range out.Audits {
+		if a.ScrollWidth > a.ClientWidth {
+			t.Errorf("%s (%s) scrolls sideways at 390 px: %d px wide; past the edge: %v", a.Page, a.URL, a.ScrollWidth, a.Wide)
+		}
+		for _, v := range a.Violations {
+			if v.Impact == "serious" || v.Impact == "critical" {
+				t.Errorf("%s (%s): axe-core %s violation %s: %s at %v", a.Page, a.URL, v.Impact, v.ID, v.Help, v.Nodes)
+			} else {
+				t.Logf("%s: axe-core %s finding %s: %s at %v", a.Page, v.Impact, v.ID, v.Help, v.Nodes)
+			}
+		}
+	}
+	require.Empty(t, out.External, "the pages load nothing from another origin")
+
 	// What the browser saw matches what happened: the secret shown signs
 	// every delivery the receiver got, and the resent delivery has two
 	// attempts, the second refused.
 	got := rc.received()
-	require.GreaterOrEqual(t, len(got), 3, "creation ping, test ping, resend")
+	require.GreaterOrEqual(t, len(got), 4, "creation ping, test ping, resend, the disabled webhook's test ping")
 	for _, g := range got {
 		require.Equal(t, string(webhook.EventPing), g.event)
 		require.NoError(t, webhook.Verify(g.body, g.signature, []byte(out.Secret)))
