@@ -370,7 +370,7 @@ func TestDispatcherRetriesEveryFailureClass(t *testing.T) {
 			for _, r := range reqs {
 				require.Equal(t, d.Body, r.body)
 				require.Equal(t, reqs[0].header.Get(webhook.DefaultSignatureHeader), r.header.Get(webhook.DefaultSignatureHeader))
-				require.NoError(t, webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), []byte(sub.Secrets[0].Secret)))
+				require.NoError(t, webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), sub.Secrets[0].Secret))
 			}
 		})
 	}
@@ -884,7 +884,7 @@ func TestDispatcherRotationSignsWithBothSecrets(t *testing.T) {
 	h.start(t)
 
 	verifies := func(r received, s webhook.Secret) bool {
-		return webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), []byte(s)) == nil
+		return webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), s) == nil
 	}
 	h.publish(t, webhook.EventTaskUpdated)
 	h.waitEnded(t)
@@ -952,7 +952,7 @@ func TestDispatcherPing(t *testing.T) {
 	require.Equal(t, 200, a.StatusCode)
 	require.Empty(t, a.ErrorClass)
 	r := <-pings
-	require.NoError(t, webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), []byte(sub.Secrets[0].Secret)))
+	require.NoError(t, webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), sub.Secrets[0].Secret))
 	e, err := webhook.ParseEvent(r.body)
 	require.NoError(t, err)
 	require.Equal(t, webhook.EventPing, e.Type)

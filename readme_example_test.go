@@ -29,7 +29,7 @@ func Example_sender() {
 		EventTypes:     []string{"task.*", "milestone.completed"},
 	}) // checks the URL (https, public address), makes the secret, sends a webhook.ping
 	if err == nil {
-		fmt.Println("secret, shown once:", string(sub.Secrets[0].Secret))
+		fmt.Println("secret, shown once:", sub.Secrets[0].Secret.Reveal())
 		err = d.Publish(ctx, webhook.Event{Type: webhook.EventTaskCompleted, OrganizationID: "org_abc123",
 			ProjectID: "proj_xyz789", Data: json.RawMessage(`{"task":{"id":"task_1","title":"Ship v2"}}`)})
 	} // Publish returns once the deliveries are stored; they are retried for 3 days

@@ -144,11 +144,7 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	var err error
 	switch rv.scheme {
 	case SchemeOnplana:
-		keys := make([][]byte, len(cfg.Secrets))
-		for i, s := range cfg.Secrets {
-			keys[i] = []byte(s)
-		}
-		rv.onplana, err = NewVerifier(keys...)
+		rv.onplana, err = NewVerifier(cfg.Secrets...)
 	case SchemeStandard:
 		rv.standard, err = NewStandardVerifier(&StandardVerifierConfig{Tolerance: cfg.Tolerance, Now: cfg.Now}, cfg.Secrets...)
 	default:

@@ -178,7 +178,7 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			name: "R12 weaker scheme sha1=",
 			req: func(t *testing.T) *http.Request {
 				r := signedRequest(t, "", body)
-				r.Header.Set(webhook.DefaultSignatureHeader, "sha1="+webhook.Sign([]byte(receiverSecret), body)[:40])
+				r.Header.Set(webhook.DefaultSignatureHeader, "sha1="+webhook.Sign(receiverSecret, body)[:40])
 				return r
 			},
 			wantStatus: http.StatusUnauthorized,
@@ -382,7 +382,7 @@ func TestReceiverStandardScheme(t *testing.T) {
 		}, http.StatusUnauthorized},
 		{"R10 id swapped", func(r *http.Request) { r.Header.Set(webhook.StandardIDHeader, "dlv_2") }, http.StatusUnauthorized},
 		{"onplana header alone", func(r *http.Request) {
-			r.Header = http.Header{webhook.DefaultSignatureHeader: {webhook.Sign([]byte(receiverSecret), body)}}
+			r.Header = http.Header{webhook.DefaultSignatureHeader: {webhook.Sign(receiverSecret, body)}}
 		}, http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
@@ -636,7 +636,7 @@ func TestReceiverSlowBody(t *testing.T) {
 			t.Cleanup(func() { conn.Close() })
 			body := []byte(validEnvelope)
 			_, err = fmt.Fprintf(conn, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s: %s\r\n\r\n%s",
-				len(body), webhook.DefaultSignatureHeader, webhook.Sign([]byte(receiverSecret), body), body[:10])
+				len(body), webhook.DefaultSignatureHeader, webhook.Sign(receiverSecret, body), body[:10])
 			require.NoError(t, err)
 
 			// Trickle one byte at a time, slower than the deadline allows in
@@ -767,7 +767,7 @@ func TestReceiverRefusesSwappedDeliveryID(t *testing.T) {
 	srv.ServeHTTP(rec, replay)
 	require.Equal(t, http.StatusUnauthorized, rec.Code)
 	require.Equal(t, int32(1), h.calls.Load(), "the handler ran for the genuine delivery only")
-	require.ErrorIs(t, webhook.Verify(swapped, req.Header.Get(webhook.DefaultSignatureHeader), []byte(receiverSecret)),
+	require.ErrorIs(t, webhook.Verify(swapped, req.Header.Get(webhook.DefaultSignatureHeader), receiverSecret),
 		webhook.ErrSignatureMismatch)
 }
 

@@ -61,7 +61,7 @@ func TestSignatureVectors(t *testing.T) {
 	for _, v := range vf.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
 			t.Parallel()
-			secret, body := []byte(v.Secret), []byte(v.Body)
+			secret, body := Secret(v.Secret), []byte(v.Body)
 			require.Equal(t, v.Signature, Sign(secret, body), "Sign")
 			header := v.Header
 			if header == "" {
@@ -78,9 +78,9 @@ func TestSignatureVectors(t *testing.T) {
 			t.Parallel()
 			want := sigSentinels[r.Error]
 			require.NotNil(t, want, "unknown error name %q", r.Error)
-			err := Verify([]byte(r.Body), r.Header, []byte(r.Secret))
+			err := Verify([]byte(r.Body), r.Header, Secret(r.Secret))
 			require.ErrorIs(t, err, want, "Verify")
-			vr, verr := NewVerifier([]byte(r.Secret))
+			vr, verr := NewVerifier(Secret(r.Secret))
 			require.NoError(t, verr)
 			require.ErrorIs(t, vr.Verify([]byte(r.Body), r.Header), want, "Verifier.Verify")
 		})
@@ -90,10 +90,10 @@ func TestSignatureVectors(t *testing.T) {
 func TestSignIsHexHMACOfRawBytes(t *testing.T) {
 	t.Parallel()
 	// The GitHub documentation's example, an outside known answer.
-	got := Sign([]byte("It's a Secret to Everybody"), []byte("Hello, World!"))
+	got := Sign("It's a Secret to Everybody", []byte("Hello, World!"))
 	require.Equal(t, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", got)
 	// Signing the same logical JSON with other bytes gives another signature.
-	key := []byte(NewSecret())
+	key := NewSecret()
 	require.NotEqual(t, Sign(key, []byte(`{"a":1,"b":2}`)), Sign(key, []byte(`{"b":2,"a":1}`)))
 	require.NotEqual(t, Sign(key, []byte(`{"a":1}`)), Sign(key, []byte(`{"a": 1}`)))
 }
@@ -117,7 +117,7 @@ func TestNewSecret(t *testing.T) {
 	}
 	// Usable by both schemes.
 	body := []byte(`{"event":"webhook.ping"}`)
-	require.NoError(t, Verify(body, Sign([]byte(s), body), []byte(s)))
+	require.NoError(t, Verify(body, Sign(s, body), s))
 	now := time.Unix(1782551723, 0)
 	sig, err := SignStandard(s, "msg_1", now, body)
 	require.NoError(t, err)
@@ -136,20 +136,20 @@ func TestSignerOnplana(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "task.created", h.Get(DefaultEventHeader))
 	sig := h.Get(DefaultSignatureHeader)
-	require.Equal(t, Sign([]byte(current), body)+" "+Sign([]byte(previous), body), sig, "newest first, space-separated")
+	require.Equal(t, Sign(current, body)+" "+Sign(previous, body), sig, "newest first, space-separated")
 	require.Empty(t, h.Get(StandardIDHeader), "the Onplana scheme writes no Standard headers")
 
 	// A receiver holding either secret verifies (S14); one holding neither does not.
-	require.NoError(t, Verify(body, sig, []byte(current)))
-	require.NoError(t, Verify(body, sig, []byte(previous)))
-	require.ErrorIs(t, Verify(body, sig, []byte(NewSecret())), ErrSignatureMismatch)
+	require.NoError(t, Verify(body, sig, current))
+	require.NoError(t, Verify(body, sig, previous))
+	require.ErrorIs(t, Verify(body, sig, NewSecret()), ErrSignatureMismatch)
 
 	// Custom header names (a product embedding the SDK under its own brand).
 	h = http.Header{}
 	s := Signer{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"}
 	require.NoError(t, s.SignRequest(h, []Secret{current}, "dlv_1", EventTaskCreated, time.Now(), body))
 	require.Equal(t, "task.created", h.Get("X-Acme-Event"))
-	require.Equal(t, Sign([]byte(current), body), h.Get("X-Acme-Signature"))
+	require.Equal(t, Sign(current, body), h.Get("X-Acme-Signature"))
 	require.Empty(t, h.Get(DefaultSignatureHeader))
 }
 
@@ -303,7 +303,7 @@ func TestSignatureVectorsNode(t *testing.T) {
 		h := http.Header{}
 		require.NoError(t, Signer{}.SignRequest(h, []Secret{current, previous}, "dlv_1", EventPing, at, []byte(body)))
 		onplana = append(onplana, onplanaVector{Name: "fresh/" + name, Secret: string(current), Body: body,
-			Signature: Sign([]byte(current), []byte(body)), Header: h.Get(DefaultSignatureHeader)})
+			Signature: Sign(current, []byte(body)), Header: h.Get(DefaultSignatureHeader)})
 		h = http.Header{}
 		require.NoError(t, Signer{Scheme: SchemeStandard}.SignRequest(h, []Secret{current, previous}, "dlv_1", EventPing, at, []byte(body)))
 		for _, s := range []Secret{current, previous} {

@@ -203,7 +203,7 @@ func TestCLIVerify(t *testing.T) {
 	t.Parallel()
 	body := `{"event":"task.updated","data":{"title":"Ünïcode  spaces"}}` + "\n"
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	sig := webhook.Sign([]byte(secret), []byte(body))
+	sig := webhook.Sign(secret, []byte(body))
 	now := time.Now()
 	stdSig, err := webhook.SignStandard(secret, "msg_1", now, []byte(body))
 	require.NoError(t, err)
@@ -308,7 +308,7 @@ func TestCLISend(t *testing.T) {
 		require.NotContains(t, r.stdout, "/hook", "the URL path is redacted")
 
 		c := receive(t, got)
-		require.NoError(t, webhook.Verify(c.body, c.header.Get(webhook.DefaultSignatureHeader), []byte(secret)))
+		require.NoError(t, webhook.Verify(c.body, c.header.Get(webhook.DefaultSignatureHeader), secret))
 		require.Equal(t, "task.updated", c.header.Get(webhook.DefaultEventHeader))
 		require.Equal(t, ev0(t, c.body).DeliveryID, c.header.Get(webhook.DefaultDeliveryHeader))
 		require.Contains(t, c.header.Get("User-Agent"), "webhook-cli")

@@ -21,6 +21,6 @@ func runSecret(ctx context.Context, e *env, args []string) int {
 	}
 	// Printing the secret is this command's purpose; string() is needed
 	// because a Secret's String method redacts it.
-	fmt.Fprintln(e.stdout, string(webhook.NewSecret()))
+	fmt.Fprintln(e.stdout, webhook.NewSecret().Reveal())
 	return exitOK
 }

@@ -158,7 +158,7 @@ func run(ctx context.Context, cfg config) error {
 			return fmt.Errorf("JIRA_WEBHOOK_SECRET is shorter than %d bytes", webhook.MinSecretLength)
 		}
 		mux.Handle(cfg.JiraPath, &reverseHandler{
-			secret:      []byte(cfg.JiraWebhookSecret),
+			secret:      webhook.Secret(cfg.JiraWebhookSecret),
 			tasks:       newOnplanaClient(cfg.OnplanaAPIURL, cfg.OnplanaToken),
 			selfAccount: cfg.JiraAccountID,
 			log:         logger,

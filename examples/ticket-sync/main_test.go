@@ -303,7 +303,7 @@ func TestTicketSync(t *testing.T) {
 		post := func(body []byte, secret string) int {
 			req, err := http.NewRequest(http.MethodPost, h.url+"/jira/webhook", bytes.NewReader(body))
 			require.NoError(t, err)
-			req.Header.Set("X-Hub-Signature", "sha256="+webhook.Sign([]byte(secret), body))
+			req.Header.Set("X-Hub-Signature", "sha256="+webhook.Sign(webhook.Secret(secret), body))
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)
 			resp.Body.Close()
