@@ -58,6 +58,24 @@ type ReceiverConfig struct {
 	// failure; secrets and bodies are never logged. Defaults to
 	// slog.Default().
 	Logger *slog.Logger
+
+	// Dedupe, if set, runs the handler of Receiver.Handler and NewHandler
+	// at most once per delivery_id (see Idempotency), which every receiver
+	// with side effects needs: delivery is at least once. Use
+	// NewMemoryDedupeStore for one process, a shared store (pgstore) for
+	// several. Receiver.Middleware alone does not deduplicate. Defaults to
+	// nil: no deduplication.
+	Dedupe DedupeStore
+	// Idempotency configures the deduplication of Dedupe; its Logger
+	// defaults to the Receiver's. Setting it without Dedupe is an error.
+	// Defaults to nil: the defaults of IdempotencyConfig.
+	Idempotency *IdempotencyConfig
+	// Async, if set, makes the handler of NewHandler asynchronous: each
+	// verified (and deduplicated) event is answered 202 and handled later
+	// from a bounded queue (see AsyncHandler). Only NewHandler applies it,
+	// since its Shutdown owns the workers; NewReceiver refuses it.
+	// Defaults to nil: the handler runs before the answer.
+	Async *AsyncConfig
 }
 
 // Receiver authenticates incoming webhook deliveries. Its Middleware reads
@@ -91,6 +109,7 @@ type Receiver struct {
 	eventHeader string
 	sigHeader   string
 	log         *slog.Logger
+	idem        *Idempotency // nil without ReceiverConfig.Dedupe
 }
 
 // NewReceiver returns a Receiver for cfg. It returns an error wrapping
@@ -104,6 +123,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		if s == "" {
 			return nil, fmt.Errorf("%w: ReceiverConfig.Secrets[%d] is empty", ErrNoSecret, i)
 		}
+	}
+	if cfg.Async != nil {
+		return nil, &ValidationError{Field: "Async", Reason: "applies to NewHandler only, whose Shutdown stops the workers"}
 	}
 	rv := &Receiver{
 		scheme:      cfg.Scheme,
@@ -152,6 +174,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (ReceiverConfig.Secrets)", err)
+	}
+	if rv.idem, err = newReceiverIdempotency(cfg, rv.log); err != nil {
+		return nil, err
 	}
 	return rv, nil
 }
@@ -375,10 +400,17 @@ func (f EventHandlerFunc) HandleEvent(ctx context.Context, e *Event, body []byte
 	return f(ctx, e, body)
 }
 
-// Handler returns rv.Middleware(rv.ServeEvents(h)): a complete webhook endpoint
-// that verifies each request, then calls h with the decoded event.
+// Handler returns a complete webhook endpoint that verifies each request
+// (rv.Middleware), skips the deliveries already processed when
+// ReceiverConfig.Dedupe is set (Idempotency), then calls h with the decoded
+// event (rv.ServeEvents): the three layers in the one order that works.
+// NewHandler does the same and can also make h asynchronous.
 func (rv *Receiver) Handler(h EventHandler) http.Handler {
-	return rv.Middleware(rv.ServeEvents(h))
+	inner := rv.ServeEvents(h)
+	if rv.idem != nil {
+		inner = rv.idem.Middleware(inner)
+	}
+	return rv.Middleware(inner)
 }
 
 // ServeEvents returns the inner part of Handler: an http.Handler that calls
