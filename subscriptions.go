@@ -54,7 +54,7 @@ func (d *Dispatcher) validateParams(p *SubscriptionParams) error {
 	}
 	guard := &NetGuard{AllowPrivateNetworks: d.cfg.AllowPrivateNetworks, AllowedNetworks: d.cfg.AllowedNetworks}
 	if err := ValidateEndpointURL(p.URL, d.cfg.AllowHTTP, guard); err != nil {
-		return err
+		return d.withConfigHint(p.URL, err)
 	}
 	if err := ValidateEventTypes(p.EventTypes); err != nil {
 		return err
