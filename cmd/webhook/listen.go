@@ -45,7 +45,7 @@ func runListen(ctx context.Context, e *env, args []string) int {
 	sigHeader := fs.String("signature-header", webhook.DefaultSignatureHeader, "`name` of the signature header (onplana scheme)")
 	maxBody := fs.Int64("max-body", defaultMaxBody, "largest body accepted, in `bytes`; larger ones get 413")
 	tolerance := fs.Duration("tolerance", webhook.DefaultTolerance, "standard scheme: how old or new a timestamp may be")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlags(e, fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {

@@ -13,7 +13,7 @@ func runSecret(ctx context.Context, e *env, args []string) int {
 			"usable with both schemes. It is the only command that prints a secret: store\n"+
 			"it in your secret manager and pass it to the others through "+secretEnv+".\n\n"+
 			"Example:\n  export "+secretEnv+"=$(webhook secret)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlags(e, fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
