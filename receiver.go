@@ -81,7 +81,9 @@ type ReceiverConfig struct {
 // Receiver authenticates incoming webhook deliveries. Its Middleware reads
 // the body under a size cap, verifies the signature over the raw bytes, then
 // decodes the envelope; only then does the wrapped handler run. A Receiver is
-// safe for concurrent use.
+// safe for concurrent use. NewHandler builds one with the rest of the
+// receiving pipeline; use a Receiver directly to nest the layers by hand or
+// to verify deliveries that do not arrive over HTTP (VerifyEvent).
 //
 // The Receiver bounds what it reads, not how long reading takes: that is the
 // server's job. Mount it on an http.Server with timeouts, for example
