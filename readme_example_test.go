@@ -60,7 +60,6 @@ func Example_receiver() {
 	if err != nil {
 		log.Fatal(err) // an empty secret is refused: there is no "skip verification" mode
 	}
-	http.Handle("/webhooks/onplana", h)
-	srv := &http.Server{Addr: ":8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
+	srv := &http.Server{Addr: ":8080", Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
 	log.Fatal(srv.ListenAndServe())
 }
