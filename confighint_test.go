@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"testing"
 
@@ -20,6 +21,7 @@ func TestCreateSubscriptionErrorsNameTheConfigField(t *testing.T) {
 		url     string
 		want    []string // parts of the message
 		notWant []string
+		blocked bool // the guard refused the address: errors.Is(err, ErrBlockedAddress) survives the hint
 	}{
 		{
 			name: "local receiver over http",
@@ -31,6 +33,7 @@ func TestCreateSubscriptionErrorsNameTheConfigField(t *testing.T) {
 			url:     "https://127.0.0.1:8443/webhook",
 			want:    []string{"host 127.0.0.1 is not a public address: loopback", "list 127.0.0.1/32 in Config.AllowedNetworks", "Config.AllowPrivateNetworks"},
 			notWant: []string{"AllowHTTP"},
+			blocked: true,
 		},
 		{
 			name:    "http already allowed",
@@ -38,16 +41,19 @@ func TestCreateSubscriptionErrorsNameTheConfigField(t *testing.T) {
 			url:     "http://10.1.2.3/webhook",
 			want:    []string{"list 10.1.2.3/32 in Config.AllowedNetworks"},
 			notWant: []string{"AllowHTTP"},
+			blocked: true,
 		},
 		{
-			name: "localhost",
-			url:  "https://localhost:8443/",
-			want: []string{"is loopback", "127.0.0.1/32 (and ::1/128) in Config.AllowedNetworks"},
+			name:    "localhost",
+			url:     "https://localhost:8443/",
+			want:    []string{"is loopback", "127.0.0.1/32 (and ::1/128) in Config.AllowedNetworks"},
+			blocked: true,
 		},
 		{
-			name: "IPv6 loopback",
-			url:  "https://[::1]/",
-			want: []string{"::1/128 in Config.AllowedNetworks"},
+			name:    "IPv6 loopback",
+			url:     "https://[::1]/",
+			want:    []string{"::1/128 in Config.AllowedNetworks"},
+			blocked: true,
 		},
 		{
 			name:    "public host over http",
@@ -79,6 +85,7 @@ func TestCreateSubscriptionErrorsNameTheConfigField(t *testing.T) {
 			for _, w := range tt.notWant {
 				require.NotContains(t, err.Error(), w)
 			}
+			require.Equal(t, tt.blocked, errors.Is(err, webhook.ErrBlockedAddress), "errors.Is(err, ErrBlockedAddress): %v", err)
 		})
 	}
 

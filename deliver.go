@@ -225,7 +225,7 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, ep endpoint
 	a := &Attempt{DeliveryID: dl.ID, Number: dl.AttemptCount + 1, StartedAt: started}
 	fail := func(class ErrorClass, err error) (*Attempt, outcome) {
 		a.ErrorClass = class
-		a.Error = RedactError(err).Error()
+		a.Error = attemptErrorText(err)
 		return a, outcome{}
 	}
 

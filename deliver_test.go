@@ -146,7 +146,7 @@ func TestNewDeliveries(t *testing.T) {
 	subs := []string{"sub_a", "sub_b"}
 	e := Event{
 		Type: EventTaskUpdated, OrganizationID: "org_abc123", ProjectID: "proj_xyz789",
-		Data: []byte("{ \"task\": {\"id\": \"t<1>\"},\n \"diff\": {} }"),
+		Data: []byte("{ \"task\": {\"id\": \"t<1>\"},\n \"diff\": {\"title\": {}} }"),
 	}
 	dls, err := NewDeliveries(e, subs, now, 0)
 	require.NoError(t, err)
@@ -167,7 +167,7 @@ func TestNewDeliveries(t *testing.T) {
 
 		want := `{"delivery_id":"` + d.ID + `","event_id":"` + d.EventID + `","event":"task.updated",` +
 			`"timestamp":"2026-06-27T09:15:23Z","organization_id":"org_abc123","project_id":"proj_xyz789",` +
-			`"data":{ "task": {"id": "t<1>"},` + "\n" + ` "diff": {} }}`
+			`"data":{ "task": {"id": "t<1>"},` + "\n" + ` "diff": {"title": {}} }}`
 		require.Equal(t, want, string(d.Body))
 
 		// Both decoders read the same event from the body.
@@ -184,10 +184,10 @@ func TestNewDeliveries(t *testing.T) {
 
 	// A given id and timestamp are kept; no project means no project_id.
 	e = Event{ID: "evt_mine", Type: EventMemberInvited, OrganizationID: "org_1",
-		Timestamp: time.Date(2026, 1, 2, 3, 4, 5, 600_000_000, time.FixedZone("x", 3600)), Data: []byte(`{}`)}
+		Timestamp: time.Date(2026, 1, 2, 3, 4, 5, 600_000_000, time.FixedZone("x", 3600)), Data: []byte(`{"member":{"id":"m"}}`)}
 	dls, err = NewDeliveries(e, subs[:1], now, 0)
 	require.NoError(t, err)
-	require.Contains(t, string(dls[0].Body), `"event_id":"evt_mine","event":"member.invited","timestamp":"2026-01-02T02:04:05.6Z","organization_id":"org_1","data":{}}`)
+	require.Contains(t, string(dls[0].Body), `"event_id":"evt_mine","event":"member.invited","timestamp":"2026-01-02T02:04:05.6Z","organization_id":"org_1","data":{"member":{"id":"m"}}}`)
 
 	// No subscription, no delivery.
 	dls, err = NewDeliveries(e, nil, now, 0)
@@ -196,7 +196,7 @@ func TestNewDeliveries(t *testing.T) {
 
 	// The cap counts the whole body.
 	big := e
-	big.Data = []byte(`{"x":"` + strings.Repeat("a", 1000) + `"}`)
+	big.Data = []byte(`{"member":{"id":"m"},"x":"` + strings.Repeat("a", 1000) + `"}`)
 	_, err = NewDeliveries(big, subs, now, 1000)
 	require.ErrorIs(t, err, ErrPayloadTooLarge)
 	dls, err = NewDeliveries(big, subs, now, 1200)
@@ -206,12 +206,12 @@ func TestNewDeliveries(t *testing.T) {
 	// Data nested so deep that the envelope would pass encoding/json's
 	// limit is refused: no receiver could parse the body.
 	deep := e
-	deep.Data = []byte(`{"x":` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + `}`)
+	deep.Data = []byte(`{"member":{"id":"m"},"x":` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + `}`)
 	dls, err = NewDeliveries(deep, subs[:1], now, 0)
 	require.NoError(t, err)
 	_, err = ParseEvent(dls[0].Body)
 	require.NoError(t, err, "at the limit")
-	deep.Data = []byte(`{"x":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`)
+	deep.Data = []byte(`{"member":{"id":"m"},"x":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`)
 	_, err = NewDeliveries(deep, subs[:1], now, 0)
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)

@@ -121,7 +121,8 @@ func TestDispatcherWorkerAfterTimeout(t *testing.T) {
 	// claimed by the same (only) worker once the ping's deadline passed.
 	_, err = d.CreateSubscription(ctx, SubscriptionParams{OrganizationID: "org_1", URL: srv.URL + "/hook", EventTypes: []string{"task.*"}})
 	require.NoError(t, err)
-	require.NoError(t, d.Publish(ctx, Event{Type: EventTaskUpdated, OrganizationID: "org_1", Data: []byte(`{"task":{"id":"t1"}}`)}))
+	require.NoError(t, d.Publish(ctx, Event{Type: EventTaskUpdated, OrganizationID: "org_1", ProjectID: "proj_1",
+		Data: []byte(`{"task":{"id":"t1"},"diff":{"title":{"before":"a","after":"b"}}}`)}))
 	require.NoError(t, d.Start(ctx))
 	defer d.Close(ctx)
 

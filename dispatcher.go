@@ -66,10 +66,14 @@ var ErrAlreadyStarted = errors.New("webhook: dispatcher already started")
 // usable: every field has a default.
 type Config struct {
 	// Workers is the number of deliveries attempted at once, across all
-	// endpoints. Defaults to DefaultWorkers.
+	// endpoints. Up to 8 claimed deliveries per worker wait in memory for
+	// their endpoint. Defaults to DefaultWorkers.
 	Workers int
-	// MaxPerEndpoint caps concurrent attempts to one endpoint URL host so a
-	// slow endpoint cannot starve the others. Defaults to DefaultMaxPerEndpoint.
+	// MaxPerEndpoint caps concurrent attempts to one endpoint (URL host
+	// and port) so a slow endpoint cannot starve the others. While an
+	// endpoint has due deliveries its slots stay busy: the next waits in
+	// the Dispatcher's queue for that endpoint, not in the store.
+	// Defaults to DefaultMaxPerEndpoint.
 	MaxPerEndpoint int
 	// AttemptTimeout bounds one attempt: connect, headers and body.
 	// Defaults to DefaultAttemptTimeout.
@@ -81,10 +85,15 @@ type Config struct {
 	MaxPayloadBytes int
 	// Scheme selects the signature headers. Defaults to SchemeOnplana.
 	Scheme Scheme
-	// EventHeader and SignatureHeader name the Onplana-scheme headers.
-	// Default to DefaultEventHeader and DefaultSignatureHeader.
-	EventHeader     string
-	SignatureHeader string
+	// EventHeader, SignatureHeader and PreviousSignatureHeader name the
+	// Onplana-scheme headers: the event type, the one signature under the
+	// subscription's newest secret, and the signatures under older secrets
+	// during a rotation's grace period (see Signer.SignRequest). Default to
+	// DefaultEventHeader, DefaultSignatureHeader and
+	// DefaultPreviousSignatureHeader.
+	EventHeader             string
+	SignatureHeader         string
+	PreviousSignatureHeader string
 	// DeliveryHeader names the header carrying the delivery id on every
 	// attempt. Defaults to DefaultDeliveryHeader.
 	DeliveryHeader string
@@ -114,13 +123,21 @@ type Config struct {
 	Logger *slog.Logger
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
-	// PollInterval is how often idle workers look for due deliveries when
-	// the store cannot wake them (it is not a WorkNotifier) or another
-	// process scheduled them. Defaults to DefaultPollInterval.
+	// PollInterval is how often an idle Dispatcher looks for due
+	// deliveries when the store cannot wake it (it is not a WorkNotifier)
+	// or another process scheduled them. Defaults to DefaultPollInterval.
 	PollInterval time.Duration
 	// MaxRetryAfter caps the delay a Retry-After header on a 429, 502, 503
 	// or 504 response may impose. Defaults to DefaultMaxRetryAfter.
 	MaxRetryAfter time.Duration
+	// Validator, if set, checks every event Publish accepts, after the
+	// checks Publish always makes (see NewDeliveries), and Publish refuses
+	// the event with its error. Set it to onplana.Validator() to check each
+	// event against the JSON Schema of its catalog entry, so that no
+	// receiver that trusts the catalog gets what it forbids; that costs a
+	// decoding of Data per Publish (see onplana.Validator). Defaults to
+	// nil: only the checks Publish always makes.
+	Validator EventValidator
 	// HTTPClient, if set, sends the attempts instead of the client built
 	// with NewClient from AttemptTimeout, AllowPrivateNetworks and
 	// AllowedNetworks. The SSRF guard, the refusal of redirects and the
@@ -182,6 +199,9 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.SignatureHeader == "" {
 		out.SignatureHeader = DefaultSignatureHeader
 	}
+	if out.PreviousSignatureHeader == "" {
+		out.PreviousSignatureHeader = DefaultPreviousSignatureHeader
+	}
 	if out.DeliveryHeader == "" {
 		out.DeliveryHeader = DefaultDeliveryHeader
 	}
@@ -223,9 +243,9 @@ func validUserAgent(s string) bool {
 }
 
 // Observer is told about deliveries as they happen, for metrics. Its
-// methods are called, concurrently, from the Dispatcher's goroutines (the
-// workers, or on a database store the recorders that write the workers'
-// results) and must not block.
+// methods are called, concurrently, from the Dispatcher's goroutines
+// (mostly the recorders that write the workers' results to the store) and
+// must not block.
 type Observer interface {
 	// AttemptFinished is called after each attempt with its outcome, once
 	// the attempt is recorded in the store; d holds the delivery's new
@@ -251,8 +271,10 @@ type Observer interface {
 // Each attempt POSTs the delivery's stored body, byte for byte the same on
 // every retry, with Content-Type application/json, the User-Agent, the
 // delivery id header and the signature headers of Config.Scheme (every
-// unexpired secret of the subscription signs; the Standard scheme signs a
-// fresh timestamp each time). Its outcome:
+// unexpired secret of the subscription signs: with the Onplana scheme the
+// newest in Config.SignatureHeader, always exactly one value, the others
+// in Config.PreviousSignatureHeader; the Standard scheme signs a fresh
+// timestamp each time). Its outcome:
 //
 //   - 2xx: succeeded, unless the answer's body outlasts the attempt
 //     deadline (only a small snippet of it is read).
@@ -330,7 +352,12 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := Signer{Scheme: c.Scheme, EventHeader: c.EventHeader, SignatureHeader: c.SignatureHeader}.resolved()
+	signer, err := Signer{
+		Scheme:                  c.Scheme,
+		EventHeader:             c.EventHeader,
+		SignatureHeader:         c.SignatureHeader,
+		PreviousSignatureHeader: c.PreviousSignatureHeader,
+	}.resolved()
 	if err != nil {
 		return nil, err
 	}
@@ -462,25 +489,32 @@ func (d *Dispatcher) isClosed() bool {
 // subscription, and returns once they are all in the store (or none is,
 // on error). An empty e.ID gets a new "evt_…" id and a zero Timestamp the
 // current time. Publish does not need Start; it returns ErrClosed after
-// Close, a *ValidationError for an invalid event (see NewDeliveries), an
-// error wrapping ErrPayloadTooLarge for an envelope over
+// Close, a *ValidationError naming the field for an event that is invalid
+// or that its catalog entry forbids (see NewDeliveries: a project-scoped
+// type without ProjectID, data without its resource, an update without
+// data.diff), then the error of Config.Validator if it refuses the event,
+// an error wrapping ErrPayloadTooLarge for an envelope over
 // Config.MaxPayloadBytes, and store errors wrapped. An event no
 // subscription matches is valid and dropped.
 func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 	if d.isClosed() {
 		return ErrClosed
 	}
-	if err := validateEvent(&e); err != nil {
+	if err := validatePublished(&e); err != nil {
 		return err
 	}
-	if e.Type == EventPing {
-		return &ValidationError{Field: "Type", Reason: "webhook.ping is sent by the dispatcher (CreateSubscription, Ping), not published"}
+	now := d.now()
+	completeEvent(&e, now)
+	if v := d.cfg.Validator; v != nil {
+		if err := v.ValidateEvent(&e); err != nil {
+			return err
+		}
 	}
 	ids, err := d.store.MatchSubscriptionIDs(ctx, e.OrganizationID, e.ProjectID, e.Type)
 	if err != nil {
 		return fmt.Errorf("webhook: publish: match subscriptions: %w", err)
 	}
-	dls, err := newDeliveries(e, ids, d.now(), d.cfg.MaxPayloadBytes)
+	dls, err := newDeliveries(e, ids, now, d.cfg.MaxPayloadBytes)
 	if err != nil || len(dls) == 0 {
 		return err
 	}

@@ -134,7 +134,7 @@ func publishedDispatcher(t *testing.T, store Store, workers int, srv *httptest.S
 	_, err = d.CreateSubscription(ctx, SubscriptionParams{OrganizationID: "org_1", URL: srv.URL + "/hook", EventTypes: []string{"*"}})
 	require.NoError(t, err)
 	for range events {
-		require.NoError(t, d.Publish(ctx, Event{Type: EventTaskUpdated, OrganizationID: "org_1", Data: []byte(`{}`)}))
+		require.NoError(t, d.Publish(ctx, Event{Type: EventTaskUpdated, OrganizationID: "org_1", ProjectID: "proj_1", Data: []byte(`{"task":{"id":"task_1"},"diff":{"title":{"before":"a","after":"b"}}}`)}))
 	}
 	return d
 }

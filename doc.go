@@ -7,7 +7,11 @@
 // with two headers,
 //
 //	X-Onplana-Event:     task.updated
-//	X-Onplana-Signature: <lowercase hex HMAC-SHA256(secret, raw body)>
+//	X-Onplana-Signature: <lowercase hex HMAC-SHA256(newest secret, raw body)>
+//
+// and, during a secret rotation's grace period only, a third,
+//
+//	X-Onplana-Signature-Previous: <hex HMAC-SHA256(older secret, raw body)> …
 //
 //	{"delivery_id":"dlv_…","event_id":"evt_…","event":"task.updated",
 //	 "timestamp":"2026-06-27T09:15:23Z","organization_id":"org_abc123",
@@ -31,11 +35,21 @@
 // # Signatures
 //
 // The Onplana signature ([Sign]) is the lowercase hex HMAC-SHA256 of the raw
-// body, keyed with the secret string as given. During a secret rotation the
-// header carries one space-separated entry per live secret, newest first, and
-// [Verify] accepts any. The Standard Webhooks scheme ([SignStandard]) signs
-// "id.timestamp.body" with the decoded whsec_ key and is checked with a
-// five-minute tolerance both ways. A [Verifier] or [StandardVerifier] holds
+// body, keyed with the secret string as given. X-Onplana-Signature always
+// holds exactly one, made with the subscription's newest secret, so a
+// receiver written from the Onplana guide (a constant-time comparison of
+// the header with its own HMAC) works whatever the rotation state. During a
+// rotation's grace period the signatures under the older secrets travel in
+// X-Onplana-Signature-Previous ([DefaultPreviousSignatureHeader]),
+// space-separated, newest first; [Verifier.VerifyHeader] and the [Receiver]
+// accept a match in either header, so a receiver built on this package
+// that holds only the old secret keeps working until the grace period
+// ends, while a hand-written one must switch to the new secret (or compare
+// each entry of the second header too). The Standard Webhooks scheme
+// ([SignStandard]) signs "id.timestamp.body" with the decoded whsec_ key,
+// lists every live secret's signature in webhook-signature as its
+// specification says, and is checked with a five-minute tolerance both
+// ways. A [Verifier] or [StandardVerifier] holds
 // its keyed HMAC states and allocates nothing per call; every error wraps an
 // exported sentinel such as [ErrSignatureMismatch].
 //
@@ -43,14 +57,26 @@
 //
 // [NewDispatcher] takes a Store and a [Config] whose zero value works.
 // [Dispatcher.CreateSubscription] validates the endpoint (https only, no
-// credentials, no internal addresses, with an error naming the Config field
-// that allows a local receiver), generates its secret with [NewSecret] (or
+// credentials, no internal addresses: such an error matches
+// [ErrBlockedAddress] and names the Config field that allows a local
+// receiver), generates its secret with [NewSecret] (or
 // takes the caller's, checked by [ValidateSecret]) and sends it a
-// webhook.ping. [Dispatcher.Publish] returns once
-// one delivery per matching subscription is in the store; workers started by
+// webhook.ping. [Dispatcher.Publish] refuses, with a [ValidationError]
+// naming the field, an event its catalog entry forbids: it checks the
+// project, the resource and the diff itself, and with [Config.Validator]
+// set to onplana.Validator() the type's whole JSON Schema
+// ([EventValidator]). It returns once one delivery per matching
+// subscription is in the store; workers started by
 // [Dispatcher.Start] claim due deliveries and POST the stored bytes, signed
 // with every unexpired secret of the subscription (so [Dispatcher.RotateSecret]
 // has a grace period). Every attempt is recorded in the delivery log.
+//
+// Claimed deliveries wait in memory in one queue per endpoint (host and
+// port), and [Config.Workers] workers take them endpoint by endpoint, in
+// turn, with at most [Config.MaxPerEndpoint] attempts in flight to each:
+// a backlog to one endpoint keeps its slots busy, while a slow or dead
+// endpoint holds only its own slots and a bounded share of the queues,
+// and what is due after its backlog is claimed and sent meanwhile.
 //
 // Outbound requests go through a guarded client ([NewClient]): the SSRF
 // guard ([NetGuard]) checks the address actually dialled, so loopback,

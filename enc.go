@@ -30,19 +30,45 @@ const maxIDLength = 255
 // (sent by the Dispatcher itself, never published), an empty OrganizationID,
 // a DeliveryID set by the caller, ids over 255 bytes or with control
 // characters, an event ID containing '.', and Data that is not a JSON
-// object. Each body is built once, with the delivery's own delivery_id, and
+// object; and what the type's catalog entry forbids that needs no domain
+// model: an empty ProjectID on a project-scoped type ("ProjectID"), Data
+// without the resource the type's category names as an object with a
+// non-empty string id ("Data.task" and "Data.task.id" for task.*), and an
+// update type (EventType.HasDiff) without a non-empty data.diff object
+// ("Data.diff"). The full JSON Schema of the type is an EventValidator's
+// job (see Config.Validator). Each body is built once, with the delivery's own delivery_id, and
 // is sent unchanged on every attempt; a body larger than maxBytes
 // (DefaultMaxPayloadBytes when maxBytes <= 0) is refused with an error
 // wrapping ErrPayloadTooLarge. With no subscriptions it returns no
 // deliveries and a nil error once e is valid.
 func NewDeliveries(e Event, subscriptionIDs []string, now time.Time, maxBytes int) ([]*Delivery, error) {
-	if err := validateEvent(&e); err != nil {
+	if err := validatePublished(&e); err != nil {
 		return nil, err
 	}
-	if e.Type == EventPing {
-		return nil, &ValidationError{Field: "Type", Reason: "webhook.ping is sent by the dispatcher (CreateSubscription, Ping), not published"}
-	}
 	return newDeliveries(e, subscriptionIDs, now, maxBytes)
+}
+
+// validatePublished checks an event a caller publishes: validateEvent, no
+// ping, and checkPublished.
+func validatePublished(e *Event) error {
+	if err := validateEvent(e); err != nil {
+		return err
+	}
+	if e.Type == EventPing {
+		return &ValidationError{Field: "Type", Reason: "webhook.ping is sent by the dispatcher (CreateSubscription, Ping), not published"}
+	}
+	return checkPublished(e)
+}
+
+// completeEvent gives e an ID and a Timestamp if it has none, as of now.
+func completeEvent(e *Event, now time.Time) {
+	now = now.UTC()
+	if e.ID == "" {
+		e.ID = newID(prefixEvent, now)
+	}
+	if e.Timestamp.IsZero() {
+		e.Timestamp = now.Truncate(time.Millisecond)
+	}
 }
 
 // newDeliveries builds the deliveries of the validated event e (pings
@@ -56,12 +82,7 @@ func newDeliveries(e Event, subscriptionIDs []string, now time.Time, maxBytes in
 		maxBytes = DefaultMaxPayloadBytes
 	}
 	now = now.UTC()
-	if e.ID == "" {
-		e.ID = newID(prefixEvent, now)
-	}
-	if e.Timestamp.IsZero() {
-		e.Timestamp = now.Truncate(time.Millisecond)
-	}
+	completeEvent(&e, now)
 	// The first body is encoded in place; the others copy everything after
 	// its delivery_id, which is the same for all.
 	const prefixLen = len(`{"delivery_id":"`) + len(prefixDelivery) + 26 + len(`",`)

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"net"
 	"net/url"
 	"strings"
@@ -63,6 +64,7 @@ type endpointQueue struct {
 	latency  time.Duration  // moving average of attempt durations; 0 until one ends
 	finished int            // attempts ended since the endpoint had work
 	subs     map[string]int // deliveries waiting or in flight, by subscription
+	freed    chan struct{}  // closed when a slot frees, for acquire; nil when none waits
 }
 
 func newEndpointQueues(workers, maxPerEndpoint int) *endpointQueues {
@@ -122,15 +124,47 @@ func (qs *endpointQueues) add(batch []held) {
 		if h.Subscription != nil {
 			key = qs.lookupLocked(h.Subscription.URL).key
 		}
-		q := qs.byKey[key]
-		if q == nil {
-			q = &endpointQueue{key: key, subs: make(map[string]int, 1)}
-			qs.byKey[key] = q
-		}
+		q := qs.queue(key)
 		q.fifo = append(q.fifo, h)
 		q.subs[h.Delivery.SubscriptionID]++
 		qs.waiting++
 		qs.offer(q)
+	}
+}
+
+// queue returns the queue of the endpoint key, made if it has none. The
+// caller holds mu.
+func (qs *endpointQueues) queue(key string) *endpointQueue {
+	q := qs.byKey[key]
+	if q == nil {
+		q = &endpointQueue{key: key, subs: make(map[string]int, 1)}
+		qs.byKey[key] = q
+	}
+	return q
+}
+
+// acquire takes a slot of the endpoint key for an attempt made outside the
+// queues (a Ping), waiting while all its slots are taken, until ctx ends.
+// Release it with done.
+func (qs *endpointQueues) acquire(ctx context.Context, key string) (*endpointQueue, error) {
+	for {
+		qs.mu.Lock()
+		q := qs.queue(key)
+		if q.inflight < qs.maxPer {
+			q.inflight++
+			qs.mu.Unlock()
+			return q, nil
+		}
+		if q.freed == nil {
+			q.freed = make(chan struct{})
+		}
+		freed := q.freed
+		qs.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 }
 
@@ -151,16 +185,22 @@ func (qs *endpointQueues) offer(q *endpointQueue) {
 func (qs *endpointQueues) next() (h held, q *endpointQueue, refill, ok bool) {
 	qs.mu.Lock()
 	defer qs.mu.Unlock()
-	for len(qs.turn) == 0 && !qs.closed {
-		qs.turnCh.Wait()
+	for {
+		for len(qs.turn) == 0 && !qs.closed {
+			qs.turnCh.Wait()
+		}
+		if qs.closed {
+			return held{}, nil, false, false
+		}
+		q = qs.turn[0]
+		qs.turn[0] = nil
+		qs.turn = qs.turn[1:]
+		q.inTurn = false
+		if q.inflight < qs.maxPer {
+			break
+		}
+		// A Ping took the slot it was offered for; done offers it again.
 	}
-	if qs.closed {
-		return held{}, nil, false, false
-	}
-	q = qs.turn[0]
-	qs.turn[0] = nil
-	qs.turn = qs.turn[1:]
-	q.inTurn = false
 	wasSaturated := qs.saturated(q)
 	h = q.pop()
 	qs.waiting--
@@ -170,17 +210,22 @@ func (qs *endpointQueues) next() (h held, q *endpointQueue, refill, ok bool) {
 	return h, q, refill, true
 }
 
-// done frees the slot next took for a delivery of subscriptionID, folding
-// the attempt's duration (0 when none was made) into the endpoint's
-// latency. It reports whether the endpoint stopped being saturated.
+// done frees the slot next took for a delivery of subscriptionID (or
+// acquire, with an empty subscriptionID), folding the attempt's duration
+// (0 when none was made) into the endpoint's latency. It reports whether
+// the endpoint stopped being saturated.
 func (qs *endpointQueues) done(q *endpointQueue, subscriptionID string, took time.Duration) (refill bool) {
 	qs.mu.Lock()
 	defer qs.mu.Unlock()
 	wasSaturated := qs.saturated(q)
 	q.inflight--
+	if q.freed != nil {
+		close(q.freed)
+		q.freed = nil
+	}
 	if n := q.subs[subscriptionID] - 1; n > 0 {
 		q.subs[subscriptionID] = n
-	} else {
+	} else if subscriptionID != "" {
 		delete(q.subs, subscriptionID)
 	}
 	switch {

@@ -130,7 +130,9 @@ func prefixField(prefix string, err error) error {
 // VerifyEvent authenticates and decodes one delivery that did not arrive
 // through an http.Handler (a serverless function, a queue that kept the
 // request's headers and body): the checks of Middleware, in its order, as
-// one call. header holds the request's headers and body its exact bytes.
+// one call. header holds the request's headers and body its exact bytes;
+// for SchemeOnplana, as in Middleware, a match in SignatureHeader or
+// PreviousSignatureHeader verifies.
 //
 // It returns the event, or an error wrapping ErrPayloadTooLarge (body over
 // MaxBodyBytes), one of the verification errors (ErrMissingSignature,
@@ -143,7 +145,7 @@ func (rv *Receiver) VerifyEvent(header http.Header, body []byte) (*Event, error)
 	if int64(len(body)) > rv.maxBody {
 		return nil, fmt.Errorf("%w: %d bytes, over ReceiverConfig.MaxBodyBytes (%d)", ErrPayloadTooLarge, len(body), rv.maxBody)
 	}
-	if err := rv.verify(header, body); err != nil {
+	if err := rv.verify(header, [][]byte{body}); err != nil {
 		return nil, err
 	}
 	e, err := ParseEvent(body)
@@ -162,9 +164,12 @@ func (rv *Receiver) VerifyEvent(header http.Header, body []byte) (*Event, error)
 // VerifyEvent checks signature, the value of the X-Onplana-Signature
 // header, against body under any of secrets, as Verify does, then decodes
 // body with ParseEvent: the one call a handler that is not an http.Handler
-// needs, like stripe-go's webhook.ConstructEvent. A receiver checking many
-// deliveries, or using SchemeStandard, should keep a Receiver and call its
-// VerifyEvent method.
+// needs, like stripe-go's webhook.ConstructEvent. As with Verify, a
+// receiver that holds only a secret in its rotation grace period passes
+// the X-Onplana-Signature-Previous value as well, joined with a space. A
+// receiver checking many deliveries, reading both headers itself, or using
+// SchemeStandard, should keep a Receiver and call its VerifyEvent method,
+// which checks both signature headers.
 //
 // Errors wrap those of Verify (ErrNoSecret, ErrMissingSignature,
 // ErrMalformedSignature, ErrSignatureMismatch) or ErrInvalidEnvelope.

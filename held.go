@@ -9,11 +9,11 @@ import (
 // maxHeldAge is how long after its claim a delivery may still be sent with
 // the subscription the claim returned; past it, the worker reads the
 // subscription again. Claim returns the subscription with the delivery,
-// saving a store round trip per attempt in the steady state, but deliveries
-// claimed ahead wait while the workers send the ones before them
-// (milliseconds when endpoints answer fast, longer when they do not), and
-// meanwhile another process, or the host through the store, may change or
-// delete the subscription.
+// saving a store round trip per attempt in the steady state, but claimed
+// deliveries wait in their endpoint's queue while the workers send the
+// ones before them (milliseconds when endpoints answer fast, longer when
+// they do not), and meanwhile another process, or the host through the
+// store, may change or delete the subscription.
 const maxHeldAge = 250 * time.Millisecond
 
 // held is a delivery this Dispatcher has claimed and not yet attempted:

@@ -193,7 +193,7 @@ func normalizePrefix(p netip.Prefix) netip.Prefix {
 func (g *NetGuard) Control(_ context.Context, _, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return &BlockedAddressError{Reason: fmt.Sprintf("unparsable dial address %q", address)}
+		return &BlockedAddressError{Reason: "unparsable dial address"}
 	}
 	return g.Check(ap.Addr())
 }
@@ -243,7 +243,10 @@ const maxURLLength = 2048
 // allowed by guard (nil means the strict default guard), as must
 // "localhost" and "*.localhost", which always mean loopback (RFC 6761).
 // Numeric host names that some resolvers read as IPv4 in other notations
-// ("2130706433", "0x7f.1") are refused.
+// ("2130706433", "0x7f.1") are refused, and so is a raw space anywhere in
+// the URL: net/http would send it unencoded in the request line, which
+// endpoints answer with 400, so such a URL could never be delivered to
+// (write %20 instead).
 //
 // Other host names are not resolved: what they resolve to now says nothing
 // about what they will resolve to at delivery time, where the client made
@@ -251,7 +254,9 @@ const maxURLLength = 2048
 // early answer as well can call guard.CheckHost.
 //
 // Errors are *ValidationError with Field "URL"; the message never repeats
-// the URL's path or query.
+// the URL's path or query. When the guard refused the host's address, the
+// error's Err is the *BlockedAddressError, so errors.Is(err,
+// ErrBlockedAddress) reports it.
 func ValidateEndpointURL(raw string, allowHTTP bool, guard *NetGuard) error {
 	invalid := func(reason string) error { return &ValidationError{Field: "URL", Reason: reason} }
 	if raw == "" {
@@ -259,6 +264,9 @@ func ValidateEndpointURL(raw string, allowHTTP bool, guard *NetGuard) error {
 	}
 	if len(raw) > maxURLLength {
 		return invalid(fmt.Sprintf("longer than %d bytes", maxURLLength))
+	}
+	if strings.IndexByte(raw, ' ') >= 0 {
+		return invalid("contains a space; percent-encode it as %20")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -299,26 +307,26 @@ func ValidateEndpointURL(raw string, allowHTTP bool, guard *NetGuard) error {
 	if host == "" {
 		return invalid("must have a host")
 	}
-	if err := checkURLHost(host, guard); err != nil {
-		return invalid(err.Error())
-	}
-	return nil
+	return checkURLHost(host, guard)
 }
 
-// checkURLHost applies the creation-time host checks of ValidateEndpointURL.
+// checkURLHost applies the creation-time host checks of ValidateEndpointURL
+// and returns its error, or nil.
 func checkURLHost(host string, guard *NetGuard) error {
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if err := guard.Check(addr); err != nil {
-			var be *BlockedAddressError
-			errors.As(err, &be)
-			return fmt.Errorf("host %s is not a public address: %s", be.Addr, be.Reason)
+			be := err.(*BlockedAddressError)
+			return &ValidationError{Field: "URL", Reason: "host " + be.Addr.String() + " is not a public address: " + be.Reason, Err: be}
 		}
 		return nil
 	}
 	name := strings.ToLower(strings.TrimSuffix(host, "."))
 	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
-		if guard.Check(netip.IPv6Loopback()) != nil && guard.Check(netip.AddrFrom4([4]byte{127, 0, 0, 1})) != nil {
-			return errors.New("host " + host + " is loopback")
+		if guard.Check(netip.IPv6Loopback()) == nil {
+			return nil
+		}
+		if err := guard.Check(netip.AddrFrom4([4]byte{127, 0, 0, 1})); err != nil {
+			return &ValidationError{Field: "URL", Reason: "host " + host + " is loopback", Err: err}
 		}
 		return nil
 	}
@@ -327,7 +335,7 @@ func checkURLHost(host string, guard *NetGuard) error {
 	// 2130706433, 0x7f.0.0.1); it is never a DNS name.
 	labels := strings.Split(name, ".")
 	if isNumericLabel(labels[len(labels)-1]) {
-		return errors.New("host " + host + " is a numeric address in a non-standard notation")
+		return &ValidationError{Field: "URL", Reason: "host " + host + " is a numeric address in a non-standard notation"}
 	}
 	return nil
 }

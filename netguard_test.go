@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"net/url"
@@ -235,6 +236,7 @@ func TestValidateEndpointURL(t *testing.T) {
 		allowHTTP bool
 		guard     *NetGuard
 		reason    string // substring of the reason; "" means valid
+		blocked   bool   // the guard refused the address: errors.Is(err, ErrBlockedAddress)
 	}{
 		{name: "https", url: "https://example.com/hooks/onplana"},
 		{name: "https with port and query", url: "https://example.com:8443/h?x=1"},
@@ -263,8 +265,11 @@ func TestValidateEndpointURL(t *testing.T) {
 		{name: "port not numeric", url: "https://example.com:http/", reason: "valid URL"},
 		{name: "too long", url: "https://example.com/" + strings.Repeat("a", 3000), reason: "longer"},
 		{name: "control character", url: "https://example.com/\x00", reason: "valid URL"},
-		{name: "localhost", url: "https://localhost/", reason: "loopback"},
-		{name: "sub.localhost", url: "https://app.LOCALHOST./", reason: "loopback"},
+		{name: "raw space in query", url: "https://example.com/hook?x=a b", reason: "%20"},
+		{name: "raw space in path", url: "https://example.com/a b", reason: "%20"},
+		{name: "encoded space", url: "https://example.com/a%20b?x=a%20b+c"},
+		{name: "localhost", url: "https://localhost/", reason: "loopback", blocked: true},
+		{name: "sub.localhost", url: "https://app.LOCALHOST./", reason: "loopback", blocked: true},
 		{name: "localhost allowed by opt-in", url: "https://localhost:8080/", guard: loopbackOK},
 		{name: "decimal ipv4", url: "https://2130706433/", reason: "non-standard"},
 		{name: "short ipv4", url: "https://127.1/", reason: "non-standard"},
@@ -273,7 +278,7 @@ func TestValidateEndpointURL(t *testing.T) {
 		{name: "hex label last", url: "https://a.0x7f/", reason: "non-standard"},
 		{name: "numeric label not last is fine", url: "https://123.example.com/"},
 		{name: "loopback literal allowed by opt-in", url: "https://127.0.0.1:8443/", guard: loopbackOK},
-		{name: "other loopback not allowed by /32", url: "https://127.0.0.2/", guard: loopbackOK, reason: "loopback"},
+		{name: "other loopback not allowed by /32", url: "https://127.0.0.2/", guard: loopbackOK, reason: "loopback", blocked: true},
 		{name: "allow private", url: "https://10.0.0.1/", guard: &NetGuard{AllowPrivateNetworks: true}},
 	}
 	for _, a := range guardS1Addresses {
@@ -287,7 +292,8 @@ func TestValidateEndpointURL(t *testing.T) {
 			allowHTTP bool
 			guard     *NetGuard
 			reason    string
-		}{name: "S1 " + a.name, url: "https://" + host + ":8443/secret-path", reason: a.reason})
+			blocked   bool
+		}{name: "S1 " + a.name, url: "https://" + host + ":8443/secret-path", reason: a.reason, blocked: true})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -302,6 +308,12 @@ func TestValidateEndpointURL(t *testing.T) {
 			require.Equal(t, "URL", ve.Field)
 			require.Contains(t, ve.Reason, tc.reason)
 			require.NotContains(t, err.Error(), "secret-path", "the error must not repeat the URL path")
+			require.Equal(t, tc.blocked, errors.Is(err, ErrBlockedAddress), "errors.Is(err, ErrBlockedAddress)")
+			if tc.blocked {
+				var be *BlockedAddressError
+				require.ErrorAs(t, err, &be)
+				require.Contains(t, ve.Reason, be.Reason)
+			}
 		})
 	}
 }

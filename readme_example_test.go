@@ -2,7 +2,6 @@ package webhook_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log"
 	"net/http"
@@ -17,7 +16,8 @@ import (
 // registers a customer endpoint and publishes an event to it.
 func Example_sender() {
 	ctx := context.Background()
-	d, err := webhook.NewDispatcher(webhook.NewMemoryStore(), nil) // or pgstore, sqlitestore
+	d, err := webhook.NewDispatcher(webhook.NewMemoryStore(), // or pgstore, sqlitestore
+		&webhook.Config{Validator: onplana.Validator()}) // refuse what the event catalog forbids
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -30,8 +30,15 @@ func Example_sender() {
 	}) // checks the URL (https, public address), makes the secret, sends a webhook.ping
 	if err == nil {
 		fmt.Println("secret, shown once:", sub.Secrets[0].Secret.Reveal())
-		err = d.Publish(ctx, webhook.Event{Type: webhook.EventTaskCompleted, OrganizationID: "org_abc123",
-			ProjectID: "proj_xyz789", Data: json.RawMessage(`{"task":{"id":"task_1","title":"Ship v2"}}`)})
+		now := time.Now()
+		task := onplana.Task{ID: "task_1", ProjectID: "proj_xyz789", Title: "Ship v2",
+			Status: onplana.TaskStatusDone, Priority: onplana.TaskPriorityHigh,
+			URL: "https://app.onplana.com/tasks/task_1", CompletedAt: now, CreatedAt: now, UpdatedAt: now}
+		var e webhook.Event
+		e, err = webhook.NewEvent(webhook.EventTaskCompleted, "org_abc123", "proj_xyz789", onplana.TaskEventData{Task: task})
+		if err == nil {
+			err = d.Publish(ctx, e) // a *webhook.ValidationError names any field the schema forbids
+		}
 	} // Publish returns once the deliveries are stored; they are retried for 3 days
 	if err != nil {
 		log.Fatal(err)

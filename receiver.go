@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,15 +12,21 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 )
 
 // DefaultMaxBodyBytes is the largest request body a Receiver reads: 5 MiB.
 const DefaultMaxBodyBytes = 5 << 20
 
-// initialBodyBuffer caps the buffer allocated for a body before its bytes
-// arrive.
-const initialBodyBuffer = 64 << 10
+// bodyChunkSize is the size of the pooled chunks a body is read into, unless
+// Content-Length says it is smaller. A request that announces a large body
+// and stalls holds one chunk: headers alone, which are not authenticated,
+// make the server set no more aside.
+const bodyChunkSize = 32 << 10
+
+// bodyChunks pools the chunks of bodyChunkSize bytes that readBody fills.
+var bodyChunks = sync.Pool{New: func() any { return new([bodyChunkSize]byte) }}
 
 // ReceiverConfig configures a Receiver. Only Secrets is required; every other
 // field has a default.
@@ -36,10 +43,15 @@ type ReceiverConfig struct {
 	// MaxBodyBytes caps the request body. A larger body is answered 413
 	// without being hashed. Defaults to DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// EventHeader and SignatureHeader name the headers of SchemeOnplana.
-	// They default to DefaultEventHeader and DefaultSignatureHeader.
-	EventHeader     string
-	SignatureHeader string
+	// EventHeader, SignatureHeader and PreviousSignatureHeader name the
+	// headers of SchemeOnplana: the event type, the signature under the
+	// sender's newest secret, and the signatures under older secrets
+	// during a rotation's grace period. A match in either signature header
+	// verifies. They default to DefaultEventHeader, DefaultSignatureHeader
+	// and DefaultPreviousSignatureHeader.
+	EventHeader             string
+	SignatureHeader         string
+	PreviousSignatureHeader string
 	// Tolerance is how far the webhook-timestamp of SchemeStandard may be
 	// from now, both ways. Defaults to DefaultTolerance.
 	Tolerance time.Duration
@@ -80,10 +92,14 @@ type ReceiverConfig struct {
 
 // Receiver authenticates incoming webhook deliveries. Its Middleware reads
 // the body under a size cap, verifies the signature over the raw bytes, then
-// decodes the envelope; only then does the wrapped handler run. A Receiver is
-// safe for concurrent use. NewHandler builds one with the rest of the
-// receiving pipeline; use a Receiver directly to nest the layers by hand or
-// to verify deliveries that do not arrive over HTTP (VerifyEvent).
+// decodes the envelope; only then does the wrapped handler run. A body that
+// Content-Length says is under 32 KiB is read into a buffer of that size;
+// any other is read into pooled buffers as its bytes arrive, and copied into
+// memory of its own, once and at its exact size, only after its signature
+// verifies. A Receiver is safe for concurrent use. NewHandler builds one
+// with the rest of the receiving pipeline; use a Receiver directly to nest
+// the layers by hand or to verify deliveries that do not arrive over HTTP
+// (VerifyEvent).
 //
 // The Receiver bounds what it reads, not how long reading takes: that is the
 // server's job. Mount it on an http.Server with timeouts, for example
@@ -110,6 +126,7 @@ type Receiver struct {
 	now         func() time.Time
 	eventHeader string
 	sigHeader   string
+	prevHeader  string
 	log         *slog.Logger
 	idem        *Idempotency // nil without ReceiverConfig.Dedupe
 }
@@ -134,8 +151,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		maxBody:     cfg.MaxBodyBytes,
 		maxAge:      cfg.MaxEventAge,
 		now:         cfg.Now,
-		eventHeader: cfg.EventHeader,
-		sigHeader:   cfg.SignatureHeader,
+		eventHeader: cmp.Or(cfg.EventHeader, DefaultEventHeader),
+		sigHeader:   cmp.Or(cfg.SignatureHeader, DefaultSignatureHeader),
+		prevHeader:  cmp.Or(cfg.PreviousSignatureHeader, DefaultPreviousSignatureHeader),
 		log:         cfg.Logger,
 	}
 	if rv.scheme == "" {
@@ -156,11 +174,8 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	if rv.now == nil {
 		rv.now = time.Now
 	}
-	if rv.eventHeader == "" {
-		rv.eventHeader = DefaultEventHeader
-	}
-	if rv.sigHeader == "" {
-		rv.sigHeader = DefaultSignatureHeader
+	if rv.scheme == SchemeOnplana && strings.EqualFold(rv.sigHeader, rv.prevHeader) {
+		return nil, &ValidationError{Field: "PreviousSignatureHeader", Reason: "same as SignatureHeader"}
 	}
 	if rv.log == nil {
 		rv.log = slog.Default()
@@ -211,13 +226,14 @@ func receivedFrom(ctx context.Context) *received {
 // passing it to next. In order, it answers
 //
 //   - 405 with "Allow: POST" to any method but POST;
-//   - 401 when the signature header is missing or blank, before reading
-//     the body;
+//   - 401 when the signature headers are missing or blank, before reading
+//     the body (for SchemeOnplana, a signature in either SignatureHeader or
+//     PreviousSignatureHeader is enough to go on);
 //   - 413 when the body exceeds MaxBodyBytes (checked against
 //     Content-Length first, then while reading, so a lying Content-Length or
 //     an endless chunked body is cut at the cap and never hashed);
 //   - 408 when the request's context ends while the body is being read;
-//   - 401 when the signature is malformed or matches no secret (and, for
+//   - 401 when the signatures are malformed or none matches a secret (and, for
 //     SchemeStandard, when the timestamp is outside the tolerance). The
 //     signature is checked over the raw bytes before anything is decoded
 //     or routed;
@@ -252,8 +268,10 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			rv.reject(w, r, http.StatusRequestEntityTooLarge, "webhook: body too large", ErrPayloadTooLarge)
 			return
 		}
-		body, err := rv.readBody(w, r)
+		var partsBuf [16][]byte
+		parts, err := rv.readBody(w, r, partsBuf[:0])
 		if err != nil {
+			releaseChunks(parts)
 			var tooLarge *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooLarge):
@@ -265,7 +283,19 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			}
 			return
 		}
-		if err := rv.verify(r.Header, body); err != nil {
+		// Verify before copying a body out of the pool: a forged one costs
+		// no memory of its own.
+		err = rv.verify(r.Header, parts)
+		var body []byte
+		switch {
+		case err != nil:
+		case len(parts) == 1 && !pooled(parts[0]):
+			body = parts[0]
+		default:
+			body = bytes.Join(parts, nil)
+		}
+		releaseChunks(parts)
+		if err != nil {
 			msg := "webhook: invalid signature"
 			if errors.Is(err, ErrTimestamp) {
 				msg = "webhook: signature timestamp outside tolerance"
@@ -295,42 +325,39 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 }
 
 // signaturePresent reports ErrMissingSignature when the scheme's signature
-// header is absent or blank. The verifier repeats the check; this one only
-// spares reading the body.
+// headers are absent or blank. The verifier repeats the check; this one
+// only spares reading the body.
 func (rv *Receiver) signaturePresent(h http.Header) error {
-	name := rv.sigHeader
 	if rv.scheme == SchemeStandard {
-		name = StandardSignatureHeader
+		if strings.TrimSpace(h.Get(StandardSignatureHeader)) == "" {
+			return ErrMissingSignature
+		}
+		return nil
 	}
-	if strings.TrimSpace(h.Get(name)) == "" {
+	if strings.TrimSpace(h.Get(rv.sigHeader)) == "" && strings.TrimSpace(h.Get(rv.prevHeader)) == "" {
 		return ErrMissingSignature
 	}
 	return nil
 }
 
-func (rv *Receiver) verify(h http.Header, body []byte) error {
+// verify checks the signature headers of the scheme over the body held in
+// parts, in order. A repeated header is refused rather than guessed at: a
+// proxy may have appended one.
+func (rv *Receiver) verify(h http.Header, parts [][]byte) error {
 	if rv.scheme == SchemeStandard {
-		return rv.standard.VerifyHeader(body, h)
+		return rv.standard.verifyHeader(parts, h)
 	}
-	// A repeated header is refused rather than guessed at, as
-	// StandardVerifier.VerifyHeader does: a proxy may have appended one.
-	sigs := h.Values(rv.sigHeader)
-	if len(sigs) > 1 {
-		return fmt.Errorf("%w: %s header sent more than once", ErrMalformedSignature, rv.sigHeader)
-	}
-	sig := ""
-	if len(sigs) == 1 {
-		sig = sigs[0]
-	}
-	return rv.onplana.Verify(body, sig)
+	return rv.onplana.verifyHeader(parts, h, rv.sigHeader, rv.prevHeader)
 }
 
-// readBody reads the whole body, at most rv.maxBody bytes. The read is
-// abandoned when the request context ends: a blocked Read does not watch
-// the context, so the connection's read deadline is moved to now instead.
-func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// readBody reads the whole body, at most rv.maxBody bytes, appends the
+// buffers that hold it to parts and returns them, also with an error: the
+// caller passes them to releaseChunks. The read is abandoned when the request context
+// ends: a blocked Read does not watch the context, so the connection's read
+// deadline is moved to now instead.
+func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]byte) ([][]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
+		return parts, nil
 	}
 	body := http.MaxBytesReader(w, r.Body, rv.maxBody)
 	rc := http.NewResponseController(w)
@@ -339,28 +366,40 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, er
 	})
 	defer stop()
 
-	// Size the buffer from Content-Length so that a normal delivery is read
-	// without regrowing (the spare byte lets the final Read report EOF), but
-	// no larger than initialBodyBuffer: the header is not authenticated,
-	// and trusting it would let headers alone make the server allocate
-	// MaxBodyBytes per connection. Larger bodies grow the buffer as their
-	// bytes actually arrive.
-	n := int64(512)
-	if r.ContentLength > 0 {
-		n = min(r.ContentLength+1, initialBodyBuffer)
+	// A body that Content-Length says is small, as most deliveries are, is
+	// read in place into a buffer of its size (the spare byte lets the
+	// final Read report EOF). Anything else, or anything past what the
+	// header said, goes into chunks taken as its bytes arrive: the header is
+	// not authenticated, so it sizes no more than a chunk, and a large body
+	// is never copied from one growing buffer into the next.
+	if r.ContentLength > 0 && r.ContentLength+1 < bodyChunkSize {
+		parts = append(parts, make([]byte, 0, r.ContentLength+1))
 	}
-	buf := make([]byte, 0, n)
 	for {
-		m, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
+		if len(parts) == 0 || len(parts[len(parts)-1]) == cap(parts[len(parts)-1]) {
+			parts = append(parts, bodyChunks.Get().(*[bodyChunkSize]byte)[:0])
+		}
+		last := parts[len(parts)-1]
+		m, err := body.Read(last[len(last):cap(last)])
+		parts[len(parts)-1] = last[:len(last)+m]
 		if err == io.EOF {
-			return buf, nil
+			return parts, nil
 		}
 		if err != nil {
-			return nil, err
+			return parts, err
 		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)] // grow, amortized
+	}
+}
+
+// pooled reports whether p, a part of readBody, is a chunk from bodyChunks
+// rather than a buffer sized from Content-Length, which is smaller.
+func pooled(p []byte) bool { return cap(p) == bodyChunkSize }
+
+// releaseChunks returns the chunks among parts to bodyChunks.
+func releaseChunks(parts [][]byte) {
+	for _, p := range parts {
+		if pooled(p) {
+			bodyChunks.Put((*[bodyChunkSize]byte)(p[:bodyChunkSize]))
 		}
 	}
 }

@@ -38,15 +38,27 @@ func benchEnvelope(size int) []byte {
 	return []byte(b.String())
 }
 
+// receiverBenchSizes run from a typical delivery to one near
+// DefaultMaxBodyBytes, as sent by senders that embed full resource state.
+var receiverBenchSizes = []struct {
+	name string
+	n    int
+}{
+	{"1KiB", 1 << 10},
+	{"16KiB", 16 << 10},
+	{"1MiB", 1 << 20},
+	{"4MiB", 4 << 20},
+}
+
 // BenchmarkReceiver measures the receiver end to end (request in, handler
 // called with the decoded event, response written) beside the naive HMAC of
 // the same body, and the envelope decoding alone beside encoding/json. Like
 // the verification benchmarks it reports cpu-ns/op (see benchLoop), the
 // figure to read on a shared machine.
 func BenchmarkReceiver(b *testing.B) {
-	for _, size := range []int{1 << 10, 16 << 10} {
-		body := benchEnvelope(size)
-		name := fmt.Sprintf("%dKiB", size>>10)
+	for _, size := range receiverBenchSizes {
+		body := benchEnvelope(size.n)
+		name := size.name
 		key := []byte(benchReceiverSecret)
 
 		b.Run("size="+name+"/impl=naive", func(b *testing.B) {

@@ -117,6 +117,55 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			wantStatus: http.StatusNoContent,
 		},
 		{
+			// The newest secret signs X-Onplana-Signature; the receiver's
+			// secret is the older one, in X-Onplana-Signature-Previous.
+			name: "receiver holding only the old secret during rotation",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body, receiverOtherSecret, receiverSecret)
+				require.Equal(t, webhook.Sign(receiverSecret, body), r.Header.Get(webhook.DefaultPreviousSignatureHeader))
+				return r
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name: "only the previous header, matching",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body, receiverOtherSecret, receiverSecret)
+				r.Header.Del(webhook.DefaultSignatureHeader)
+				return r
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name: "previous header sent twice",
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body, receiverOtherSecret, receiverSecret)
+				r.Header.Add(webhook.DefaultPreviousSignatureHeader, r.Header.Get(webhook.DefaultPreviousSignatureHeader))
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "previous header of another secret",
+			req: func(t *testing.T) *http.Request {
+				return signedRequest(t, "", body, receiverOtherSecret, webhook.NewSecret())
+			},
+			wantStatus: http.StatusUnauthorized,
+		},
+		{
+			name: "custom header names during rotation",
+			cfg: webhook.ReceiverConfig{
+				SignatureHeader: "X-Acme-Signature", PreviousSignatureHeader: "X-Acme-Signature-Old",
+			},
+			req: func(t *testing.T) *http.Request {
+				r := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+				s := webhook.Signer{SignatureHeader: "X-Acme-Signature", PreviousSignatureHeader: "X-Acme-Signature-Old"}
+				require.NoError(t, s.SignRequest(r.Header, []webhook.Secret{receiverOtherSecret, receiverSecret}, "dlv_1", webhook.EventTaskUpdated, time.Now(), body))
+				return r
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
 			name: "GET",
 			req: func(t *testing.T) *http.Request {
 				return httptest.NewRequest(http.MethodGet, "/hooks", nil)
@@ -420,6 +469,7 @@ func TestNewReceiverRefusesBadConfig(t *testing.T) {
 		{"negative MaxBodyBytes", webhook.ReceiverConfig{MaxBodyBytes: -1, Secrets: []webhook.Secret{receiverSecret}}, nil, "MaxBodyBytes"},
 		{"negative Tolerance", webhook.ReceiverConfig{Tolerance: -time.Second, Secrets: []webhook.Secret{receiverSecret}}, nil, "Tolerance"},
 		{"negative MaxEventAge", webhook.ReceiverConfig{MaxEventAge: -time.Second, Secrets: []webhook.Secret{receiverSecret}}, nil, "MaxEventAge"},
+		{"previous header same as signature header", webhook.ReceiverConfig{PreviousSignatureHeader: "x-onplana-signature", Secrets: []webhook.Secret{receiverSecret}}, nil, "PreviousSignatureHeader"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -727,6 +777,147 @@ func TestReceiverDoesNotTrustContentLength(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, rec.Code)
 	})
 	require.Less(t, alloc, uint64(webhook.DefaultMaxBodyBytes/4))
+}
+
+// TestReceiverPassesTheExactBody checks that bodies on either side of the
+// sizes where reading changes buffers reach the handler byte for byte,
+// whatever Content-Length says: exact, absent, too low or too high.
+func TestReceiverPassesTheExactBody(t *testing.T) {
+	t.Parallel()
+	const chunk = 32 << 10 // the Receiver's pooled chunk size
+	sizes := []int{len(validEnvelope) + 10, chunk - 2, chunk - 1, chunk, chunk + 1, 2 * chunk, 1<<20 + 7}
+	lengths := []struct {
+		name string
+		of   func(n int) int64
+	}{
+		{"exact", func(n int) int64 { return int64(n) }},
+		{"absent", func(int) int64 { return -1 }},
+		{"too low", func(int) int64 { return 100 }},
+		{"too high", func(n int) int64 { return int64(n) + 1000 }},
+	}
+	for _, size := range sizes {
+		body := envelopeOfSize(size)
+		require.Len(t, body, size)
+		for _, cl := range lengths {
+			t.Run(fmt.Sprintf("%d bytes/Content-Length %s", size, cl.name), func(t *testing.T) {
+				t.Parallel()
+				rv := newReceiver(t, webhook.ReceiverConfig{})
+				got := make(chan []byte, 1)
+				h := rv.Handler(webhook.EventHandlerFunc(func(_ context.Context, _ *webhook.Event, body []byte) error {
+					got <- body
+					return nil
+				}))
+				req := signedRequest(t, webhook.SchemeOnplana, body)
+				req.ContentLength = cl.of(len(body))
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
+				require.Equal(t, body, <-got)
+			})
+		}
+	}
+}
+
+// envelopeOfSize returns validEnvelope padded to n bytes, at least
+// len(validEnvelope)+10, by a note in its data.
+func envelopeOfSize(n int) []byte {
+	note := `"note":"` + strings.Repeat("a", n-len(validEnvelope)-len(`"note":"",`)) + `",`
+	return []byte(strings.Replace(validEnvelope, `"data":{`, `"data":{`+note, 1))
+}
+
+// TestReceiverStalledBodyAllocatesLittle checks that headers alone do not
+// make the server set memory aside: a client announces Content-Length:
+// 5 MiB, sends 10 bytes and stalls, and while its request waits, the whole
+// process (server and client, over a real connection) has allocated less
+// than 64 KiB for it: a pooled chunk of 32 KiB and net/http's own buffers,
+// nothing in proportion to what was announced. Not parallel: it reads the
+// process's allocation counter.
+func TestReceiverStalledBodyAllocatesLittle(t *testing.T) {
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(io.Discard)})
+	next := newRecordingHandler()
+	mw := rv.Middleware(next)
+	stalled := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = &stallReporter{ReadCloser: r.Body, after: 10, stalled: stalled}
+		mw.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	const request = "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: 5242880\r\n%s: %s\r\n\r\n0123456789"
+	sig := webhook.Sign(receiverSecret, []byte(validEnvelope))
+	alloc := allocatedBy(func() {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		_, err = fmt.Fprintf(conn, request, webhook.DefaultSignatureHeader, sig)
+		require.NoError(t, err)
+		select {
+		case <-stalled:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the server did not wait for the rest of the body")
+		}
+	})
+	require.Less(t, alloc, uint64(64<<10))
+	require.Zero(t, next.calls.Load())
+}
+
+// stallReporter reports on stalled once its request body has yielded after
+// bytes and is read again: the reader then waits for bytes the client will
+// not send.
+type stallReporter struct {
+	io.ReadCloser
+	after   int
+	n       int
+	stalled chan<- struct{}
+}
+
+func (s *stallReporter) Read(p []byte) (int, error) {
+	if s.n >= s.after {
+		select {
+		case s.stalled <- struct{}{}:
+		default:
+		}
+	}
+	n, err := s.ReadCloser.Read(p)
+	s.n += n
+	return n, err
+}
+
+// TestReceiverCopiesOnlyVerifiedBodies checks what a large body costs: a
+// verified body is copied once out of the pooled buffers it was read into,
+// into memory of about its size, and a forged one is refused without being
+// copied out of them. Not parallel: it reads the process's allocation
+// counter.
+func TestReceiverCopiesOnlyVerifiedBodies(t *testing.T) {
+	body := envelopeOfSize(1 << 20)
+	size := uint64(len(body))
+	tests := []struct {
+		name     string
+		scheme   webhook.Scheme
+		secret   webhook.Secret
+		status   int
+		min, max uint64 // bounds on the bytes allocated per request
+	}{
+		{"onplana, verified", webhook.SchemeOnplana, receiverSecret, http.StatusNoContent, size, size * 3 / 2},
+		{"onplana, forged", webhook.SchemeOnplana, receiverOtherSecret, http.StatusUnauthorized, 0, size / 2},
+		{"standard, verified", webhook.SchemeStandard, receiverSecret, http.StatusNoContent, size, size * 3 / 2},
+		{"standard, forged", webhook.SchemeStandard, receiverOtherSecret, http.StatusUnauthorized, 0, size / 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rv := newReceiver(t, webhook.ReceiverConfig{Scheme: tt.scheme, Logger: newReceiverTestLogger(io.Discard)})
+			h := rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil }))
+			req := signedRequest(t, tt.scheme, body, tt.secret)
+			alloc := allocatedBy(func() {
+				req.Body = io.NopCloser(bytes.NewReader(body))
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				require.Equal(t, tt.status, rec.Code)
+			})
+			require.GreaterOrEqual(t, alloc, tt.min)
+			require.Less(t, alloc, tt.max)
+		})
+	}
 }
 
 // allocatedBy returns the bytes the process allocated while f ran, the

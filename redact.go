@@ -3,6 +3,7 @@ package webhook
 import (
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -68,3 +69,21 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// attemptErrorText is the text of an attempt's error in the delivery log:
+// RedactError's, except that an address the SSRF guard refused is not
+// named. The log is read by the subscription's owner, who chose the host
+// name; telling them what it resolved to inside the sender's network would
+// let them map its internal DNS by registering names. The refusal and its
+// reason ("address not allowed: loopback") remain.
+func attemptErrorText(err error) string {
+	var be *BlockedAddressError
+	if !errors.As(err, &be) {
+		return RedactError(err).Error()
+	}
+	msg := "webhook: address not allowed: " + be.Reason
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		return ue.Op + " " + strconv.Quote(RedactURL(ue.URL)) + ": " + msg
+	}
+	return msg
+}

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,8 +16,19 @@ import (
 
 // Default header names of the Onplana scheme.
 const (
-	DefaultEventHeader     = "X-Onplana-Event"
+	// DefaultEventHeader carries the event type.
+	DefaultEventHeader = "X-Onplana-Event"
+	// DefaultSignatureHeader carries exactly one signature: the lowercase
+	// hex HMAC-SHA256 of the raw body under the subscription's newest
+	// secret, which is what a receiver written from the Onplana guide
+	// compares in constant time.
 	DefaultSignatureHeader = "X-Onplana-Signature"
+	// DefaultPreviousSignatureHeader carries, during a rotation's grace
+	// period only, the signatures under the older secrets still inside
+	// it, space-separated, newest first. Receivers of this package check
+	// it beside DefaultSignatureHeader, so one holding only the old secret
+	// keeps working until the grace period ends.
+	DefaultPreviousSignatureHeader = "X-Onplana-Signature-Previous"
 )
 
 // SecretPrefix starts every secret made by NewSecret. It is the Standard
@@ -27,9 +39,10 @@ const SecretPrefix = "whsec_"
 const secretEntropy = 32
 
 // Sign returns the lowercase hex HMAC-SHA256 of body keyed with secret: the
-// value of the X-Onplana-Signature header. The key is the secret's bytes
-// exactly as given (secret.Reveal(), prefix included), which is what a
-// receiver's crypto.createHmac('sha256', secret) in Node.js uses.
+// value of the X-Onplana-Signature header when secret is the newest one.
+// The key is the secret's bytes exactly as given (secret.Reveal(), prefix
+// included), which is what a receiver's crypto.createHmac('sha256', secret)
+// in Node.js uses.
 //
 // Sign signs the raw bytes it is given; re-serialising the JSON changes the
 // signature. It does not check the secret: Verify refuses secrets shorter than
@@ -124,24 +137,36 @@ type Signer struct {
 	// EventHeader names the header carrying the event type, written by both
 	// schemes. Defaults to DefaultEventHeader.
 	EventHeader string
-	// SignatureHeader names the Onplana-scheme signature header; the Standard
-	// scheme always writes webhook-signature. Defaults to
-	// DefaultSignatureHeader.
+	// SignatureHeader names the Onplana-scheme header that carries the
+	// signature under the newest secret; the Standard scheme always writes
+	// webhook-signature. Defaults to DefaultSignatureHeader.
 	SignatureHeader string
+	// PreviousSignatureHeader names the Onplana-scheme header that carries
+	// the signatures under older secrets during a rotation. Defaults to
+	// DefaultPreviousSignatureHeader.
+	PreviousSignatureHeader string
 }
 
 // SignRequest sets on h the headers that let a receiver verify body, a
-// delivery of event type typ, signed with each of secrets in the order given.
-// Pass the current secret first: a receiver built from the Onplana guide's
-// Node.js snippet hex-decodes the header only up to the first space, so it
-// verifies with the first secret alone, while Verify accepts any entry.
+// delivery of event type typ, signed with secrets: the newest secret first,
+// then any older ones still inside their rotation grace period.
 //
-// With SchemeOnplana it sets EventHeader to typ and SignatureHeader to one
-// hex signature per secret, space-separated; deliveryID and at are not
-// signed (the envelope inside body carries delivery_id). With SchemeStandard
-// it sets webhook-id to deliveryID, webhook-timestamp to at in Unix seconds,
-// webhook-signature to one "v1,<base64>" entry per secret, and EventHeader to
-// typ; the timestamp is signed, so each attempt is signed afresh.
+// With SchemeOnplana it sets EventHeader to typ, SignatureHeader to exactly
+// one lowercase hex signature, under secrets[0], and, when more than one
+// secret is given, PreviousSignatureHeader to the hex signatures under the
+// others, space-separated, in the order given (it removes that header
+// otherwise). So a receiver written from the Onplana guide, which compares
+// SignatureHeader with its own HMAC in constant time, sees one value it can
+// compare whatever the rotation state, and verifies with the new secret;
+// Verifier.VerifyHeader and Receiver also accept a match in
+// PreviousSignatureHeader, so a receiver still holding only the old secret
+// keeps working during the grace period. deliveryID and at are not signed
+// (the envelope inside body carries delivery_id).
+//
+// With SchemeStandard it sets webhook-id to deliveryID, webhook-timestamp to
+// at in Unix seconds, webhook-signature to one "v1,<base64>" entry per
+// secret, space-separated as the specification says, and EventHeader to typ;
+// the timestamp is signed, so each attempt is signed afresh.
 //
 // It validates everything before writing anything: on error h is unchanged.
 // Errors wrap ErrNoSecret (no secret, or one unusable), ErrMessageID or
@@ -161,17 +186,21 @@ func (s Signer) SignRequest(h http.Header, secrets []Secret, deliveryID string, 
 // header names in canonical form: what the Dispatcher keeps so that it does
 // not check the same names again on every attempt.
 type resolvedSigner struct {
-	scheme                 Scheme
-	eventHeader, sigHeader string // canonical
+	scheme                             Scheme
+	eventHeader, sigHeader, prevHeader string // canonical
 }
 
 // resolved returns s resolved, or the error of resolve.
 func (s Signer) resolved() (resolvedSigner, error) {
-	scheme, eventHeader, sigHeader, err := s.resolve()
-	if err != nil {
+	if err := s.resolve(); err != nil {
 		return resolvedSigner{}, err
 	}
-	return resolvedSigner{scheme, http.CanonicalHeaderKey(eventHeader), http.CanonicalHeaderKey(sigHeader)}, nil
+	return resolvedSigner{
+		scheme:      s.Scheme,
+		eventHeader: http.CanonicalHeaderKey(s.EventHeader),
+		sigHeader:   http.CanonicalHeaderKey(s.SignatureHeader),
+		prevHeader:  http.CanonicalHeaderKey(s.PreviousSignatureHeader),
+	}, nil
 }
 
 // sign is SignRequest after the Signer is resolved; h is not nil.
@@ -219,16 +248,22 @@ func (r resolvedSigner) sign(h http.Header, secrets []Secret, deliveryID string,
 		}
 	}
 	h[r.eventHeader] = []string{string(typ)}
-	h[r.sigHeader] = []string{onplanaSignatures(secrets, body)}
+	h[r.sigHeader] = []string{onplanaSignatures(secrets[:1], body)}
+	if len(secrets) > 1 {
+		h[r.prevHeader] = []string{onplanaSignatures(secrets[1:], body)}
+	} else {
+		delete(h, r.prevHeader)
+	}
 	return nil
 }
 
-// onplanaSignatures returns the value of the Onplana signature header: the
-// hex HMAC of body with each of secrets, space-separated. The secrets are
-// already checked.
+// onplanaSignatures returns the hex HMAC of body with each of secrets,
+// space-separated: the value of the signature header for the newest
+// secret alone, of the previous-signatures header for the others. The
+// secrets are already checked.
 func onplanaSignatures(secrets []Secret, body []byte) string {
 	const entry = 2 * sha256.Size // hex
-	var stack [2*entry + 1]byte   // the current secret and one in its grace period
+	var stack [entry]byte         // one secret: the usual case
 	b := stack[:0]
 	if n := len(secrets)*(entry+1) - 1; n > len(stack) {
 		b = make([]byte, 0, n)
@@ -242,32 +277,33 @@ func onplanaSignatures(secrets []Secret, body []byte) string {
 	return string(b)
 }
 
-// resolve applies the defaults and validates the Signer's fields.
-func (s Signer) resolve() (scheme Scheme, eventHeader, sigHeader string, err error) {
-	scheme, eventHeader, sigHeader = s.Scheme, s.EventHeader, s.SignatureHeader
-	if scheme == "" {
-		scheme = SchemeOnplana
-	}
-	if eventHeader == "" {
-		eventHeader = DefaultEventHeader
-	}
-	if sigHeader == "" {
-		sigHeader = DefaultSignatureHeader
-	}
+// resolve applies the defaults to s and validates its fields.
+func (s *Signer) resolve() error {
+	s.Scheme = cmp.Or(s.Scheme, SchemeOnplana)
+	s.EventHeader = cmp.Or(s.EventHeader, DefaultEventHeader)
+	s.SignatureHeader = cmp.Or(s.SignatureHeader, DefaultSignatureHeader)
+	s.PreviousSignatureHeader = cmp.Or(s.PreviousSignatureHeader, DefaultPreviousSignatureHeader)
+	onplana := s.Scheme == SchemeOnplana
 	switch {
-	case scheme != SchemeOnplana && scheme != SchemeStandard:
-		return "", "", "", &ValidationError{Field: "Scheme", Reason: "unknown scheme " + strconv.Quote(string(scheme))}
-	case !validHeaderName(eventHeader):
-		return "", "", "", &ValidationError{Field: "EventHeader", Reason: "not a valid header name"}
-	case !validHeaderName(sigHeader):
-		return "", "", "", &ValidationError{Field: "SignatureHeader", Reason: "not a valid header name"}
-	case scheme == SchemeOnplana && strings.EqualFold(eventHeader, sigHeader):
-		return "", "", "", &ValidationError{Field: "EventHeader", Reason: "same as SignatureHeader"}
-	case scheme == SchemeStandard && (strings.EqualFold(eventHeader, StandardIDHeader) ||
-		strings.EqualFold(eventHeader, StandardTimestampHeader) || strings.EqualFold(eventHeader, StandardSignatureHeader)):
-		return "", "", "", &ValidationError{Field: "EventHeader", Reason: "collides with a Standard Webhooks header"}
+	case s.Scheme != SchemeOnplana && s.Scheme != SchemeStandard:
+		return &ValidationError{Field: "Scheme", Reason: "unknown scheme " + strconv.Quote(string(s.Scheme))}
+	case !validHeaderName(s.EventHeader):
+		return &ValidationError{Field: "EventHeader", Reason: "not a valid header name"}
+	case !validHeaderName(s.SignatureHeader):
+		return &ValidationError{Field: "SignatureHeader", Reason: "not a valid header name"}
+	case !validHeaderName(s.PreviousSignatureHeader):
+		return &ValidationError{Field: "PreviousSignatureHeader", Reason: "not a valid header name"}
+	case onplana && strings.EqualFold(s.EventHeader, s.SignatureHeader):
+		return &ValidationError{Field: "EventHeader", Reason: "same as SignatureHeader"}
+	case onplana && strings.EqualFold(s.EventHeader, s.PreviousSignatureHeader):
+		return &ValidationError{Field: "EventHeader", Reason: "same as PreviousSignatureHeader"}
+	case onplana && strings.EqualFold(s.SignatureHeader, s.PreviousSignatureHeader):
+		return &ValidationError{Field: "PreviousSignatureHeader", Reason: "same as SignatureHeader"}
+	case s.Scheme == SchemeStandard && (strings.EqualFold(s.EventHeader, StandardIDHeader) ||
+		strings.EqualFold(s.EventHeader, StandardTimestampHeader) || strings.EqualFold(s.EventHeader, StandardSignatureHeader)):
+		return &ValidationError{Field: "EventHeader", Reason: "collides with a Standard Webhooks header"}
 	}
-	return scheme, eventHeader, sigHeader, nil
+	return nil
 }
 
 // validHeaderName reports whether s is an RFC 9110 field name (a token).

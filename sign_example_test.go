@@ -107,7 +107,8 @@ func ExampleStandardVerifier_VerifyHeader() {
 }
 
 // Signer writes the headers of one delivery: here during a secret rotation,
-// so the signature header carries one signature per live secret, newest first.
+// so the signature header carries the newest secret's signature and the
+// previous-signatures header the older secret's.
 func ExampleSigner_SignRequest() {
 	current := webhook.Secret("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
 	previous := webhook.Secret("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
@@ -120,9 +121,19 @@ func ExampleSigner_SignRequest() {
 		panic(err)
 	}
 	fmt.Println(h.Get("X-Onplana-Event"))
-	// A receiver that holds only the previous secret still verifies.
-	fmt.Println(webhook.Verify(body, h.Get("X-Onplana-Signature"), previous))
+	// X-Onplana-Signature holds one value, made with the current secret:
+	// what a receiver written from the Onplana guide compares.
+	fmt.Println(h.Get("X-Onplana-Signature") == webhook.Sign(current, body))
+	// The previous secret's signature travels in X-Onplana-Signature-Previous,
+	// which a Verifier also checks: a receiver that holds only the previous
+	// secret still verifies during the grace period.
+	v, err := webhook.NewVerifier(previous)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(v.VerifyHeader(body, h))
 	// Output:
 	// webhook.ping
+	// true
 	// <nil>
 }

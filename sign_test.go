@@ -128,29 +128,46 @@ func TestNewSecret(t *testing.T) {
 
 func TestSignerOnplana(t *testing.T) {
 	t.Parallel()
-	current, previous := NewSecret(), NewSecret()
+	current, previous, older := NewSecret(), NewSecret(), NewSecret()
 	body := []byte(`{"delivery_id":"dlv_1","event":"task.created","data":{}}`)
 
 	h := http.Header{}
-	err := Signer{}.SignRequest(h, []Secret{current, previous}, "dlv_1", EventTaskCreated, time.Now(), body)
+	err := Signer{}.SignRequest(h, []Secret{current, previous, older}, "dlv_1", EventTaskCreated, time.Now(), body)
 	require.NoError(t, err)
 	require.Equal(t, "task.created", h.Get(DefaultEventHeader))
-	sig := h.Get(DefaultSignatureHeader)
-	require.Equal(t, Sign(current, body)+" "+Sign(previous, body), sig, "newest first, space-separated")
+	require.Equal(t, []string{Sign(current, body)}, h.Values(DefaultSignatureHeader),
+		"exactly one value, the newest secret's, whatever the rotation state")
+	prev := h.Get(DefaultPreviousSignatureHeader)
+	require.Equal(t, Sign(previous, body)+" "+Sign(older, body), prev, "older secrets, newest first, space-separated")
 	require.Empty(t, h.Get(StandardIDHeader), "the Onplana scheme writes no Standard headers")
 
-	// A receiver holding either secret verifies (S14); one holding neither does not.
-	require.NoError(t, Verify(body, sig, current))
-	require.NoError(t, Verify(body, sig, previous))
-	require.ErrorIs(t, Verify(body, sig, NewSecret()), ErrSignatureMismatch)
+	// A receiver holding any of the secrets verifies with both headers
+	// (S14); one holding neither does not.
+	for _, s := range []Secret{current, previous, older} {
+		v, err := NewVerifier(s)
+		require.NoError(t, err)
+		require.NoError(t, v.VerifyHeader(body, h))
+		require.NoError(t, Verify(body, h.Get(DefaultSignatureHeader)+" "+prev, s))
+	}
+	v, err := NewVerifier(NewSecret())
+	require.NoError(t, err)
+	require.ErrorIs(t, v.VerifyHeader(body, h), ErrSignatureMismatch)
+
+	// With one secret there is no previous-signatures header, even if the
+	// header map held one before.
+	require.NoError(t, Signer{}.SignRequest(h, []Secret{current}, "dlv_1", EventTaskCreated, time.Now(), body))
+	require.Equal(t, []string{Sign(current, body)}, h.Values(DefaultSignatureHeader))
+	require.Empty(t, h.Values(DefaultPreviousSignatureHeader))
 
 	// Custom header names (a product embedding the SDK under its own brand).
 	h = http.Header{}
-	s := Signer{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"}
-	require.NoError(t, s.SignRequest(h, []Secret{current}, "dlv_1", EventTaskCreated, time.Now(), body))
+	s := Signer{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature", PreviousSignatureHeader: "X-Acme-Signature-Old"}
+	require.NoError(t, s.SignRequest(h, []Secret{current, previous}, "dlv_1", EventTaskCreated, time.Now(), body))
 	require.Equal(t, "task.created", h.Get("X-Acme-Event"))
 	require.Equal(t, Sign(current, body), h.Get("X-Acme-Signature"))
+	require.Equal(t, Sign(previous, body), h.Get("X-Acme-Signature-Old"))
 	require.Empty(t, h.Get(DefaultSignatureHeader))
+	require.Empty(t, h.Get(DefaultPreviousSignatureHeader))
 }
 
 func TestSignerStandard(t *testing.T) {
@@ -212,6 +229,9 @@ func TestSignerRejectsBadInput(t *testing.T) {
 		{name: "event header with newline", mutate: func(a *args) { a.signer.EventHeader = "X-Event\r\nX-Evil" }, field: "EventHeader"},
 		{name: "signature header with colon", mutate: func(a *args) { a.signer.SignatureHeader = "X-Sig:" }, field: "SignatureHeader"},
 		{name: "same header twice", mutate: func(a *args) { a.signer.EventHeader = "x-onplana-signature" }, field: "EventHeader"},
+		{name: "previous header invalid", mutate: func(a *args) { a.signer.PreviousSignatureHeader = "X Prev" }, field: "PreviousSignatureHeader"},
+		{name: "previous header same as signature header", mutate: func(a *args) { a.signer.PreviousSignatureHeader = "x-onplana-signature" }, field: "PreviousSignatureHeader"},
+		{name: "previous header same as event header", mutate: func(a *args) { a.signer.EventHeader = "X-Onplana-Signature-Previous" }, field: "EventHeader"},
 		{name: "empty event type", mutate: func(a *args) { a.typ = "" }, field: "EventType"},
 		{name: "event type with newline", mutate: func(a *args) { a.typ = "task.created\r\nX-Evil: 1" }, field: "EventType"},
 		{name: "standard: event header collides", mutate: func(a *args) {
@@ -295,15 +315,24 @@ func TestSignatureVectorsNode(t *testing.T) {
 		Now       int64  `json:"now"`
 		Valid     bool   `json:"valid"`
 	}
-	var onplana []onplanaVector
+	var onplana, rejections []onplanaVector
 	var standard []standardVector
 	at := time.Unix(1782551723, 0)
 	for name, body := range bodies {
 		current, previous := NewSecret(), NewSecret()
 		h := http.Header{}
 		require.NoError(t, Signer{}.SignRequest(h, []Secret{current, previous}, "dlv_1", EventPing, at, []byte(body)))
-		onplana = append(onplana, onplanaVector{Name: "fresh/" + name, Secret: string(current), Body: body,
-			Signature: Sign(current, []byte(body)), Header: h.Get(DefaultSignatureHeader)})
+		// During a rotation the guide's snippet, unchanged, verifies
+		// X-Onplana-Signature with the current secret, and the previous
+		// header's entry with the previous one; the previous secret
+		// against X-Onplana-Signature is a rejection.
+		onplana = append(onplana,
+			onplanaVector{Name: "fresh/" + name, Secret: string(current), Body: body,
+				Signature: Sign(current, []byte(body)), Header: h.Get(DefaultSignatureHeader)},
+			onplanaVector{Name: "fresh previous/" + name, Secret: string(previous), Body: body,
+				Signature: Sign(previous, []byte(body)), Header: h.Get(DefaultPreviousSignatureHeader)})
+		rejections = append(rejections, onplanaVector{Name: "fresh, previous secret/" + name, Secret: string(previous), Body: body,
+			Header: h.Get(DefaultSignatureHeader)})
 		h = http.Header{}
 		require.NoError(t, Signer{Scheme: SchemeStandard}.SignRequest(h, []Secret{current, previous}, "dlv_1", EventPing, at, []byte(body)))
 		for _, s := range []Secret{current, previous} {
@@ -319,7 +348,7 @@ func TestSignatureVectorsNode(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, b, 0o600))
 		return path
 	}
-	freshOnplana := write("onplana.json", map[string]any{"vectors": onplana})
+	freshOnplana := write("onplana.json", map[string]any{"vectors": onplana, "rejections": rejections})
 	freshStandard := write("standard.json", map[string]any{"vectors": standard})
 
 	runs := []struct{ name, scheme, file string }{

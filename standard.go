@@ -162,6 +162,11 @@ func NewStandardVerifier(cfg *StandardVerifierConfig, secrets ...Secret) (*Stand
 // ErrSignatureMismatch. The cheap checks run first, so a stale replay costs
 // no HMAC. Verify never panics, whatever its arguments hold.
 func (v *StandardVerifier) Verify(body []byte, id, timestamp, signature string) error {
+	return v.verify([][]byte{body}, id, timestamp, signature)
+}
+
+// verify is Verify over a body held in parts, in order.
+func (v *StandardVerifier) verify(parts [][]byte, id, timestamp, signature string) error {
 	if v == nil || len(v.keys) == 0 {
 		return fmt.Errorf("%w: verifier has no secrets", ErrNoSecret)
 	}
@@ -185,7 +190,9 @@ func (v *StandardVerifier) Verify(body []byte, id, timestamp, signature string) 
 		st.buf = append(st.buf, timestamp...)
 		st.buf = append(st.buf, '.')
 		st.h.Write(st.buf)
-		st.h.Write(body)
+		for _, p := range parts {
+			st.h.Write(p)
+		}
 		ok := anyEqual(st.h.Sum(st.sum[:0]), &sigs, n)
 		k.put(st)
 		if ok {
@@ -199,6 +206,11 @@ func (v *StandardVerifier) Verify(body []byte, id, timestamp, signature string) 
 // webhook-timestamp and webhook-signature headers of h. A header sent
 // several times is refused rather than guessed at.
 func (v *StandardVerifier) VerifyHeader(body []byte, h http.Header) error {
+	return v.verifyHeader([][]byte{body}, h)
+}
+
+// verifyHeader is VerifyHeader over a body held in parts, in order.
+func (v *StandardVerifier) verifyHeader(parts [][]byte, h http.Header) error {
 	id, err := singleHeader(h, StandardIDHeader)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrMessageID, err)
@@ -211,7 +223,7 @@ func (v *StandardVerifier) VerifyHeader(body []byte, h http.Header) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformedSignature, err)
 	}
-	return v.Verify(body, id, ts, sig)
+	return v.verify(parts, id, ts, sig)
 }
 
 // singleHeader returns the only value of the header key; "" when absent.

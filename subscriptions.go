@@ -205,12 +205,23 @@ func (d *Dispatcher) SetSubscriptionEnabled(ctx context.Context, id string, enab
 // one keeps signing for grace. It returns the new secret.
 //
 // During the grace period every delivery carries one signature per
-// unexpired secret, so a receiver holding either the old or the new secret
-// accepts it; afterwards only the new secret signs. grace 0 means
-// DefaultRotationGrace; RotateImmediately (any negative grace) stops the
-// old secrets at once, for a secret that leaked. Secrets already expired
-// are dropped, and at most MaxSignatures secrets are kept (the oldest go
-// first). Errors: ErrClosed, ErrNotFound or the store's error.
+// unexpired secret: with the Onplana scheme, the new secret's alone in
+// Config.SignatureHeader (X-Onplana-Signature), as every receiver written
+// from the Onplana guide expects, and the old ones' in
+// Config.PreviousSignatureHeader (X-Onplana-Signature-Previous), which
+// this package's Receiver and Verifier.VerifyHeader also check. So a
+// receiver holding the new secret accepts every delivery at once, and one
+// built on this package and still holding only the old secret keeps
+// accepting them until the grace period ends; afterwards only the new
+// secret signs. A hand-written receiver still holding the old secret must
+// compare it with each entry of the previous-signatures header, or switch
+// to the new secret when it is issued.
+//
+// grace 0 means DefaultRotationGrace; RotateImmediately (any negative
+// grace) stops the old secrets at once, for a secret that leaked. Secrets
+// already expired are dropped, and at most MaxSignatures secrets are kept
+// (the oldest go first). Errors: ErrClosed, ErrNotFound or the store's
+// error.
 func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Duration) (Secret, error) {
 	if d.isClosed() {
 		return "", ErrClosed
@@ -254,8 +265,11 @@ func (d *Dispatcher) RotateSecret(ctx context.Context, id string, grace time.Dur
 // Error. Ping works without Start, and on a disabled subscription, to test
 // an endpoint before enabling it again (that ping is sent but not recorded
 // in the log, since stores hold no deliveries of a disabled subscription
-// in flight). It returns an error only when the
-// ping could not be attempted: ErrClosed, ErrNotFound, or a store error.
+// in flight). Like every attempt it takes one of the endpoint's
+// Config.MaxPerEndpoint slots, waiting for one while they are all busy.
+// It returns an error only when the ping could not be attempted:
+// ErrClosed, ErrNotFound, a store error, or ctx's error if it ended while
+// the ping waited for a slot.
 func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt, error) {
 	if d.isClosed() {
 		return nil, ErrClosed
@@ -272,8 +286,8 @@ func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt,
 	if sub.Disabled {
 		// Stores never hand out deliveries of a disabled subscription, so
 		// this ping cannot go through the log: send it unrecorded.
-		a, _ := d.attempt(ctx, sub, d.queues.lookup(sub.URL), dl, nil)
-		return a, nil
+		a, _, err := d.attemptNow(ctx, sub, dl)
+		return a, err
 	}
 	got, err := d.holdNew(ctx, dl)
 	if err != nil {
@@ -287,11 +301,29 @@ func (d *Dispatcher) Ping(ctx context.Context, subscriptionID string) (*Attempt,
 	if got.Subscription != nil && got.Subscription.ID == sub.ID {
 		sub = got.Subscription // as the claim read it, like any delivery
 	}
-	a, out := d.attempt(ctx, sub, d.queues.lookup(sub.URL), got.Delivery, nil)
+	a, out, err := d.attemptNow(ctx, sub, got.Delivery)
+	if err != nil {
+		d.release(got.Delivery, d.now())
+		return nil, fmt.Errorf("webhook: ping %s: %w", subscriptionID, err)
+	}
 	sctx, cancel := d.storeContext()
 	defer cancel()
 	d.record(sctx, sub, got.Delivery, a, out)
 	return a, nil
+}
+
+// attemptNow makes an attempt of dl outside the workers, within the
+// per-endpoint cap: it waits for a free slot of the endpoint, until ctx
+// ends.
+func (d *Dispatcher) attemptNow(ctx context.Context, sub *Subscription, dl *Delivery) (*Attempt, outcome, error) {
+	ep := d.queues.lookup(sub.URL)
+	q, err := d.queues.acquire(ctx, ep.key)
+	if err != nil {
+		return nil, outcome{}, err
+	}
+	a, out := d.attempt(ctx, sub, ep, dl, nil)
+	d.queues.done(q, "", a.Duration)
+	return a, out, nil
 }
 
 // pingEpoch is the due time of a delivery Ping is about to claim: earlier

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"net/http"
 	"strings"
 	"sync"
 )
@@ -68,13 +69,21 @@ const signaturePrefix = "sha256="
 // skipped, so a misconfigured receiver fails loudly instead of quietly
 // depending on the remaining secrets.
 //
-// The header may hold up to MaxSignatures entries separated by spaces or
-// commas (a sender signs once per live secret, newest first), each
-// optionally prefixed with "sha256="; surrounding whitespace is ignored. An
-// entry that cannot be a signature (another prefix such as "sha1=" or "v0=",
-// not hex, the wrong length) never verifies; a valid entry beside it still
-// does, and if none matches the error reports the broken entry. MACs are
-// compared with hmac.Equal on fixed-length decoded bytes.
+// signature is the value of the X-Onplana-Signature header, which this
+// package's senders fill with exactly one entry, the signature under the
+// newest secret. During a rotation's grace period they also send the
+// signatures under older secrets in X-Onplana-Signature-Previous: a
+// receiver that holds only an old secret passes that header's value as
+// well, joined with a space, or uses Verifier.VerifyHeader or a Receiver,
+// which check both headers.
+//
+// The value may hold up to MaxSignatures entries separated by spaces or
+// commas, each optionally prefixed with "sha256="; surrounding whitespace
+// is ignored. An entry that cannot be a signature (another prefix such as
+// "sha1=" or "v0=", not hex, the wrong length) never verifies; a valid
+// entry beside it still does, and if none matches the error reports the
+// broken entry. MACs are compared with hmac.Equal on fixed-length decoded
+// bytes.
 //
 // Verify never panics, whatever body and signature hold. A receiver that
 // verifies many requests with the same secrets should use a Verifier, which
@@ -123,17 +132,55 @@ func NewVerifier(secrets ...Secret) (*Verifier, error) {
 
 // Verify is like the package-level Verify with the Verifier's secrets.
 func (v *Verifier) Verify(body []byte, signature string) error {
+	return v.verify([][]byte{body}, signature, "")
+}
+
+// VerifyHeader verifies body against the Onplana signature headers of h:
+// DefaultSignatureHeader, which holds the signature under the sender's
+// newest secret, and DefaultPreviousSignatureHeader, which holds those
+// under older secrets during a rotation's grace period. A match in either
+// verifies, so a receiver that still holds only the old secret accepts
+// deliveries until the grace period ends. Their entries count together
+// against MaxSignatures, and a header sent more than once is refused
+// rather than guessed at. Errors are those of Verify. For other header
+// names, use a Receiver (ReceiverConfig.SignatureHeader and
+// PreviousSignatureHeader).
+func (v *Verifier) VerifyHeader(body []byte, h http.Header) error {
+	return v.verifyHeader([][]byte{body}, h, DefaultSignatureHeader, DefaultPreviousSignatureHeader)
+}
+
+// verifyHeader is VerifyHeader with the given header names, over a body
+// held in parts, in order.
+func (v *Verifier) verifyHeader(parts [][]byte, h http.Header, sigHeader, prevHeader string) error {
+	sig, err := singleHeader(h, sigHeader)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedSignature, err)
+	}
+	prev, err := singleHeader(h, prevHeader)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedSignature, err)
+	}
+	return v.verify(parts, sig, prev)
+}
+
+// verify verifies the body held in parts, in order (so that a Receiver can
+// verify a body before copying it out of its pooled chunks), against the
+// entries of the signature header and of the previous-signatures header
+// (either may be empty).
+func (v *Verifier) verify(parts [][]byte, signature, previous string) error {
 	if v == nil || len(v.keys) == 0 {
 		return fmt.Errorf("%w: verifier has no secrets", ErrNoSecret)
 	}
 	var sigs [MaxSignatures][sha256.Size]byte
-	n, perr := parseSignatureHeader(signature, &sigs)
+	n, perr := parseSignatureHeaders(&sigs, signature, previous)
 	if n == 0 {
 		return perr
 	}
 	for _, k := range v.keys {
 		st := k.get()
-		st.h.Write(body)
+		for _, p := range parts {
+			st.h.Write(p)
+		}
 		ok := anyEqual(st.h.Sum(st.sum[:0]), &sigs, n)
 		k.put(st)
 		if ok {
@@ -184,35 +231,45 @@ func anyEqual(mac []byte, sigs *[MaxSignatures][sha256.Size]byte, n int) bool {
 // (missing or malformed). A header over the length or entry caps yields
 // n == 0, so no HMAC is computed for it.
 func parseSignatureHeader(header string, sigs *[MaxSignatures][sha256.Size]byte) (n int, err error) {
-	if len(header) > MaxSignatureHeaderLength {
-		return 0, fmt.Errorf("%w: header longer than %d bytes", ErrMalformedSignature, MaxSignatureHeaderLength)
-	}
-	rest := trimHexSeparators(strings.TrimSpace(header))
-	if rest == "" {
-		return 0, ErrMissingSignature
-	}
+	return parseSignatureHeaders(sigs, header)
+}
+
+// parseSignatureHeaders is parseSignatureHeader for the entries of several
+// headers (the signature header and the previous-signatures header) taken
+// together: MaxSignatures bounds their entries in all, and they are missing
+// only if every header is blank.
+func parseSignatureHeaders(sigs *[MaxSignatures][sha256.Size]byte, headers ...string) (n int, err error) {
 	const hexLen = 2 * sha256.Size
-	for i := 0; rest != ""; i++ {
-		if i == MaxSignatures {
-			return 0, fmt.Errorf("%w: more than %d entries", ErrMalformedSignature, MaxSignatures)
+	i := 0 // entries seen
+	for _, header := range headers {
+		if len(header) > MaxSignatureHeaderLength {
+			return 0, fmt.Errorf("%w: header longer than %d bytes", ErrMalformedSignature, MaxSignatureHeaderLength)
 		}
-		// Fast path: a bare 64-digit entry, as senders write it, is decoded
-		// in one pass. Anything else takes the general path below, which
-		// also classifies what is wrong.
-		if len(rest) >= hexLen && (len(rest) == hexLen || isHexSeparator(rest[hexLen])) && decodeHex(rest[:hexLen], &sigs[n]) {
-			n++
-			rest = trimHexSeparators(rest[hexLen:])
-			continue
-		}
-		var entry string
-		entry, rest = nextEntry(rest, hexSeparators)
-		if e := decodeHexEntry(entry, &sigs[n]); e != nil {
-			if err == nil {
-				err = fmt.Errorf("%w (entry %d)", e, i)
+		for rest := trimHexSeparators(strings.TrimSpace(header)); rest != ""; i++ {
+			if i == MaxSignatures {
+				return 0, fmt.Errorf("%w: more than %d entries", ErrMalformedSignature, MaxSignatures)
 			}
-			continue
+			// Fast path: a bare 64-digit entry, as senders write it, is
+			// decoded in one pass. Anything else takes the general path
+			// below, which also classifies what is wrong.
+			if len(rest) >= hexLen && (len(rest) == hexLen || isHexSeparator(rest[hexLen])) && decodeHex(rest[:hexLen], &sigs[n]) {
+				n++
+				rest = trimHexSeparators(rest[hexLen:])
+				continue
+			}
+			var entry string
+			entry, rest = nextEntry(rest, hexSeparators)
+			if e := decodeHexEntry(entry, &sigs[n]); e != nil {
+				if err == nil {
+					err = fmt.Errorf("%w (entry %d)", e, i)
+				}
+				continue
+			}
+			n++
 		}
-		n++
+	}
+	if i == 0 {
+		return 0, ErrMissingSignature
 	}
 	// With n > 0 the caller reports err only if no entry matches.
 	return n, err

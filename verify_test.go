@@ -11,6 +11,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -160,6 +161,41 @@ func TestVerifierRotation(t *testing.T) {
 	require.ErrorIs(t, after.Verify(sigBody, oldSig), ErrSignatureMismatch, "old secret works after removal")
 }
 
+func TestVerifierVerifyHeader(t *testing.T) {
+	t.Parallel()
+	current, previous, other := Sign(sigSecret, sigBody), Sign(sigOtherSecret, sigBody), Sign("whsec_a-third-secret-never-given", sigBody)
+	holdsOld, err := NewVerifier(sigOtherSecret)
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		header  http.Header
+		wantErr error
+	}{
+		{"match in the previous header", http.Header{"X-Onplana-Signature": {current}, "X-Onplana-Signature-Previous": {previous}}, nil},
+		{"match among several previous", http.Header{"X-Onplana-Signature": {current}, "X-Onplana-Signature-Previous": {other + " " + previous}}, nil},
+		{"only the previous header", http.Header{"X-Onplana-Signature-Previous": {previous}}, nil},
+		{"match in the signature header", http.Header{"X-Onplana-Signature": {previous}}, nil},
+		{"no match", http.Header{"X-Onplana-Signature": {current}, "X-Onplana-Signature-Previous": {other}}, ErrSignatureMismatch},
+		{"no headers", http.Header{}, ErrMissingSignature},
+		{"blank headers", http.Header{"X-Onplana-Signature": {" "}, "X-Onplana-Signature-Previous": {""}}, ErrMissingSignature},
+		{"previous header repeated", http.Header{"X-Onplana-Signature": {current}, "X-Onplana-Signature-Previous": {other, previous}}, ErrMalformedSignature},
+		{"signature header repeated", http.Header{"X-Onplana-Signature": {current, previous}}, ErrMalformedSignature},
+		// The entries of both headers count together against MaxSignatures.
+		{"over MaxSignatures in all", http.Header{"X-Onplana-Signature": {current}, "X-Onplana-Signature-Previous": {strings.Repeat(other+" ", MaxSignatures-1) + previous}}, ErrMalformedSignature},
+		{"MaxSignatures in all", http.Header{"X-Onplana-Signature": {current}, "X-Onplana-Signature-Previous": {strings.Repeat(other+" ", MaxSignatures-2) + previous}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := holdsOld.VerifyHeader(sigBody, tt.header)
+			if tt.wantErr == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tt.wantErr)
+		})
+	}
+}
+
 func TestVerifierZeroValue(t *testing.T) {
 	t.Parallel()
 	var zero Verifier
@@ -223,6 +259,13 @@ func TestVerifierDoesNotAllocate(t *testing.T) {
 		})
 		require.Zero(t, allocs, "header %q", header)
 	}
+	h := http.Header{DefaultSignatureHeader: {bad}, DefaultPreviousSignatureHeader: {good}}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := v.VerifyHeader(body, h); err != nil {
+			panic(err)
+		}
+	})
+	require.Zero(t, allocs, "VerifyHeader")
 }
 
 // TestMACComparisonIsConstantTime guards R5: MACs are compared only with

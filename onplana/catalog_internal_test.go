@@ -38,7 +38,7 @@ func TestCatalogEntries(t *testing.T) {
 // library generates at the same time.
 func TestSampleIDShape(t *testing.T) {
 	t.Parallel()
-	e, err := webhook.NewEvent(webhook.EventTaskCreated, "org_1", "proj_1", TaskEventData{})
+	e, err := webhook.NewEvent(webhook.EventTaskCreated, "org_1", "proj_1", TaskEventData{Task: Task{ID: "task_1"}})
 	require.NoError(t, err)
 	ds, err := webhook.NewDeliveries(e, []string{"sub_1"}, sampleTime, 0)
 	require.NoError(t, err)

@@ -253,11 +253,15 @@ func TestCatalogSchemaRejectsInvalid(t *testing.T) {
 			t.Parallel()
 			info, ok := onplana.LookupEvent(tt.typ)
 			require.True(t, ok)
-			err := validate(t, compileSchema(t, info), mutate(t, tt.typ, tt.f))
+			body := mutate(t, tt.typ, tt.f)
+			err := validate(t, compileSchema(t, info), body)
+			ours := onplana.ValidateEnvelope(tt.typ, body) // Validator's schema check
 			if tt.valid {
 				require.NoError(t, err)
+				require.NoError(t, ours)
 			} else {
 				require.Error(t, err)
+				require.Error(t, ours)
 			}
 		})
 	}

@@ -47,4 +47,9 @@
 // version sends, so that a test catches a misspelled field. The module's
 // testdata directory holds the same schemas and samples for readers outside
 // Go, and the webhook command prints them (webhook catalog TYPE).
+//
+// [Validator] checks an event against its type's schema for the sender:
+// set as webhook.Config.Validator (and pgstore's, for PublishTx), it makes
+// Publish refuse what the catalog forbids, so that the typed handlers of
+// the receiving side never get it.
 package onplana

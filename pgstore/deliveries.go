@@ -81,11 +81,10 @@ func (s *Store) Enqueue(ctx context.Context, deliveries []*webhook.Delivery) err
 // The rows come from unnest over array parameters, which a generic plan
 // assumes hold 10 elements; a custom plan sees the real count, usually 1,
 // and looked cheaper every time, so PostgreSQL planned every enqueue
-// afresh: 110 µs of planning per statement that ran in 66. The LIMIT, a
+// afresh, which took longer than running the statement. The LIMIT, a
 // constant at least len(deliveries) that cuts nothing, gives the generic
 // plan the real count (rounded up to a power of two, so that a few
-// prepared statements serve every batch size): publishing through a
-// Dispatcher went from 3,600 to 5,200 events/s on the 2-core test machine.
+// prepared statements serve every batch size).
 func enqueue(ctx context.Context, q querier, channel string, now time.Time, deliveries []*webhook.Delivery) error {
 	n := len(deliveries)
 	if n == 0 {
@@ -177,7 +176,7 @@ var (
 			FOR UPDATE SKIP LOCKED
 		), leased AS (
 			UPDATE webhook_queue AS q SET lease_expires_at = $2, due_at = $2, claimed_at = $1
-			FROM due WHERE q.delivery_id = due.delivery_id
+			WHERE q.delivery_id = ANY (ARRAY(SELECT delivery_id FROM due))
 			RETURNING q.delivery_id, q.attempt_count
 		)
 		SELECT d.id, d.event_id, d.event_type, d.subscription_id, d.organization_id, d.project_id, d.body,
@@ -185,7 +184,8 @@ var (
 			d.last_error, d.created_at, $1::timestamptz, leased.attempt_count, ` + qualify("s", subscriptionColumns) + `
 		FROM leased
 		JOIN webhook_deliveries d ON d.id = leased.delivery_id
-		JOIN webhook_subscriptions s ON s.id = d.subscription_id`
+		JOIN webhook_subscriptions s ON s.id = d.subscription_id
+		WHERE d.id = ANY (ARRAY(SELECT delivery_id FROM leased))`
 )
 
 // claim runs the claim statement. Only the narrow queue row is written
@@ -202,17 +202,23 @@ var (
 // statement of its own, whose snapshot has the Complete. It happens only
 // when a lease expired while its holder was completing the delivery.
 //
-// The limit is written into the statement as a constant, one prepared
-// statement per distinct limit (a Dispatcher uses a few): with LIMIT $n,
-// PostgreSQL's generic plan assumes a tenth of the queue is wanted, so it
-// planned every claim afresh, 7.8 µs per delivery claimed (the statement
-// itself runs in 16).
+// The statement is planned at every claim, with its arguments
+// (QueryExecModeCacheDescribe: an unnamed statement, still one round
+// trip), never from a cached generic plan. A generic plan made while the
+// queue was empty or small (an idle dispatcher polls it) sorts and scans
+// the whole queue, and PostgreSQL keeps it until the table is analyzed
+// again: a backlog arriving after a quiet night would be read whole at
+// every claim. A fresh plan sees the table's current size. The rows
+// leased and their deliveries are looked up by primary key from arrays
+// (= ANY), which the planner turns into index scans whatever statistics
+// it has, where a join could hash a sequential scan of the queue or of
+// the whole delivery log. TestClaimPlanUsesIndex checks the plans.
 func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]webhook.Claimed, error) {
 	until := ts(now.Add(lease))
 	if skip == nil {
 		skip = []string{} // <> ALL (NULL) is NULL: it would skip everything
 	}
-	rows, err := s.pool.Query(ctx, claimHead+strconv.Itoa(limit)+claimTail, now, until, skip)
+	rows, err := s.pool.Query(ctx, claimHead+strconv.Itoa(limit)+claimTail, pgx.QueryExecModeCacheDescribe, now, until, skip)
 	if err != nil {
 		return nil, dbErr("claim", err)
 	}

@@ -15,8 +15,11 @@ import (
 // Dispatcher on this database sends them (woken by a NOTIFY that PostgreSQL
 // delivers at commit).
 //
-// It validates e and builds the same bodies as Dispatcher.Publish (see
-// webhook.NewDeliveries), filling an empty event ID and a zero Timestamp,
+// It validates e as Dispatcher.Publish does, refusing with a
+// *webhook.ValidationError naming the field what e's catalog entry forbids
+// (see webhook.NewDeliveries) and then, if Config.Validator is set, what it
+// refuses (it sees e before its ID and Timestamp are filled). It builds the
+// same bodies as Publish, filling an empty event ID and a zero Timestamp,
 // and returns the deliveries it recorded. Subscription matching reads
 // through tx, so it sees the transaction's own uncommitted subscriptions.
 // An error leaves tx usable only for rollback if PostgreSQL aborted it.
@@ -29,6 +32,11 @@ func (s *Store) PublishTx(ctx context.Context, tx pgx.Tx, e webhook.Event) ([]*w
 	// subscriptions only validates.
 	if _, err := webhook.NewDeliveries(e, nil, now, s.maxBytes); err != nil {
 		return nil, err
+	}
+	if s.validator != nil {
+		if err := s.validator.ValidateEvent(&e); err != nil {
+			return nil, err
+		}
 	}
 	ids, err := matchSubscriptionIDs(ctx, tx, e.OrganizationID, e.ProjectID, e.Type)
 	if err != nil {

@@ -70,17 +70,23 @@ type Config struct {
 	// Now returns the current time, for the timestamps the store sets.
 	// Defaults to time.Now.
 	Now func() time.Time
+	// Validator, if set, checks every event PublishTx accepts, as the
+	// Dispatcher's Config.Validator does for Publish; set both to the
+	// same value (onplana.Validator() to enforce the catalog's JSON
+	// Schemas). Defaults to nil: only the checks of webhook.NewDeliveries.
+	Validator webhook.EventValidator
 }
 
 // Store is a webhook.Store, webhook.WorkNotifier and receiver DedupeStore on
 // PostgreSQL. It is safe for concurrent use. Close stops its LISTEN
 // connection; the pool stays the caller's to close.
 type Store struct {
-	pool     *pgxpool.Pool
-	channel  string
-	maxBytes int
-	logger   *slog.Logger
-	now      func() time.Time
+	pool      *pgxpool.Pool
+	channel   string
+	maxBytes  int
+	validator webhook.EventValidator
+	logger    *slog.Logger
+	now       func() time.Time
 
 	work chan struct{} // WorkAvailable; buffered, sends never block
 
@@ -126,12 +132,13 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 		c.Now = time.Now
 	}
 	s := &Store{
-		pool:     pool,
-		channel:  c.Channel,
-		maxBytes: c.MaxPayloadBytes,
-		logger:   c.Logger,
-		now:      c.Now,
-		work:     make(chan struct{}, 1),
+		pool:      pool,
+		channel:   c.Channel,
+		maxBytes:  c.MaxPayloadBytes,
+		validator: c.Validator,
+		logger:    c.Logger,
+		now:       c.Now,
+		work:      make(chan struct{}, 1),
 	}
 	s.completer = groupcommit.New(maxCompleteBatch, completeLinger, completeTimeout, s.flushCompletions)
 	return s, nil

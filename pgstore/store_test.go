@@ -164,7 +164,7 @@ func TestPublishTx(t *testing.T) {
 	s, pool := newStore(t)
 	require.NoError(t, s.CreateSubscription(ctx, testSubscription("sub_a", "org_1", "task.*")))
 	require.NoError(t, s.CreateSubscription(ctx, testSubscription("sub_b", "org_1", "project.*")))
-	e, err := webhook.NewEvent(webhook.EventType("task.created"), "org_1", "", map[string]any{"task": map[string]any{"id": "t1"}})
+	e, err := webhook.NewEvent(webhook.EventType("task.created"), "org_1", "proj_1", map[string]any{"task": map[string]any{"id": "t1"}})
 	require.NoError(t, err)
 
 	tests := []struct {
@@ -229,7 +229,7 @@ func TestWorkAvailableAcrossStores(t *testing.T) {
 	waitWork(t, work)
 
 	// A committed outbox write notifies too; a rolled-back one does not.
-	e, err := webhook.NewEvent(webhook.EventType("task.created"), "org_1", "", map[string]any{})
+	e, err := webhook.NewEvent(webhook.EventType("task.created"), "org_1", "proj_1", map[string]any{"task": map[string]any{"id": "t1"}})
 	require.NoError(t, err)
 	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		_, err := publisher.PublishTx(ctx, tx, e)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/onplana/webhook"
@@ -39,17 +40,18 @@ const schemeHelp = "signature `scheme`: onplana (X-Onplana-Signature) or standar
 
 // checker verifies deliveries of one scheme with the secrets given once.
 type checker struct {
-	scheme    webhook.Scheme
-	sigHeader string // the onplana scheme's signature header
-	onplana   *webhook.Verifier
-	standard  *webhook.StandardVerifier
+	scheme     webhook.Scheme
+	sigHeader  string // the onplana scheme's signature header
+	prevHeader string // and its header of previous signatures (rotation)
+	onplana    *webhook.Verifier
+	standard   *webhook.StandardVerifier
 }
 
 // newChecker returns a checker for secrets. The onplana scheme keys the HMAC
 // with the secret's bytes as written; the standard scheme needs "whsec_"
 // secrets. tolerance bounds the age of a Standard Webhooks timestamp.
 func newChecker(scheme webhook.Scheme, secrets []string, tolerance time.Duration) (*checker, error) {
-	c := &checker{scheme: scheme, sigHeader: webhook.DefaultSignatureHeader}
+	c := &checker{scheme: scheme, sigHeader: webhook.DefaultSignatureHeader, prevHeader: webhook.DefaultPreviousSignatureHeader}
 	var err error
 	switch scheme {
 	case webhook.SchemeStandard:
@@ -74,16 +76,25 @@ func (c *checker) checkRequest(h http.Header, body []byte) error {
 		return c.check(body, h.Get(webhook.StandardSignatureHeader),
 			h.Get(webhook.StandardIDHeader), h.Get(webhook.StandardTimestampHeader))
 	}
-	return c.check(body, h.Get(c.sigHeader), "", "")
+	return c.check(body, joinSignatures(h.Get(c.sigHeader), h.Get(c.prevHeader)), "", "")
 }
 
 // check verifies body against a signature (and, in the standard scheme, the
-// message id and timestamp it covers).
+// message id and timestamp it covers). For the onplana scheme, signature
+// may hold the entries of the signature header and of the previous
+// signatures header, space-separated: a match in either verifies.
 func (c *checker) check(body []byte, signature, id, timestamp string) error {
 	if c.scheme == webhook.SchemeStandard {
 		return c.standard.Verify(body, id, timestamp, signature)
 	}
 	return c.onplana.Verify(body, signature)
+}
+
+// joinSignatures returns the entries of the onplana scheme's signature
+// header and of its header of previous signatures as one space-separated
+// list, which webhook.Verify accepts.
+func joinSignatures(current, previous string) string {
+	return strings.TrimSpace(current + " " + previous)
 }
 
 // explain turns a verification error into the sentence printed to the user.

@@ -34,6 +34,10 @@ func runListen(ctx context.Context, e *env, args []string) int {
 		"Listen runs a local receiver. It verifies the signature of every delivery, prints\n"+
 			"the event, the delivery id, the signature status and the JSON body, and answers\n"+
 			"200 to a valid delivery and 401 to an invalid one. Ctrl-C stops it.\n\n"+
+			"With the onplana scheme a signature in X-Onplana-Signature (the sender's newest\n"+
+			"secret) or in X-Onplana-Signature-Previous (older secrets during a rotation's\n"+
+			"grace period) verifies, so listen holding only the old secret keeps accepting\n"+
+			"deliveries until the grace period ends.\n\n"+
 			"Example:\n  WEBHOOK_SECRET=whsec_… webhook listen --addr 127.0.0.1:8080 --path /webhook")
 	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on (port 0 picks a free port)")
 	path := fs.String("path", "/webhook", "URL `path` deliveries are POSTed to")
@@ -43,6 +47,8 @@ func runListen(ctx context.Context, e *env, args []string) int {
 	fs.Var(&scheme, "scheme", schemeHelp)
 	eventHeader := fs.String("event-header", webhook.DefaultEventHeader, "`name` of the event header")
 	sigHeader := fs.String("signature-header", webhook.DefaultSignatureHeader, "`name` of the signature header (onplana scheme)")
+	prevHeader := fs.String("previous-signature-header", webhook.DefaultPreviousSignatureHeader,
+		"`name` of the header of previous signatures, sent during a secret rotation (onplana scheme)")
 	maxBody := fs.Int64("max-body", defaultMaxBody, "largest body accepted, in `bytes`; larger ones get 413")
 	tolerance := fs.Duration("tolerance", webhook.DefaultTolerance, "standard scheme: how old or new a timestamp may be")
 	if code, ok := parseFlags(e, fs, args); !ok {
@@ -66,7 +72,7 @@ func runListen(ctx context.Context, e *env, args []string) int {
 		return usageError(e, fs, "%v", err)
 	}
 
-	chk.sigHeader = *sigHeader
+	chk.sigHeader, chk.prevHeader = *sigHeader, *prevHeader
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -187,4 +187,4 @@ func (s secretFlags) resolve(e *env) []string {
 	return nil
 }
 
-const secretHelp = "signing `secret`; repeat during a rotation (default $" + secretEnv + ")"
+const secretHelp = "signing `secret`; repeat during a rotation, newest first (default $" + secretEnv + ")"

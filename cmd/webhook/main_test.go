@@ -209,6 +209,7 @@ func TestCLIVerify(t *testing.T) {
 	body := `{"event":"task.updated","data":{"title":"Ünïcode  spaces"}}` + "\n"
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	sig := webhook.Sign(secret, []byte(body))
+	newSig := webhook.Sign("the-newest-secret-after-a-rotation", []byte(body))
 	now := time.Now()
 	stdSig, err := webhook.SignStandard(secret, "msg_1", now, []byte(body))
 	require.NoError(t, err)
@@ -230,6 +231,9 @@ func TestCLIVerify(t *testing.T) {
 		{name: "flag wins over environment", stdin: body, env: []string{secretEnv + "=wrong-secret"}, args: []string{"--secret", secret, "--signature", sig}, wantCode: exitOK, wantOut: "ok"},
 		{name: "sha256= prefix", stdin: body, args: []string{"--secret", secret, "--signature", "sha256=" + sig}, wantCode: exitOK, wantOut: "ok"},
 		{name: "rotation: old and new secret", stdin: body, args: []string{"--secret", "new-secret-value", "--secret", secret, "--signature", sig}, wantCode: exitOK, wantOut: "ok"},
+		{name: "rotation: old secret in the previous header", stdin: body, args: []string{"--secret", secret, "--signature", newSig, "--previous", sig}, wantCode: exitOK, wantOut: "ok"},
+		{name: "rotation: old secret without the previous header", stdin: body, args: []string{"--secret", secret, "--signature", newSig}, wantCode: exitFail, wantOut: "invalid: signature does not match"},
+		{name: "rotation: --previous with the standard scheme", stdin: body, args: []string{"--scheme", "standard", "--secret", secret, "--id", "msg_1", "--timestamp", nowTS, "--signature", stdSig, "--previous", sig}, wantCode: exitUsage},
 		{name: "wrong secret", stdin: body, args: []string{"--secret", "other-secret-of-length", "--signature", sig}, wantCode: exitFail, wantOut: "invalid: signature does not match"},
 		{name: "body changed", stdin: strings.Replace(body, "  ", " ", 1), args: []string{"--secret", secret, "--signature", sig}, wantCode: exitFail, wantOut: "invalid: signature does not match"},
 		{name: "not hex", stdin: body, args: []string{"--secret", secret, "--signature", "zz"}, wantCode: exitFail, wantOut: "invalid:"},
@@ -588,6 +592,30 @@ func TestCLIListenSend(t *testing.T) {
 			p.stop(t, syscall.SIGINT)
 		})
 	}
+}
+
+// TestCLIListenRotation checks listen and send during a secret rotation:
+// send signs X-Onplana-Signature with the first --secret, the newest, and
+// X-Onplana-Signature-Previous with the others; listen holding only the
+// old secret accepts the delivery through the previous header.
+func TestCLIListenRotation(t *testing.T) {
+	t.Parallel()
+	const oldSecret, newSecret = "the-old-secret-before-rotation", "the-new-secret-after-rotation"
+	p := startListen(t, nil, "--secret", oldSecret)
+	r := runCLI(t, "", nil, "send", "--url", p.url, "--allow-private", "--secret", newSecret, "--secret", oldSecret,
+		"--event", "task.created", "--delivery-id", "dlv_rotation1")
+	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	require.Contains(t, p.waitFor(t, "delivery:"), "dlv_rotation1")
+	require.Contains(t, p.waitFor(t, "signature:"), "valid (scheme onplana)")
+	p.waitFor(t, "→ 200 OK")
+
+	srv, got := endpoint(t, http.StatusOK, "")
+	r = runCLI(t, "", nil, "send", "--url", srv.URL, "--allow-private", "--secret", newSecret, "--secret", oldSecret, "--event", "task.created")
+	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	c := receive(t, got)
+	require.Equal(t, []string{webhook.Sign(newSecret, c.body)}, c.header.Values(webhook.DefaultSignatureHeader))
+	require.Equal(t, webhook.Sign(oldSecret, c.body), c.header.Get(webhook.DefaultPreviousSignatureHeader))
+	p.stop(t, syscall.SIGINT)
 }
 
 func TestCLIListenRejects(t *testing.T) {

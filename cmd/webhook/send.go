@@ -44,6 +44,8 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	fs.Var(&scheme, "scheme", schemeHelp)
 	eventHeader := fs.String("event-header", webhook.DefaultEventHeader, "`name` of the event header")
 	sigHeader := fs.String("signature-header", webhook.DefaultSignatureHeader, "`name` of the signature header (onplana scheme)")
+	prevHeader := fs.String("previous-signature-header", webhook.DefaultPreviousSignatureHeader,
+		"`name` of the header carrying the signatures of the second and later --secret (onplana scheme)")
 	allowPrivate := fs.Bool("allow-private", false, "allow loopback and private addresses (local development)")
 	timeout := fs.Duration("timeout", webhook.DefaultAttemptTimeout, "deadline for the whole request")
 	if code, ok := parseFlags(e, fs, args); !ok {
@@ -85,7 +87,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return usageError(e, fs, "%v", err)
 	}
-	signer := webhook.Signer{Scheme: scheme.scheme(), EventHeader: *eventHeader, SignatureHeader: *sigHeader}
+	signer := webhook.Signer{Scheme: scheme.scheme(), EventHeader: *eventHeader, SignatureHeader: *sigHeader, PreviousSignatureHeader: *prevHeader}
 	if err := signRequest(req.Header, signer, keys, ev, now, body); err != nil {
 		return usageError(e, fs, "%v", err)
 	}

@@ -76,9 +76,11 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// The sending side. The SSRF guard refuses local addresses unless told
 	// otherwise, and retries normally wait seconds to days: both are
-	// relaxed here for a local demo only.
+	// relaxed here for a local demo only. The catalog's Validator refuses
+	// at Publish any event its JSON Schema forbids.
 	store := webhook.NewMemoryStore()
 	d, err := webhook.NewDispatcher(store, &webhook.Config{
+		Validator:       onplana.Validator(),
 		AllowHTTP:       true,
 		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		RetryPolicy:     webhook.ExponentialRetry{InitialInterval: 300 * time.Millisecond, MaxElapsed: 10 * time.Second},
@@ -268,7 +270,11 @@ func sampleEvents() ([]webhook.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	member := onplana.Member{UserID: "usr_grace", Email: "grace@acme.example", Role: onplana.RoleMember}
+	member := onplana.Member{
+		ID: "mem_grace", UserID: "usr_grace", OrganizationID: org, Scope: onplana.ScopeOrganization,
+		Email: "grace@acme.example", Role: onplana.RoleMember, Status: onplana.MemberStatusInvited,
+		InvitedAt: now, CreatedAt: now, UpdatedAt: now,
+	}
 
 	specs := []struct {
 		typ      webhook.EventType

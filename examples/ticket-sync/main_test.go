@@ -284,9 +284,18 @@ func TestTicketSync(t *testing.T) {
 	})
 
 	t.Run("a payload that does not decode is acknowledged, not retried", func(t *testing.T) {
-		d := s.Send(t, webhook.EventTaskUpdated, task.ProjectID, map[string]any{"task": "not an object"})
-		require.Equal(t, 1, d.AttemptCount)
-		require.Equal(t, http.StatusOK, d.LastStatusCode)
+		// Publish refuses such an event (it breaks the catalog), so it is
+		// signed and sent by hand, as a sender of another version might.
+		body := []byte(`{"delivery_id":"dlv_bad1","event_id":"evt_bad1","event":"task.updated",` +
+			`"timestamp":"2026-06-27T09:15:23Z","organization_id":"org_abc123","project_id":"` + task.ProjectID + `",` +
+			`"data":{"task":"not an object"}}`)
+		req, err := http.NewRequest(http.MethodPost, s.Sub.URL, bytes.NewReader(body))
+		require.NoError(t, err)
+		require.NoError(t, webhook.Signer{}.SignRequest(req.Header, []webhook.Secret{s.Secret}, "dlv_bad1", webhook.EventTaskUpdated, time.Now(), body))
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "a permanent failure: acknowledged so that the sender stops")
 	})
 
 	t.Run("ticket webhook updates the task", func(t *testing.T) {

@@ -320,7 +320,8 @@ func (r *Receiver) Subscribe(ctx context.Context, store webhook.Store, org strin
 	return nil
 }
 
-// Publish publishes events task.created events of organization org through
+// Publish publishes events task.created events of organization org (its
+// project proj_1, which the organization-wide subscriptions match) through
 // a Dispatcher over store that is never started (publishing needs no
 // workers), from several goroutines.
 func Publish(ctx context.Context, store webhook.Store, org string, events int) error {
@@ -333,7 +334,7 @@ func Publish(ctx context.Context, store webhook.Store, org string, events int) e
 	g.SetLimit(8)
 	for i := range events {
 		g.Go(func() error {
-			e, err := webhook.NewEvent(webhook.EventTaskCreated, org, "",
+			e, err := webhook.NewEvent(webhook.EventTaskCreated, org, "proj_1",
 				map[string]any{"task": map[string]any{"id": fmt.Sprintf("task_%06d", i), "title": "durability"}})
 			if err != nil {
 				return err

@@ -84,7 +84,7 @@ func RunCrash(t *testing.T, store webhook.Store, cfg CrashConfig) Counts {
 }
 
 // RunGone runs a Dispatcher on store against an endpoint that answers 410
-// Gone while deliveries to it wait, claimed ahead by its workers. The 410
+// Gone while deliveries to it wait in its queue, claimed. The 410
 // disables the subscription; the deliveries not yet attempted go back to
 // pending and wait, unclaimed; enabling the subscription sends each of them
 // once. It fails the test unless at most the attempts in flight when the
@@ -123,7 +123,8 @@ func RunGone(t *testing.T, store webhook.Store) {
 		t.Fatal(err)
 	}
 	for range events {
-		if err := d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_gone", Data: []byte(`{}`)}); err != nil {
+		if err := d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_gone", ProjectID: "proj_1",
+			Data: []byte(`{"task":{"id":"task_1"},"diff":{"title":{"before":"a","after":"b"}}}`)}); err != nil {
 			t.Fatal(err)
 		}
 	}

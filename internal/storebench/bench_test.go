@@ -1,27 +1,28 @@
 package storebench_test
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"path/filepath"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/onplana/webhook"
-	"github.com/onplana/webhook/internal/durabletest"
 	"github.com/onplana/webhook/internal/pgtest"
 	"github.com/onplana/webhook/pgstore"
 	"github.com/onplana/webhook/sqlitestore"
 )
-
-// workers is the concurrency of every measured Dispatcher.
-const workers = 32
 
 type storeCase struct {
 	name string
@@ -50,29 +51,33 @@ var stores = []storeCase{
 // postgres opens pgstore with its defaults on a fresh database, twice.
 func postgres(tb testing.TB) (webhook.Store, webhook.Store) {
 	dsn := pgtest.NewDatabase(tb)
-	open := func() *pgstore.Store {
-		cfg, err := pgxpool.ParseConfig(dsn)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		cfg.ConnConfig.Tracer = &queries
-		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(pool.Close)
-		s, err := pgstore.New(pool, &pgstore.Config{Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { s.Close() })
-		return s
-	}
-	s := open()
+	s := openPostgres(tb, dsn)
 	if err := s.Migrate(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	return s, open()
+	return s, openPostgres(tb, dsn)
+}
+
+// openPostgres opens pgstore with its defaults on the database at dsn,
+// with a pool of its own whose statements queries counts.
+func openPostgres(tb testing.TB, dsn string) *pgstore.Store {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.ConnConfig.Tracer = &queries
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	s, err := pgstore.New(pool, &pgstore.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
 }
 
 // queries counts the statements pgstore sends, each one round trip: the
@@ -88,15 +93,26 @@ func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 
 func (*queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-func newDispatcher(tb testing.TB, store webhook.Store) *webhook.Dispatcher {
-	tb.Helper()
-	d, err := webhook.NewDispatcher(store, &webhook.Config{
-		Workers:         workers,
-		MaxPerEndpoint:  workers,
+// localConfig returns the library's default Config but for what a local
+// receiver needs (plain http to 127.0.0.1) and a silent logger; edit, when
+// set, changes it further.
+func localConfig(edit func(*webhook.Config)) *webhook.Config {
+	c := &webhook.Config{
 		AllowHTTP:       true,
 		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		Logger:          slog.New(slog.DiscardHandler),
-	})
+	}
+	if edit != nil {
+		edit(c)
+	}
+	return c
+}
+
+// newDispatcher returns a Dispatcher over store with localConfig(edit),
+// closed when tb ends.
+func newDispatcher(tb testing.TB, store webhook.Store, edit func(*webhook.Config)) *webhook.Dispatcher {
+	tb.Helper()
+	d, err := webhook.NewDispatcher(store, localConfig(edit))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -104,94 +120,185 @@ func newDispatcher(tb testing.TB, store webhook.Store) *webhook.Dispatcher {
 	return d
 }
 
-// BenchmarkEndToEnd publishes b.N events to one subscription, then times a
-// Dispatcher with 32 workers delivering them all to a local receiver that
-// verifies signatures and deduplicates (webhook.Receiver and
-// webhook.Idempotency). It reports deliveries per second.
-func BenchmarkEndToEnd(b *testing.B) {
-	for _, sc := range stores {
-		b.Run(sc.name, func(b *testing.B) {
-			ctx := context.Background()
-			store, _ := sc.open(b)
-			recv := durabletest.NewReceiver(b)
-			if err := recv.Subscribe(ctx, store, "org_bench", 1); err != nil {
-				b.Fatal(err)
-			}
-			if err := durabletest.Publish(ctx, store, "org_bench", b.N); err != nil {
-				b.Fatal(err)
-			}
-			d := newDispatcher(b, store)
-			queries.n.Store(0)
-			b.ResetTimer()
-			start := time.Now()
-			machine0, self0, cpuOK := cpuUsed()
-			if err := d.Start(ctx); err != nil {
-				b.Fatal(err)
-			}
-			durabletest.Wait(b, recv.Processed(b.N), 10*time.Minute, "every delivery")
-			elapsed := time.Since(start)
-			machine1, self1, _ := cpuUsed()
-			b.StopTimer()
-			if err := d.Close(ctx); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "deliveries/s")
-			if cpuOK {
-				// All of the machine's CPU per delivery, and the part used
-				// by other processes: PostgreSQL's share, for pgstore.
-				perDelivery := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
-				b.ReportMetric(perDelivery(machine1-machine0), "cpu-µs/delivery")
-				b.ReportMetric(perDelivery(machine1-machine0-(self1-self0)), "others-cpu-µs/delivery")
-			}
-			if _, ok := store.(*pgstore.Store); ok {
-				b.ReportMetric(float64(queries.n.Load())/float64(b.N), "queries/delivery")
-			}
-		})
+// subscribe stores a subscription of org to every event, sent to url,
+// directly in the store (a Dispatcher's CreateSubscription would also send
+// a ping).
+func subscribe(tb testing.TB, store webhook.Store, id, org, url string) {
+	tb.Helper()
+	err := store.CreateSubscription(context.Background(), &webhook.Subscription{
+		ID: id, OrganizationID: org, URL: url, EventTypes: []string{"*"},
+		Secrets: []webhook.SigningSecret{{Secret: webhook.NewSecret(), CreatedAt: time.Now()}},
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 }
 
-// BenchmarkPublishLatency publishes one event at a time to an idle
-// Dispatcher and measures how long it takes to reach the receiver's
-// handler. With pgstore the publisher uses its own Store, as an
-// application server would, so the dispatcher is woken by LISTEN/NOTIFY.
-// It reports the 50th and 99th percentiles.
-func BenchmarkPublishLatency(b *testing.B) {
-	for _, sc := range stores {
-		b.Run(sc.name, func(b *testing.B) {
-			ctx := context.Background()
-			store, publisherStore := sc.open(b)
-			arrived := make(chan struct{}, 1)
-			recv := durabletest.NewReceiverFunc(b, func(*webhook.Event) { arrived <- struct{}{} })
-			if err := recv.Subscribe(ctx, store, "org_latency", 1); err != nil {
-				b.Fatal(err)
-			}
-			d := newDispatcher(b, store)
-			if err := d.Start(ctx); err != nil {
-				b.Fatal(err)
-			}
-			publisher := newDispatcher(b, publisherStore) // never started
-			e, err := webhook.NewEvent(webhook.EventTaskCreated, "org_latency", "", map[string]any{"task": map[string]any{"id": "t1"}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			lat := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for range b.N {
-				start := time.Now()
-				if err := publisher.Publish(ctx, e); err != nil {
-					b.Fatal(err)
-				}
-				select {
-				case <-arrived:
-				case <-time.After(30 * time.Second):
-					b.Fatal("event did not arrive within 30s")
-				}
-				lat = append(lat, time.Since(start))
-			}
-			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+// publish publishes n task.created events of org through d, 8 at a time,
+// as concurrent requests of an application would.
+func publish(tb testing.TB, d *webhook.Dispatcher, org string, n int) {
+	tb.Helper()
+	var g errgroup.Group
+	g.SetLimit(8)
+	for range n {
+		g.Go(func() error {
+			return d.Publish(context.Background(), benchEvent(org))
 		})
+	}
+	if err := g.Wait(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// claimCounter is a Store that counts the deliveries its Claim hands out.
+type claimCounter struct {
+	webhook.Store
+	claimed atomic.Int64
+}
+
+func (s *claimCounter) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]webhook.Claimed, error) {
+	cs, err := s.Store.Claim(ctx, now, limit, lease, skip)
+	s.claimed.Add(int64(len(cs)))
+	return cs, err
+}
+
+// WorkAvailable passes on the store's notifications, if it has them.
+func (s *claimCounter) WorkAvailable() <-chan struct{} {
+	if wn, ok := s.Store.(webhook.WorkNotifier); ok {
+		return wn.WorkAvailable()
+	}
+	return nil
+}
+
+// attemptTimer is an Observer that adds up how long attempts took.
+type attemptTimer struct{ total atomic.Int64 }
+
+func (o *attemptTimer) AttemptFinished(_ *webhook.Delivery, a *webhook.Attempt) {
+	o.total.Add(int64(a.Duration))
+}
+
+func (o *attemptTimer) DeliveryStateChanged(*webhook.Delivery) {}
+
+// backlog is the size of the backlog BenchmarkBacklog drains.
+const backlog = 20_000
+
+// BenchmarkBacklog publishes a backlog of 20,000 events to one
+// subscription, whose endpoint is a receiver in another process answering
+// 204 at once, then starts a Dispatcher and times until the receiver has
+// every delivery and their results are recorded. It runs with the default
+// Config and with Workers = MaxPerEndpoint = 32, and reports deliveries
+// per second, how busy the endpoint's MaxPerEndpoint slots were (attempt
+// time over slots × time), how many times each delivery was claimed, and
+// on pgstore the statements per delivery. The raw-http rows are the
+// baseline: the same number of POSTs of a delivery-sized body, with as
+// many keep-alive connections as the endpoint has slots, from a plain
+// net/http client and nothing else. Run it with -benchtime 1x: each
+// iteration is a whole backlog.
+func BenchmarkBacklog(b *testing.B) {
+	recv := startReceiver(b, 1)
+	configs := []struct {
+		name  string
+		slots int // Workers and MaxPerEndpoint; 0 for the defaults
+	}{{"default", 0}, {"32-slots", 32}}
+	for _, cfg := range configs {
+		b.Run("raw-http/"+cfg.name, func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				recv.reset()
+				b.StartTimer()
+				start := time.Now()
+				rawPosts(b, recv.urls[0]+"/ok", cmp.Or(cfg.slots, webhook.DefaultMaxPerEndpoint))
+				recv.wait(b, backlog, time.Minute)
+				b.ReportMetric(backlog/time.Since(start).Seconds(), "deliveries/s")
+			}
+		})
+	}
+	for _, sc := range stores {
+		for _, cfg := range configs {
+			b.Run(sc.name+"/"+cfg.name, func(b *testing.B) {
+				for range b.N {
+					b.StopTimer()
+					inner, publisherStore := sc.open(b)
+					store := &claimCounter{Store: inner}
+					subscribe(b, store, "sub_backlog", "org_backlog", recv.urls[0]+"/ok")
+					publish(b, newDispatcher(b, publisherStore, nil), "org_backlog", backlog)
+					recv.reset()
+					var timer attemptTimer
+					d := newDispatcher(b, store, func(c *webhook.Config) {
+						c.Workers, c.MaxPerEndpoint = cfg.slots, cfg.slots
+						c.Observer = &timer
+					})
+					queries.n.Store(0)
+					b.StartTimer()
+					machine0, self0, cpuOK := cpuUsed()
+					start := time.Now()
+					if err := d.Start(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+					recv.wait(b, backlog, 10*time.Minute)
+					// Drained once every result is recorded too.
+					if err := d.Close(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+					elapsed := time.Since(start)
+					machine1, self1, _ := cpuUsed()
+					b.StopTimer()
+					if cpuOK {
+						// All of the machine's CPU per delivery (the receiver's and
+						// PostgreSQL's included), and this process's part.
+						perDelivery := func(d time.Duration) float64 { return float64(d.Microseconds()) / backlog }
+						b.ReportMetric(perDelivery(machine1-machine0), "machine-cpu-µs/delivery")
+						b.ReportMetric(perDelivery(self1-self0), "dispatcher-cpu-µs/delivery")
+					}
+					slots := cmp.Or(cfg.slots, webhook.DefaultMaxPerEndpoint)
+					b.ReportMetric(backlog/elapsed.Seconds(), "deliveries/s")
+					b.ReportMetric(100*float64(timer.total.Load())/float64(slots)/float64(elapsed), "slots-busy-%")
+					b.ReportMetric(float64(store.claimed.Load())/backlog, "claims/delivery")
+					if _, dups := recv.count(); dups > 0 {
+						b.ReportMetric(float64(dups), "duplicates")
+					}
+					if _, ok := inner.(*pgstore.Store); ok {
+						b.ReportMetric(float64(queries.n.Load())/backlog, "queries/delivery")
+					}
+				}
+			})
+		}
+	}
+}
+
+// rawPosts sends backlog POSTs of a delivery-sized JSON body to url over
+// conns keep-alive connections of a plain net/http client, each with a
+// distinct delivery id header.
+func rawPosts(tb testing.TB, url string, conns int) {
+	tb.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	var next atomic.Int64
+	var g errgroup.Group
+	for range conns {
+		g.Go(func() error {
+			for {
+				i := next.Add(1)
+				if i > backlog {
+					return nil
+				}
+				body := fmt.Appendf(nil, `{"delivery_id":"dlv_raw_%d","event":"task.created","data":%s}`, i, eventData())
+				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				if err != nil {
+					return err
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set(webhook.DefaultDeliveryHeader, fmt.Sprintf("dlv_raw_%d", i))
+				resp, err := client.Do(req)
+				if err != nil {
+					return err
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		tb.Fatal(err)
 	}
 }

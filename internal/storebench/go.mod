@@ -8,6 +8,7 @@ require (
 	github.com/onplana/webhook/internal/pgtest v0.0.0-00010101000000-000000000000
 	github.com/onplana/webhook/pgstore v0.0.0-00010101000000-000000000000
 	github.com/onplana/webhook/sqlitestore v0.0.0-00010101000000-000000000000
+	golang.org/x/sync v0.24.0
 )
 
 require (
@@ -20,7 +21,6 @@ require (
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 	modernc.org/libc v1.80.1 // indirect

@@ -27,7 +27,7 @@ func TestIdleCPU(t *testing.T) {
 	}
 	ctx := context.Background()
 	store, _ := pg.open(t)
-	d := newDispatcher(t, store)
+	d := newDispatcher(t, store, nil)
 	if err := d.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,7 @@ func NewSender(t *testing.T, url string, scheme webhook.Scheme, eventTypes ...st
 	s := &Sender{Store: webhook.NewMemoryStore(), ended: make(chan *webhook.Delivery, 256)}
 	var err error
 	s.D, err = webhook.NewDispatcher(s.Store, &webhook.Config{
+		Validator:       onplana.Validator(), // as the examples' READMEs advise
 		Scheme:          scheme,
 		AllowHTTP:       true,
 		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},

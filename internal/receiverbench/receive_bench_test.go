@@ -1,4 +1,4 @@
-package receivebench
+package receiverbench_test
 
 import (
 	"bytes"
@@ -27,12 +27,10 @@ import (
 // processed".
 const ring = 1024
 
-const secret webhook.Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-// sizes pairs a GitHub payload from go-playground/webhooks' test data with
+// payloads pairs a GitHub payload from go-playground/webhooks' test data with
 // the event it is parsed as. Our task.updated envelope is padded to the
 // same number of bytes (see onplanaBodies).
-var sizes = []struct {
+var payloads = []struct {
 	name   string
 	file   string
 	event  github.Event
@@ -58,7 +56,7 @@ var sink string
 // (X-Hub-Signature-256) and decoding it into its payload struct, in a
 // handler that answers 204. Both payloads have the same size in bytes.
 func BenchmarkReceive(b *testing.B) {
-	for _, size := range sizes {
+	for _, size := range payloads {
 		gh := githubBody(b, size.file)
 		b.Run("size="+size.name+"/impl=webhook", func(b *testing.B) {
 			h, reqs := webhookHandler(b, onplanaBodies(b, len(gh)))
@@ -74,7 +72,7 @@ func BenchmarkReceive(b *testing.B) {
 // TestBothPathsAnswer204 runs each handler of the benchmark once, so that
 // a change that breaks the comparison fails go test.
 func TestBothPathsAnswer204(t *testing.T) {
-	for _, size := range sizes {
+	for _, size := range payloads {
 		gh := githubBody(t, size.file)
 		for name, setup := range map[string]func() (http.Handler, []*request){
 			"webhook":       func() (http.Handler, []*request) { return webhookHandler(t, onplanaBodies(t, len(gh))) },

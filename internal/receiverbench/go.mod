@@ -1,4 +1,4 @@
-module github.com/onplana/webhook/internal/receivebench
+module github.com/onplana/webhook/internal/receiverbench
 
 go 1.26.0
 

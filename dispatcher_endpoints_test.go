@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func TestDispatcherDrainsBacklogWithoutReleasing(t *testing.T) {
 	_, err := d.CreateSubscription(ctx, webhook.SubscriptionParams{OrganizationID: "org_1", URL: ep.URL, EventTypes: []string{"*"}})
 	require.NoError(t, err)
 	for range events {
-		require.NoError(t, d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_1", Data: []byte(`{}`)}))
+		require.NoError(t, d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_1", ProjectID: "proj_1", Data: eventData(webhook.EventTaskUpdated)}))
 	}
 	require.NoError(t, d.Start(ctx))
 	for i := range events {
@@ -137,7 +138,7 @@ func TestDispatcherSlowBacklogDoesNotDelayOthers(t *testing.T) {
 		_, err := d.CreateSubscription(ctx, webhook.SubscriptionParams{OrganizationID: "org_1", URL: sub.url, EventTypes: []string{string(sub.typ)}})
 		require.NoError(t, err)
 		for range events {
-			require.NoError(t, d.Publish(ctx, webhook.Event{Type: sub.typ, OrganizationID: "org_1", Data: []byte(`{}`)}))
+			require.NoError(t, d.Publish(ctx, webhook.Event{Type: sub.typ, OrganizationID: "org_1", ProjectID: "proj_1", Data: eventData(sub.typ)}))
 		}
 	}
 	require.NoError(t, d.Start(ctx))
@@ -154,5 +155,48 @@ func TestDispatcherSlowBacklogDoesNotDelayOthers(t *testing.T) {
 	}
 	require.Less(t, slowDone.Load(), int32(events/10), "the slow endpoint's deliveries done when the fast one's were")
 	close(stop)
+	require.NoError(t, d.Close(ctx))
+}
+
+// TestDispatcherPingTakesAnEndpointSlot checks that Ping, too, stays
+// within the endpoint's MaxPerEndpoint: while the only slot is busy it
+// waits (here until its context ends, without reaching the endpoint),
+// and it goes through once the slot frees.
+func TestDispatcherPingTakesAnEndpointSlot(t *testing.T) {
+	t.Parallel()
+	inFlight, unblock := make(chan struct{}), make(chan struct{})
+	var pings atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(webhook.DefaultEventHeader) == string(webhook.EventPing) {
+			pings.Add(1)
+			return
+		}
+		inFlight <- struct{}{}
+		<-unblock
+	}))
+	t.Cleanup(srv.Close)
+	d, _ := newDispatcherOn(t, webhook.NewMemoryStore(), func(c *webhook.Config) { c.MaxPerEndpoint = 1 })
+	ctx := context.Background()
+	sub, err := d.CreateSubscription(ctx, webhook.SubscriptionParams{OrganizationID: "org_1", URL: srv.URL, EventTypes: []string{"*"}})
+	require.NoError(t, err)
+	require.NoError(t, d.Start(ctx))
+	require.NoError(t, d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_1", ProjectID: "proj_1", Data: eventData(webhook.EventTaskUpdated)}))
+	select {
+	case <-inFlight:
+	case <-time.After(waitTimeout):
+		t.Fatal("the event was not sent")
+	}
+	sent := pings.Load() // the creation ping
+
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	_, err = d.Ping(short, sub.ID)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "Ping waited for the busy slot")
+	require.Equal(t, sent, pings.Load(), "no ping reached the endpoint while its slot was busy")
+
+	close(unblock)
+	a, err := d.Ping(ctx, sub.ID)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, a.StatusCode)
 	require.NoError(t, d.Close(ctx))
 }

@@ -1,0 +1,160 @@
+package receiverbench_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/go-playground/webhooks/v6/github"
+
+	"github.com/onplana/webhook"
+)
+
+// secret signs the deliveries of every benchmark here.
+const secret webhook.Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// sizes are the body sizes of BenchmarkReceiver.
+var sizes = []struct {
+	name string
+	n    int
+}{
+	{"1KiB", 1 << 10},
+	{"16KiB", 16 << 10},
+	{"1MiB", 1 << 20},
+	{"4MiB", 4 << 20},
+}
+
+// envelope returns a task.updated envelope of about size bytes, the one the
+// root module's BenchmarkReceiver uses: a task with a diff, padded with
+// checklist items as a real task would carry, raw UTF-8 text included.
+func envelope(size int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"delivery_id":"dlv_01kw45sezre203hr56hecgy520","event_id":"evt_01kw45sezrr1qh7qk7r36mx458",` +
+		`"event":"task.updated","timestamp":"2026-06-27T09:15:23Z","organization_id":"org_abc123","project_id":"proj_xyz789",` +
+		`"data":{"diff":{"due_date":{"before":"2026-07-01","after":"2026-07-03"}},"task":{"id":"task_8f3k2m",` +
+		`"title":"Migrate the pricing page to the new CMS","status":"blocked","priority":"urgent","checklist":[`)
+	for i := 0; b.Len() < size-40; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":%d,"text":"Port plan card %d and keep its URL — résumé","done":%t}`, i, i, i%2 == 0)
+	}
+	b.WriteString(`]}}}`)
+	return []byte(b.String())
+}
+
+// BenchmarkReceiver runs, on the same body and in the same process:
+//
+//   - naive: hmac.New + hex encoding of the body, the unit of the ratios;
+//   - Receiver: webhook.Receiver.Handler, from the request to the event
+//     handler's 204: the body read under the cap, the X-Onplana-Signature
+//     verified, the envelope decoded;
+//   - go-playground: go-playground/webhooks' GitHub Parse behind a handler
+//     that answers 204: the body read whole, X-Hub-Signature-256 verified,
+//     the body decoded as a push event.
+//
+// Both receivers get a new *http.Request per call, with a reader over the
+// same bytes. go-playground decodes them into its PushPayload, which has
+// none of the envelope's fields: json.Unmarshal skips them all, the least
+// work its Parse can do on a body of that size.
+//
+// Besides ns/op, each benchmark reports cpu-ns/op: the CPU time of the
+// benchmark's OS thread per operation (Linux only), which stays stable on a
+// machine shared with other work.
+func BenchmarkReceiver(b *testing.B) {
+	key := []byte(secret.Reveal())
+	for _, size := range sizes {
+		body := envelope(size.n)
+		mac := hmac.New(sha256.New, key)
+		mac.Write(body)
+		sig := hex.EncodeToString(mac.Sum(nil))
+
+		b.Run("size="+size.name+"/impl=naive", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			benchLoop(b, func() {
+				m := hmac.New(sha256.New, key)
+				m.Write(body)
+				_ = hex.EncodeToString(m.Sum(nil))
+			})
+		})
+		b.Run("size="+size.name+"/impl=Receiver", func(b *testing.B) {
+			rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
+				Secrets: []webhook.Secret{secret},
+				Logger:  slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+				if e.Type != webhook.EventTaskUpdated {
+					return fmt.Errorf("got %q", e.Type)
+				}
+				return nil
+			}))
+			benchHandler(b, h, body, func(hdr http.Header) {
+				hdr.Set(webhook.DefaultEventHeader, string(webhook.EventTaskUpdated))
+				hdr.Set(webhook.DefaultSignatureHeader, sig)
+			})
+		})
+		b.Run("size="+size.name+"/impl=go-playground", func(b *testing.B) {
+			hook, err := github.New(github.Options.Secret(secret.Reveal()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := hook.Parse(r, github.PushEvent); err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			})
+			benchHandler(b, h, body, func(hdr http.Header) {
+				hdr.Set("X-GitHub-Event", string(github.PushEvent))
+				hdr.Set("X-Hub-Signature-256", "sha256="+sig)
+			})
+		})
+	}
+}
+
+// benchHandler posts body to h once per iteration, in a new request whose
+// headers setHeaders sets, and fails unless h answers 204.
+func benchHandler(b *testing.B, h http.Handler, body []byte, setHeaders func(http.Header)) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	benchLoop(b, func() {
+		req := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		setHeaders(req.Header)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNoContent {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	})
+}
+
+// benchLoop runs op under b.Loop on a locked OS thread and also reports the
+// thread's CPU time per operation as cpu-ns/op, when the platform tells it.
+// Background GC work runs on other threads and is not counted, which
+// flatters whichever implementation allocates more.
+func benchLoop(b *testing.B, op func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start, ok := threadCPU()
+	for b.Loop() {
+		op()
+	}
+	if end, ok2 := threadCPU(); ok && ok2 && b.N > 0 {
+		b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+	}
+}
