@@ -208,7 +208,7 @@ func plainRound(b *testing.B, url string, n int) roundResult {
 				}
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set(webhook.DefaultEventHeader, "task.updated")
-				req.Header.Set(webhook.DefaultSignatureHeader, webhook.Sign([]byte(secret), body))
+				req.Header.Set(webhook.DefaultSignatureHeader, webhook.Sign(secret, body))
 				resp, err := client.Do(req)
 				if err != nil {
 					b.Error(err)

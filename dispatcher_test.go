@@ -382,7 +382,7 @@ func TestDispatcherRetriesEveryFailureClass(t *testing.T) {
 			for _, r := range reqs {
 				require.Equal(t, d.Body, r.body)
 				require.Equal(t, reqs[0].header.Get(webhook.DefaultSignatureHeader), r.header.Get(webhook.DefaultSignatureHeader))
-				require.NoError(t, webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), []byte(sub.Secrets[0].Secret)))
+				require.NoError(t, webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), sub.Secrets[0].Secret))
 			}
 		})
 	}
@@ -896,7 +896,7 @@ func TestDispatcherRotationSignsWithBothSecrets(t *testing.T) {
 	h.start(t)
 
 	verifies := func(r received, s webhook.Secret) bool {
-		v, err := webhook.NewVerifier([]byte(s))
+		v, err := webhook.NewVerifier(s)
 		require.NoError(t, err)
 		return v.VerifyHeader(r.body, r.header) == nil
 	}
@@ -966,7 +966,7 @@ func TestDispatcherPing(t *testing.T) {
 	require.Equal(t, 200, a.StatusCode)
 	require.Empty(t, a.ErrorClass)
 	r := <-pings
-	require.NoError(t, webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), []byte(sub.Secrets[0].Secret)))
+	require.NoError(t, webhook.Verify(r.body, r.header.Get(webhook.DefaultSignatureHeader), sub.Secrets[0].Secret))
 	e, err := webhook.ParseEvent(r.body)
 	require.NoError(t, err)
 	require.Equal(t, webhook.EventPing, e.Type)

@@ -57,11 +57,14 @@
 //
 // [NewDispatcher] takes a Store and a [Config] whose zero value works.
 // [Dispatcher.CreateSubscription] validates the endpoint (https only, no
-// credentials, no internal addresses), generates its secret with
-// [NewSecret] and sends it a webhook.ping. [Dispatcher.Publish] refuses, with
-// a [ValidationError] naming the field, an event its catalog entry forbids:
-// it checks the project, the resource and the diff itself, and with
-// [Config.Validator] set to onplana.Validator() the type's whole JSON Schema
+// credentials, no internal addresses: such an error matches
+// [ErrBlockedAddress] and names the Config field that allows a local
+// receiver), generates its secret with [NewSecret] (or
+// takes the caller's, checked by [ValidateSecret]) and sends it a
+// webhook.ping. [Dispatcher.Publish] refuses, with a [ValidationError]
+// naming the field, an event its catalog entry forbids: it checks the
+// project, the resource and the diff itself, and with [Config.Validator]
+// set to onplana.Validator() the type's whole JSON Schema
 // ([EventValidator]). It returns once one delivery per matching
 // subscription is in the store; workers started by
 // [Dispatcher.Start] claim due deliveries and POST the stored bytes, signed
@@ -111,30 +114,54 @@
 //
 // # Receiving
 //
-// [NewReceiver] returns a Receiver whose [Receiver.Handler] is a complete
-// endpoint: it refuses methods other than POST (405), reads the raw body
-// under a size cap (413), checks the signature in constant time before
-// anything is decoded or routed (401), decodes the envelope (400) and calls
-// an [EventHandler] with the event and the exact verified bytes. A handler
-// error is answered 500, so the sender retries; one wrapped with [Permanent]
-// (a retry cannot help) is acknowledged and logged instead. Verify and
-// [Verifier] check a signature by hand; [VerifyStandard] and
-// [StandardVerifier] do the same for Standard Webhooks, with a timestamp
-// tolerance against replays. Mount a receiver on an [net/http.Server] with
-// ReadHeaderTimeout and ReadTimeout set, so a client trickling its body is
-// cut off (the [Receiver] doc shows a configuration).
+// [NewHandler] returns a complete endpoint from a [ReceiverConfig] and an
+// [EventHandler], usually a [Router] of typed handlers:
 //
-// [Idempotency] runs a handler once per delivery_id: duplicates of a
-// processed delivery are answered 2xx, a concurrent duplicate is refused
-// while the first runs, and a failing handler releases its claim so the
-// sender's retry is processed. [AsyncHandler] answers at once and processes
-// from a bounded queue, answering 503 when it is full so nothing is lost;
-// errors of the handler then go to [AsyncConfig.OnError], since the sender
-// has already been answered.
+//	r := webhook.NewRouter()
+//	onplana.OnTaskUpdated(r, func(ctx context.Context, e *webhook.Event, data *onplana.TaskEventData) error {
+//		…
+//	})
+//	h, err := webhook.NewHandler(webhook.ReceiverConfig{Secrets: secrets, Dedupe: webhook.NewMemoryDedupeStore(0)}, r)
+//
+// It refuses methods other than POST (405), reads the raw body under a size
+// cap (413), checks the signature in constant time before anything is
+// decoded or routed (401), decodes the envelope (400), skips deliveries
+// already processed when [ReceiverConfig.Dedupe] is set, and calls the
+// handler with the event and the exact verified bytes. A handler error is
+// answered 500, so the sender retries; one wrapped with [Permanent] (a
+// retry cannot help) is acknowledged and logged instead. Mount it on an
+// [net/http.Server] with ReadHeaderTimeout and ReadTimeout set, so a client
+// trickling its body is cut off (the [Receiver] doc shows a configuration).
+//
+// [Handle] registers on a Router a function taking the event's data decoded
+// into a Go type, for an event type, a category ("task.*") or "*"; package
+// onplana has one typed helper per catalog type (onplana.OnTaskUpdated) and
+// the diff helpers (onplana.ChangeOf). Events no handler takes go to
+// [Router.Fallback], or are acknowledged: a receiver keeps working when the
+// catalog grows.
+//
+// The pipeline has four layers, which NewHandler assembles in the only order
+// that works and which can also be nested by hand: [Receiver.Middleware]
+// verifies; [Idempotency] runs a handler once per delivery_id (duplicates
+// of a processed delivery are answered 2xx, a concurrent duplicate is
+// refused while the first runs, and a failing handler releases its claim so
+// the sender's retry is processed); [AsyncHandler] answers at once and
+// processes from a bounded queue, answering 503 when it is full so nothing
+// is lost (errors of the handler then go to [AsyncConfig.OnError]);
+// [Receiver.ServeEvents] calls the handler.
+//
+// A handler that is not an http.Handler (a serverless function, a queue
+// consumer) verifies and decodes a delivery in one call with [VerifyEvent]
+// or [Receiver.VerifyEvent]. [Verify] and [Verifier] check a signature by
+// hand; [VerifyStandard] and [StandardVerifier] do the same for Standard
+// Webhooks, with a timestamp tolerance against replays. Every secret is a
+// [Secret], printed redacted; [Secret.Reveal] returns its value.
 //
 // # Shutdown
 //
 // [Dispatcher.Close] stops claiming, waits for attempts in flight and leaves
-// everything else pending in the store; [AsyncHandler.Shutdown] drains its
-// queue. Both return ctx.Err() if the caller stops waiting.
+// everything else pending in the store; [Dispatcher.Drain], before it,
+// waits until nothing is due. [Handler.Shutdown] and [AsyncHandler.Shutdown]
+// drain the receiver's queue. They return ctx.Err() if the caller stops
+// waiting.
 package webhook

@@ -29,7 +29,7 @@ func Example_sender() {
 		EventTypes:     []string{"task.*", "milestone.completed"},
 	}) // checks the URL (https, public address), makes the secret, sends a webhook.ping
 	if err == nil {
-		fmt.Println("secret, shown once:", string(sub.Secrets[0].Secret))
+		fmt.Println("secret, shown once:", sub.Secrets[0].Secret.Reveal())
 		now := time.Now()
 		task := onplana.Task{ID: "task_1", ProjectID: "proj_xyz789", Title: "Ship v2",
 			Status: onplana.TaskStatusDone, Priority: onplana.TaskPriorityHigh,
@@ -46,25 +46,27 @@ func Example_sender() {
 }
 
 // Example_receiver is the receiver snippet of the README: a customer
-// endpoint that verifies, deduplicates and handles deliveries.
+// endpoint that verifies, deduplicates and handles task.updated with its
+// typed payload and the due date decoded from the diff.
 func Example_receiver() {
-	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
-		Secrets: []webhook.Secret{webhook.Secret(os.Getenv("WEBHOOK_SECRET"))},
+	r := webhook.NewRouter()
+	onplana.OnTaskUpdated(r, func(ctx context.Context, e *webhook.Event, data *onplana.TaskEventData) error {
+		before, after, changed, err := onplana.ChangeOf[string](data.Diff, "due_date")
+		if err != nil {
+			return err
+		}
+		if changed {
+			log.Printf("%q moved from %s to %s", data.Task.Title, before, after)
+		}
+		return nil // 204; an error answers 500 and the sender retries
 	})
+	h, err := webhook.NewHandler(webhook.ReceiverConfig{
+		Secrets: []webhook.Secret{webhook.Secret(os.Getenv("WEBHOOK_SECRET"))},
+		Dedupe:  webhook.NewMemoryDedupeStore(100_000), // a processed delivery_id is not run again
+	}, r) // verify, then dedupe, then route: other types, new ones included, are acknowledged
 	if err != nil {
 		log.Fatal(err) // an empty secret is refused: there is no "skip verification" mode
 	}
-	once, _ := webhook.NewIdempotency(webhook.NewMemoryDedupeStore(100_000), nil)
-
-	handle := webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
-		var data onplana.TaskEventData
-		if err := e.DecodeData(&data); err != nil {
-			return err
-		}
-		log.Printf("%s %s: %q", e.Type, e.DeliveryID, data.Task.Title)
-		return nil // 204; an error answers 500 and the sender retries
-	})
-	http.Handle("/webhooks/onplana", rv.Middleware(once.Middleware(rv.ServeEvents(handle))))
-	srv := &http.Server{Addr: ":8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
+	srv := &http.Server{Addr: ":8080", Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
 	log.Fatal(srv.ListenAndServe())
 }

@@ -70,6 +70,24 @@ type ReceiverConfig struct {
 	// failure; secrets and bodies are never logged. Defaults to
 	// slog.Default().
 	Logger *slog.Logger
+
+	// Dedupe, if set, runs the handler of Receiver.Handler and NewHandler
+	// at most once per delivery_id (see Idempotency), which every receiver
+	// with side effects needs: delivery is at least once. Use
+	// NewMemoryDedupeStore for one process, a shared store (pgstore) for
+	// several. Receiver.Middleware alone does not deduplicate. Defaults to
+	// nil: no deduplication.
+	Dedupe DedupeStore
+	// Idempotency configures the deduplication of Dedupe; its Logger
+	// defaults to the Receiver's. Setting it without Dedupe is an error.
+	// Defaults to nil: the defaults of IdempotencyConfig.
+	Idempotency *IdempotencyConfig
+	// Async, if set, makes the handler of NewHandler asynchronous: each
+	// verified (and deduplicated) event is answered 202 and handled later
+	// from a bounded queue (see AsyncHandler). Only NewHandler applies it,
+	// since its Shutdown owns the workers; NewReceiver refuses it.
+	// Defaults to nil: the handler runs before the answer.
+	Async *AsyncConfig
 }
 
 // Receiver authenticates incoming webhook deliveries. Its Middleware reads
@@ -78,7 +96,10 @@ type ReceiverConfig struct {
 // Content-Length says is under 32 KiB is read into a buffer of that size;
 // any other is read into pooled buffers as its bytes arrive, and copied into
 // memory of its own, once and at its exact size, only after its signature
-// verifies. A Receiver is safe for concurrent use.
+// verifies. A Receiver is safe for concurrent use. NewHandler builds one
+// with the rest of the receiving pipeline; use a Receiver directly to nest
+// the layers by hand or to verify deliveries that do not arrive over HTTP
+// (VerifyEvent).
 //
 // The Receiver bounds what it reads, not how long reading takes: that is the
 // server's job. Mount it on an http.Server with timeouts, for example
@@ -107,6 +128,7 @@ type Receiver struct {
 	sigHeader   string
 	prevHeader  string
 	log         *slog.Logger
+	idem        *Idempotency // nil without ReceiverConfig.Dedupe
 }
 
 // NewReceiver returns a Receiver for cfg. It returns an error wrapping
@@ -120,6 +142,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		if s == "" {
 			return nil, fmt.Errorf("%w: ReceiverConfig.Secrets[%d] is empty", ErrNoSecret, i)
 		}
+	}
+	if cfg.Async != nil {
+		return nil, &ValidationError{Field: "Async", Reason: "applies to NewHandler only, whose Shutdown stops the workers"}
 	}
 	rv := &Receiver{
 		scheme:      cfg.Scheme,
@@ -158,11 +183,7 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	var err error
 	switch rv.scheme {
 	case SchemeOnplana:
-		keys := make([][]byte, len(cfg.Secrets))
-		for i, s := range cfg.Secrets {
-			keys[i] = []byte(s)
-		}
-		rv.onplana, err = NewVerifier(keys...)
+		rv.onplana, err = NewVerifier(cfg.Secrets...)
 	case SchemeStandard:
 		rv.standard, err = NewStandardVerifier(&StandardVerifierConfig{Tolerance: cfg.Tolerance, Now: cfg.Now}, cfg.Secrets...)
 	default:
@@ -170,6 +191,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (ReceiverConfig.Secrets)", err)
+	}
+	if rv.idem, err = newReceiverIdempotency(cfg, rv.log); err != nil {
+		return nil, err
 	}
 	return rv, nil
 }
@@ -417,10 +441,17 @@ func (f EventHandlerFunc) HandleEvent(ctx context.Context, e *Event, body []byte
 	return f(ctx, e, body)
 }
 
-// Handler returns rv.Middleware(rv.ServeEvents(h)): a complete webhook endpoint
-// that verifies each request, then calls h with the decoded event.
+// Handler returns a complete webhook endpoint that verifies each request
+// (rv.Middleware), skips the deliveries already processed when
+// ReceiverConfig.Dedupe is set (Idempotency), then calls h with the decoded
+// event (rv.ServeEvents): the three layers in the one order that works.
+// NewHandler does the same and can also make h asynchronous.
 func (rv *Receiver) Handler(h EventHandler) http.Handler {
-	return rv.Middleware(rv.ServeEvents(h))
+	inner := rv.ServeEvents(h)
+	if rv.idem != nil {
+		inner = rv.idem.Middleware(inner)
+	}
+	return rv.Middleware(inner)
 }
 
 // ServeEvents returns the inner part of Handler: an http.Handler that calls

@@ -122,7 +122,7 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			name: "receiver holding only the old secret during rotation",
 			req: func(t *testing.T) *http.Request {
 				r := signedRequest(t, "", body, receiverOtherSecret, receiverSecret)
-				require.Equal(t, webhook.Sign([]byte(receiverSecret), body), r.Header.Get(webhook.DefaultPreviousSignatureHeader))
+				require.Equal(t, webhook.Sign(receiverSecret, body), r.Header.Get(webhook.DefaultPreviousSignatureHeader))
 				return r
 			},
 			wantStatus: http.StatusNoContent,
@@ -227,7 +227,7 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			name: "R12 weaker scheme sha1=",
 			req: func(t *testing.T) *http.Request {
 				r := signedRequest(t, "", body)
-				r.Header.Set(webhook.DefaultSignatureHeader, "sha1="+webhook.Sign([]byte(receiverSecret), body)[:40])
+				r.Header.Set(webhook.DefaultSignatureHeader, "sha1="+webhook.Sign(receiverSecret, body)[:40])
 				return r
 			},
 			wantStatus: http.StatusUnauthorized,
@@ -431,7 +431,7 @@ func TestReceiverStandardScheme(t *testing.T) {
 		}, http.StatusUnauthorized},
 		{"R10 id swapped", func(r *http.Request) { r.Header.Set(webhook.StandardIDHeader, "dlv_2") }, http.StatusUnauthorized},
 		{"onplana header alone", func(r *http.Request) {
-			r.Header = http.Header{webhook.DefaultSignatureHeader: {webhook.Sign([]byte(receiverSecret), body)}}
+			r.Header = http.Header{webhook.DefaultSignatureHeader: {webhook.Sign(receiverSecret, body)}}
 		}, http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
@@ -686,7 +686,7 @@ func TestReceiverSlowBody(t *testing.T) {
 			t.Cleanup(func() { conn.Close() })
 			body := []byte(validEnvelope)
 			_, err = fmt.Fprintf(conn, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s: %s\r\n\r\n%s",
-				len(body), webhook.DefaultSignatureHeader, webhook.Sign([]byte(receiverSecret), body), body[:10])
+				len(body), webhook.DefaultSignatureHeader, webhook.Sign(receiverSecret, body), body[:10])
 			require.NoError(t, err)
 
 			// Trickle one byte at a time, slower than the deadline allows in
@@ -844,7 +844,7 @@ func TestReceiverStalledBodyAllocatesLittle(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	const request = "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: 5242880\r\n%s: %s\r\n\r\n0123456789"
-	sig := webhook.Sign([]byte(receiverSecret), []byte(validEnvelope))
+	sig := webhook.Sign(receiverSecret, []byte(validEnvelope))
 	alloc := allocatedBy(func() {
 		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 		require.NoError(t, err)
@@ -958,7 +958,7 @@ func TestReceiverRefusesSwappedDeliveryID(t *testing.T) {
 	srv.ServeHTTP(rec, replay)
 	require.Equal(t, http.StatusUnauthorized, rec.Code)
 	require.Equal(t, int32(1), h.calls.Load(), "the handler ran for the genuine delivery only")
-	require.ErrorIs(t, webhook.Verify(swapped, req.Header.Get(webhook.DefaultSignatureHeader), []byte(receiverSecret)),
+	require.ErrorIs(t, webhook.Verify(swapped, req.Header.Get(webhook.DefaultSignatureHeader), receiverSecret),
 		webhook.ErrSignatureMismatch)
 }
 

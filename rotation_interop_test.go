@@ -58,8 +58,8 @@ func TestRotationInterop(t *testing.T) {
 	during := ep.requests()[0]
 	require.Len(t, during.header.Values(webhook.DefaultSignatureHeader), 1)
 	require.Regexp(t, hexSignature, during.header.Get(webhook.DefaultSignatureHeader), "exactly one lowercase hex value")
-	require.Equal(t, webhook.Sign([]byte(fresh), during.body), during.header.Get(webhook.DefaultSignatureHeader), "made with the newest secret")
-	require.Equal(t, webhook.Sign([]byte(old), during.body), during.header.Get(webhook.DefaultPreviousSignatureHeader))
+	require.Equal(t, webhook.Sign(fresh, during.body), during.header.Get(webhook.DefaultSignatureHeader), "made with the newest secret")
+	require.Equal(t, webhook.Sign(old, during.body), during.header.Get(webhook.DefaultPreviousSignatureHeader))
 
 	// After it.
 	clock.Advance(time.Hour)
@@ -157,9 +157,9 @@ func TestRotationInterop(t *testing.T) {
 			Header    string `json:"header"`
 		}
 		vectors := []vector{
-			{"during grace, new secret", string(fresh), string(during.body), webhook.Sign([]byte(fresh), during.body), during.header.Get(webhook.DefaultSignatureHeader)},
-			{"during grace, old secret, previous header", string(old), string(during.body), webhook.Sign([]byte(old), during.body), during.header.Get(webhook.DefaultPreviousSignatureHeader)},
-			{"after grace, new secret", string(fresh), string(after.body), webhook.Sign([]byte(fresh), after.body), after.header.Get(webhook.DefaultSignatureHeader)},
+			{"during grace, new secret", string(fresh), string(during.body), webhook.Sign(fresh, during.body), during.header.Get(webhook.DefaultSignatureHeader)},
+			{"during grace, old secret, previous header", string(old), string(during.body), webhook.Sign(old, during.body), during.header.Get(webhook.DefaultPreviousSignatureHeader)},
+			{"after grace, new secret", string(fresh), string(after.body), webhook.Sign(fresh, after.body), after.header.Get(webhook.DefaultSignatureHeader)},
 		}
 		rejections := []vector{
 			{Name: "during grace, old secret", Secret: string(old), Body: string(during.body), Header: during.header.Get(webhook.DefaultSignatureHeader)},

@@ -39,9 +39,10 @@ const SecretPrefix = "whsec_"
 const secretEntropy = 32
 
 // Sign returns the lowercase hex HMAC-SHA256 of body keyed with secret: the
-// value of the X-Onplana-Signature header when secret is the newest one. The key is the secret's bytes
-// exactly as given (for a Secret, []byte(secret), prefix included), which is
-// what a receiver's crypto.createHmac('sha256', secret) in Node.js uses.
+// value of the X-Onplana-Signature header when secret is the newest one.
+// The key is the secret's bytes exactly as given (secret.Reveal(), prefix
+// included), which is what a receiver's crypto.createHmac('sha256', secret)
+// in Node.js uses.
 //
 // Sign signs the raw bytes it is given; re-serialising the JSON changes the
 // signature. It does not check the secret: Verify refuses secrets shorter than
@@ -50,9 +51,9 @@ const secretEntropy = 32
 // Sign is safe for concurrent use. It keeps the keyed HMAC states of recently
 // used secrets (see signingKeys), so signing many bodies with one secret does
 // not key a new HMAC each time; every call still hashes the whole body.
-func Sign(secret, body []byte) string {
+func Sign(secret Secret, body []byte) string {
 	var dst [2 * sha256.Size]byte
-	return string(appendSign(dst[:0], signingKeys.poolBytes(secret), body))
+	return string(appendSign(dst[:0], signingKeys.pool(string(secret)), body))
 }
 
 // appendSign appends to dst the lowercase hex HMAC-SHA256 of body keyed
@@ -83,18 +84,6 @@ var signingKeys keyCache
 type keyCache struct {
 	mu    sync.RWMutex
 	pools map[string]*macPool
-}
-
-// poolBytes is pool for a secret held in a byte slice, without copying it
-// unless it is new.
-func (c *keyCache) poolBytes(secret []byte) *macPool {
-	c.mu.RLock()
-	p := c.pools[string(secret)] // a lookup key: no allocation
-	c.mu.RUnlock()
-	if p != nil {
-		return p
-	}
-	return c.pool(string(secret))
 }
 
 // pool returns the pool of states keyed with secret, making it if needed.

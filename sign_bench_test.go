@@ -59,7 +59,7 @@ func benchLoop(b *testing.B, op func()) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	key := []byte(NewSecret())
+	key := NewSecret()
 	for _, size := range benchSizes {
 		body := benchBody(size.n)
 		sig := Sign(key, body)
@@ -69,7 +69,7 @@ func BenchmarkVerify(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			benchLoop(b, func() {
-				h := hmac.New(sha256.New, key)
+				h := hmac.New(sha256.New, []byte(key))
 				h.Write(body)
 				if !hmac.Equal([]byte(hex.EncodeToString(h.Sum(nil))), []byte(sig)) {
 					b.Fatal("mismatch")
@@ -79,7 +79,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run("size="+size.name+"/impl=reused", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
-			h := hmac.New(sha256.New, key)
+			h := hmac.New(sha256.New, []byte(key))
 			var sum [sha256.Size]byte
 			benchLoop(b, func() {
 				h.Reset()
@@ -134,7 +134,7 @@ func BenchmarkVerifyStandard(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			benchLoop(b, func() {
-				h := hmac.New(sha256.New, key)
+				h := hmac.New(sha256.New, []byte(key))
 				h.Write([]byte(fmt.Sprintf("%s.%s.%s", id, ts, body)))
 				want := "v1," + base64.StdEncoding.EncodeToString(h.Sum(nil))
 				if !hmac.Equal([]byte(want), []byte(sig)) {
@@ -165,7 +165,7 @@ func BenchmarkSign(b *testing.B) {
 	b.Run("impl=Sign/size=1KiB", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
-		key := []byte(secrets[0])
+		key := secrets[0]
 		benchLoop(b, func() {
 			Sign(key, body)
 		})

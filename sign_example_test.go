@@ -13,7 +13,7 @@ import (
 // the X-Onplana-Signature header. (Secret and body are GitHub's documented
 // example, so the output can be checked against their docs.)
 func ExampleSign() {
-	secret := []byte("It's a Secret to Everybody")
+	secret := webhook.Secret("It's a Secret to Everybody")
 	body := []byte("Hello, World!")
 	fmt.Println(webhook.Sign(secret, body))
 	// Output:
@@ -24,7 +24,7 @@ func ExampleSign() {
 // before decoding anything. A body changed in transit, even by one space,
 // is rejected.
 func ExampleVerify() {
-	secret := []byte("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
+	secret := webhook.Secret("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
 	body := []byte(`{"event":"task.updated","data":{"task":{"id":"task_42"}}}`)
 	signature := webhook.Sign(secret, body) // what the header carries
 
@@ -46,8 +46,8 @@ func ExampleVerify() {
 // holds the new and the old secret, so deliveries signed with either verify;
 // once the old secret is removed, its signatures stop verifying.
 func ExampleNewVerifier() {
-	newSecret := []byte("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
-	oldSecret := []byte("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
+	newSecret := webhook.Secret("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
+	oldSecret := webhook.Secret("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
 	body := []byte(`{"event":"webhook.ping","data":{}}`)
 
 	during, err := webhook.NewVerifier(newSecret, oldSecret)
@@ -62,7 +62,7 @@ func ExampleNewVerifier() {
 	}
 	fmt.Println(after.Verify(body, webhook.Sign(oldSecret, body)))
 
-	_, err = webhook.NewVerifier([]byte("changeme"))
+	_, err = webhook.NewVerifier("changeme")
 	fmt.Println(errors.Is(err, webhook.ErrNoSecret))
 	// Output:
 	// <nil>
@@ -107,7 +107,8 @@ func ExampleStandardVerifier_VerifyHeader() {
 }
 
 // Signer writes the headers of one delivery: here during a secret rotation,
-// so the signature header carries one signature per live secret, newest first.
+// so the signature header carries the newest secret's signature and the
+// previous-signatures header the older secret's.
 func ExampleSigner_SignRequest() {
 	current := webhook.Secret("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
 	previous := webhook.Secret("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
@@ -122,11 +123,11 @@ func ExampleSigner_SignRequest() {
 	fmt.Println(h.Get("X-Onplana-Event"))
 	// X-Onplana-Signature holds one value, made with the current secret:
 	// what a receiver written from the Onplana guide compares.
-	fmt.Println(h.Get("X-Onplana-Signature") == webhook.Sign([]byte(current), body))
+	fmt.Println(h.Get("X-Onplana-Signature") == webhook.Sign(current, body))
 	// The previous secret's signature travels in X-Onplana-Signature-Previous,
 	// which a Verifier also checks: a receiver that holds only the previous
 	// secret still verifies during the grace period.
-	v, err := webhook.NewVerifier([]byte(previous))
+	v, err := webhook.NewVerifier(previous)
 	if err != nil {
 		panic(err)
 	}

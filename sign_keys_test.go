@@ -32,9 +32,9 @@ func TestSignKeyCache(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for i := range tt.secrets {
-						secret := []byte("whsec_test-secret-" + strconv.Itoa(i) + "-of-" + tt.name)
+						secret := Secret("whsec_test-secret-" + strconv.Itoa(i) + "-of-" + tt.name)
 						body := []byte(`{"n":` + strconv.Itoa(g*100000+i) + `}`)
-						h := hmac.New(sha256.New, secret)
+						h := hmac.New(sha256.New, []byte(secret))
 						h.Write(body)
 						if got, want := Sign(secret, body), hex.EncodeToString(h.Sum(nil)); got != want {
 							t.Errorf("Sign(%q, %q) = %s, want %s", secret, body, got, want)

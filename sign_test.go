@@ -61,7 +61,7 @@ func TestSignatureVectors(t *testing.T) {
 	for _, v := range vf.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
 			t.Parallel()
-			secret, body := []byte(v.Secret), []byte(v.Body)
+			secret, body := Secret(v.Secret), []byte(v.Body)
 			require.Equal(t, v.Signature, Sign(secret, body), "Sign")
 			header := v.Header
 			if header == "" {
@@ -78,9 +78,9 @@ func TestSignatureVectors(t *testing.T) {
 			t.Parallel()
 			want := sigSentinels[r.Error]
 			require.NotNil(t, want, "unknown error name %q", r.Error)
-			err := Verify([]byte(r.Body), r.Header, []byte(r.Secret))
+			err := Verify([]byte(r.Body), r.Header, Secret(r.Secret))
 			require.ErrorIs(t, err, want, "Verify")
-			vr, verr := NewVerifier([]byte(r.Secret))
+			vr, verr := NewVerifier(Secret(r.Secret))
 			require.NoError(t, verr)
 			require.ErrorIs(t, vr.Verify([]byte(r.Body), r.Header), want, "Verifier.Verify")
 		})
@@ -90,10 +90,10 @@ func TestSignatureVectors(t *testing.T) {
 func TestSignIsHexHMACOfRawBytes(t *testing.T) {
 	t.Parallel()
 	// The GitHub documentation's example, an outside known answer.
-	got := Sign([]byte("It's a Secret to Everybody"), []byte("Hello, World!"))
+	got := Sign("It's a Secret to Everybody", []byte("Hello, World!"))
 	require.Equal(t, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", got)
 	// Signing the same logical JSON with other bytes gives another signature.
-	key := []byte(NewSecret())
+	key := NewSecret()
 	require.NotEqual(t, Sign(key, []byte(`{"a":1,"b":2}`)), Sign(key, []byte(`{"b":2,"a":1}`)))
 	require.NotEqual(t, Sign(key, []byte(`{"a":1}`)), Sign(key, []byte(`{"a": 1}`)))
 }
@@ -117,7 +117,7 @@ func TestNewSecret(t *testing.T) {
 	}
 	// Usable by both schemes.
 	body := []byte(`{"event":"webhook.ping"}`)
-	require.NoError(t, Verify(body, Sign([]byte(s), body), []byte(s)))
+	require.NoError(t, Verify(body, Sign(s, body), s))
 	now := time.Unix(1782551723, 0)
 	sig, err := SignStandard(s, "msg_1", now, body)
 	require.NoError(t, err)
@@ -135,28 +135,28 @@ func TestSignerOnplana(t *testing.T) {
 	err := Signer{}.SignRequest(h, []Secret{current, previous, older}, "dlv_1", EventTaskCreated, time.Now(), body)
 	require.NoError(t, err)
 	require.Equal(t, "task.created", h.Get(DefaultEventHeader))
-	require.Equal(t, []string{Sign([]byte(current), body)}, h.Values(DefaultSignatureHeader),
+	require.Equal(t, []string{Sign(current, body)}, h.Values(DefaultSignatureHeader),
 		"exactly one value, the newest secret's, whatever the rotation state")
 	prev := h.Get(DefaultPreviousSignatureHeader)
-	require.Equal(t, Sign([]byte(previous), body)+" "+Sign([]byte(older), body), prev, "older secrets, newest first, space-separated")
+	require.Equal(t, Sign(previous, body)+" "+Sign(older, body), prev, "older secrets, newest first, space-separated")
 	require.Empty(t, h.Get(StandardIDHeader), "the Onplana scheme writes no Standard headers")
 
 	// A receiver holding any of the secrets verifies with both headers
 	// (S14); one holding neither does not.
 	for _, s := range []Secret{current, previous, older} {
-		v, err := NewVerifier([]byte(s))
+		v, err := NewVerifier(s)
 		require.NoError(t, err)
 		require.NoError(t, v.VerifyHeader(body, h))
-		require.NoError(t, Verify(body, h.Get(DefaultSignatureHeader)+" "+prev, []byte(s)))
+		require.NoError(t, Verify(body, h.Get(DefaultSignatureHeader)+" "+prev, s))
 	}
-	v, err := NewVerifier([]byte(NewSecret()))
+	v, err := NewVerifier(NewSecret())
 	require.NoError(t, err)
 	require.ErrorIs(t, v.VerifyHeader(body, h), ErrSignatureMismatch)
 
 	// With one secret there is no previous-signatures header, even if the
 	// header map held one before.
 	require.NoError(t, Signer{}.SignRequest(h, []Secret{current}, "dlv_1", EventTaskCreated, time.Now(), body))
-	require.Equal(t, []string{Sign([]byte(current), body)}, h.Values(DefaultSignatureHeader))
+	require.Equal(t, []string{Sign(current, body)}, h.Values(DefaultSignatureHeader))
 	require.Empty(t, h.Values(DefaultPreviousSignatureHeader))
 
 	// Custom header names (a product embedding the SDK under its own brand).
@@ -164,8 +164,8 @@ func TestSignerOnplana(t *testing.T) {
 	s := Signer{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature", PreviousSignatureHeader: "X-Acme-Signature-Old"}
 	require.NoError(t, s.SignRequest(h, []Secret{current, previous}, "dlv_1", EventTaskCreated, time.Now(), body))
 	require.Equal(t, "task.created", h.Get("X-Acme-Event"))
-	require.Equal(t, Sign([]byte(current), body), h.Get("X-Acme-Signature"))
-	require.Equal(t, Sign([]byte(previous), body), h.Get("X-Acme-Signature-Old"))
+	require.Equal(t, Sign(current, body), h.Get("X-Acme-Signature"))
+	require.Equal(t, Sign(previous, body), h.Get("X-Acme-Signature-Old"))
 	require.Empty(t, h.Get(DefaultSignatureHeader))
 	require.Empty(t, h.Get(DefaultPreviousSignatureHeader))
 }
@@ -328,9 +328,9 @@ func TestSignatureVectorsNode(t *testing.T) {
 		// against X-Onplana-Signature is a rejection.
 		onplana = append(onplana,
 			onplanaVector{Name: "fresh/" + name, Secret: string(current), Body: body,
-				Signature: Sign([]byte(current), []byte(body)), Header: h.Get(DefaultSignatureHeader)},
+				Signature: Sign(current, []byte(body)), Header: h.Get(DefaultSignatureHeader)},
 			onplanaVector{Name: "fresh previous/" + name, Secret: string(previous), Body: body,
-				Signature: Sign([]byte(previous), []byte(body)), Header: h.Get(DefaultPreviousSignatureHeader)})
+				Signature: Sign(previous, []byte(body)), Header: h.Get(DefaultPreviousSignatureHeader)})
 		rejections = append(rejections, onplanaVector{Name: "fresh, previous secret/" + name, Secret: string(previous), Body: body,
 			Header: h.Get(DefaultSignatureHeader)})
 		h = http.Header{}

@@ -31,6 +31,13 @@ type SubscriptionParams struct {
 	EventTypes []string
 	// Description helps future maintainers (at most 1024 bytes).
 	Description string
+	// Secret, if set, is the subscription's first signing secret instead
+	// of a new one: for customers migrating from another webhook system
+	// who keep their receivers' secret. It must pass ValidateSecret, and
+	// be in the whsec_ form when the Dispatcher uses SchemeStandard. Used
+	// by CreateSubscription only; to change the secret of a subscription,
+	// use RotateSecret. Defaults to empty: NewSecret makes one.
+	Secret Secret
 }
 
 // validate checks p as a whole subscription; every error is a
@@ -47,7 +54,7 @@ func (d *Dispatcher) validateParams(p *SubscriptionParams) error {
 	}
 	guard := &NetGuard{AllowPrivateNetworks: d.cfg.AllowPrivateNetworks, AllowedNetworks: d.cfg.AllowedNetworks}
 	if err := ValidateEndpointURL(p.URL, d.cfg.AllowHTTP, guard); err != nil {
-		return err
+		return d.withConfigHint(p.URL, err)
 	}
 	if err := ValidateEventTypes(p.EventTypes); err != nil {
 		return err
@@ -62,8 +69,8 @@ func (d *Dispatcher) validateParams(p *SubscriptionParams) error {
 }
 
 // CreateSubscription validates p, creates the subscription with a new secret
-// and sends it a webhook.ping. The secret is in the returned Subscription's
-// Secrets[0]; it is shown to the user once.
+// (or p.Secret) and sends it a webhook.ping. The secret is in the returned
+// Subscription's Secrets[0]; it is shown to the user once.
 //
 // The ping is enqueued like any delivery (one attempt, not retried) and
 // sent by the workers: an endpoint that is down does not fail the creation,
@@ -76,6 +83,10 @@ func (d *Dispatcher) CreateSubscription(ctx context.Context, p SubscriptionParam
 	if err := d.validateParams(&p); err != nil {
 		return nil, err
 	}
+	secret, err := d.firstSecret(p.Secret)
+	if err != nil {
+		return nil, err
+	}
 	now := d.now().UTC()
 	sub := &Subscription{
 		ID:             newID(prefixSubscription, now),
@@ -84,7 +95,7 @@ func (d *Dispatcher) CreateSubscription(ctx context.Context, p SubscriptionParam
 		URL:            p.URL,
 		EventTypes:     slices.Clone(p.EventTypes),
 		Description:    p.Description,
-		Secrets:        []SigningSecret{{Secret: NewSecret(), CreatedAt: now}},
+		Secrets:        []SigningSecret{{Secret: secret, CreatedAt: now}},
 	}
 	if err := d.store.CreateSubscription(ctx, sub); err != nil {
 		return nil, fmt.Errorf("webhook: create subscription: %w", err)
@@ -139,6 +150,9 @@ func (d *Dispatcher) UpdateSubscription(ctx context.Context, id string, p Subscr
 		p.OrganizationID = sub.OrganizationID
 	} else if p.OrganizationID != sub.OrganizationID {
 		return nil, &ValidationError{Field: "OrganizationID", Reason: "cannot change"}
+	}
+	if p.Secret != "" {
+		return nil, &ValidationError{Field: "Secret", Reason: "is set at creation only; change it with RotateSecret"}
 	}
 	if err := d.validateParams(&p); err != nil {
 		return nil, err

@@ -88,7 +88,7 @@ const signaturePrefix = "sha256="
 // Verify never panics, whatever body and signature hold. A receiver that
 // verifies many requests with the same secrets should use a Verifier, which
 // does the same checks without allocating.
-func Verify(body []byte, signature string, secrets ...[]byte) error {
+func Verify(body []byte, signature string, secrets ...Secret) error {
 	if err := checkSecrets(secrets); err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func Verify(body []byte, signature string, secrets ...[]byte) error {
 	}
 	var sum [sha256.Size]byte
 	for _, secret := range secrets {
-		h := hmac.New(sha256.New, secret)
+		h := hmac.New(sha256.New, []byte(secret))
 		h.Write(body)
 		if anyEqual(h.Sum(sum[:0]), &sigs, n) {
 			return nil
@@ -119,13 +119,13 @@ type Verifier struct {
 // NewVerifier returns a Verifier for secrets, which it copies. It returns an
 // error wrapping ErrNoSecret if no secret is given or any is shorter than
 // MinSecretLength.
-func NewVerifier(secrets ...[]byte) (*Verifier, error) {
+func NewVerifier(secrets ...Secret) (*Verifier, error) {
 	if err := checkSecrets(secrets); err != nil {
 		return nil, err
 	}
 	v := &Verifier{keys: make([]*macPool, len(secrets))}
 	for i, s := range secrets {
-		v.keys[i] = newMACPool(s)
+		v.keys[i] = newMACPool([]byte(s))
 	}
 	return v, nil
 }
@@ -191,7 +191,7 @@ func (v *Verifier) verify(parts [][]byte, signature, previous string) error {
 }
 
 // checkSecrets refuses an empty list and any secret too short to be one.
-func checkSecrets(secrets [][]byte) error {
+func checkSecrets(secrets []Secret) error {
 	if len(secrets) == 0 {
 		return fmt.Errorf("%w: none given", ErrNoSecret)
 	}

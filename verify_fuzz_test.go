@@ -18,7 +18,7 @@ import (
 // passes). They also check that the package function and the pooled
 // verifier agree, and that every error wraps one of the exported sentinels.
 
-var fuzzOtherSecret = []byte("whsec_a-different-secret-for-fuzzing")
+var fuzzOtherSecret = Secret("whsec_a-different-secret-for-fuzzing")
 
 // onlySentinels fails unless err is nil or wraps one of the allowed sentinels.
 func onlySentinels(t *testing.T, err error, allowed ...error) {
@@ -87,7 +87,7 @@ func headerHoldsHex(header, mac string) bool {
 }
 
 func FuzzVerifyStandard(f *testing.F) {
-	other, err := SignStandard(Secret(base64.StdEncoding.EncodeToString(fuzzOtherSecret)), specID, time.Unix(1614265330, 0), []byte(specBody))
+	other, err := SignStandard(Secret(base64.StdEncoding.EncodeToString([]byte(fuzzOtherSecret))), specID, time.Unix(1614265330, 0), []byte(specBody))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -24,14 +24,14 @@ import (
 var signRaceEnabled bool
 
 var (
-	sigSecret      = []byte("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
-	sigOtherSecret = []byte("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
+	sigSecret      = Secret("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
+	sigOtherSecret = Secret("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
 	sigBody        = []byte(`{"delivery_id":"dlv_1","event":"task.updated","data":{"task":{"id":"task_42"}}}`)
 )
 
 // sigVerifyBoth runs the package-level Verify and a Verifier on the same input
 // and requires them to agree.
-func sigVerifyBoth(t *testing.T, body []byte, header string, secrets ...[]byte) error {
+func sigVerifyBoth(t *testing.T, body []byte, header string, secrets ...Secret) error {
 	t.Helper()
 	err := Verify(body, header, secrets...)
 	v, verr := NewVerifier(secrets...)
@@ -60,14 +60,14 @@ func TestVerify(t *testing.T) {
 	t.Parallel()
 	good := Sign(sigSecret, sigBody)
 	bad := Sign(sigOtherSecret, sigBody)
-	sha1MAC := hmac.New(sha1.New, sigSecret)
+	sha1MAC := hmac.New(sha1.New, []byte(sigSecret))
 	sha1MAC.Write(sigBody)
 
 	tests := []struct {
 		name    string
 		body    []byte
 		header  string
-		secrets [][]byte
+		secrets []Secret
 		want    error
 	}{
 		{name: "valid", header: good},
@@ -79,7 +79,7 @@ func TestVerify(t *testing.T) {
 		{name: "rotation: good then bad", header: good + " " + bad},
 		{name: "rotation: comma-separated", header: bad + "," + good},
 		{name: "rotation: bad, bad", header: bad + " " + bad, want: ErrSignatureMismatch},
-		{name: "rotation: receiver holds old and new secret", header: bad, secrets: [][]byte{sigSecret, sigOtherSecret}},
+		{name: "rotation: receiver holds old and new secret", header: bad, secrets: []Secret{sigSecret, sigOtherSecret}},
 		{name: "known scheme beside an unknown one", header: "sha1=" + hex.EncodeToString(sha1MAC.Sum(nil)) + " sha256=" + good},
 		{name: "eight entries, last one good", header: strings.Repeat(bad+" ", MaxSignatures-1) + good},
 		{name: "nine entries, first one good", header: good + strings.Repeat(" "+bad, MaxSignatures), want: ErrMalformedSignature},
@@ -110,11 +110,11 @@ func TestVerify(t *testing.T) {
 		{name: "Standard v1 entry", header: "v1," + base64.StdEncoding.EncodeToString(mustHex(good)), want: ErrMalformedSignature},
 		{name: "v1, before a valid hex entry", header: "v1," + good}, // comma separates: the hex entry stands alone
 		{name: "equals sign only", header: "=", want: ErrMalformedSignature},
-		{name: "no secrets", header: good, secrets: [][]byte{}, want: ErrNoSecret},
-		{name: "nil secret", header: good, secrets: [][]byte{nil}, want: ErrNoSecret},
-		{name: "empty secret among good ones", header: good, secrets: [][]byte{sigSecret, {}}, want: ErrNoSecret},
-		{name: "short secret", header: Sign([]byte("secret"), sigBody), secrets: [][]byte{[]byte("secret")}, want: ErrNoSecret},
-		{name: "secret of MinSecretLength bytes", header: Sign([]byte("0123456789abcdef"), sigBody), secrets: [][]byte{[]byte("0123456789abcdef")}},
+		{name: "no secrets", header: good, secrets: []Secret{}, want: ErrNoSecret},
+		{name: "nil secret", header: good, secrets: []Secret{""}, want: ErrNoSecret},
+		{name: "empty secret among good ones", header: good, secrets: []Secret{sigSecret, ""}, want: ErrNoSecret},
+		{name: "short secret", header: Sign("secret", sigBody), secrets: []Secret{"secret"}, want: ErrNoSecret},
+		{name: "secret of MinSecretLength bytes", header: Sign("0123456789abcdef", sigBody), secrets: []Secret{"0123456789abcdef"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestVerify(t *testing.T) {
 			}
 			secrets := tt.secrets
 			if secrets == nil {
-				secrets = [][]byte{sigSecret}
+				secrets = []Secret{sigSecret}
 			}
 			err := sigVerifyBoth(t, body, tt.header, secrets...)
 			if tt.want == nil {
@@ -163,7 +163,7 @@ func TestVerifierRotation(t *testing.T) {
 
 func TestVerifierVerifyHeader(t *testing.T) {
 	t.Parallel()
-	current, previous, other := Sign(sigSecret, sigBody), Sign(sigOtherSecret, sigBody), Sign([]byte("whsec_a-third-secret-never-given"), sigBody)
+	current, previous, other := Sign(sigSecret, sigBody), Sign(sigOtherSecret, sigBody), Sign("whsec_a-third-secret-never-given", sigBody)
 	holdsOld, err := NewVerifier(sigOtherSecret)
 	require.NoError(t, err)
 	tests := []struct {
@@ -196,17 +196,6 @@ func TestVerifierVerifyHeader(t *testing.T) {
 	}
 }
 
-func TestVerifierCopiesSecrets(t *testing.T) {
-	t.Parallel()
-	secret := bytes.Clone(sigSecret)
-	v, err := NewVerifier(secret)
-	require.NoError(t, err)
-	for i := range secret {
-		secret[i] = 'x'
-	}
-	require.NoError(t, v.Verify(sigBody, Sign(sigSecret, sigBody)))
-}
-
 func TestVerifierZeroValue(t *testing.T) {
 	t.Parallel()
 	var zero Verifier
@@ -215,7 +204,7 @@ func TestVerifierZeroValue(t *testing.T) {
 	require.ErrorIs(t, nilVerifier.Verify(sigBody, Sign(sigSecret, sigBody)), ErrNoSecret)
 	_, err := NewVerifier()
 	require.ErrorIs(t, err, ErrNoSecret)
-	_, err = NewVerifier(sigSecret, []byte("short"))
+	_, err = NewVerifier(sigSecret, "short")
 	require.ErrorIs(t, err, ErrNoSecret)
 }
 
@@ -240,7 +229,7 @@ func TestVerifierConcurrent(t *testing.T) {
 					errs <- err
 					return
 				}
-				if err := v.Verify(body, Sign([]byte("whsec_a-third-secret-never-given"), body)); err == nil {
+				if err := v.Verify(body, Sign("whsec_a-third-secret-never-given", body)); err == nil {
 					errs <- errors.New("accepted a signature made with another secret")
 					return
 				}
@@ -261,7 +250,7 @@ func TestVerifierDoesNotAllocate(t *testing.T) {
 	v, err := NewVerifier(sigSecret, sigOtherSecret)
 	require.NoError(t, err)
 	body := bytes.Repeat([]byte("a"), 1024)
-	good, bad := Sign(sigOtherSecret, body), Sign([]byte("whsec_a-third-secret-never-given"), body)
+	good, bad := Sign(sigOtherSecret, body), Sign("whsec_a-third-secret-never-given", body)
 	for _, header := range []string{good, "sha256=" + good, bad + " " + good} {
 		allocs := testing.AllocsPerRun(100, func() {
 			if err := v.Verify(body, header); err != nil {
@@ -322,7 +311,7 @@ func TestMACComparisonIsConstantTime(t *testing.T) {
 // the pool, so that it also runs under the race detector, where the tests
 // above skip.
 func TestVerifyHotPathDoesNotAllocate(t *testing.T) {
-	st := newMACPool(sigSecret).get()
+	st := newMACPool([]byte(sigSecret)).get()
 	body := bytes.Repeat([]byte("a"), 1024)
 	header := Sign(sigOtherSecret, body) + " sha256=" + Sign(sigSecret, body)
 	allocs := testing.AllocsPerRun(100, func() {

@@ -101,10 +101,19 @@ func (e *ValidationError) Error() string {
 func (e *ValidationError) Unwrap() error { return e.Err }
 
 // Secret is a signing secret, "whsec_" followed by the base64 encoding of 32
-// random bytes (see NewSecret). Its String, GoString and LogValue methods
-// redact it, so printing or logging a Secret never reveals it; convert it
-// explicitly with string(s) or []byte(s) where the value is needed.
+// random bytes (see NewSecret). It is the one type of every secret in the
+// API: the Dispatcher's subscriptions, Sign and Verify, the Receiver.
+//
+// Its String, GoString, LogValue and MarshalText methods redact it, so that
+// printing, logging or encoding a Secret by accident never reveals it:
+// fmt.Println(s) prints "whsec_[REDACTED]". Where the value itself is
+// needed (showing a new secret to its owner once, handing it to a secret
+// manager), ask for it with Reveal.
 type Secret string
+
+// Reveal returns the secret itself. It is the explicit way to get the
+// value, so that every place that reveals a secret is easy to find.
+func (s Secret) Reveal() string { return string(s) }
 
 // String returns a redacted form of the secret.
 func (s Secret) String() string { return "whsec_[REDACTED]" }

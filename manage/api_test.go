@@ -158,7 +158,7 @@ func TestAPISubscriptionLifecycle(t *testing.T) {
 	ping := e.waitEnded(e.onlyDelivery(created.ID).ID)
 	require.Equal(t, webhook.StateSucceeded, ping.State)
 	req, body := <-e.rc.got, <-e.rc.body
-	require.NoError(t, webhook.Verify(body, req.Header.Get(webhook.DefaultSignatureHeader), []byte(created.Secret)))
+	require.NoError(t, webhook.Verify(body, req.Header.Get(webhook.DefaultSignatureHeader), webhook.Secret(created.Secret)))
 
 	var got subscriptionJSON
 	resp := e.call("alice", "GET", base+"/"+created.ID, nil, &got)
@@ -199,7 +199,7 @@ func TestAPISubscriptionLifecycle(t *testing.T) {
 	require.Equal(t, http.StatusOK, pinged.Attempt.StatusCode)
 	req, body = <-e.rc.got, <-e.rc.body
 	sig := req.Header.Get(webhook.DefaultSignatureHeader)
-	require.NoError(t, webhook.Verify(body, sig, []byte(rotated.Secret)), "signed with the new secret")
+	require.NoError(t, webhook.Verify(body, sig, webhook.Secret(rotated.Secret)), "signed with the new secret")
 
 	resp = e.call("alice", "DELETE", base+"/"+created.ID, nil, nil)
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)

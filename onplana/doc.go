@@ -14,15 +14,18 @@
 // [CommentEventData] or [MemberEventData] ([webhook.PingEventData] for the
 // test ping). Each holds the resource in its full current state ([Project],
 // [Task], [Milestone], [Comment] or [Member]), the [Actor] who caused the
-// event when known, and the [Changes] of an update. A receiver decodes Data
-// with [webhook.Event.DecodeData]:
+// event when known, and the [Changes] of an update. A receiver registers a
+// typed handler per event type on a [webhook.Router] with the On… functions
+// ([OnTaskUpdated], or [OnTask] for the whole category), which decode Data
+// into the payload type:
 //
-//	var data onplana.TaskEventData
-//	if err := e.DecodeData(&data); err != nil {
-//		return err
-//	}
+//	onplana.OnTaskUpdated(r, func(ctx context.Context, e *webhook.Event, data *onplana.TaskEventData) error {
+//		…
+//	})
 //
-// and a sender builds it from the same types with [webhook.NewEvent].
+// or decodes it itself with [webhook.Event.DecodeData]. The payload types
+// decode themselves in one pass, with the result encoding/json would give.
+// A sender builds Data from the same types with [webhook.NewEvent].
 // Enumerations such as [TaskStatus] and [Role] are string types with a
 // constant per value and a Valid method; [Role.AtLeast] orders roles.
 //
@@ -30,7 +33,10 @@
 //
 // [Diff] compares a resource before and after a change and returns the
 // [Changes] that update events carry in data.diff: each changed top-level
-// field, by its JSON name, with its value before and after.
+// field, by its JSON name, with its value before and after. On the
+// receiving side, [ChangeOf] decodes one field's values into a Go type and
+// [Changes.Decode] fills two values of the resource type with every
+// changed field.
 //
 // # Catalog
 //
@@ -41,4 +47,9 @@
 // version sends, so that a test catches a misspelled field. The module's
 // testdata directory holds the same schemas and samples for readers outside
 // Go, and the webhook command prints them (webhook catalog TYPE).
+//
+// [Validator] checks an event against its type's schema for the sender:
+// set as webhook.Config.Validator (and pgstore's, for PublishTx), it makes
+// Publish refuse what the catalog forbids, so that the typed handlers of
+// the receiving side never get it.
 package onplana

@@ -1,6 +1,7 @@
 package onplana_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log"
@@ -10,35 +11,31 @@ import (
 	"github.com/onplana/webhook/onplana"
 )
 
-// A receiver routes on the event's category and decodes Data into the
-// payload type of that category. Here the events are the catalog's samples.
+// A receiver registers a typed handler per type or category on a
+// webhook.Router, which decodes Data into the payload type of the event's
+// category. Here the events are the catalog's samples; a receiver's
+// Router sits behind webhook.NewHandler.
 func Example() {
-	handle := func(e *webhook.Event) error {
-		switch e.Type.Category() {
-		case webhook.CategoryTask:
-			var data onplana.TaskEventData
-			if err := e.DecodeData(&data); err != nil {
-				return err
-			}
-			fmt.Printf("%s: %q is %s\n", e.Type, data.Task.Title, data.Task.Status)
-		case webhook.CategoryMember:
-			var data onplana.MemberEventData
-			if err := e.DecodeData(&data); err != nil {
-				return err
-			}
-			fmt.Printf("%s: %s is %s, %s\n", e.Type, data.Member.Email, data.Member.Role, data.Member.Status)
-		default:
-			fmt.Printf("%s: not handled\n", e.Type)
-		}
+	r := webhook.NewRouter()
+	onplana.OnTask(r, func(ctx context.Context, e *webhook.Event, data *onplana.TaskEventData) error {
+		fmt.Printf("%s: %q is %s\n", e.Type, data.Task.Title, data.Task.Status)
 		return nil
-	}
+	})
+	onplana.OnMemberInvited(r, func(ctx context.Context, e *webhook.Event, data *onplana.MemberEventData) error {
+		fmt.Printf("%s: %s is %s, %s\n", e.Type, data.Member.Email, data.Member.Role, data.Member.Status)
+		return nil
+	})
+	r.Fallback(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+		fmt.Printf("%s: not handled\n", e.Type)
+		return nil
+	}))
 	for _, t := range []webhook.EventType{webhook.EventTaskCompleted, webhook.EventMemberInvited, webhook.EventPing} {
 		info, _ := onplana.LookupEvent(t)
 		e, err := webhook.ParseEvent(info.Sample) // as a Receiver does with a verified body
 		if err != nil {
 			log.Fatal(err)
 		}
-		if err := handle(e); err != nil {
+		if err := r.HandleEvent(context.Background(), e, info.Sample); err != nil {
 			log.Fatal(err)
 		}
 	}

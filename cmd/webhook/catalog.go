@@ -18,7 +18,7 @@ func runCatalog(ctx context.Context, e *env, args []string) int {
 			"delivery, the one \"webhook send\" uses.\n\n"+
 			"Examples:\n  webhook catalog\n  webhook catalog task.updated\n  webhook catalog --json | jq '.[].type'")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlags(e, fs, args); !ok {
 		return code
 	}
 	switch fs.NArg() {
@@ -58,7 +58,7 @@ func listCatalog(e *env, asJSON bool) int {
 func showEvent(e *env, name string, asJSON bool) int {
 	in, ok := onplana.LookupEvent(webhook.EventType(name))
 	if !ok {
-		fmt.Fprintf(e.stderr, "webhook catalog: unknown event type %q; \"webhook catalog\" lists them\n", name)
+		fmt.Fprintf(e.stderr, "webhook catalog: %s\n", unknownEventType(name))
 		return exitUsage
 	}
 	if asJSON {

@@ -61,11 +61,11 @@ func newChecker(scheme webhook.Scheme, secrets []string, tolerance time.Duration
 		}
 		c.standard, err = webhook.NewStandardVerifier(&webhook.StandardVerifierConfig{Tolerance: tolerance}, ss...)
 	default:
-		bs := make([][]byte, len(secrets))
+		ss := make([]webhook.Secret, len(secrets))
 		for i, s := range secrets {
-			bs[i] = []byte(s)
+			ss[i] = webhook.Secret(s)
 		}
-		c.onplana, err = webhook.NewVerifier(bs...)
+		c.onplana, err = webhook.NewVerifier(ss...)
 	}
 	return c, err
 }

@@ -51,7 +51,7 @@ func runListen(ctx context.Context, e *env, args []string) int {
 		"`name` of the header of previous signatures, sent during a secret rotation (onplana scheme)")
 	maxBody := fs.Int64("max-body", defaultMaxBody, "largest body accepted, in `bytes`; larger ones get 413")
 	tolerance := fs.Duration("tolerance", webhook.DefaultTolerance, "standard scheme: how old or new a timestamp may be")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlags(e, fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {

@@ -91,7 +91,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		if len(args) > 1 { // "webhook help send" is "webhook send --help"
 			return run(ctx, e, []string{args[1], "--help"})
 		}
-		usage(e.stderr)
+		usage(e.stdout) // asked for: output, not an error
 		return exitOK
 	}
 	for _, c := range commands {
@@ -117,35 +117,46 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Exit status: 0 success, 1 failed check, 2 bad usage.")
 }
 
-// newFlagSet returns a flag set for a subcommand that reports errors and
-// usage on stderr and leaves the exit to parseFlags.
+// newFlagSet returns a flag set for a subcommand whose usage goes where
+// parseFlags sends it, and which leaves the exit to parseFlags.
 func newFlagSet(e *env, name, synopsis, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet("webhook "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: webhook %s %s\n\n%s\n\nFlags:\n", name, synopsis, about)
+		fmt.Fprintf(fs.Output(), "Usage: webhook %s %s\n\n%s\n\nFlags:\n", name, synopsis, about)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
 // parseFlags parses args into fs. It returns ok=false with the exit code to
-// use when the command must stop: exitOK after --help, exitUsage after a bad
-// flag (the flag package has printed the error and the usage).
-func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
+// use when the command must stop: exitOK after --help, whose usage goes to
+// standard output (it was asked for), and exitUsage after a bad flag, whose
+// error and usage go to standard error.
+func parseFlags(e *env, fs *flag.FlagSet, args []string) (code int, ok bool) {
+	fs.SetOutput(io.Discard) // the flag package would print before we know which case this is
+	err := fs.Parse(args)
+	fs.SetOutput(e.stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(e.stdout)
+		fs.Usage()
+		fs.SetOutput(e.stderr)
+		return exitOK, false
+	case err != nil:
+		fmt.Fprintf(e.stderr, "%s: %v\n", fs.Name(), err)
+		fs.Usage()
 		return exitUsage, false
 	}
 	return exitOK, true
 }
 
-// usageError prints msg and the command's usage, and returns exitUsage.
+// usageError prints what is wrong with the command line, on one line, and
+// where to find the flags, then returns exitUsage: the whole usage would
+// bury the one line that matters.
 func usageError(e *env, fs *flag.FlagSet, format string, a ...any) int {
 	fmt.Fprintf(e.stderr, "%s: %s\n", fs.Name(), fmt.Sprintf(format, a...))
-	fs.Usage()
+	fmt.Fprintf(e.stderr, "Run \"%s --help\" for its flags.\n", fs.Name())
 	return exitUsage
 }
 

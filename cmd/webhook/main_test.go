@@ -103,16 +103,17 @@ func TestCLIUsageAndExitCodes(t *testing.T) {
 		env        []string
 		wantCode   int
 		wantStderr string
+		wantStdout string // help, asked for, is output
 	}{
 		{name: "no command", args: nil, wantCode: exitUsage, wantStderr: "Usage: webhook <command>"},
-		{name: "help", args: []string{"--help"}, wantCode: exitOK, wantStderr: "Commands:"},
-		{name: "help command", args: []string{"help", "send"}, wantCode: exitOK, wantStderr: "Usage: webhook send"},
+		{name: "help", args: []string{"--help"}, wantCode: exitOK, wantStdout: "Commands:"},
+		{name: "help command", args: []string{"help", "send"}, wantCode: exitOK, wantStdout: "Usage: webhook send"},
 		{name: "unknown command", args: []string{"frobnicate"}, wantCode: exitUsage, wantStderr: `unknown command "frobnicate"`},
-		{name: "listen help", args: []string{"listen", "--help"}, wantCode: exitOK, wantStderr: "Usage: webhook listen"},
-		{name: "send help", args: []string{"send", "-h"}, wantCode: exitOK, wantStderr: "--allow-private"},
-		{name: "verify help", args: []string{"verify", "--help"}, wantCode: exitOK, wantStderr: "--timestamp"},
-		{name: "catalog help", args: []string{"catalog", "--help"}, wantCode: exitOK, wantStderr: "--json"},
-		{name: "secret help", args: []string{"secret", "--help"}, wantCode: exitOK, wantStderr: secretEnv},
+		{name: "listen help", args: []string{"listen", "--help"}, wantCode: exitOK, wantStdout: "Usage: webhook listen"},
+		{name: "send help", args: []string{"send", "-h"}, wantCode: exitOK, wantStdout: "--allow-private"},
+		{name: "verify help", args: []string{"verify", "--help"}, wantCode: exitOK, wantStdout: "--timestamp"},
+		{name: "catalog help", args: []string{"catalog", "--help"}, wantCode: exitOK, wantStdout: "--json"},
+		{name: "secret help", args: []string{"secret", "--help"}, wantCode: exitOK, wantStdout: secretEnv},
 		{name: "unknown flag", args: []string{"send", "--nope"}, wantCode: exitUsage, wantStderr: "flag provided but not defined"},
 		{name: "listen without secret", args: []string{"listen", "--addr", "127.0.0.1:0"}, wantCode: exitUsage, wantStderr: "no secret"},
 		{name: "listen bad scheme", args: []string{"listen", "--scheme", "sha1", "--secret", "s3cr3t-value"}, wantCode: exitUsage, wantStderr: "unknown scheme"},
@@ -137,6 +138,10 @@ func TestCLIUsageAndExitCodes(t *testing.T) {
 			r := runCLI(t, "", tt.env, tt.args...)
 			require.Equal(t, tt.wantCode, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			require.Contains(t, r.stderr, tt.wantStderr)
+			require.Contains(t, r.stdout, tt.wantStdout)
+			if tt.wantStdout != "" {
+				require.Empty(t, r.stderr, "help is not an error")
+			}
 		})
 	}
 }
@@ -203,8 +208,8 @@ func TestCLIVerify(t *testing.T) {
 	t.Parallel()
 	body := `{"event":"task.updated","data":{"title":"Ünïcode  spaces"}}` + "\n"
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	sig := webhook.Sign([]byte(secret), []byte(body))
-	newSig := webhook.Sign([]byte("the-newest-secret-after-a-rotation"), []byte(body))
+	sig := webhook.Sign(secret, []byte(body))
+	newSig := webhook.Sign("the-newest-secret-after-a-rotation", []byte(body))
 	now := time.Now()
 	stdSig, err := webhook.SignStandard(secret, "msg_1", now, []byte(body))
 	require.NoError(t, err)
@@ -309,10 +314,10 @@ func TestCLISend(t *testing.T) {
 		require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 		require.Regexp(t, `✓ 200 OK in \S+`, r.stdout)
 		require.Contains(t, r.stdout, "response: thanks")
-		require.NotContains(t, r.stdout, "/hook", "the URL path is redacted")
+		require.Contains(t, r.stdout, "POST "+srv.URL+"/hook ", "the URL is shown as typed: it is the user's own")
 
 		c := receive(t, got)
-		require.NoError(t, webhook.Verify(c.body, c.header.Get(webhook.DefaultSignatureHeader), []byte(secret)))
+		require.NoError(t, webhook.Verify(c.body, c.header.Get(webhook.DefaultSignatureHeader), secret))
 		require.Equal(t, "task.updated", c.header.Get(webhook.DefaultEventHeader))
 		require.Equal(t, ev0(t, c.body).DeliveryID, c.header.Get(webhook.DefaultDeliveryHeader))
 		require.Contains(t, c.header.Get("User-Agent"), "webhook-cli")
@@ -410,7 +415,7 @@ func TestCLISend(t *testing.T) {
 		r := runCLI(t, "", nil, "send", "--url", srv.URL+"/secret-path", "--secret", secret)
 		require.Equal(t, exitFail, r.code, r.stdout)
 		require.Contains(t, r.stdout, "--allow-private")
-		require.NotContains(t, r.stdout, "secret-path", "the URL is redacted in errors")
+		require.Contains(t, r.stdout, "POST "+srv.URL+"/secret-path ", "the URL is shown as typed")
 		select {
 		case <-got:
 			t.Fatal("the request reached a loopback address")
@@ -608,8 +613,8 @@ func TestCLIListenRotation(t *testing.T) {
 	r = runCLI(t, "", nil, "send", "--url", srv.URL, "--allow-private", "--secret", newSecret, "--secret", oldSecret, "--event", "task.created")
 	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	c := receive(t, got)
-	require.Equal(t, []string{webhook.Sign([]byte(newSecret), c.body)}, c.header.Values(webhook.DefaultSignatureHeader))
-	require.Equal(t, webhook.Sign([]byte(oldSecret), c.body), c.header.Get(webhook.DefaultPreviousSignatureHeader))
+	require.Equal(t, []string{webhook.Sign(newSecret, c.body)}, c.header.Values(webhook.DefaultSignatureHeader))
+	require.Equal(t, webhook.Sign(oldSecret, c.body), c.header.Get(webhook.DefaultPreviousSignatureHeader))
 	p.stop(t, syscall.SIGINT)
 }
 
@@ -640,4 +645,42 @@ func TestCLIListenRejects(t *testing.T) {
 	p.waitFor(t, "→ 401")
 
 	p.stop(t, syscall.SIGTERM)
+}
+
+// A wrong value is one line saying what is wrong, not the whole usage; a
+// wrong event type names the types it was probably meant to be.
+func TestCLIValueErrorsAreShort(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"send: a typo in a type", []string{"send", "--url", "https://example.com/", "--event", "task.update", "--secret", "a-long-enough-secret"},
+			[]string{`unknown event type "task.update"; the task events are task.created, task.updated,`}},
+		{"send: an unknown category", []string{"send", "--url", "https://example.com/", "--event", "invoice.paid", "--secret", "a-long-enough-secret"},
+			[]string{`unknown event type "invoice.paid"; the categories are project, task, milestone, comment, member, webhook`}},
+		{"catalog: a typo", []string{"catalog", "member.role_change"},
+			[]string{`the member events are member.invited, member.activated, member.deactivated, member.role_changed`}},
+		{"listen: a bad path", []string{"listen", "--path", "webhook", "--secret", "s3cr3t-value"},
+			[]string{"--path must start with /", `Run "webhook listen --help" for its flags.`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, "", nil, tt.args...)
+			require.Equal(t, exitUsage, r.code)
+			for _, w := range tt.want {
+				require.Contains(t, r.stderr, w)
+			}
+			require.NotContains(t, r.stderr, "Flags:", "not the whole usage")
+			require.LessOrEqual(t, strings.Count(r.stderr, "\n"), 2, r.stderr)
+			require.Empty(t, r.stdout)
+		})
+	}
+
+	// A malformed flag still shows the usage, as the flag package does.
+	r := runCLI(t, "", nil, "send", "--nope")
+	require.Contains(t, r.stderr, "flag provided but not defined: -nope")
+	require.Contains(t, r.stderr, "Flags:")
 }

@@ -13,7 +13,7 @@ func runSecret(ctx context.Context, e *env, args []string) int {
 			"usable with both schemes. It is the only command that prints a secret: store\n"+
 			"it in your secret manager and pass it to the others through "+secretEnv+".\n\n"+
 			"Example:\n  export "+secretEnv+"=$(webhook secret)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlags(e, fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -21,6 +21,6 @@ func runSecret(ctx context.Context, e *env, args []string) int {
 	}
 	// Printing the secret is this command's purpose; string() is needed
 	// because a Secret's String method redacts it.
-	fmt.Fprintln(e.stdout, string(webhook.NewSecret()))
+	fmt.Fprintln(e.stdout, webhook.NewSecret().Reveal())
 	return exitOK
 }

@@ -48,7 +48,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		"`name` of the header carrying the signatures of the second and later --secret (onplana scheme)")
 	allowPrivate := fs.Bool("allow-private", false, "allow loopback and private addresses (local development)")
 	timeout := fs.Duration("timeout", webhook.DefaultAttemptTimeout, "deadline for the whole request")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlags(e, fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -59,7 +59,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 	}
 	typ := webhook.EventType(*event)
 	if !typ.Known() {
-		return usageError(e, fs, "unknown event type %q; \"webhook catalog\" lists them", *event)
+		return usageError(e, fs, "%s", unknownEventType(*event))
 	}
 	if *timeout <= 0 {
 		return usageError(e, fs, "--timeout must be positive")
@@ -97,12 +97,12 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "webhook send: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(e.stdout, "POST %s  %s  %s  (scheme %s, %d bytes)\n", webhook.RedactURL(*rawURL), ev.Type, ev.DeliveryID, scheme.scheme(), len(body))
+	// The URL is shown as typed: it is the user's own, on the user's own
+	// terminal (the library redacts endpoint URLs in what it logs).
+	fmt.Fprintf(e.stdout, "POST %s  %s  %s  (scheme %s, %d bytes)\n", *rawURL, ev.Type, ev.DeliveryID, scheme.scheme(), len(body))
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		// http.Client errors print the full URL, which may be a credential.
-		err = webhook.RedactError(err)
 		fmt.Fprintf(e.stdout, "✗ failed after %s: %v\n", time.Since(start).Round(time.Microsecond), err)
 		if errors.Is(err, webhook.ErrBlockedAddress) && !*allowPrivate {
 			fmt.Fprintln(e.stdout, "  the address is internal; pass --allow-private to send to it anyway")

@@ -32,7 +32,7 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	var scheme schemeFlag
 	fs.Var(&scheme, "scheme", schemeHelp)
 	maxBody := fs.Int64("max-body", defaultMaxBody, "largest body read, in `bytes`")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlags(e, fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {

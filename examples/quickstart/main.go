@@ -106,15 +106,21 @@ func run(ctx context.Context, out io.Writer) error {
 		names[sub.ID] = ep.name
 		// The secret is returned once, at creation: the customer configures
 		// its receiver with it.
-		rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: []webhook.Secret{sub.Secrets[0].Secret}})
+		// Verified, deduplicated, then every type to one handler: the
+		// Router's fallback, since this demo prints all of them alike.
+		r := webhook.NewRouter()
+		r.Fallback(webhook.EventHandlerFunc(func(_ context.Context, e *webhook.Event, _ []byte) error {
+			received <- fmt.Sprintf("  %-9s  %-22s  %-11s  %s  signature verified", ep.name, e.Type, orDash(e.ProjectID), e.DeliveryID)
+			return nil
+		}))
+		h, err := webhook.NewHandler(webhook.ReceiverConfig{
+			Secrets: []webhook.Secret{sub.Secrets[0].Secret},
+			Dedupe:  webhook.NewMemoryDedupeStore(0),
+		}, r)
 		if err != nil {
 			return err
 		}
-		mux.Handle("/"+ep.name, outage(ep.failFirst, ep.name, received, rv.Handler(webhook.EventHandlerFunc(
-			func(_ context.Context, e *webhook.Event, _ []byte) error {
-				received <- fmt.Sprintf("  %-9s  %-22s  %-11s  %s  signature verified", ep.name, e.Type, orDash(e.ProjectID), e.DeliveryID)
-				return nil
-			}))))
+		mux.Handle("/"+ep.name, outage(ep.failFirst, ep.name, received, h))
 		scope := "whole organization"
 		if ep.project != "" {
 			scope = "project " + ep.project

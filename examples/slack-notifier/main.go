@@ -125,37 +125,34 @@ func run(ctx context.Context, cfg config) error {
 	}
 	n := newNotifier(slack, perProject, cfg.ChannelPrefix, logger)
 
+	router := webhook.NewRouter()
+	n.routes(router)
 	// Verify → deduplicate → queue and answer 202 → post from a worker.
-	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Scheme: cfg.Scheme, Secrets: cfg.Secrets, Logger: logger})
-	if err != nil {
-		return err
-	}
-	idem, err := webhook.NewIdempotency(webhook.NewMemoryDedupeStore(100_000), &webhook.IdempotencyConfig{Logger: logger})
-	if err != nil {
-		return err
-	}
-	async, err := webhook.NewAsyncHandler(n, &webhook.AsyncConfig{
-		QueueSize: 256,
-		// One worker: messages reach Slack in the order the events came,
-		// and an Incoming Webhook accepts about one message a second anyway.
-		Workers: 1,
-		Logger:  logger,
-		OnError: func(ctx context.Context, e *webhook.Event, _ []byte, err error) {
-			// The sender already has its 2xx: a message Slack refused is
-			// only in this log (and can be re-sent from the delivery log).
-			logger.ErrorContext(ctx, "message not posted", "event", e.Type, "delivery_id", e.DeliveryID, "error", err)
+	hook, err := webhook.NewHandler(webhook.ReceiverConfig{
+		Scheme: cfg.Scheme, Secrets: cfg.Secrets, Logger: logger,
+		Dedupe: webhook.NewMemoryDedupeStore(100_000),
+		Async: &webhook.AsyncConfig{
+			QueueSize: 256,
+			// One worker: messages reach Slack in the order the events came,
+			// and an Incoming Webhook accepts about one message a second anyway.
+			Workers: 1,
+			OnError: func(ctx context.Context, e *webhook.Event, _ []byte, err error) {
+				// The sender already has its 2xx: a message Slack refused is
+				// only in this log (and can be re-sent from the delivery log).
+				logger.ErrorContext(ctx, "message not posted", "event", e.Type, "delivery_id", e.DeliveryID, "error", err)
+			},
 		},
-	})
+	}, router)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle(cfg.Path, rv.Middleware(idem.Middleware(async)))
+	mux.Handle(cfg.Path, hook)
 
 	ln := cfg.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-			async.Shutdown(context.Background())
+			hook.Shutdown(context.Background())
 			return err
 		}
 	}
@@ -189,7 +186,7 @@ func run(ctx context.Context, cfg config) error {
 		serveErr = err
 	}
 	// The server takes no more events: post those already accepted.
-	if err := async.Shutdown(shutdownCtx); err != nil && serveErr == nil {
+	if err := hook.Shutdown(shutdownCtx); err != nil && serveErr == nil {
 		serveErr = fmt.Errorf("drain queue: %w", err)
 	}
 	if errors.Is(serveErr, http.ErrServerClosed) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -108,18 +107,6 @@ func who(a *onplana.Actor) string {
 
 // statusLabel turns "at_risk" into "at risk".
 func statusLabel[S ~string](s S) string { return strings.ReplaceAll(string(s), "_", " ") }
-
-// changedTo returns the "after" value of field in diff as a string, and
-// whether the field changed at all.
-func changedTo(diff onplana.Changes, field string) (before, after string, ok bool) {
-	c, ok := diff[field]
-	if !ok {
-		return "", "", false
-	}
-	_ = json.Unmarshal(c.Before, &before) // null stays ""
-	_ = json.Unmarshal(c.After, &after)
-	return before, after, true
-}
 
 // footer is the context line of every message.
 func footer(e *webhook.Event) string {

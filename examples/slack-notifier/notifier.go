@@ -12,8 +12,9 @@ import (
 	"github.com/onplana/webhook/onplana"
 )
 
-// notifier turns events into Slack messages. It runs on the AsyncHandler's
-// workers, after the delivery was answered. Safe for concurrent use.
+// notifier turns events into Slack messages. Its handlers, registered by
+// routes, run on the AsyncHandler's workers, after the delivery was
+// answered. Safe for concurrent use.
 type notifier struct {
 	slack      *slackClient
 	perProject bool // create a channel per project (needs a bot token)
@@ -30,26 +31,21 @@ func newNotifier(s *slackClient, perProject bool, prefix string, log *slog.Logge
 		names: map[string]string{}, channels: map[string]string{}}
 }
 
-// HandleEvent implements webhook.EventHandler. An error is reported to the
-// AsyncHandler's OnError and releases the delivery's dedupe claim, so a
-// redelivery from the delivery log posts again.
-func (n *notifier) HandleEvent(ctx context.Context, e *webhook.Event, body []byte) error {
-	var (
-		msg  message
-		post bool
-		err  error
-	)
-	switch e.Type.Category() {
-	case "project":
-		msg, post, err = n.project(ctx, e)
-	case "milestone":
-		msg, post, err = n.milestone(e)
-	case "task":
-		msg, post, err = n.task(e)
-	}
-	if err != nil || !post {
-		return err
-	}
+// routes registers the notifier's handlers on r: every project event
+// (which teaches it project names), completed milestones, and created or
+// updated tasks. The Router acknowledges every other type. An error of a
+// handler is reported to the AsyncHandler's OnError and releases the
+// delivery's dedupe claim, so a redelivery from the delivery log posts
+// again.
+func (n *notifier) routes(r *webhook.Router) {
+	onplana.OnProject(r, n.project)
+	onplana.OnMilestoneCompleted(r, n.milestone)
+	onplana.OnTaskCreated(r, n.task)
+	onplana.OnTaskUpdated(r, n.task)
+}
+
+// post posts msg to the channel of the event's project.
+func (n *notifier) post(ctx context.Context, e *webhook.Event, msg message) error {
 	msg.Channel = n.channel(e.ProjectID)
 	if err := n.slack.post(ctx, msg); err != nil {
 		return fmt.Errorf("post %s %s to Slack: %w", e.Type, e.DeliveryID, err)
@@ -60,11 +56,7 @@ func (n *notifier) HandleEvent(ctx context.Context, e *webhook.Event, body []byt
 
 // project remembers the project's name, creates its channel on
 // project.created, and announces a status change to at risk or off track.
-func (n *notifier) project(ctx context.Context, e *webhook.Event) (message, bool, error) {
-	var d onplana.ProjectEventData
-	if err := e.DecodeData(&d); err != nil {
-		return message{}, false, err
-	}
+func (n *notifier) project(ctx context.Context, e *webhook.Event, d *onplana.ProjectEventData) error {
 	p := d.Project
 	n.mu.Lock()
 	n.names[p.ID] = p.Name
@@ -73,81 +65,70 @@ func (n *notifier) project(ctx context.Context, e *webhook.Event) (message, bool
 	switch e.Type {
 	case webhook.EventProjectCreated:
 		if n.perProject {
-			return message{}, false, n.createChannel(ctx, p)
+			return n.createChannel(ctx, p)
 		}
 	case webhook.EventProjectStatusChanged:
 		if p.Status != onplana.ProjectStatusAtRisk && p.Status != onplana.ProjectStatusOffTrack {
-			return message{}, false, nil // back on track: not worth a ping
+			return nil // back on track: not worth a ping
 		}
 		icon := "⚠️"
 		if p.Status == onplana.ProjectStatusOffTrack {
 			icon = "🔴"
 		}
-		before, _, _ := changedTo(d.Diff, "status")
+		before, _, _, err := onplana.ChangeOf[onplana.ProjectStatus](d.Diff, "status")
+		if err != nil {
+			return err
+		}
 		status := statusLabel(p.Status)
 		if before != "" {
 			status = statusLabel(before) + " → " + status
 		}
-		return notice{
+		return n.post(ctx, e, notice{
 			title:  fmt.Sprintf("%s Project %s is %s", icon, p.Name, statusLabel(p.Status)),
 			fields: [][2]string{{"Project", p.Name}, {"Status", status}, {"Changed by", who(d.Actor)}},
 			link:   p.URL,
 			footer: footer(e),
-		}.render(), true, nil
+		}.render())
 	}
-	return message{}, false, nil
+	return nil
 }
 
 // milestone announces a completed milestone.
-func (n *notifier) milestone(e *webhook.Event) (message, bool, error) {
-	if e.Type != webhook.EventMilestoneCompleted {
-		return message{}, false, nil
-	}
-	var d onplana.MilestoneEventData
-	if err := e.DecodeData(&d); err != nil {
-		return message{}, false, err
-	}
+func (n *notifier) milestone(ctx context.Context, e *webhook.Event, d *onplana.MilestoneEventData) error {
 	m := d.Milestone
-	return notice{
+	return n.post(ctx, e, notice{
 		title:  "🏁 Milestone completed: " + m.Name,
 		fields: [][2]string{{"Milestone", m.Name}, {"Project", n.projectName(m.ProjectID)}, {"Completed by", who(d.Actor)}, {"Status", statusLabel(m.Status)}},
 		link:   m.URL,
 		footer: footer(e),
-	}.render(), true, nil
+	}.render())
 }
 
 // task announces a task that became blocked (created blocked, or updated
 // with a diff whose status turned to blocked). Routine task updates are
 // deliberately ignored: a channel that fires on every edit gets muted.
-func (n *notifier) task(e *webhook.Event) (message, bool, error) {
-	if e.Type != webhook.EventTaskCreated && e.Type != webhook.EventTaskUpdated {
-		return message{}, false, nil
-	}
-	var d onplana.TaskEventData
-	if err := e.DecodeData(&d); err != nil {
-		return message{}, false, err
-	}
+func (n *notifier) task(ctx context.Context, e *webhook.Event, d *onplana.TaskEventData) error {
 	t := d.Task
 	status := statusLabel(t.Status)
 	if e.Type == webhook.EventTaskUpdated {
-		before, after, ok := changedTo(d.Diff, "status")
-		if !ok || after != string(onplana.TaskStatusBlocked) {
-			return message{}, false, nil
+		before, after, changed, err := onplana.ChangeOf[onplana.TaskStatus](d.Diff, "status")
+		if err != nil || !changed || after != onplana.TaskStatusBlocked {
+			return err
 		}
 		status = statusLabel(before) + " → " + statusLabel(after)
 	} else if t.Status != onplana.TaskStatusBlocked {
-		return message{}, false, nil
+		return nil
 	}
 	fields := [][2]string{{"Task", t.Title}, {"Project", n.projectName(t.ProjectID)}, {"Status", status}, {"Changed by", who(d.Actor)}}
 	if t.DueDate != "" {
 		fields = append(fields, [2]string{"Due", t.DueDate})
 	}
-	return notice{
+	return n.post(ctx, e, notice{
 		title:  "⛔ Task blocked: " + t.Title,
 		fields: fields,
 		link:   t.URL,
 		footer: footer(e),
-	}.render(), true, nil
+	}.render())
 }
 
 // projectName is the project's name if a project event taught it, else

@@ -139,26 +139,27 @@ func run(ctx context.Context, cfg config) error {
 		tickets, ticketsAt = &memTickets{out: cfg.Log}, "memory (dry run)"
 	}
 	s := &syncer{tickets: tickets, selfActorID: cfg.OnplanaActorID, log: logger}
-	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Scheme: cfg.Scheme, Secrets: cfg.Secrets, Logger: logger})
-	if err != nil {
-		return err
-	}
+	router := webhook.NewRouter()
+	s.routes(router)
 	// Synchronous on purpose: a ticket write takes a few hundred
 	// milliseconds, and a failure answers 5xx so the sender retries it.
 	// The dedupe claim is released on failure, kept on success.
-	idem, err := webhook.NewIdempotency(webhook.NewMemoryDedupeStore(100_000), &webhook.IdempotencyConfig{Logger: logger})
+	onplanaHook, err := webhook.NewHandler(webhook.ReceiverConfig{
+		Scheme: cfg.Scheme, Secrets: cfg.Secrets, Logger: logger,
+		Dedupe: webhook.NewMemoryDedupeStore(100_000),
+	}, acknowledgeUndecodable(router))
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle(cfg.Path, rv.Middleware(idem.Middleware(rv.ServeEvents(s))))
+	mux.Handle(cfg.Path, onplanaHook)
 	reverse := "off (set JIRA_WEBHOOK_SECRET and ONPLANA_TOKEN)"
 	if cfg.JiraWebhookSecret != "" {
 		if len(cfg.JiraWebhookSecret) < webhook.MinSecretLength {
 			return fmt.Errorf("JIRA_WEBHOOK_SECRET is shorter than %d bytes", webhook.MinSecretLength)
 		}
 		mux.Handle(cfg.JiraPath, &reverseHandler{
-			secret:      []byte(cfg.JiraWebhookSecret),
+			secret:      webhook.Secret(cfg.JiraWebhookSecret),
 			tasks:       newOnplanaClient(cfg.OnplanaAPIURL, cfg.OnplanaToken),
 			selfAccount: cfg.JiraAccountID,
 			log:         logger,

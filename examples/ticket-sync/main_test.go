@@ -312,7 +312,7 @@ func TestTicketSync(t *testing.T) {
 		post := func(body []byte, secret string) int {
 			req, err := http.NewRequest(http.MethodPost, h.url+"/jira/webhook", bytes.NewReader(body))
 			require.NoError(t, err)
-			req.Header.Set("X-Hub-Signature", "sha256="+webhook.Sign([]byte(secret), body))
+			req.Header.Set("X-Hub-Signature", "sha256="+webhook.Sign(webhook.Secret(secret), body))
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)
 			resp.Body.Close()
@@ -368,7 +368,7 @@ func TestTicketUpdateMapping(t *testing.T) {
 			want: TicketUpdate{Fields: map[string]any{"duedate": nil}}},
 		{name: "priority and status", diff: `{"priority":{"before":"low","after":"urgent"},"status":{"before":"todo","after":"done"}}`,
 			want: TicketUpdate{Fields: map[string]any{"priority": map[string]string{"name": "Highest"}}, Status: "Done"}},
-		{name: "unmapped fields only", diff: `{"assignee_ids":{"before":[],"after":["u1"]},"updated_at":{"before":"x","after":"y"}}`,
+		{name: "unmapped fields only", diff: `{"assignee_ids":{"before":[],"after":["u1"]},"updated_at":{"before":"2026-06-27T09:15:23Z","after":"2026-06-28T09:15:23Z"}}`,
 			want: TicketUpdate{Fields: map[string]any{}}},
 	}
 	for _, tt := range tests {
@@ -376,7 +376,9 @@ func TestTicketUpdateMapping(t *testing.T) {
 			t.Parallel()
 			var diff onplana.Changes
 			require.NoError(t, json.Unmarshal([]byte(tt.diff), &diff))
-			require.Equal(t, tt.want, ticketUpdate(diff))
+			u, err := ticketUpdate(diff)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, u)
 		})
 	}
 }

@@ -93,7 +93,7 @@ type jiraEvent struct {
 // with a secret like GitHub does: "X-Hub-Signature: sha256=<hex HMAC of the
 // body>", which webhook.Verify checks as is.
 type reverseHandler struct {
-	secret      []byte
+	secret      webhook.Secret
 	tasks       TaskClient
 	selfAccount string // the ticket-system user the sync writes as
 	log         *slog.Logger

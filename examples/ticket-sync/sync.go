@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -46,8 +45,8 @@ func invert[K, V comparable](m map[K]V) map[V]K {
 	return out
 }
 
-// syncer mirrors Onplana tasks into tickets. It is a webhook.EventHandler,
-// safe for concurrent use.
+// syncer mirrors Onplana tasks into tickets. Its handlers, registered by
+// routes, are safe for concurrent use.
 type syncer struct {
 	tickets TicketClient
 	// selfActorID is the Onplana actor the reverse direction writes as:
@@ -68,18 +67,31 @@ func (s *syncer) lock(taskID string) func() {
 	return mu.Unlock
 }
 
-// HandleEvent implements webhook.EventHandler. An error answers the
-// delivery with a 5xx, so the sender retries it later; a payload that does
-// not decode never will, so that error is permanent (acknowledged, logged,
-// not retried).
-func (s *syncer) HandleEvent(ctx context.Context, e *webhook.Event, _ []byte) error {
-	if e.Type != webhook.EventTaskCreated && e.Type != webhook.EventTaskUpdated {
-		return nil
-	}
-	var d onplana.TaskEventData
-	if err := e.DecodeData(&d); err != nil {
-		return webhook.Permanent(fmt.Errorf("decode %s: %w", e.Type, err))
-	}
+// routes registers the syncer on r: task.created and task.updated, each
+// with its payload decoded. The Router acknowledges every other type.
+func (s *syncer) routes(r *webhook.Router) {
+	onplana.OnTaskCreated(r, s.sync)
+	onplana.OnTaskUpdated(r, s.sync)
+}
+
+// acknowledgeUndecodable makes permanent the error of a delivery whose data
+// does not decode into its payload type: the same signed bytes never will,
+// and the sender would retry them for days. The Receiver logs it and
+// answers 200. (By default a Router lets the sender retry, in case the
+// receiver is the one to fix.)
+func acknowledgeUndecodable(h webhook.EventHandler) webhook.EventHandler {
+	return webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+		err := h.HandleEvent(ctx, e, body)
+		if errors.Is(err, webhook.ErrInvalidEnvelope) {
+			return webhook.Permanent(err)
+		}
+		return err
+	})
+}
+
+// sync mirrors the task of one event into its ticket. An error answers the
+// delivery with a 5xx, so the sender retries it later.
+func (s *syncer) sync(ctx context.Context, e *webhook.Event, d *onplana.TaskEventData) error {
 	if d.Actor != nil && s.selfActorID != "" && d.Actor.ID == s.selfActorID {
 		s.log.InfoContext(ctx, "skipped: our own change coming back", "task_id", d.Task.ID, "delivery_id", e.DeliveryID)
 		return nil
@@ -105,7 +117,11 @@ func (s *syncer) HandleEvent(ctx context.Context, e *webhook.Event, _ []byte) er
 	if e.Type == webhook.EventTaskCreated {
 		return nil // already there: a redelivery, or created by the other side
 	}
-	u := ticketUpdate(d.Diff)
+	u, err := ticketUpdate(d.Diff)
+	if err != nil {
+		// A diff that does not fit the task never will: acknowledge it.
+		return webhook.Permanent(fmt.Errorf("diff of %s: %w", t.ID, err))
+	}
 	if len(u.Fields) == 0 && u.Status == "" {
 		s.log.InfoContext(ctx, "nothing to sync", "task_id", t.ID, "diff", d.Diff.Fields())
 		return nil
@@ -132,29 +148,30 @@ func ticketFields(t onplana.Task) TicketFields {
 // ticketUpdate maps the fields of a task diff to ticket fields. Fields
 // without a counterpart (assignees, which need a user mapping, timestamps)
 // are left out: the update carries only what changed and can be mapped.
-func ticketUpdate(diff onplana.Changes) TicketUpdate {
+func ticketUpdate(diff onplana.Changes) (TicketUpdate, error) {
+	var now onplana.Task // the changed fields, after the change
+	if err := diff.Decode(nil, &now); err != nil {
+		return TicketUpdate{}, err
+	}
+	changed := func(field string) bool { _, ok := diff[field]; return ok }
 	u := TicketUpdate{Fields: map[string]any{}}
-	for field, c := range diff {
-		var after string
-		_ = json.Unmarshal(c.After, &after) // null → "" (the field was cleared)
-		switch field {
-		case "title":
-			u.Fields["summary"] = after
-		case "description":
-			u.Fields["description"] = after
-		case "due_date":
-			if after == "" {
-				u.Fields["duedate"] = nil
-			} else {
-				u.Fields["duedate"] = after
-			}
-		case "priority":
-			if p, ok := jiraPriority[onplana.TaskPriority(after)]; ok {
-				u.Fields["priority"] = map[string]string{"name": p}
-			}
-		case "status":
-			u.Status = jiraStatus[onplana.TaskStatus(after)]
+	if changed("title") {
+		u.Fields["summary"] = now.Title
+	}
+	if changed("description") {
+		u.Fields["description"] = now.Description
+	}
+	if changed("due_date") {
+		u.Fields["duedate"] = nil // cleared
+		if now.DueDate != "" {
+			u.Fields["duedate"] = now.DueDate
 		}
 	}
-	return u
+	if p, ok := jiraPriority[now.Priority]; ok && changed("priority") {
+		u.Fields["priority"] = map[string]string{"name": p}
+	}
+	if changed("status") {
+		u.Status = jiraStatus[now.Status]
+	}
+	return u, nil
 }

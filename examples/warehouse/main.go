@@ -111,12 +111,15 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 
-	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Scheme: cfg.Scheme, Secrets: cfg.Secrets, Logger: logger})
+	// No Dedupe: staging is itself idempotent (keyed on delivery_id) and,
+	// unlike a memory store, survives restarts.
+	hook, err := webhook.NewHandler(webhook.ReceiverConfig{Scheme: cfg.Scheme, Secrets: cfg.Secrets, Logger: logger},
+		webhook.EventHandlerFunc(w.ingest))
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle(cfg.Path, rv.Handler(webhook.EventHandlerFunc(w.ingest)))
+	mux.Handle(cfg.Path, hook)
 
 	ln := cfg.Listener
 	if ln == nil {

@@ -98,7 +98,7 @@ func (h *harness) post(t *testing.T, body []byte) int {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
 	require.NoError(t, err)
-	req.Header.Set(webhook.DefaultSignatureHeader, webhook.Sign([]byte(h.s.Secret), body))
+	req.Header.Set(webhook.DefaultSignatureHeader, webhook.Sign(h.s.Secret, body))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -211,7 +211,7 @@ func testWarehouse(t *testing.T, dsn string) {
 	t.Run("bad signature is refused and not staged", func(t *testing.T) {
 		req, err := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(updated.Body))
 		require.NoError(t, err)
-		req.Header.Set(webhook.DefaultSignatureHeader, webhook.Sign([]byte("another-secret-entirely"), updated.Body))
+		req.Header.Set(webhook.DefaultSignatureHeader, webhook.Sign("another-secret-entirely", updated.Body))
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()

@@ -205,18 +205,16 @@ type fact struct {
 	diff       onplana.Changes
 }
 
-// apply upserts the dimension row the event describes and fills f.
+// apply upserts the dimension row the event describes and fills f. A
+// Router decodes the data into the payload type of the event's category;
+// webhook.ping and types added to the catalog later reach no handler: they
+// are staged and marked processed, with nothing to fold in.
 func (w *warehouse) apply(ctx context.Context, tx *sql.Tx, e *webhook.Event, f *fact) error {
-	var err error
-	switch e.Type.Category() {
-	case "project":
-		var d onplana.ProjectEventData
-		if err := e.DecodeData(&d); err != nil {
-			return &badPayloadError{err}
-		}
+	r := webhook.NewRouter()
+	onplana.OnProject(r, func(ctx context.Context, e *webhook.Event, d *onplana.ProjectEventData) error {
 		p := d.Project
 		*f = fact{event: e, entityType: "project", entityID: p.ID, actor: d.Actor, diff: d.Diff}
-		_, err = tx.ExecContext(ctx, w.d.rebind(`
+		_, err := tx.ExecContext(ctx, w.d.rebind(`
 			INSERT INTO dim_projects (id, organization_id, name, status, owner_id, start_date, due_date, url, archived, deleted, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, name = excluded.name,
@@ -227,18 +225,16 @@ func (w *warehouse) apply(ctx context.Context, tx *sql.Tx, e *webhook.Event, f *
 			p.ID, p.OrganizationID, p.Name, string(p.Status), nullString(p.OwnerID), nullString(p.StartDate),
 			nullString(p.DueDate), nullString(p.URL), !p.ArchivedAt.IsZero() || e.Type == webhook.EventProjectArchived,
 			!p.DeletedAt.IsZero() || e.Type == webhook.EventProjectDeleted, ts(p.UpdatedAt))
-	case "task":
-		var d onplana.TaskEventData
-		if err := e.DecodeData(&d); err != nil {
-			return &badPayloadError{err}
-		}
+		return err
+	})
+	onplana.OnTask(r, func(ctx context.Context, e *webhook.Event, d *onplana.TaskEventData) error {
 		t := d.Task
 		*f = fact{event: e, entityType: "task", entityID: t.ID, actor: d.Actor, diff: d.Diff}
 		assignees, _ := json.Marshal(t.AssigneeIDs)
 		if t.AssigneeIDs == nil {
 			assignees = []byte("[]")
 		}
-		_, err = tx.ExecContext(ctx, w.d.rebind(`
+		_, err := tx.ExecContext(ctx, w.d.rebind(`
 			INSERT INTO dim_tasks (id, project_id, milestone_id, title, status, priority, assignee_ids, due_date, completed_at, url, deleted, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, milestone_id = excluded.milestone_id,
@@ -250,14 +246,12 @@ func (w *warehouse) apply(ctx context.Context, tx *sql.Tx, e *webhook.Event, f *
 			t.ID, t.ProjectID, nullString(t.MilestoneID), t.Title, string(t.Status), string(t.Priority),
 			string(assignees), nullString(t.DueDate), ts(t.CompletedAt), nullString(t.URL),
 			!t.DeletedAt.IsZero() || e.Type == webhook.EventTaskDeleted, ts(t.UpdatedAt))
-	case "milestone":
-		var d onplana.MilestoneEventData
-		if err := e.DecodeData(&d); err != nil {
-			return &badPayloadError{err}
-		}
+		return err
+	})
+	onplana.OnMilestone(r, func(ctx context.Context, e *webhook.Event, d *onplana.MilestoneEventData) error {
 		m := d.Milestone
 		*f = fact{event: e, entityType: "milestone", entityID: m.ID, actor: d.Actor, diff: d.Diff}
-		_, err = tx.ExecContext(ctx, w.d.rebind(`
+		_, err := tx.ExecContext(ctx, w.d.rebind(`
 			INSERT INTO dim_milestones (id, project_id, name, status, due_date, completed_at, url, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, name = excluded.name,
@@ -266,14 +260,12 @@ func (w *warehouse) apply(ctx context.Context, tx *sql.Tx, e *webhook.Event, f *
 			WHERE excluded.updated_at >= dim_milestones.updated_at`),
 			m.ID, m.ProjectID, m.Name, string(m.Status), nullString(m.DueDate), ts(m.CompletedAt),
 			nullString(m.URL), ts(m.UpdatedAt))
-	case "member":
-		var d onplana.MemberEventData
-		if err := e.DecodeData(&d); err != nil {
-			return &badPayloadError{err}
-		}
+		return err
+	})
+	onplana.OnMember(r, func(ctx context.Context, e *webhook.Event, d *onplana.MemberEventData) error {
 		m := d.Member
 		*f = fact{event: e, entityType: "member", entityID: m.ID, actor: d.Actor, diff: d.Diff}
-		_, err = tx.ExecContext(ctx, w.d.rebind(`
+		_, err := tx.ExecContext(ctx, w.d.rebind(`
 			INSERT INTO dim_members (id, user_id, organization_id, scope, project_id, email, name, role, status, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, organization_id = excluded.organization_id,
@@ -283,18 +275,18 @@ func (w *warehouse) apply(ctx context.Context, tx *sql.Tx, e *webhook.Event, f *
 			WHERE excluded.updated_at >= dim_members.updated_at`),
 			m.ID, m.UserID, m.OrganizationID, string(m.Scope), nullString(m.ProjectID), m.Email,
 			nullString(m.Name), string(m.Role), string(m.Status), ts(m.UpdatedAt))
-	case "comment":
+		return err
+	})
+	onplana.OnComment(r, func(ctx context.Context, e *webhook.Event, d *onplana.CommentEventData) error {
 		// Comments are facts only: no dimension of their own.
-		var d onplana.CommentEventData
-		if err := e.DecodeData(&d); err != nil {
-			return &badPayloadError{err}
-		}
 		*f = fact{event: e, entityType: "comment", entityID: d.Comment.ID, actor: d.Actor}
-	default:
-		// webhook.ping and types added to the catalog later: staged and
-		// marked processed, nothing to fold in.
-	}
-	if err != nil {
+		return nil
+	})
+	err := r.HandleEvent(ctx, e, nil)
+	switch {
+	case errors.Is(err, webhook.ErrInvalidEnvelope):
+		return &badPayloadError{err} // the data does not fit its payload type
+	case err != nil:
 		return fmt.Errorf("upsert %s %s: %w", f.entityType, f.entityID, err)
 	}
 	return nil

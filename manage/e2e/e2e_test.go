@@ -216,7 +216,7 @@ func TestPortalInBrowser(t *testing.T) {
 	require.GreaterOrEqual(t, len(got), 4, "creation ping, test ping, resend, the disabled webhook's test ping")
 	for _, g := range got {
 		require.Equal(t, string(webhook.EventPing), g.event)
-		require.NoError(t, webhook.Verify(g.body, g.signature, []byte(out.Secret)))
+		require.NoError(t, webhook.Verify(g.body, g.signature, webhook.Secret(out.Secret)))
 	}
 	attempts, err := store.ListAttempts(ctx, out.DeliveryID)
 	require.NoError(t, err)

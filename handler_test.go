@@ -1,0 +1,314 @@
+package webhook_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/onplana/webhook"
+)
+
+// discard is the logger of receivers whose logs the test does not read.
+var discard = slog.New(slog.DiscardHandler)
+
+// countingRouter returns a Router whose task.updated handler counts its
+// calls and answers what the task title asks for: "fail" an error,
+// "permanent" a permanent one.
+func countingRouter(calls *atomic.Int32) *webhook.Router {
+	r := webhook.NewRouter()
+	webhook.Handle(r, webhook.EventTaskUpdated, func(_ context.Context, _ *webhook.Event, data *taskData) error {
+		calls.Add(1)
+		switch data.Task.Title {
+		case "fail":
+			return errors.New("downstream unavailable")
+		case "permanent":
+			return webhook.Permanent(errors.New("project deleted here"))
+		}
+		return nil
+	})
+	return r
+}
+
+// delivery returns the test envelope with its delivery_id and task title.
+func delivery(id, title string) []byte {
+	return []byte(strings.Replace(string(envelopeFor(id)), `"title":"Ship"`, `"title":"`+title+`"`, 1))
+}
+
+// NewHandler builds verify → dedupe → handler: every answer below needs
+// the three layers in that order.
+func TestNewHandlerPipeline(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	h, err := webhook.NewHandler(webhook.ReceiverConfig{
+		Secrets: []webhook.Secret{receiverSecret},
+		Dedupe:  webhook.NewMemoryDedupeStore(0),
+		Logger:  discard,
+	}, countingRouter(&calls))
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	steps := []struct {
+		name      string
+		req       *http.Request
+		want      int
+		wantCalls int32
+	}{
+		{"first delivery", signedRequest(t, webhook.SchemeOnplana, delivery("dlv_a", "ok")), http.StatusNoContent, 1},
+		{"its retry is not run again", signedRequest(t, webhook.SchemeOnplana, delivery("dlv_a", "ok")), http.StatusOK, 1},
+		{"a forgery is refused before dedupe", signedRequest(t, webhook.SchemeOnplana, delivery("dlv_b", "ok"), receiverOtherSecret), http.StatusUnauthorized, 1},
+		{"so the real one still runs", signedRequest(t, webhook.SchemeOnplana, delivery("dlv_b", "ok")), http.StatusNoContent, 2},
+		{"a failure answers 500", signedRequest(t, webhook.SchemeOnplana, delivery("dlv_c", "fail")), http.StatusInternalServerError, 3},
+		{"and its retry runs again", signedRequest(t, webhook.SchemeOnplana, delivery("dlv_c", "fail")), http.StatusInternalServerError, 4},
+		{"a permanent failure is acknowledged", signedRequest(t, webhook.SchemeOnplana, delivery("dlv_d", "permanent")), http.StatusOK, 5},
+		{"and done", signedRequest(t, webhook.SchemeOnplana, delivery("dlv_d", "permanent")), http.StatusOK, 5},
+	}
+	for _, s := range steps {
+		require.Equal(t, s.want, post(t, srv.URL, s.req), s.name)
+		require.Equal(t, s.wantCalls, calls.Load(), s.name)
+	}
+	require.NoError(t, h.Shutdown(context.Background()), "a synchronous Handler has nothing to drain")
+}
+
+// Receiver.Handler deduplicates too when the config has a store.
+func TestReceiverHandlerUsesDedupe(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	rv := newReceiver(t, webhook.ReceiverConfig{Dedupe: webhook.NewMemoryDedupeStore(0), Logger: discard})
+	srv := httptest.NewServer(rv.Handler(countingRouter(&calls)))
+	t.Cleanup(srv.Close)
+	for range 3 {
+		post(t, srv.URL, signedRequest(t, webhook.SchemeOnplana, delivery("dlv_x", "ok")))
+	}
+	require.EqualValues(t, 1, calls.Load())
+}
+
+func TestNewHandlerAsync(t *testing.T) {
+	t.Parallel()
+	entered := make(chan string, 4)
+	proceed := make(chan struct{})
+	r := webhook.NewRouter()
+	webhook.Handle(r, webhook.EventTaskUpdated, func(_ context.Context, e *webhook.Event, _ *taskData) error {
+		entered <- e.DeliveryID
+		<-proceed
+		return nil
+	})
+	h, err := webhook.NewHandler(webhook.ReceiverConfig{
+		Secrets: []webhook.Secret{receiverSecret},
+		Dedupe:  webhook.NewMemoryDedupeStore(0),
+		Async:   &webhook.AsyncConfig{Workers: 1},
+		Logger:  discard,
+	}, r)
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	require.Equal(t, http.StatusAccepted, post(t, srv.URL, signedRequest(t, webhook.SchemeOnplana, delivery("dlv_q", "ok"))))
+	require.Equal(t, "dlv_q", receiveWithin(t, entered, "the queued event"))
+	require.Equal(t, http.StatusConflict, post(t, srv.URL, signedRequest(t, webhook.SchemeOnplana, delivery("dlv_q", "ok"))),
+		"a duplicate of a queued delivery waits for it")
+	close(proceed)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, h.Shutdown(ctx), "Shutdown waits for the queue")
+	require.Equal(t, http.StatusOK, post(t, srv.URL, signedRequest(t, webhook.SchemeOnplana, delivery("dlv_q", "ok"))),
+		"handled, so marked done")
+	require.Equal(t, http.StatusServiceUnavailable, post(t, srv.URL, signedRequest(t, webhook.SchemeOnplana, delivery("dlv_r", "ok"))),
+		"after Shutdown, new deliveries are refused for the sender to retry")
+}
+
+// Each configuration error names the field of ReceiverConfig to change.
+func TestNewHandlerRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	ok := webhook.NewRouter()
+	secrets := []webhook.Secret{receiverSecret}
+	store := webhook.NewMemoryDedupeStore(0)
+	tests := []struct {
+		name      string
+		cfg       webhook.ReceiverConfig
+		h         webhook.EventHandler
+		wantField string
+		wantErr   error
+	}{
+		{"nil handler", webhook.ReceiverConfig{Secrets: secrets}, nil, "h", nil},
+		{"no secret", webhook.ReceiverConfig{}, ok, "", webhook.ErrNoSecret},
+		{"Idempotency without Dedupe", webhook.ReceiverConfig{Secrets: secrets, Idempotency: &webhook.IdempotencyConfig{}}, ok, "Idempotency", nil},
+		{"negative TTL", webhook.ReceiverConfig{Secrets: secrets, Dedupe: store, Idempotency: &webhook.IdempotencyConfig{TTL: -time.Hour}}, ok, "Idempotency.TTL", nil},
+		{"negative queue", webhook.ReceiverConfig{Secrets: secrets, Async: &webhook.AsyncConfig{QueueSize: -1}}, ok, "Async.QueueSize", nil},
+		{"negative body cap", webhook.ReceiverConfig{Secrets: secrets, MaxBodyBytes: -1}, ok, "MaxBodyBytes", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := webhook.NewHandler(tt.cfg, tt.h)
+			require.Nil(t, h)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				return
+			}
+			var ve *webhook.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, tt.wantField, ve.Field)
+		})
+	}
+
+	// The async queue needs an owner to stop it: NewReceiver refuses it.
+	_, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: secrets, Async: &webhook.AsyncConfig{}})
+	var ve *webhook.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "Async", ve.Field)
+	require.Contains(t, err.Error(), "NewHandler")
+}
+
+// VerifyEvent makes the Middleware's checks in one call: it refuses what
+// the Middleware refuses, with an error saying why.
+func TestReceiverVerifyEvent(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 6, 27, 10, 0, 0, 0, time.UTC)
+	rv := newReceiver(t, webhook.ReceiverConfig{MaxBodyBytes: 1024, MaxEventAge: time.Hour, Now: func() time.Time { return now }, Logger: discard})
+	valid := []byte(validEnvelope)
+	signed := func(body []byte, secrets ...webhook.Secret) *http.Request {
+		return signedRequest(t, webhook.SchemeOnplana, body, secrets...)
+	}
+	old := []byte(strings.Replace(validEnvelope, "2026-06-27T09:15:23Z", "2026-06-27T08:00:00Z", 1))
+	large := []byte(strings.Replace(validEnvelope, `"Ship"`, `"`+strings.Repeat("x", 1024)+`"`, 1))
+	tests := []struct {
+		name       string
+		req        *http.Request
+		want       error
+		wantStatus int
+	}{
+		{"valid", signed(valid), nil, http.StatusNoContent},
+		{"no signature", func() *http.Request {
+			r := signed(valid)
+			r.Header.Del(webhook.DefaultSignatureHeader)
+			return r
+		}(), webhook.ErrMissingSignature, http.StatusUnauthorized},
+		{"another secret", signed(valid, receiverOtherSecret), webhook.ErrSignatureMismatch, http.StatusUnauthorized},
+		{"too large", signed(large), webhook.ErrPayloadTooLarge, http.StatusRequestEntityTooLarge},
+		{"not an envelope", signed([]byte(`{"event":"task.updated"}`)), webhook.ErrInvalidEnvelope, http.StatusBadRequest},
+		{"event header disagrees", func() *http.Request {
+			r := signed(valid)
+			r.Header.Set(webhook.DefaultEventHeader, "task.deleted")
+			return r
+		}(), webhook.ErrInvalidEnvelope, http.StatusBadRequest},
+		{"too old", signed(old), webhook.ErrEventTooOld, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			body := readAll(t, tt.req)
+			e, err := rv.VerifyEvent(tt.req.Header, body)
+			if tt.want == nil {
+				require.NoError(t, err)
+				require.Equal(t, "dlv_1", e.DeliveryID)
+			} else {
+				require.ErrorIs(t, err, tt.want)
+				require.Nil(t, e)
+			}
+
+			// The Middleware answers the same request accordingly.
+			tt.req.Body = http.NoBody
+			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body)))
+			req.Header = tt.req.Header
+			w := httptest.NewRecorder()
+			rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil })).ServeHTTP(w, req)
+			require.Equal(t, tt.wantStatus, w.Code)
+		})
+	}
+}
+
+func TestVerifyEvent(t *testing.T) {
+	t.Parallel()
+	body := []byte(validEnvelope)
+	sig := webhook.Sign(receiverSecret, body)
+	tests := []struct {
+		name    string
+		body    []byte
+		sig     string
+		secrets []webhook.Secret
+		want    error
+	}{
+		{"valid", body, sig, []webhook.Secret{receiverSecret}, nil},
+		{"rotation: either secret", body, sig, []webhook.Secret{receiverOtherSecret, receiverSecret}, nil},
+		{"wrong secret", body, sig, []webhook.Secret{receiverOtherSecret}, webhook.ErrSignatureMismatch},
+		{"no secret", body, sig, nil, webhook.ErrNoSecret},
+		{"missing signature", body, "", []webhook.Secret{receiverSecret}, webhook.ErrMissingSignature},
+		{"tampered body", append([]byte(" "), body...), sig, []webhook.Secret{receiverSecret}, webhook.ErrSignatureMismatch},
+		{"signed, but not an envelope", []byte(`{}`), webhook.Sign(receiverSecret, []byte(`{}`)), []webhook.Secret{receiverSecret}, webhook.ErrInvalidEnvelope},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, err := webhook.VerifyEvent(tt.body, tt.sig, tt.secrets...)
+			if tt.want != nil {
+				require.ErrorIs(t, err, tt.want)
+				require.Nil(t, e)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, webhook.EventTaskUpdated, e.Type)
+		})
+	}
+}
+
+func readAll(t *testing.T, r *http.Request) []byte {
+	t.Helper()
+	b, err := io.ReadAll(r.Body)
+	require.NoError(t, err)
+	return b
+}
+
+// Behind the Receiver, over HTTP: a routed handler's error is a 500 and
+// an unknown type is acknowledged, never a 4xx.
+func TestRouterBehindTheReceiver(t *testing.T) {
+	t.Parallel()
+	r := webhook.NewRouter()
+	webhook.Handle(r, webhook.EventTaskUpdated, func(_ context.Context, _ *webhook.Event, data *taskData) error {
+		if data.Task.Title == "fail" {
+			return errors.New("fail")
+		}
+		return nil
+	})
+	h, err := webhook.NewHandler(webhook.ReceiverConfig{Secrets: []webhook.Secret{receiverSecret}, Logger: discard}, r)
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	for _, tt := range []struct {
+		typ, title string
+		want       int
+	}{
+		{"task.updated", "ok", http.StatusNoContent},
+		{"task.updated", "fail", http.StatusInternalServerError},
+		{"task.archived", "added to the catalog after this receiver was built", http.StatusNoContent},
+	} {
+		body := strings.NewReplacer("task.updated", tt.typ, `"title":"Ship"`, `"title":"`+tt.title+`"`).Replace(validEnvelope)
+		req := signedRequest(t, webhook.SchemeOnplana, []byte(body))
+		req.Header.Set(webhook.DefaultEventHeader, tt.typ)
+		require.Equal(t, tt.want, post(t, srv.URL, req), "%s %s", tt.typ, tt.title)
+	}
+}
+
+// post sends req, made with httptest.NewRequest, to url and returns the
+// status.
+func post(t *testing.T, url string, req *http.Request) int {
+	t.Helper()
+	out, err := http.NewRequest(req.Method, url, req.Body)
+	require.NoError(t, err)
+	out.Header = req.Header
+	resp, err := http.DefaultClient.Do(out)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	return resp.StatusCode
+}

@@ -1,0 +1,371 @@
+// Package jsondec decodes JSON into Go values in one pass and without
+// reflection, for the hand-written UnmarshalJSON methods of the payload
+// types of package onplana.
+//
+// Its decoders give the result encoding/json gives for the same Go types:
+// object keys match a field exactly or else case-insensitively, unknown
+// keys are skipped, null leaves a string, struct or time unchanged and sets
+// a slice, map or pointer to nil, strings with escapes or invalid UTF-8 are
+// decoded by encoding/json itself, and a value of the wrong JSON type is an
+// error. Unlike encoding/json, a Decoder stops at the first error, so the
+// value being decoded is then partly set.
+//
+// A Decoder validates what it reads: given bytes that are not JSON, it
+// returns an error, never panics, and does work linear in their length.
+package jsondec
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/onplana/webhook/internal/jsonscan"
+)
+
+// Decoder reads one JSON value from its input. Its methods decode the next
+// value into their argument; after the first error they do nothing, and
+// Err reports it.
+//
+// The strings it decodes share one copy of the input, made on first use, as
+// do the raw values: one allocation each rather than one per field, which
+// is most of the cost of decoding a payload. A string kept from the result
+// therefore keeps that copy alive.
+type Decoder struct {
+	data  []byte
+	i     int
+	depth int // containers open around the value at i
+	err   error
+	str   string // data as a string, once a plain string was decoded
+	copy  []byte // a copy of data, once a raw value was decoded
+}
+
+// New returns a Decoder reading data.
+func New(data []byte) Decoder {
+	d := Decoder{data: data}
+	d.space()
+	return d
+}
+
+// Err returns the first error, or nil.
+func (d *Decoder) Err() error { return d.err }
+
+// End checks that nothing but whitespace follows the value decoded, and
+// returns Err.
+func (d *Decoder) End() error {
+	if d.err == nil {
+		d.space()
+		if d.i != len(d.data) {
+			d.fail("data after the value")
+		}
+	}
+	return d.err
+}
+
+func (d *Decoder) space() { d.i = jsonscan.Space(d.data, d.i) }
+
+func (d *Decoder) fail(msg string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("jsondec: %s at offset %d", msg, d.i)
+	}
+}
+
+// failType records a value of the wrong JSON type for a Go type.
+func (d *Decoder) failType(want string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("jsondec: cannot decode %s into %s at offset %d", d.kind(), want, d.i)
+	}
+}
+
+// kind names the JSON type of the value at i, as encoding/json's
+// UnmarshalTypeError does.
+func (d *Decoder) kind() string {
+	if d.i >= len(d.data) {
+		return "end of input"
+	}
+	switch c := d.data[d.i]; {
+	case c == '{':
+		return "object"
+	case c == '[':
+		return "array"
+	case c == '"':
+		return "string"
+	case c == 't' || c == 'f':
+		return "bool"
+	case c == 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// Peek returns the first byte of the next value: '{' for an object, 'n'
+// for null and so on; 0 at the end of the input or after an error.
+func (d *Decoder) Peek() byte { return d.peek() }
+
+func (d *Decoder) peek() byte {
+	if d.err != nil || d.i >= len(d.data) {
+		if d.err == nil {
+			d.fail("unexpected end of input")
+		}
+		return 0
+	}
+	return d.data[d.i]
+}
+
+// Null consumes a null and reports whether there was one.
+func (d *Decoder) Null() bool {
+	if d.peek() != 'n' {
+		return false
+	}
+	if len(d.data)-d.i < 4 || string(d.data[d.i:d.i+4]) != "null" {
+		d.fail("invalid value")
+		return false
+	}
+	d.i += 4
+	return true
+}
+
+// Skip moves past the next value, validating it.
+func (d *Decoder) Skip() {
+	d.raw()
+}
+
+// raw moves past the next value, validating it, and returns its bytes.
+func (d *Decoder) raw() []byte {
+	if d.peek() == 0 {
+		return nil
+	}
+	start := d.i
+	end, err := jsonscan.Value(d.data, d.i, d.depth)
+	if err != nil {
+		d.i = end
+		d.fail(err.Error())
+		return nil
+	}
+	d.i = end
+	return d.data[start:end]
+}
+
+// Object calls field for each member of the object that is the next value,
+// with the member's name (unescaped; it aliases the input or a scratch
+// buffer and must not be kept), positioned on the member's value; field
+// must decode or skip that value. Object reports whether the value was an
+// object: null is not, and leaves the caller's value unchanged; any other
+// value is an error.
+func (d *Decoder) Object(field func(name []byte)) bool {
+	switch d.peek() {
+	case '{':
+	case 'n':
+		d.Null()
+		return false
+	case 0:
+		return false
+	default:
+		d.failType("object")
+		return false
+	}
+	if d.depth >= jsonscan.MaxDepth {
+		d.fail(jsonscan.ErrDepth.Error())
+		return false
+	}
+	d.depth++
+	d.i++
+	d.space()
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		d.depth--
+		return true
+	}
+	for d.err == nil {
+		name := d.name()
+		if d.err != nil {
+			break
+		}
+		field(name)
+		if d.err != nil {
+			break
+		}
+		d.space()
+		if d.i < len(d.data) && d.data[d.i] == ',' {
+			d.i++
+			d.space()
+			continue
+		}
+		if d.i < len(d.data) && d.data[d.i] == '}' {
+			d.i++
+			d.depth--
+			return true
+		}
+		d.fail(jsonscan.ErrObjectEnd.Error())
+	}
+	return false
+}
+
+// name reads a member's name and colon, and the space after it.
+func (d *Decoder) name() []byte {
+	if d.i >= len(d.data) || d.data[d.i] != '"' {
+		d.fail(jsonscan.ErrName.Error())
+		return nil
+	}
+	name, ok := d.stringBytes()
+	if !ok {
+		return nil
+	}
+	d.space()
+	if d.i >= len(d.data) || d.data[d.i] != ':' {
+		d.fail(jsonscan.ErrColon.Error())
+		return nil
+	}
+	d.i++
+	d.space()
+	return name
+}
+
+// stringBytes reads the string at i. Without escapes, and if it is valid
+// UTF-8, the result aliases the input; otherwise encoding/json decodes it,
+// so that escapes and invalid UTF-8 turn out as they do there.
+func (d *Decoder) stringBytes() ([]byte, bool) {
+	start := d.i
+	end, plain, err := jsonscan.String(d.data, d.i)
+	d.i = end
+	if err != nil {
+		d.fail(err.Error())
+		return nil, false
+	}
+	if raw := d.data[start+1 : end-1]; plain && utf8.Valid(raw) {
+		return raw, true
+	}
+	var s string
+	if err := json.Unmarshal(d.data[start:end], &s); err != nil {
+		d.fail("invalid string")
+		return nil, false
+	}
+	return []byte(s), true
+}
+
+// Match returns the name in names that key matches: exactly, or else
+// case-insensitively, as encoding/json matches struct fields. It returns ""
+// when none does.
+func Match(key []byte, names []string) string {
+	for _, n := range names {
+		if string(key) == n {
+			return n
+		}
+	}
+	for _, n := range names {
+		if bytes.EqualFold(key, []byte(n)) {
+			return n
+		}
+	}
+	return ""
+}
+
+// String decodes a string into dst; null leaves dst unchanged.
+func String[S ~string](d *Decoder, dst *S) {
+	switch d.peek() {
+	case '"':
+		start := d.i
+		end, plain, err := jsonscan.String(d.data, d.i)
+		if err != nil {
+			d.i = end
+			d.fail(err.Error())
+			return
+		}
+		if raw := d.data[start+1 : end-1]; plain && utf8.Valid(raw) {
+			if d.str == "" {
+				d.str = string(d.data)
+			}
+			d.i = end
+			*dst = S(d.str[start+1 : end-1])
+			return
+		}
+		if b, ok := d.stringBytes(); ok {
+			*dst = S(b)
+		}
+	case 'n':
+		d.Null()
+	case 0:
+	default:
+		d.failType("string")
+	}
+}
+
+// Strings decodes an array of strings into dst as encoding/json decodes a
+// slice: null sets it to nil, [] to a new empty slice, and otherwise the
+// elements are decoded into dst's backing array, grown as needed.
+func Strings(d *Decoder, dst *[]string) {
+	switch d.peek() {
+	case '[':
+	case 'n':
+		d.Null()
+		*dst = nil
+		return
+	case 0:
+		return
+	default:
+		d.failType("array")
+		return
+	}
+	if d.depth >= jsonscan.MaxDepth {
+		d.fail(jsonscan.ErrDepth.Error())
+		return
+	}
+	d.depth++
+	d.i++
+	d.space()
+	s := (*dst)[:0]
+	if d.i < len(d.data) && d.data[d.i] == ']' {
+		d.i++
+		d.depth--
+		*dst = []string{}
+		return
+	}
+	for d.err == nil {
+		// Like encoding/json, reuse an element of the backing array as is:
+		// a null element leaves it unchanged.
+		if len(s) < cap(s) {
+			s = s[:len(s)+1]
+		} else {
+			s = append(s, "")
+		}
+		String(d, &s[len(s)-1])
+		d.space()
+		if d.i < len(d.data) && d.data[d.i] == ',' {
+			d.i++
+			d.space()
+			continue
+		}
+		if d.i < len(d.data) && d.data[d.i] == ']' {
+			d.i++
+			d.depth--
+			*dst = s
+			return
+		}
+		d.fail(jsonscan.ErrArrayEnd.Error())
+	}
+}
+
+// Time decodes the next value with time.Time's UnmarshalJSON, as
+// encoding/json does: an RFC 3339 string, or null for no change.
+func Time(d *Decoder, dst *time.Time) {
+	raw := d.raw()
+	if d.err != nil {
+		return
+	}
+	if err := dst.UnmarshalJSON(raw); err != nil {
+		d.err = err
+	}
+}
+
+// Raw copies the next value, whatever it is, into dst as
+// json.RawMessage's UnmarshalJSON does (null included).
+func Raw(d *Decoder, dst *json.RawMessage) {
+	start := d.i
+	if d.raw(); d.err == nil {
+		if d.copy == nil {
+			d.copy = bytes.Clone(d.data)
+		}
+		*dst = d.copy[start:d.i:d.i]
+	}
+}
