@@ -190,37 +190,67 @@ func TestDispatcherSendsWhileRecording(t *testing.T) {
 
 // TestDispatcherClaimsWhileSending checks that the next batch is claimed
 // while the workers still have claimed deliveries to send, and that they
-// send them during that claim.
+// send them during that claim. The endpoint holds every request after a
+// batch's worth until the refill has begun, and the refill is held until
+// the first claim's deliveries are all sent.
 func TestDispatcherClaimsWhileSending(t *testing.T) {
 	t.Parallel()
 	const workers = 4
-	srv, requests, arrived := countingServer(t)
-	gate := make(chan struct{})
-	var sentAtRefill atomic.Int32
-	store := &gatedStore{MemoryStore: NewMemoryStore()}
-	// Claim 1 fills the queues (the ping and the first events); 2 is the
-	// refill made once the workers have taken a batch's worth from them.
-	store.onClaim = func(n int) {
-		if n == 2 {
-			sentAtRefill.Store(requests.Load())
-			<-gate
-		}
-	}
 	qs := newEndpointQueues(workers, DefaultMaxPerEndpoint)
 	events := 2 * qs.maxWaiting // the ping is one more
+	var requests atomic.Int32
+	arrived := make(chan struct{}, 2*events)
+	refilling, sending := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) > int32(qs.batch) {
+			<-sending
+		}
+		arrived <- struct{}{}
+	}))
+	t.Cleanup(srv.Close)
+	claimed := make(chan struct{})
+	store := &gatedStore{MemoryStore: NewMemoryStore()}
+	// Claim 1 fills the queues (the ping and the first events); 2 is the
+	// refill, made once the workers have taken a batch's worth from them.
+	store.onClaim = func(n int) {
+		if n == 2 {
+			close(refilling)
+			<-claimed
+		}
+	}
 	d := publishedDispatcher(t, store, workers, srv, events)
 	ctx := context.Background()
 	require.NoError(t, d.Start(ctx))
 	t.Cleanup(func() { d.Close(ctx) })
-	open := sync.OnceFunc(func() { close(gate) })
-	t.Cleanup(open) // before Close, when the test fails
+	letSend := sync.OnceFunc(func() { close(sending) })
+	letClaim := sync.OnceFunc(func() { close(claimed) })
+	t.Cleanup(letClaim) // before Close, when the test fails
+	t.Cleanup(letSend)
 
+	select {
+	case <-refilling:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refill while the endpoint held its requests")
+	}
+	require.LessOrEqual(t, requests.Load(), int32(qs.batch+workers),
+		"the refill began with deliveries still waiting in the queues")
+	letSend()
 	// Everything the first claim took is sent while the refill is blocked.
-	waitCount(t, requests, arrived, int32(qs.maxWaiting), "during the refill")
-	require.LessOrEqual(t, sentAtRefill.Load(), int32(qs.batch+2*workers),
-		"the refill began while the queues still had deliveries")
-	open()
-	waitCount(t, requests, arrived, int32(events+1), "after the refill")
+	answered := 0
+	waitAnswered := func(want int, what string) {
+		t.Helper()
+		for answered < want {
+			select {
+			case <-arrived:
+				answered++
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: %d requests answered, want %d", what, answered, want)
+			}
+		}
+	}
+	waitAnswered(qs.maxWaiting, "during the refill")
+	letClaim()
+	waitAnswered(events+1, "after the refill")
 	require.NoError(t, d.Close(ctx))
 	requireAllSucceeded(t, store.MemoryStore, events+1)
 }
