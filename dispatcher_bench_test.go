@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onplana/webhook/internal/benchcpu"
+
 	webhook "github.com/onplana/webhook"
 )
 
@@ -94,7 +96,7 @@ func BenchmarkDispatcherVsPlain(b *testing.B) {
 	b.ReportMetric(median(disp), "dispatcher-deliveries/s")
 	b.ReportMetric(median(plain), "plain-deliveries/s")
 	b.ReportMetric(median(ratios), "ratio")
-	if _, ok := processCPU(); ok {
+	if _, ok := benchcpu.Process(); ok {
 		b.ReportMetric(median(dispCPU), "dispatcher-cpu-µs/delivery")
 		b.ReportMetric(median(plainCPU), "plain-cpu-µs/delivery")
 	}
@@ -110,7 +112,7 @@ type roundResult struct {
 // report reports r's metrics, their names prefixed with prefix.
 func (r roundResult) report(b *testing.B, prefix string) {
 	b.ReportMetric(r.rate, prefix+"deliveries/s")
-	if _, ok := processCPU(); ok {
+	if _, ok := benchcpu.Process(); ok {
 		b.ReportMetric(r.cpu, prefix+"cpu-µs/delivery")
 	}
 }
@@ -123,14 +125,14 @@ type cpuMeter struct {
 }
 
 func startCPU() cpuMeter {
-	t, ok := processCPU()
+	t, ok := benchcpu.Process()
 	return cpuMeter{t, ok}
 }
 
 // perOp returns the CPU time spent since m started divided by n, in
 // microseconds, or 0 where the platform does not report CPU time.
 func (m cpuMeter) perOp(n int) float64 {
-	t, ok := processCPU()
+	t, ok := benchcpu.Process()
 	if !ok || !m.ok {
 		return 0
 	}
@@ -243,7 +245,7 @@ func BenchmarkDispatcherPublish(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if _, ok := processCPU(); ok {
+			if _, ok := benchcpu.Process(); ok {
 				b.ReportMetric(cpu.perOp(b.N), "cpu-µs/op")
 			}
 		})
@@ -257,7 +259,7 @@ func BenchmarkDispatcherPublish(b *testing.B) {
 // affects far less than wall time.
 func BenchmarkDispatcherPublishScaling(b *testing.B) {
 	const rounds = 5
-	if _, ok := processCPU(); !ok {
+	if _, ok := benchcpu.Process(); !ok {
 		b.Skip("needs the process CPU time, which this platform does not report")
 	}
 	small, e := publishFixture(b, 1_000)

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/onplana/webhook/internal/benchcpu"
 )
 
 const benchReceiverSecret Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -64,7 +66,7 @@ func BenchmarkReceiver(b *testing.B) {
 		b.Run("size="+name+"/impl=naive", func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				m := hmac.New(sha256.New, key)
 				m.Write(body)
 				_ = hex.EncodeToString(m.Sum(nil))
@@ -73,7 +75,7 @@ func BenchmarkReceiver(b *testing.B) {
 		b.Run("size="+name+"/impl=ParseEvent", func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				if _, err := ParseEvent(body); err != nil {
 					b.Fatal(err)
 				}
@@ -82,7 +84,7 @@ func BenchmarkReceiver(b *testing.B) {
 		b.Run("size="+name+"/impl=encoding-json", func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				var e Event
 				if err := json.Unmarshal(body, &e); err != nil {
 					b.Fatal(err)
@@ -107,7 +109,7 @@ func BenchmarkReceiver(b *testing.B) {
 			rd := bytes.NewReader(body)
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				rd.Reset(body)
 				req.Body = io.NopCloser(rd)
 				rec := httptest.NewRecorder()

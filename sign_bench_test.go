@@ -7,10 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/onplana/webhook/internal/benchcpu"
 )
 
 // The verification benchmarks run each implementation beside two baselines
@@ -44,20 +45,6 @@ func benchBody(n int) []byte {
 	return b
 }
 
-// benchLoop runs op under b.Loop on a locked OS thread and also reports the
-// thread's CPU time per operation as cpu-ns/op, when the platform tells it.
-func benchLoop(b *testing.B, op func()) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	start, ok := threadCPU()
-	for b.Loop() {
-		op()
-	}
-	if end, ok2 := threadCPU(); ok && ok2 && b.N > 0 {
-		b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
-	}
-}
-
 func BenchmarkVerify(b *testing.B) {
 	key := NewSecret()
 	for _, size := range benchSizes {
@@ -68,7 +55,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run("size="+size.name+"/impl=naive", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				h := hmac.New(sha256.New, []byte(key))
 				h.Write(body)
 				if !hmac.Equal([]byte(hex.EncodeToString(h.Sum(nil))), []byte(sig)) {
@@ -81,7 +68,7 @@ func BenchmarkVerify(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			h := hmac.New(sha256.New, []byte(key))
 			var sum [sha256.Size]byte
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				h.Reset()
 				h.Write(body)
 				if !hmac.Equal(h.Sum(sum[:0]), mac) {
@@ -96,7 +83,7 @@ func BenchmarkVerify(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				if err := v.Verify(body, sig); err != nil {
 					b.Fatal(err)
 				}
@@ -105,7 +92,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run("size="+size.name+"/impl=Verify", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				if err := Verify(body, sig, key); err != nil {
 					b.Fatal(err)
 				}
@@ -133,7 +120,7 @@ func BenchmarkVerifyStandard(b *testing.B) {
 		b.Run("size="+size.name+"/impl=naive", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				h := hmac.New(sha256.New, []byte(key))
 				h.Write([]byte(fmt.Sprintf("%s.%s.%s", id, ts, body)))
 				want := "v1," + base64.StdEncoding.EncodeToString(h.Sum(nil))
@@ -149,7 +136,7 @@ func BenchmarkVerifyStandard(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				if err := v.Verify(body, id, ts, sig); err != nil {
 					b.Fatal(err)
 				}
@@ -166,7 +153,7 @@ func BenchmarkSign(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
 		key := secrets[0]
-		benchLoop(b, func() {
+		benchcpu.Loop(b, func() {
 			Sign(key, body)
 		})
 	})
@@ -176,7 +163,7 @@ func BenchmarkSign(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			s := Signer{Scheme: scheme}
 			h := make(map[string][]string, 4)
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				if err := s.SignRequest(h, secrets, "dlv_1", EventTaskUpdated, at, body); err != nil {
 					b.Fatal(err)
 				}

@@ -10,9 +10,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/onplana/webhook/internal/benchcpu"
 
 	"github.com/go-playground/webhooks/v6/github"
 
@@ -81,7 +82,7 @@ func BenchmarkReceiver(b *testing.B) {
 		b.Run("size="+size.name+"/impl=naive", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
-			benchLoop(b, func() {
+			benchcpu.Loop(b, func() {
 				m := hmac.New(sha256.New, key)
 				m.Write(body)
 				_ = hex.EncodeToString(m.Sum(nil))
@@ -131,7 +132,7 @@ func BenchmarkReceiver(b *testing.B) {
 func benchHandler(b *testing.B, h http.Handler, body []byte, setHeaders func(http.Header)) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
-	benchLoop(b, func() {
+	benchcpu.Loop(b, func() {
 		req := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		setHeaders(req.Header)
@@ -141,20 +142,4 @@ func benchHandler(b *testing.B, h http.Handler, body []byte, setHeaders func(htt
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 	})
-}
-
-// benchLoop runs op under b.Loop on a locked OS thread and also reports the
-// thread's CPU time per operation as cpu-ns/op, when the platform tells it.
-// Background GC work runs on other threads and is not counted, which
-// flatters whichever implementation allocates more.
-func benchLoop(b *testing.B, op func()) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	start, ok := threadCPU()
-	for b.Loop() {
-		op()
-	}
-	if end, ok2 := threadCPU(); ok && ok2 && b.N > 0 {
-		b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
-	}
 }

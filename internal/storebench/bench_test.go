@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onplana/webhook/internal/benchcpu"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
@@ -230,7 +232,8 @@ func BenchmarkBacklog(b *testing.B) {
 					})
 					queries.n.Store(0)
 					b.StartTimer()
-					machine0, self0, cpuOK := cpuUsed()
+					machine0, ok0 := benchcpu.Machine()
+					self0, ok1 := benchcpu.Process()
 					start := time.Now()
 					if err := d.Start(context.Background()); err != nil {
 						b.Fatal(err)
@@ -241,9 +244,10 @@ func BenchmarkBacklog(b *testing.B) {
 						b.Fatal(err)
 					}
 					elapsed := time.Since(start)
-					machine1, self1, _ := cpuUsed()
+					machine1, _ := benchcpu.Machine()
+					self1, _ := benchcpu.Process()
 					b.StopTimer()
-					if cpuOK {
+					if ok0 && ok1 {
 						// All of the machine's CPU per delivery (the receiver's and
 						// PostgreSQL's included), and this process's part.
 						perDelivery := func(d time.Duration) float64 { return float64(d.Microseconds()) / backlog }

@@ -1,15 +1,14 @@
 //go:build unix
 
-package webhook_test
+package benchcpu
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU returns the user and system CPU time used so far by the
-// process.
-func processCPU() (time.Duration, bool) {
+// Process returns the user and system CPU time used so far by the process.
+func Process() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false
