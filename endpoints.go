@@ -57,8 +57,7 @@ type endpointQueues struct {
 // endpointQueues' mu.
 type endpointQueue struct {
 	key      string
-	fifo     []held // fifo[head:] wait, oldest claimed first
-	head     int
+	waiting  fifo[held] // oldest claimed first
 	inflight int
 	inTurn   bool
 	latency  time.Duration  // moving average of attempt durations; 0 until one ends
@@ -110,7 +109,7 @@ func (qs *endpointQueues) saturated(q *endpointQueue) bool {
 	if q.latency > 0 {
 		limit = min(limit, qs.maxPer*int(min(holdFor/q.latency, time.Duration(qs.maxWaiting))))
 	}
-	return q.len() >= min(max(limit, qs.maxPer), qs.maxWaiting/2)
+	return q.waiting.len() >= min(max(limit, qs.maxPer), qs.maxWaiting/2)
 }
 
 // add queues claimed deliveries behind the others of their endpoint.
@@ -125,7 +124,7 @@ func (qs *endpointQueues) add(batch []held) {
 			key = qs.lookupLocked(h.Subscription.URL).key
 		}
 		q := qs.queue(key)
-		q.fifo = append(q.fifo, h)
+		q.waiting.push(h)
 		q.subs[h.Delivery.SubscriptionID]++
 		qs.waiting++
 		qs.offer(q)
@@ -170,7 +169,7 @@ func (qs *endpointQueues) acquire(ctx context.Context, key string) (*endpointQue
 
 // offer puts q in turn if it has a delivery waiting and a free slot.
 func (qs *endpointQueues) offer(q *endpointQueue) {
-	if !q.inTurn && q.len() > 0 && q.inflight < qs.maxPer {
+	if !q.inTurn && q.waiting.len() > 0 && q.inflight < qs.maxPer {
 		q.inTurn = true
 		qs.turn = append(qs.turn, q)
 		qs.turnCh.Signal()
@@ -202,7 +201,7 @@ func (qs *endpointQueues) next() (h held, q *endpointQueue, refill, ok bool) {
 		// A Ping took the slot it was offered for; done offers it again.
 	}
 	wasSaturated := qs.saturated(q)
-	h = q.pop()
+	h = q.waiting.pop()
 	qs.waiting--
 	q.inflight++
 	qs.offer(q) // behind the other endpoints: round robin
@@ -236,7 +235,7 @@ func (qs *endpointQueues) done(q *endpointQueue, subscriptionID string, took tim
 		q.latency += (took - q.latency) / 4
 		q.finished++
 	}
-	if q.inflight == 0 && q.len() == 0 {
+	if q.inflight == 0 && q.waiting.len() == 0 {
 		delete(qs.byKey, q.key) // forget idle endpoints: the map stays small
 		return false
 	}
@@ -253,8 +252,8 @@ func (qs *endpointQueues) close() []held {
 	qs.turnCh.Broadcast()
 	var left []held
 	for _, q := range qs.byKey {
-		for q.len() > 0 {
-			left = append(left, q.pop())
+		for q.waiting.len() > 0 {
+			left = append(left, q.waiting.pop())
 		}
 	}
 	qs.waiting = 0
@@ -283,24 +282,6 @@ func (qs *endpointQueues) lookupLocked(raw string) endpoint {
 	}
 	qs.urls[raw] = ep
 	return ep
-}
-
-// len returns the number of deliveries waiting in q.
-func (q *endpointQueue) len() int { return len(q.fifo) - q.head }
-
-// pop removes and returns the oldest waiting delivery; there is one.
-func (q *endpointQueue) pop() held {
-	h := q.fifo[q.head]
-	q.fifo[q.head] = held{}
-	q.head++
-	if q.head == len(q.fifo) {
-		q.fifo, q.head = q.fifo[:0], 0
-	} else if q.head >= 64 && q.head >= len(q.fifo)/2 {
-		n := copy(q.fifo, q.fifo[q.head:])
-		clear(q.fifo[n:])
-		q.fifo, q.head = q.fifo[:n], 0
-	}
-	return h
 }
 
 // endpoint is an endpoint URL as parsed once: its concurrency key and the

@@ -19,8 +19,7 @@ import (
 // (remove) is left in place with heapIdx -1 and skipped when it reaches
 // the head; it never returns to the queue, having been deleted.
 type pendingQueue struct {
-	ready []dueEntry // ready[head:], ascending by dueBefore; due when pushed
-	head  int
+	ready fifo[dueEntry] // ascending by dueBefore; due when pushed
 	later dueQueue
 }
 
@@ -30,9 +29,9 @@ const inReady = -2
 // push adds md, pending, to the queue; nowKey is dueKey of the present.
 func (q *pendingQueue) push(md *memDelivery, nowKey int64) {
 	e := dueEntry{dueKey(md.due()), md}
-	if e.key <= nowKey && (q.head == len(q.ready) || !dueBefore(e, q.ready[len(q.ready)-1])) {
+	if e.key <= nowKey && (q.ready.len() == 0 || !dueBefore(e, q.ready.back())) {
 		md.heapIdx = inReady
-		q.ready = append(q.ready, e)
+		q.ready.push(e)
 		return
 	}
 	heap.Push(&q.later, md)
@@ -41,16 +40,16 @@ func (q *pendingQueue) push(md *memDelivery, nowKey int64) {
 // first returns the entry due first, skipping removed ones, or false when
 // the queue is empty.
 func (q *pendingQueue) first() (dueEntry, bool) {
-	for q.head < len(q.ready) && q.ready[q.head].md.heapIdx != inReady {
-		q.advance()
+	for q.ready.len() > 0 && q.ready.front().md.heapIdx != inReady {
+		q.ready.pop()
 	}
 	switch {
-	case q.head == len(q.ready) && len(q.later) == 0:
+	case q.ready.len() == 0 && len(q.later) == 0:
 		return dueEntry{}, false
-	case q.head == len(q.ready):
+	case q.ready.len() == 0:
 		return q.later[0], true
-	case len(q.later) == 0 || dueBefore(q.ready[q.head], q.later[0]):
-		return q.ready[q.head], true
+	case len(q.later) == 0 || dueBefore(q.ready.front(), q.later[0]):
+		return q.ready.front(), true
 	}
 	return q.later[0], true
 }
@@ -59,26 +58,12 @@ func (q *pendingQueue) first() (dueEntry, bool) {
 // empty (first reported true).
 func (q *pendingQueue) pop() *memDelivery {
 	e, _ := q.first()
-	if q.head < len(q.ready) && q.ready[q.head] == e {
-		q.advance()
+	if q.ready.len() > 0 && q.ready.front() == e {
+		q.ready.pop()
 		e.md.heapIdx = -1
 		return e.md
 	}
 	return heap.Pop(&q.later).(*memDelivery)
-}
-
-// advance drops the head of the FIFO, reusing its array once half of it
-// is behind the head.
-func (q *pendingQueue) advance() {
-	q.ready[q.head] = dueEntry{}
-	q.head++
-	if q.head == len(q.ready) {
-		q.ready, q.head = q.ready[:0], 0
-	} else if q.head >= 1024 && q.head >= len(q.ready)/2 {
-		n := copy(q.ready, q.ready[q.head:])
-		clear(q.ready[n:])
-		q.ready, q.head = q.ready[:n], 0
-	}
 }
 
 // remove takes md, which is in the queue, out of it.
@@ -91,7 +76,7 @@ func (q *pendingQueue) remove(md *memDelivery) {
 }
 
 // len returns an upper bound of the number of pending deliveries.
-func (q *pendingQueue) len() int { return len(q.ready) - q.head + len(q.later) }
+func (q *pendingQueue) len() int { return q.ready.len() + len(q.later) }
 
 // dueQueue is a min-heap of deliveries by due time, ties broken by id so the
 // order is deterministic. Each entry carries its key, set by Push: a sift
