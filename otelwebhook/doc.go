@@ -53,7 +53,7 @@
 // # Spans
 //
 // Each attempt is an HTTP client span ("POST") with the event type and
-// id, delivery, subscription and organization ids, attempt number, status,
+// id, the delivery and subscription ids, the attempt number, status,
 // error type and class, and the endpoint's URL redacted as in logs
 // (webhook.RedactURL). It links to the span around the Publish call that
 // created the delivery, whose trace context the store keeps with the

@@ -5,14 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
@@ -50,8 +49,10 @@ type Observer struct {
 	queueOldest      metric.Float64ObservableGauge
 	queueLag         metric.Float64ObservableGauge
 
-	endpoints  sync.Map     // endpoint URL → *endpointInfo
-	nEndpoints atomic.Int64 // entries in endpoints, about maxEndpoints at most
+	mu           sync.RWMutex // guards the caches below
+	endpoints    map[string]*endpointInfo
+	attemptSets  map[attemptKey]*measurement
+	deliverySets map[deliveryKey]*measurement
 }
 
 var (
@@ -74,7 +75,12 @@ var deliveryBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300
 // nil. It returns an error if an instrument cannot be created.
 func NewObserver(cfg *Config) (*Observer, error) {
 	c := cfg.withDefaults()
-	o := &Observer{cfg: c, tracer: c.tracer(), meter: c.meter(), now: c.Now}
+	o := &Observer{
+		cfg: c, tracer: c.tracer(), meter: c.meter(), now: c.Now,
+		endpoints:    make(map[string]*endpointInfo),
+		attemptSets:  make(map[attemptKey]*measurement),
+		deliverySets: make(map[deliveryKey]*measurement),
+	}
 	m := o.meter
 	var err error
 	try := func(f func() error) {
@@ -140,57 +146,117 @@ func (o *Observer) AttemptFinished(d *webhook.Delivery, a *webhook.Attempt) {
 // attempt, records its duration, and makes its span.
 func (o *Observer) AttemptRecorded(d *webhook.Delivery, a *webhook.Attempt, rawURL string) {
 	ep := o.endpoint(rawURL)
-	errType := attemptErrorType(a)
+	ctx := context.Background()
+	m := o.attemptMeasurement(d, a, ep)
+	o.attempts.Add(ctx, 1, m.add...)
+	o.attemptDuration.Record(ctx, a.Duration.Seconds(), m.record...)
 
-	var buf [6]attribute.KeyValue
-	attrs := append(buf[:0], EventTypeKey.String(string(d.EventType)))
+	_, span := o.tracer.Start(ctx, http.MethodPost, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(a.StartedAt))
+	if !span.IsRecording() {
+		// Not sampled: the link and the attributes would be built for
+		// nothing. (Added after the start, they are not seen by the
+		// sampler, which decides on the trace id.)
+		span.End()
+		return
+	}
+	if sc := o.publisher(d.TraceContext); sc.IsValid() {
+		span.AddLink(trace.Link{SpanContext: sc})
+	}
+	var buf [16]attribute.KeyValue
+	attrs := append(buf[:0],
+		EventTypeKey.String(string(d.EventType)),
+		semconv.HTTPRequestMethodPost,
+		EventIDKey.String(d.EventID),
+		DeliveryIDKey.String(d.ID),
+		SubscriptionIDKey.String(d.SubscriptionID),
+		AttemptNumberKey.Int(a.Number),
+	)
 	if ep != nil {
-		attrs = append(attrs, semconv.ServerAddress(ep.host), semconv.ServerPort(ep.port))
+		attrs = append(attrs, ep.address, ep.port, ep.url)
+	}
+	if a.Number > 1 {
+		attrs = append(attrs, semconv.HTTPRequestResendCount(a.Number-1))
 	}
 	if a.StatusCode > 0 {
 		attrs = append(attrs, semconv.HTTPResponseStatusCode(a.StatusCode))
 	}
-	if errType != "" {
-		attrs = append(attrs, semconv.ErrorTypeKey.String(errType))
+	if m.errType != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(m.errType), ErrorClassKey.String(string(a.ErrorClass)))
+		span.SetStatus(codes.Error, a.Error)
 	}
-	if o.cfg.SubscriptionMetrics {
-		attrs = append(attrs, SubscriptionIDKey.String(d.SubscriptionID))
-	}
-	set := metric.WithAttributeSet(attribute.NewSet(attrs...))
-	ctx := context.Background()
-	o.attempts.Add(ctx, 1, set)
-	o.attemptDuration.Record(ctx, a.Duration.Seconds(), set)
+	span.SetAttributes(attrs...)
+	span.End(trace.WithTimestamp(a.StartedAt.Add(a.Duration)))
+}
 
-	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(a.StartedAt)}
-	if sc := o.publisher(d.TraceContext); sc.IsValid() {
-		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+// measurement is the attributes of a data point, ready to pass to Add and
+// Record: built once per attribute set, since building one (sorting and
+// hashing the attributes) costs more than recording the value.
+type measurement struct {
+	add     []metric.AddOption
+	record  []metric.RecordOption
+	errType string // error.type, for the span
+}
+
+func newMeasurement(errType string, attrs ...attribute.KeyValue) *measurement {
+	opt := metric.WithAttributeSet(attribute.NewSet(attrs...))
+	return &measurement{add: []metric.AddOption{opt}, record: []metric.RecordOption{opt}, errType: errType}
+}
+
+// attemptKey identifies the attribute set of an attempt's data points.
+type attemptKey struct {
+	eventType    webhook.EventType
+	endpoint     *endpointInfo
+	status       int
+	class        webhook.ErrorClass
+	subscription string // with Config.SubscriptionMetrics
+}
+
+// attemptMeasurement returns the attributes of an attempt's data points.
+func (o *Observer) attemptMeasurement(d *webhook.Delivery, a *webhook.Attempt, ep *endpointInfo) *measurement {
+	k := attemptKey{eventType: d.EventType, endpoint: ep, status: a.StatusCode, class: a.ErrorClass}
+	if o.cfg.SubscriptionMetrics {
+		k.subscription = d.SubscriptionID
 	}
-	_, span := o.tracer.Start(ctx, http.MethodPost, opts...)
-	if span.IsRecording() {
-		span.SetAttributes(
-			EventTypeKey.String(string(d.EventType)),
-			semconv.HTTPRequestMethodPost,
-			EventIDKey.String(d.EventID),
-			DeliveryIDKey.String(d.ID),
-			SubscriptionIDKey.String(d.SubscriptionID),
-			OrganizationIDKey.String(d.OrganizationID),
-			AttemptNumberKey.Int(a.Number),
-		)
+	return cached(&o.mu, o.attemptSets, k, func() *measurement {
+		errType := attemptErrorType(a)
+		attrs := []attribute.KeyValue{EventTypeKey.String(string(d.EventType))}
 		if ep != nil {
-			span.SetAttributes(semconv.ServerAddress(ep.host), semconv.ServerPort(ep.port), semconv.URLFull(ep.redacted))
-		}
-		if a.Number > 1 {
-			span.SetAttributes(semconv.HTTPRequestResendCount(a.Number - 1))
+			attrs = append(attrs, ep.address, ep.port)
 		}
 		if a.StatusCode > 0 {
-			span.SetAttributes(semconv.HTTPResponseStatusCode(a.StatusCode))
+			attrs = append(attrs, semconv.HTTPResponseStatusCode(a.StatusCode))
 		}
 		if errType != "" {
-			span.SetAttributes(semconv.ErrorTypeKey.String(errType), ErrorClassKey.String(string(a.ErrorClass)))
-			span.SetStatus(codes.Error, a.Error)
+			attrs = append(attrs, semconv.ErrorTypeKey.String(errType))
 		}
+		if k.subscription != "" {
+			attrs = append(attrs, SubscriptionIDKey.String(k.subscription))
+		}
+		return newMeasurement(errType, attrs...)
+	})
+}
+
+// maxCached bounds each cache of the Observer, so that churning
+// subscription URLs (or, with Config.SubscriptionMetrics, subscriptions)
+// cannot grow it without end: past it, values are computed at each use.
+const maxCached = 100_000
+
+// cached returns m[k], computing it with compute on a miss and keeping it
+// unless m holds maxCached entries already. mu guards m.
+func cached[K comparable, V any](mu *sync.RWMutex, m map[K]V, k K, compute func() V) V {
+	mu.RLock()
+	v, ok := m[k]
+	mu.RUnlock()
+	if ok {
+		return v
 	}
-	span.End(trace.WithTimestamp(a.StartedAt.Add(a.Duration)))
+	v = compute()
+	mu.Lock()
+	if len(m) < maxCached {
+		m[k] = v
+	}
+	mu.Unlock()
+	return v
 }
 
 // attemptErrorType is the error.type of a failed attempt, "" for a
@@ -207,16 +273,21 @@ func attemptErrorType(a *webhook.Attempt) string {
 	return string(a.ErrorClass)
 }
 
+// deliveryKey identifies the attribute set of a delivery's data points.
+type deliveryKey struct {
+	eventType webhook.EventType
+	state     webhook.DeliveryState
+}
+
 // DeliveryStateChanged implements webhook.Observer: it counts the
 // delivery that ended and records how long it took.
 func (o *Observer) DeliveryStateChanged(d *webhook.Delivery) {
-	set := metric.WithAttributeSet(attribute.NewSet(
-		EventTypeKey.String(string(d.EventType)),
-		DeliveryStateKey.String(string(d.State)),
-	))
+	m := cached(&o.mu, o.deliverySets, deliveryKey{d.EventType, d.State}, func() *measurement {
+		return newMeasurement("", EventTypeKey.String(string(d.EventType)), DeliveryStateKey.String(string(d.State)))
+	})
 	ctx := context.Background()
-	o.deliveries.Add(ctx, 1, set)
-	o.deliveryDuration.Record(ctx, max(d.UpdatedAt.Sub(d.CreatedAt), 0).Seconds(), set)
+	o.deliveries.Add(ctx, 1, m.add...)
+	o.deliveryDuration.Record(ctx, max(d.UpdatedAt.Sub(d.CreatedAt), 0).Seconds(), m.record...)
 }
 
 // SubscriptionDisabled implements webhook.DisableObserver: it counts the
@@ -237,9 +308,9 @@ func (o *Observer) TraceContext(ctx context.Context) string {
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ""
 	}
-	carrier := propagation.MapCarrier{}
-	o.cfg.Propagator.Inject(ctx, carrier)
-	return encodeCarrier(carrier)
+	var c encoder
+	o.cfg.Propagator.Inject(ctx, &c)
+	return c.String()
 }
 
 // InjectHeaders implements webhook.HeaderInjector: with
@@ -250,8 +321,9 @@ func (o *Observer) InjectHeaders(d *webhook.Delivery, h http.Header) {
 	if !o.cfg.PropagateToEndpoints || d.TraceContext == "" {
 		return
 	}
-	for k, v := range decodeCarrier(d.TraceContext) {
-		h.Set(k, v)
+	c := decoder(d.TraceContext)
+	for _, k := range c.Keys() {
+		h.Set(k, c.Get(k))
 	}
 }
 
@@ -261,71 +333,114 @@ func (o *Observer) publisher(tc string) trace.SpanContext {
 	if tc == "" {
 		return trace.SpanContext{}
 	}
-	ctx := o.cfg.Propagator.Extract(context.Background(), decodeCarrier(tc))
+	ctx := o.cfg.Propagator.Extract(context.Background(), decoder(tc))
 	return trace.SpanContextFromContext(ctx)
 }
 
-// encodeCarrier encodes a carrier as a URL query: compact, and able to hold
-// whatever fields a propagator sets.
-func encodeCarrier(c propagation.MapCarrier) string {
-	v := make(url.Values, len(c))
-	for k, s := range c {
-		v.Set(k, s)
+// traceparent is the header of the W3C trace context.
+const traceparent = "traceparent"
+
+// encoder is a propagation.TextMapCarrier that encodes what a propagator
+// injects into it as a string: the value alone when the propagator set
+// only traceparent (the usual case, and the smallest to store), else a URL
+// query of every field, able to hold whatever a propagator sets. A
+// traceparent holds no '=', a query always does: decoder tells them apart.
+type encoder struct {
+	keys, values []string
+}
+
+func (c *encoder) Get(key string) string {
+	for i, k := range c.keys {
+		if k == key {
+			return c.values[i]
+		}
+	}
+	return ""
+}
+
+func (c *encoder) Set(key, value string) {
+	for i, k := range c.keys {
+		if k == key {
+			c.values[i] = value
+			return
+		}
+	}
+	c.keys, c.values = append(c.keys, key), append(c.values, value)
+}
+
+func (c *encoder) Keys() []string { return c.keys }
+
+func (c *encoder) String() string {
+	if len(c.keys) == 1 && c.keys[0] == traceparent && !strings.Contains(c.values[0], "=") {
+		return c.values[0]
+	}
+	v := make(url.Values, len(c.keys))
+	for i, k := range c.keys {
+		v.Set(k, c.values[i])
 	}
 	return v.Encode()
 }
 
-// decodeCarrier is the inverse of encodeCarrier; a malformed string yields
-// what could be read of it.
-func decodeCarrier(s string) propagation.MapCarrier {
-	v, _ := url.ParseQuery(s)
-	c := make(propagation.MapCarrier, len(v))
-	for k := range v {
-		c[k] = v.Get(k)
+// decoder is a propagation.TextMapCarrier reading what encoder wrote. A
+// malformed string yields what could be read of it.
+type decoder string
+
+func (s decoder) Get(key string) string {
+	if !strings.Contains(string(s), "=") {
+		if key == traceparent {
+			return string(s)
+		}
+		return ""
 	}
-	return c
+	v, _ := url.ParseQuery(string(s))
+	return v.Get(key)
 }
 
-// maxEndpoints bounds the endpoints whose parsed URL is kept, so that a
-// churn of subscription URLs cannot grow the cache without end.
-const maxEndpoints = 100_000
+func (s decoder) Set(string, string) {}
 
-// endpointInfo is what the attributes need of an endpoint URL.
+func (s decoder) Keys() []string {
+	if !strings.Contains(string(s), "=") {
+		return []string{traceparent}
+	}
+	v, _ := url.ParseQuery(string(s))
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// endpointInfo is the attributes of an endpoint URL.
 type endpointInfo struct {
-	host     string
-	port     int
-	redacted string
+	address, port, url attribute.KeyValue // server.address, server.port, url.full (redacted)
 }
 
-// endpoint returns the parsed form of rawURL, nil when it is empty or
-// does not parse. Parsed forms are cached: a Dispatcher sends many
-// attempts to few URLs.
+// endpoint returns the attributes of rawURL, nil when it is empty or does
+// not parse. They are cached: a Dispatcher sends many attempts to few
+// URLs.
 func (o *Observer) endpoint(rawURL string) *endpointInfo {
 	if rawURL == "" {
 		return nil
 	}
-	if ep, ok := o.endpoints.Load(rawURL); ok {
-		return ep.(*endpointInfo)
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" {
-		return nil
-	}
-	ep := &endpointInfo{host: u.Hostname(), redacted: webhook.RedactURL(rawURL)}
-	port := u.Port()
-	if port == "" {
-		port = "443"
-		if u.Scheme == "http" {
-			port = "80"
+	return cached(&o.mu, o.endpoints, rawURL, func() *endpointInfo {
+		u, err := url.Parse(rawURL)
+		if err != nil || u.Host == "" {
+			return nil
 		}
-	}
-	ep.port, _ = strconv.Atoi(port)
-	if o.nEndpoints.Load() < maxEndpoints {
-		if _, loaded := o.endpoints.LoadOrStore(rawURL, ep); !loaded {
-			o.nEndpoints.Add(1)
+		port := u.Port()
+		if port == "" {
+			port = "443"
+			if u.Scheme == "http" {
+				port = "80"
+			}
 		}
-	}
-	return ep
+		p, _ := strconv.Atoi(port)
+		return &endpointInfo{
+			address: semconv.ServerAddress(u.Hostname()),
+			port:    semconv.ServerPort(p),
+			url:     semconv.URLFull(webhook.RedactURL(rawURL)),
+		}
+	})
 }
 
 // queueStatsTimeout bounds one QueueStats call of a collection.

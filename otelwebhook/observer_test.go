@@ -194,7 +194,6 @@ func TestObserverSuccess(t *testing.T) {
 	require.Equal(t, "task.updated", a[otelwebhook.EventTypeKey].AsString())
 	require.Equal(t, d.EventID, a[otelwebhook.EventIDKey].AsString())
 	require.Equal(t, sub.ID, a[otelwebhook.SubscriptionIDKey].AsString())
-	require.Equal(t, "org_1", a[otelwebhook.OrganizationIDKey].AsString())
 	require.EqualValues(t, 1, a[otelwebhook.AttemptNumberKey].AsInt64())
 	require.EqualValues(t, 204, a[semconv.HTTPResponseStatusCodeKey].AsInt64())
 	require.Equal(t, "POST", a[semconv.HTTPRequestMethodKey].AsString())

@@ -92,7 +92,8 @@ const (
 	// SubscriptionIDKey is the subscription id ("sub_…"), on spans, and on
 	// attempt metrics with Config.SubscriptionMetrics.
 	SubscriptionIDKey = attribute.Key("webhook.subscription.id")
-	// OrganizationIDKey is the organization of the event, on spans.
+	// OrganizationIDKey is the organization of the event, on the
+	// receiver's spans.
 	OrganizationIDKey = attribute.Key("webhook.organization.id")
 	// AttemptNumberKey is the attempt's number, 1 for the first, on spans.
 	AttemptNumberKey = attribute.Key("webhook.attempt.number")
