@@ -64,15 +64,18 @@ func (o countingOTel) DeliveryStateChanged(d *webhook.Delivery) {
 }
 
 // BenchmarkObserverOverhead measures the adapter's cost per delivery:
-// rounds of b.N deliveries from Publish to a local receiver, each by a
+// six rounds of b.N deliveries from Publish to a local receiver, each by a
 // fresh Dispatcher over a MemoryStore with 64 attempts in flight,
 // alternately with a counting Observer and with an otelwebhook.Observer
-// on the OpenTelemetry SDK (every span sampled and batched to an exporter
-// that drops them, metrics aggregated for a ManualReader). Each event is
-// published inside a span, so that the trace context is encoded, stored,
-// and decoded into each attempt span's link. It reports the median process
-// CPU time per delivery of each (user and system, the receiver's included:
-// what a shared machine disturbs least) and the median ratio of the two.
+// on the OpenTelemetry SDK (metrics aggregated for a ManualReader; attempt
+// spans batched to an exporter that drops them), which of the two goes
+// first alternating too. Each event is published inside a span, so that
+// its trace context is encoded and stored, and decoded into the link of
+// each sampled attempt span. The sub-benchmarks sample every attempt span,
+// one in ten, none, or have a no-op TracerProvider (metrics alone). Each
+// reports the median process CPU time per delivery with and without the
+// adapter (user and system, the receiver's included: what a shared machine
+// disturbs least) and the median ratio of the two.
 func BenchmarkObserverOverhead(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
