@@ -370,3 +370,18 @@ func TestObserverQueueGauges(t *testing.T) {
 	_, ok := s.tm.collect(t)["webhook.queue.deliveries"]
 	require.False(t, ok, "no gauges once unregistered")
 }
+
+func TestObserverDisableReasons(t *testing.T) {
+	t.Parallel()
+	tm := newTelemetry(t)
+	o, err := otelwebhook.NewObserver(tm.config())
+	require.NoError(t, err)
+	sub := &webhook.Subscription{ID: "sub_1", OrganizationID: "org_1"}
+	o.SubscriptionDisabled(sub, webhook.DisabledGone)
+	o.SubscriptionDisabled(sub, "no successful delivery since 2026-06-22T09:00:00Z (failing for 120h0m0s or more)")
+	o.SubscriptionDisabled(sub, "no successful delivery since 2026-06-23T09:00:00Z (failing for 120h0m0s or more)")
+
+	m := tm.collect(t)
+	m.requireSum(t, 1, "webhook.subscriptions.disabled", otelwebhook.DisableReasonKey.String("gone"))
+	m.requireSum(t, 2, "webhook.subscriptions.disabled", otelwebhook.DisableReasonKey.String("failing"))
+}
