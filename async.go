@@ -153,9 +153,12 @@ func (a *AsyncHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	job := asyncJob{ctx: context.WithoutCancel(ctx), rec: rec, claim: dedupeClaimFrom(ctx)}
 	queued, closed := a.enqueue(job)
 	if !queued {
-		msg := "webhook: queue full, retry later"
+		msg, reason := "webhook: queue full, retry later", RejectQueueFull
 		if closed {
-			msg = "webhook: shutting down, retry later"
+			msg, reason = "webhook: shutting down, retry later", RejectShuttingDown
+		}
+		if rec.obs != nil {
+			rec.obs.RequestRejected(r, http.StatusServiceUnavailable, reason)
 		}
 		a.log.LogAttrs(ctx, slog.LevelWarn, "webhook: event refused", slog.String("delivery_id", rec.event.DeliveryID), slog.String("reason", msg))
 		w.Header().Set("Retry-After", a.retryAfter)
@@ -220,7 +223,7 @@ func (a *AsyncHandler) run(job asyncJob) {
 	}
 	ctx, cancel := context.WithCancel(job.ctx)
 	stop := context.AfterFunc(a.abort, cancel)
-	err := callHandler(ctx, a.h, job.rec, false)
+	err := handle(ctx, a.h, job.rec, false)
 	stop()
 	cancel()
 	if err != nil {

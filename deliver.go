@@ -139,7 +139,7 @@ func (d *Dispatcher) finishUnsent(dl *Delivery, reason string) {
 	ctx, cancel := d.storeContext()
 	defer cancel()
 	if d.complete(ctx, dl, a) {
-		d.observe(dl, a)
+		d.observe(dl, a, "")
 	}
 }
 
@@ -253,6 +253,9 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, ep endpoint
 	var secrets [2]Secret // the current secret and one in its grace period
 	if err := d.signer.sign(h, appendActiveSecrets(secrets[:0], sub, started), dl.ID, dl.EventType, started, dl.Body); err != nil {
 		return fail(ErrorClassOther, fmt.Errorf("webhook: sign delivery: %w", err))
+	}
+	if d.injector != nil {
+		d.injector.InjectHeaders(dl, h)
 	}
 
 	clock := time.Now() // latency on the monotonic clock, whatever d.now says
@@ -434,7 +437,7 @@ func (d *Dispatcher) record(ctx context.Context, sub *Subscription, dl *Delivery
 		d.scheduled(dl.NextAttemptAt)
 	}
 	d.updateHealth(sub, a, out)
-	d.observe(dl, a)
+	d.observe(dl, a, sub.URL)
 }
 
 // logAttempt logs an attempt: at debug level when it succeeded, info when
@@ -506,14 +509,19 @@ func (d *Dispatcher) complete(ctx context.Context, dl *Delivery, a *Attempt) boo
 	return true
 }
 
-// observe tells the observer about a recorded attempt, after the store and
-// the endpoint's health are up to date.
-func (d *Dispatcher) observe(dl *Delivery, a *Attempt) {
+// observe tells the observer about a recorded attempt to url (empty when
+// none was sent), after the store and the endpoint's health are up to
+// date.
+func (d *Dispatcher) observe(dl *Delivery, a *Attempt, url string) {
 	o := d.cfg.Observer
 	if o == nil {
 		return
 	}
-	o.AttemptFinished(dl, a)
+	if ao, ok := o.(AttemptObserver); ok {
+		ao.AttemptRecorded(dl, a, url)
+	} else {
+		o.AttemptFinished(dl, a)
+	}
 	if dl.State == StateSucceeded || dl.State == StateFailed {
 		o.DeliveryStateChanged(dl)
 	}

@@ -117,7 +117,9 @@ type Config struct {
 	// goroutine that recorded the deciding attempt: return quickly (hand
 	// slow work to a queue).
 	OnDisable func(ctx context.Context, sub *Subscription, reason string)
-	// Observer, if set, is told about every attempt and state change.
+	// Observer, if set, is told about every attempt and state change;
+	// and more when it implements AttemptObserver, TraceObserver,
+	// DisableObserver or HeaderInjector.
 	Observer Observer
 	// Logger receives the dispatcher's logs. Defaults to slog.Default().
 	Logger *slog.Logger
@@ -315,6 +317,9 @@ type Dispatcher struct {
 	deliveryHeader string
 	now            func() time.Time
 	lease          time.Duration
+	// The extensions Config.Observer implements, if any.
+	tracer   TraceObserver
+	injector HeaderInjector
 
 	mu       sync.Mutex
 	started  bool
@@ -402,6 +407,8 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		room:           make(chan struct{}, 1),
 		queues:         newEndpointQueues(c.Workers, c.MaxPerEndpoint),
 	}
+	d.tracer, _ = c.Observer.(TraceObserver)
+	d.injector, _ = c.Observer.(HeaderInjector)
 	return d, nil
 }
 
@@ -495,7 +502,8 @@ func (d *Dispatcher) isClosed() bool {
 // data.diff), then the error of Config.Validator if it refuses the event,
 // an error wrapping ErrPayloadTooLarge for an envelope over
 // Config.MaxPayloadBytes, and store errors wrapped. An event no
-// subscription matches is valid and dropped.
+// subscription matches is valid and dropped. When Config.Observer is a
+// TraceObserver, every delivery keeps the trace context of ctx.
 func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 	if d.isClosed() {
 		return ErrClosed
@@ -517,6 +525,13 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) error {
 	dls, err := newDeliveries(e, ids, now, d.cfg.MaxPayloadBytes)
 	if err != nil || len(dls) == 0 {
 		return err
+	}
+	if d.tracer != nil {
+		if tc := d.tracer.TraceContext(ctx); tc != "" {
+			for _, dl := range dls {
+				dl.TraceContext = tc
+			}
+		}
 	}
 	if err := d.store.Enqueue(ctx, dls); err != nil {
 		return fmt.Errorf("webhook: publish: enqueue: %w", err)

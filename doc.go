@@ -157,6 +157,21 @@
 // Webhooks, with a timestamp tolerance against replays. Every secret is a
 // [Secret], printed redacted; [Secret.Reveal] returns its value.
 //
+// # Observability
+//
+// A [Config.Observer] is told about every attempt and every delivery that
+// ends; optional interfaces tell it more ([AttemptObserver],
+// [TraceObserver], [DisableObserver], [HeaderInjector]). With a
+// TraceObserver, Publish keeps the trace context of its ctx with each
+// delivery ([Delivery.TraceContext]), so an attempt made days later, by
+// another process, can be linked to the trace that published the event.
+// Stores that implement [QueueStatsStore] report their backlog. On the
+// receiving side, [ReceiverConfig.Observer] learns why requests were
+// refused, about duplicates and every run of the handler, and
+// [AsyncHandler.Stats] reports the queue. The otelwebhook package, a module
+// of its own (github.com/onplana/webhook/otelwebhook), implements them all
+// with OpenTelemetry metrics and spans.
+//
 // # Shutdown
 //
 // [Dispatcher.Close] stops claiming, waits for attempts in flight and leaves

@@ -21,6 +21,10 @@ func (q *fifo[T]) front() T { return q.items[q.head] }
 // back returns the newest value; the queue must not be empty.
 func (q *fifo[T]) back() T { return q.items[len(q.items)-1] }
 
+// all returns the values queued, oldest first, in the queue's own array:
+// valid until the next push or pop.
+func (q *fifo[T]) all() []T { return q.items[q.head:] }
+
 // pop removes and returns the oldest value; the queue must not be empty.
 func (q *fifo[T]) pop() T {
 	v := q.items[q.head]

@@ -113,6 +113,9 @@ func (d *Dispatcher) modifyHealth(id string, change func(*Subscription) (reason 
 	d.log.LogAttrs(ctx, slog.LevelWarn, "webhook: subscription disabled",
 		slog.String("subscription_id", sub.ID), slog.String("organization_id", sub.OrganizationID),
 		slog.String("endpoint", RedactURL(sub.URL)), slog.String("reason", reason))
+	if o, ok := d.cfg.Observer.(DisableObserver); ok {
+		o.SubscriptionDisabled(sub, reason)
+	}
 	if d.cfg.OnDisable != nil {
 		d.cfg.OnDisable(d.runCtxOrBackground(), sub, reason)
 	}

@@ -173,9 +173,15 @@ func (d *Idempotency) Middleware(next http.Handler) http.Handler {
 		if err != nil {
 			d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe claim failed",
 				slog.String("delivery_id", key), slog.String("error", err.Error()))
+			if rec.obs != nil {
+				rec.obs.RequestRejected(r, http.StatusServiceUnavailable, RejectDedupeUnavailable)
+			}
 			w.Header().Set("Retry-After", d.retryAfter)
 			http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
 			return
+		}
+		if rec.obs != nil && (res == ClaimDone || res == ClaimInFlight) {
+			rec.obs.DuplicateDelivery(r, rec.event, res)
 		}
 		switch res {
 		case ClaimDone:
@@ -191,6 +197,9 @@ func (d *Idempotency) Middleware(next http.Handler) http.Handler {
 		default:
 			d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe store returned an invalid claim result",
 				slog.String("delivery_id", key), slog.Int("result", int(res)))
+			if rec.obs != nil {
+				rec.obs.RequestRejected(r, http.StatusServiceUnavailable, RejectDedupeUnavailable)
+			}
 			w.Header().Set("Retry-After", d.retryAfter)
 			http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
 			return

@@ -90,7 +90,7 @@ func cmpDue(a, b dueEntry) int {
 // removedCount counts the removed deliveries still in q's FIFO.
 func removedCount(q *pendingQueue) int {
 	n := 0
-	for _, e := range q.ready.items[q.ready.head:] {
+	for _, e := range q.ready.all() {
 		if e.md.heapIdx != inReady {
 			n++
 		}

@@ -88,6 +88,10 @@ type ReceiverConfig struct {
 	// since its Shutdown owns the workers; NewReceiver refuses it.
 	// Defaults to nil: the handler runs before the answer.
 	Async *AsyncConfig
+	// Observer, if set, is told about rejected requests, duplicates and
+	// every run of the event handler, here and in the Idempotency and
+	// AsyncHandler behind the Middleware. Defaults to none.
+	Observer ReceiverObserver
 }
 
 // Receiver authenticates incoming webhook deliveries. Its Middleware reads
@@ -129,6 +133,7 @@ type Receiver struct {
 	prevHeader  string
 	log         *slog.Logger
 	idem        *Idempotency // nil without ReceiverConfig.Dedupe
+	obs         ReceiverObserver
 }
 
 // NewReceiver returns a Receiver for cfg. It returns an error wrapping
@@ -155,6 +160,7 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		sigHeader:   cmp.Or(cfg.SignatureHeader, DefaultSignatureHeader),
 		prevHeader:  cmp.Or(cfg.PreviousSignatureHeader, DefaultPreviousSignatureHeader),
 		log:         cfg.Logger,
+		obs:         cfg.Observer,
 	}
 	if rv.scheme == "" {
 		rv.scheme = SchemeOnplana
@@ -202,6 +208,7 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 type received struct {
 	event *Event
 	body  []byte
+	obs   ReceiverObserver // the Receiver's; nil when it has none
 }
 
 type receivedKey struct{}
@@ -255,17 +262,17 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			rv.reject(w, r, http.StatusMethodNotAllowed, "webhook: method not allowed, use POST", nil)
+			rv.reject(w, r, http.StatusMethodNotAllowed, RejectMethod, "webhook: method not allowed, use POST", nil)
 			return
 		}
 		// Refuse early what cannot be valid: no signature means no need to
 		// read, let alone hash, an unauthenticated body.
 		if err := rv.signaturePresent(r.Header); err != nil {
-			rv.reject(w, r, http.StatusUnauthorized, "webhook: missing signature", err)
+			rv.reject(w, r, http.StatusUnauthorized, RejectMissingSignature, "webhook: missing signature", err)
 			return
 		}
 		if r.ContentLength > rv.maxBody {
-			rv.reject(w, r, http.StatusRequestEntityTooLarge, "webhook: body too large", ErrPayloadTooLarge)
+			rv.reject(w, r, http.StatusRequestEntityTooLarge, RejectTooLarge, "webhook: body too large", ErrPayloadTooLarge)
 			return
 		}
 		var partsBuf [16][]byte
@@ -275,11 +282,11 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			var tooLarge *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooLarge):
-				rv.reject(w, r, http.StatusRequestEntityTooLarge, "webhook: body too large", ErrPayloadTooLarge)
+				rv.reject(w, r, http.StatusRequestEntityTooLarge, RejectTooLarge, "webhook: body too large", ErrPayloadTooLarge)
 			case r.Context().Err() != nil || errors.Is(err, os.ErrDeadlineExceeded):
-				rv.reject(w, r, http.StatusRequestTimeout, "webhook: body not received in time", err)
+				rv.reject(w, r, http.StatusRequestTimeout, RejectReadTimeout, "webhook: body not received in time", err)
 			default:
-				rv.reject(w, r, http.StatusBadRequest, "webhook: could not read body", err)
+				rv.reject(w, r, http.StatusBadRequest, RejectUnreadable, "webhook: could not read body", err)
 			}
 			return
 		}
@@ -296,27 +303,27 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 		}
 		releaseChunks(parts)
 		if err != nil {
-			msg := "webhook: invalid signature"
+			msg, reason := "webhook: invalid signature", RejectSignature
 			if errors.Is(err, ErrTimestamp) {
-				msg = "webhook: signature timestamp outside tolerance"
+				msg, reason = "webhook: signature timestamp outside tolerance", RejectTimestamp
 			}
-			rv.reject(w, r, http.StatusUnauthorized, msg, err)
+			rv.reject(w, r, http.StatusUnauthorized, reason, msg, err)
 			return
 		}
 		e, err := ParseEvent(body)
 		if err != nil {
-			rv.reject(w, r, http.StatusBadRequest, "webhook: body is not a valid event envelope", err)
+			rv.reject(w, r, http.StatusBadRequest, RejectMalformed, "webhook: body is not a valid event envelope", err)
 			return
 		}
 		if typ := r.Header.Get(rv.eventHeader); typ != "" && typ != string(e.Type) {
-			rv.reject(w, r, http.StatusBadRequest, "webhook: event header does not match the envelope", nil)
+			rv.reject(w, r, http.StatusBadRequest, RejectEventMismatch, "webhook: event header does not match the envelope", nil)
 			return
 		}
 		if rv.maxAge > 0 && rv.now().Sub(e.Timestamp) > rv.maxAge {
-			rv.reject(w, r, http.StatusBadRequest, "webhook: event too old", nil)
+			rv.reject(w, r, http.StatusBadRequest, RejectTooOld, "webhook: event too old", nil)
 			return
 		}
-		ctx := context.WithValue(r.Context(), receivedKey{}, &received{event: e, body: body})
+		ctx := context.WithValue(r.Context(), receivedKey{}, &received{event: e, body: body, obs: rv.obs})
 		r = r.WithContext(ctx)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
@@ -404,10 +411,14 @@ func releaseChunks(parts [][]byte) {
 	}
 }
 
-// reject answers a request that did not pass the Middleware and logs why.
-// msg is sent to the client; err, logged, is never sent (it could help an
-// attacker tell which check failed beyond what the status says).
-func (rv *Receiver) reject(w http.ResponseWriter, r *http.Request, status int, msg string, err error) {
+// reject answers a request that did not pass the Middleware, logs why and
+// tells the observer. msg is sent to the client; err, logged, is never
+// sent (it could help an attacker tell which check failed beyond what the
+// status says).
+func (rv *Receiver) reject(w http.ResponseWriter, r *http.Request, status int, reason RejectReason, msg string, err error) {
+	if rv.obs != nil {
+		rv.obs.RequestRejected(r, status, reason)
+	}
 	level := slog.LevelWarn
 	if status == http.StatusMethodNotAllowed {
 		level = slog.LevelDebug
@@ -481,7 +492,7 @@ func (rv *Receiver) ServeEvents(h EventHandler) http.Handler {
 			http.Error(w, "webhook: receiver misconfigured", http.StatusInternalServerError)
 			return
 		}
-		if err := callHandler(r.Context(), h, rec, true); err != nil {
+		if err := handle(r.Context(), h, rec, true); err != nil {
 			logEventError(r.Context(), logger, rec.event, err)
 			if isPermanent(err) {
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -59,7 +59,9 @@ type DeliveryStore interface {
 	// NextAttemptAt. It keeps CreatedAt when set (the Dispatcher sets it from
 	// its clock) and sets it to the current time when zero. ErrConflict if
 	// an ID exists or repeats in the batch. It refuses the batch if
-	// ValidateDelivery refuses one of its deliveries.
+	// ValidateDelivery refuses one of its deliveries. TraceContext is kept
+	// as given and returned with the delivery by Claim, GetDelivery and
+	// ListDeliveries.
 	Enqueue(ctx context.Context, deliveries []*Delivery) error
 	// Claim leases up to limit pending deliveries due at now (NextAttemptAt
 	// <= now), plus delivering ones whose lease expired before now, oldest

@@ -207,6 +207,11 @@ type Delivery struct {
 	LastError      string    // error of the last attempt, if any
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// TraceContext is the trace context of the Publish call that created
+	// the delivery, encoded by the Dispatcher's TraceObserver; empty when
+	// there was none. Stores keep it unchanged. It is not part of the body,
+	// and reaches the endpoint only through a HeaderInjector.
+	TraceContext string
 }
 
 // Attempt records one HTTP attempt of a delivery, for the delivery log.

@@ -25,7 +25,8 @@ const deliveryFrom = `webhook_deliveries d LEFT JOIN webhook_queue q ON q.delive
 const deliveryColumns = `d.id, d.event_id, d.event_type, d.subscription_id, d.organization_id, d.project_id, d.body,
 	CASE WHEN q.lease_expires_at IS NULL THEN d.state ELSE 'delivering' END,
 	d.attempt_count, d.next_attempt_at, q.lease_expires_at, d.last_status_code, d.last_error, d.created_at,
-	CASE WHEN q.lease_expires_at IS NULL THEN d.updated_at ELSE coalesce(q.claimed_at, d.updated_at) END`
+	CASE WHEN q.lease_expires_at IS NULL THEN d.updated_at ELSE coalesce(q.claimed_at, d.updated_at) END,
+	d.trace_context`
 
 // scanDelivery reads one row of deliveryColumns.
 func scanDelivery(row pgx.Row) (*webhook.Delivery, error) {
@@ -35,7 +36,7 @@ func scanDelivery(row pgx.Row) (*webhook.Delivery, error) {
 	)
 	err := row.Scan(&d.ID, &d.EventID, &d.EventType, &d.SubscriptionID, &d.OrganizationID, &d.ProjectID,
 		&d.Body, &d.State, &d.AttemptCount, &d.NextAttemptAt, &lease, &d.LastStatusCode, &d.LastError,
-		&d.CreatedAt, &d.UpdatedAt)
+		&d.CreatedAt, &d.UpdatedAt, &d.TraceContext)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +93,7 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 	}
 	var (
 		ids, events, types, subs, orgs, projects = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		traces                                   = make([]string, n)
 		bodies                                   = make([][]byte, n)
 		counts                                   = make([]int32, n)
 		next, created, updated                   = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
@@ -103,17 +105,18 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 		ids[i], events[i], types[i], subs[i] = d.ID, d.EventID, string(d.EventType), d.SubscriptionID
 		orgs[i], projects[i], bodies[i], counts[i] = d.OrganizationID, d.ProjectID, d.Body, int32(d.AttemptCount)
 		next[i], created[i], updated[i] = ts(d.NextAttemptAt), ts(d.CreatedAt), now
+		traces[i] = d.TraceContext
 		if d.CreatedAt.IsZero() {
 			created[i] = now
 		}
 	}
 	_, err := q.Exec(ctx, `WITH ins AS (
 			INSERT INTO webhook_deliveries (id, event_id, event_type, subscription_id, organization_id,
-				project_id, body, state, attempt_count, next_attempt_at, created_at, updated_at)
-			SELECT id, ev, typ, sub, org, proj, body, 'pending', cnt, nxt, cre, upd
+				project_id, body, state, attempt_count, next_attempt_at, created_at, updated_at, trace_context)
+			SELECT id, ev, typ, sub, org, proj, body, 'pending', cnt, nxt, cre, upd, tc
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-				$7::bytea[], $8::int[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
-				AS t(id, ev, typ, sub, org, proj, body, cnt, nxt, cre, upd)
+				$7::bytea[], $8::int[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $13::text[])
+				AS t(id, ev, typ, sub, org, proj, body, cnt, nxt, cre, upd, tc)
 			LIMIT `+strconv.Itoa(batchBound(n))+`
 			RETURNING id, subscription_id, next_attempt_at, attempt_count
 		), queued AS (
@@ -124,7 +127,7 @@ func enqueue(ctx context.Context, q querier, channel string, now time.Time, deli
 			RETURNING 1
 		)
 		SELECT pg_notify($12, '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_row`,
-		ids, events, types, subs, orgs, projects, bodies, counts, next, created, updated, channel)
+		ids, events, types, subs, orgs, projects, bodies, counts, next, created, updated, channel, traces)
 	if isUniqueViolation(err) {
 		return conflict("enqueue", "a delivery id exists or repeats in the batch")
 	}
@@ -181,7 +184,7 @@ var (
 		)
 		SELECT d.id, d.event_id, d.event_type, d.subscription_id, d.organization_id, d.project_id, d.body,
 			'delivering', d.attempt_count, d.next_attempt_at, $2::timestamptz, d.last_status_code,
-			d.last_error, d.created_at, $1::timestamptz, leased.attempt_count, ` + qualify("s", subscriptionColumns) + `
+			d.last_error, d.created_at, $1::timestamptz, d.trace_context, leased.attempt_count, ` + qualify("s", subscriptionColumns) + `
 		FROM leased
 		JOIN webhook_deliveries d ON d.id = leased.delivery_id
 		JOIN webhook_subscriptions s ON s.id = d.subscription_id
@@ -269,7 +272,7 @@ func collectClaimed(rows pgx.Rows) (out []*webhook.Delivery, subs map[string]*we
 	subDest := sub.dest()
 	dest := append([]any{&d.ID, &d.EventID, &d.EventType, &d.SubscriptionID, &d.OrganizationID, &d.ProjectID,
 		&d.Body, &d.State, &d.AttemptCount, &d.NextAttemptAt, &lease, &d.LastStatusCode, &d.LastError,
-		&d.CreatedAt, &d.UpdatedAt, &queuedCount}, subDest...)
+		&d.CreatedAt, &d.UpdatedAt, &d.TraceContext, &queuedCount}, subDest...)
 	// The same destinations, but nil (skipped, not decoded) for the
 	// subscription's columns.
 	known := slices.Clone(dest)

@@ -69,7 +69,9 @@ func TestMigrate0002To0003(t *testing.T) {
 	}
 
 	require.NoError(t, s.Migrate(ctx))
-	require.Equal(t, 4, SchemaVersion(), "every migration applied")
+	var applied int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT max(version) FROM webhook_schema_migrations`).Scan(&applied))
+	require.Equal(t, SchemaVersion(), applied, "every migration applied")
 	// No delivery row says 'delivering' any more: Release, which no longer
 	// writes the row's state, would leave it so.
 	var stored int

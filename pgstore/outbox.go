@@ -20,7 +20,8 @@ import (
 // (see webhook.NewDeliveries) and then, if Config.Validator is set, what it
 // refuses (it sees e before its ID and Timestamp are filled). It builds the
 // same bodies as Publish, filling an empty event ID and a zero Timestamp,
-// and returns the deliveries it recorded. Subscription matching reads
+// and returns the deliveries it recorded, with the trace context of ctx
+// when Config.TraceContext is set. Subscription matching reads
 // through tx, so it sees the transaction's own uncommitted subscriptions.
 // An error leaves tx usable only for rollback if PostgreSQL aborted it.
 func (s *Store) PublishTx(ctx context.Context, tx pgx.Tx, e webhook.Event) ([]*webhook.Delivery, error) {
@@ -48,6 +49,13 @@ func (s *Store) PublishTx(ctx context.Context, tx pgx.Tx, e webhook.Event) ([]*w
 	ds, err := webhook.NewDeliveries(e, ids, now, s.maxBytes)
 	if err != nil {
 		return nil, err
+	}
+	if s.traceCtx != nil {
+		if tc := s.traceCtx(ctx); tc != "" {
+			for _, d := range ds {
+				d.TraceContext = tc
+			}
+		}
 	}
 	if err := enqueue(ctx, tx, s.channel, now, ds); err != nil {
 		return nil, err

@@ -75,6 +75,13 @@ type Config struct {
 	// same value (onplana.Validator() to enforce the catalog's JSON
 	// Schemas). Defaults to nil: only the checks of webhook.NewDeliveries.
 	Validator webhook.EventValidator
+	// TraceContext, if set, encodes the trace context of a PublishTx
+	// call's ctx, which is kept with each of its deliveries as
+	// Delivery.TraceContext: set it to the TraceContext method of the
+	// Dispatcher's Observer (see webhook.TraceObserver), so that events
+	// published in a transaction are traced as those of Publish are.
+	// Defaults to nil: no trace context is kept.
+	TraceContext func(ctx context.Context) string
 }
 
 // Store is a webhook.Store, webhook.WorkNotifier and receiver DedupeStore on
@@ -87,6 +94,7 @@ type Store struct {
 	validator webhook.EventValidator
 	logger    *slog.Logger
 	now       func() time.Time
+	traceCtx  func(context.Context) string // Config.TraceContext
 
 	work chan struct{} // WorkAvailable; buffered, sends never block
 
@@ -138,6 +146,7 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 		validator: c.Validator,
 		logger:    c.Logger,
 		now:       c.Now,
+		traceCtx:  c.TraceContext,
 		work:      make(chan struct{}, 1),
 	}
 	s.completer = groupcommit.New(maxCompleteBatch, completeLinger, completeTimeout, s.flushCompletions)

@@ -15,7 +15,7 @@ import (
 
 const deliveryColumns = `id, event_id, event_type, subscription_id, organization_id, project_id, body,
 	state, attempt_count, next_attempt_at, lease_expires_at, last_status_code, last_error,
-	created_at, updated_at`
+	created_at, updated_at, trace_context`
 
 func scanDelivery(row scanner) (*webhook.Delivery, error) {
 	var (
@@ -23,7 +23,8 @@ func scanDelivery(row scanner) (*webhook.Delivery, error) {
 		next, lease, created, updated int64
 	)
 	err := row.Scan(&d.ID, &d.EventID, &d.EventType, &d.SubscriptionID, &d.OrganizationID, &d.ProjectID,
-		&d.Body, &d.State, &d.AttemptCount, &next, &lease, &d.LastStatusCode, &d.LastError, &created, &updated)
+		&d.Body, &d.State, &d.AttemptCount, &next, &lease, &d.LastStatusCode, &d.LastError, &created, &updated,
+		&d.TraceContext)
 	if err != nil {
 		return nil, err
 	}
@@ -61,9 +62,9 @@ func (s *Store) Enqueue(ctx context.Context, deliveries []*webhook.Delivery) err
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (id, event_id, event_type,
 			subscription_id, organization_id, project_id, body, state, attempt_count, next_attempt_at,
-			due_at, held, created_at, updated_at)
+			due_at, held, created_at, updated_at, trace_context)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?,
-				NOT EXISTS (SELECT 1 FROM subscriptions WHERE id = ? AND NOT disabled), ?, ?)`)
+				NOT EXISTS (SELECT 1 FROM subscriptions WHERE id = ? AND NOT disabled), ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -80,7 +81,7 @@ func (s *Store) Enqueue(ctx context.Context, deliveries []*webhook.Delivery) err
 			}
 			if _, err := stmt.ExecContext(ctx, d.ID, d.EventID, string(d.EventType), d.SubscriptionID,
 				d.OrganizationID, d.ProjectID, body, d.AttemptCount, next, next, d.SubscriptionID,
-				enc(created), enc(now)); err != nil {
+				enc(created), enc(now), d.TraceContext); err != nil {
 				return err
 			}
 		}

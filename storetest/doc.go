@@ -14,8 +14,9 @@
 // validation, matching by scope and event type, the queue (enqueue, claim
 // with each delivery's subscription, lease expiry, concurrent claimers,
 // complete, release, redeliver), the
-// delivery log with its filters and pagination, and WorkNotifier when the
-// store implements it. Schedules start at the fixed BaseTime, never at the
+// delivery log with its filters and pagination, the trace context kept
+// with each delivery, and WorkNotifier and QueueStatsStore when the store
+// implements them. Schedules start at the fixed BaseTime, never at the
 // clock, so a failure reproduces.
 //
 // RunDedupe does the same for a webhook.DedupeStore, the receiver side's

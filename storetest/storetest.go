@@ -136,6 +136,8 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"DeleteSubscriptionRemovesPending", testDeleteSubscriptionRemovesPending},
 		{"DisabledSubscriptionWaits", testDisabledSubscriptionWaits},
 		{"WorkNotifier", testWorkNotifier},
+		{"TraceContext", testTraceContext},
+		{"QueueStats", testQueueStats},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

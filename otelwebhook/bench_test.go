@@ -1,0 +1,200 @@
+//go:build unix
+
+package otelwebhook_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/otelwebhook"
+)
+
+// benchData is the data of the benchmark's events: a task of a realistic
+// size, as in the webhook package's dispatcher benchmarks.
+var benchData = []byte(`{"task":{"id":"task_01hzy3","title":"Prepare the quarterly portfolio review","status":"in_progress",` +
+	`"priority":"high","assignee_ids":["usr_1","usr_2"],"due_date":"2026-07-01","project_id":"proj_1",` +
+	`"created_at":"2026-06-01T10:00:00Z","updated_at":"2026-06-27T09:15:23Z"},` +
+	`"diff":{"due_date":{"before":"2026-06-28","after":"2026-07-01"}},"actor":{"id":"usr_3","name":"Ada"}}`)
+
+// benchCounter signals when n deliveries of events have succeeded.
+type benchCounter struct {
+	succeeded atomic.Int64
+	n         int64
+	done      chan struct{}
+}
+
+func (c *benchCounter) ended(d *webhook.Delivery) {
+	if d.State == webhook.StateSucceeded && d.EventType != webhook.EventPing && c.succeeded.Add(1) == c.n {
+		close(c.done)
+	}
+}
+
+// plainObserver is the baseline: an Observer that only counts.
+type plainObserver struct{ *benchCounter }
+
+func (plainObserver) AttemptFinished(*webhook.Delivery, *webhook.Attempt) {}
+func (o plainObserver) DeliveryStateChanged(d *webhook.Delivery)          { o.ended(d) }
+
+// countingOTel is the adapter, which also counts.
+type countingOTel struct {
+	*otelwebhook.Observer
+	*benchCounter
+}
+
+func (o countingOTel) DeliveryStateChanged(d *webhook.Delivery) {
+	o.Observer.DeliveryStateChanged(d)
+	o.ended(d)
+}
+
+// BenchmarkObserverOverhead measures the adapter's cost per delivery:
+// six rounds of b.N deliveries from Publish to a local receiver, each by a
+// fresh Dispatcher over a MemoryStore with 64 attempts in flight,
+// alternately with a counting Observer and with an otelwebhook.Observer
+// on the OpenTelemetry SDK (metrics aggregated for a ManualReader; attempt
+// spans batched to an exporter that drops them), which of the two goes
+// first alternating too. Each event is published inside a span, so that
+// its trace context is encoded and stored, and decoded into the link of
+// each sampled attempt span. The sub-benchmarks sample every attempt span,
+// one in ten, none, or have a no-op TracerProvider (metrics alone). Each
+// reports the median process CPU time per delivery with and without the
+// adapter (user and system, the receiver's included: what a shared machine
+// disturbs least) and the median ratio of the two.
+func BenchmarkObserverOverhead(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		sampler sdktrace.Sampler // nil: a no-op TracerProvider
+	}{
+		{"spans=all", sdktrace.AlwaysSample()},
+		{"spans=10%", sdktrace.TraceIDRatioBased(0.1)},
+		{"spans=none", sdktrace.NeverSample()},
+		{"metrics-only", nil},
+	} {
+		b.Run(bc.name, func(b *testing.B) { observerOverhead(b, bc.sampler) })
+	}
+}
+
+// observerOverhead is BenchmarkObserverOverhead with spans sampled by
+// sampler, or with a no-op TracerProvider when sampler is nil.
+func observerOverhead(b *testing.B, sampler sdktrace.Sampler) {
+	const rounds = 6
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	b.Cleanup(srv.Close)
+
+	var tp trace.TracerProvider = noop.NewTracerProvider()
+	if sampler != nil {
+		sdk := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+		b.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
+		tp = sdk
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	otelObs, err := otelwebhook.NewObserver(&otelwebhook.Config{MeterProvider: mp, TracerProvider: tp})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The publisher's span is always sampled, so that every event has a
+	// trace context to store and link, whatever the attempts' sampler.
+	ctx, span := sdktrace.NewTracerProvider().Tracer("bench").Start(context.Background(), "publish")
+	defer span.End()
+
+	round := func(adapter bool) float64 {
+		c := &benchCounter{n: int64(b.N), done: make(chan struct{})}
+		var obs webhook.Observer = plainObserver{c}
+		if adapter {
+			obs = countingOTel{otelObs, c}
+		}
+		runtime.GC()
+		return deliverRound(b, srv.URL, ctx, obs, c)
+	}
+	var plain, with, ratios []float64
+	b.ResetTimer()
+	for i := range rounds {
+		// Which goes first alternates: the second of two rounds runs on
+		// the heap and caches the first left.
+		var p, w float64
+		if i%2 == 0 {
+			p, w = round(false), round(true)
+		} else {
+			w, p = round(true), round(false)
+		}
+		plain, with, ratios = append(plain, p), append(with, w), append(ratios, w/p)
+	}
+	b.ReportMetric(median(plain), "plain-cpu-µs/delivery")
+	b.ReportMetric(median(with), "otel-cpu-µs/delivery")
+	b.ReportMetric(median(ratios), "ratio")
+}
+
+// deliverRound publishes c.n events under ctx to one subscription of a
+// fresh Dispatcher reporting to obs, waits until c says they were all
+// delivered, and returns the process CPU time per delivery in
+// microseconds.
+func deliverRound(b *testing.B, url string, ctx context.Context, obs webhook.Observer, c *benchCounter) float64 {
+	d, err := webhook.NewDispatcher(webhook.NewMemoryStore(), &webhook.Config{
+		Workers:         64,
+		MaxPerEndpoint:  64,
+		AllowHTTP:       true,
+		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		Observer:        obs,
+		Logger:          slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.CreateSubscription(ctx, webhook.SubscriptionParams{
+		OrganizationID: "org_1", URL: url + "/hook", EventTypes: []string{"task.*"},
+	}); err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close(context.Background())
+	e := webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_1", ProjectID: "proj_1", Data: benchData}
+
+	start := processCPU(b)
+	for range c.n {
+		if err := d.Publish(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Minute):
+		b.Fatalf("only %d of %d delivered", c.succeeded.Load(), c.n)
+	}
+	return float64(processCPU(b)-start) / float64(c.n) / 1e3
+}
+
+// processCPU returns the user and system CPU time the process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Skip("needs the process CPU time:", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// median returns the median of xs, which it sorts.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
+}
