@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -22,6 +23,10 @@ import (
 // in a min-heap ordered by when they are due, so Claim costs O(k log n) for k
 // claimed among n queued. Listing the delivery log walks the deliveries of
 // one subscription (or organization) newest first, filtering as it goes.
+//
+// Given a KeyRing (NewMemoryStoreWithKeys), it keeps each subscription's
+// signing secrets sealed, as the durable stores do, and opens them when a
+// subscription is read or claimed.
 //
 // The store keeps its own copies of what it is given and returns fresh copies,
 // so a caller cannot change stored state through a pointer. The one
@@ -54,6 +59,8 @@ type MemoryStore struct {
 	bySub map[string][]*memDelivery
 
 	work chan struct{}
+
+	keys *KeyRing // nil: secrets are kept in clear
 }
 
 // matchKey is one entry of the subscription index. project is empty for
@@ -64,8 +71,12 @@ type matchKey struct {
 
 type memSub struct {
 	// sub is replaced whole on update; its slices are never written to,
-	// so that Claim can share them.
+	// so that Claim can share them. Its Secrets are nil when sealed is set.
 	sub Subscription
+	// sealed holds sub's secrets encrypted under the key keyID when the
+	// store has a KeyRing; keyID is empty for secrets kept in clear.
+	keyID  string
+	sealed []byte
 	// parked holds pending deliveries that came due while the subscription
 	// was disabled; enabling it puts them back in the queue.
 	parked []*memDelivery
@@ -88,13 +99,21 @@ func (md *memDelivery) due() time.Time {
 }
 
 var (
-	_ Store        = (*MemoryStore)(nil)
-	_ WorkNotifier = (*MemoryStore)(nil)
+	_ Store             = (*MemoryStore)(nil)
+	_ WorkNotifier      = (*MemoryStore)(nil)
+	_ SecretReencrypter = (*MemoryStore)(nil)
 )
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
+// NewMemoryStore returns an empty MemoryStore that keeps signing secrets in
+// clear.
+func NewMemoryStore() *MemoryStore { return NewMemoryStoreWithKeys(nil) }
+
+// NewMemoryStoreWithKeys returns an empty MemoryStore that keeps signing
+// secrets sealed under keys (see KeyRing); a nil keys keeps them in clear,
+// like NewMemoryStore.
+func NewMemoryStoreWithKeys(keys *KeyRing) *MemoryStore {
 	return &MemoryStore{
+		keys:       keys,
 		subs:       make(map[string]*memSub),
 		orgSubs:    make(map[string][]*memSub),
 		index:      make(map[matchKey]map[*memSub]struct{}),
@@ -132,8 +151,12 @@ func (s *MemoryStore) CreateSubscription(ctx context.Context, sub *Subscription)
 	if _, ok := s.subs[sub.ID]; ok {
 		return storeErr(ErrConflict, "subscription "+sub.ID+" exists")
 	}
+	ms := &memSub{}
+	if err := s.store(ms, sub); err != nil {
+		return err
+	}
+	ms.sub.CreatedAt, ms.sub.UpdatedAt = now, now
 	sub.CreatedAt, sub.UpdatedAt = now, now
-	ms := &memSub{sub: cloneSubscription(sub)}
 	s.subs[sub.ID] = ms
 	s.orgSubs[sub.OrganizationID] = insertByID(s.orgSubs[sub.OrganizationID], ms, memSubID)
 	s.indexSub(ms)
@@ -151,8 +174,7 @@ func (s *MemoryStore) GetSubscription(ctx context.Context, id string) (*Subscrip
 	if !ok {
 		return nil, storeErr(ErrNotFound, "subscription "+id)
 	}
-	c := cloneSubscription(&ms.sub)
-	return &c, nil
+	return s.open(ms)
 }
 
 // ListSubscriptions implements SubscriptionStore. The cursor is the id of
@@ -180,8 +202,11 @@ func (s *MemoryStore) ListSubscriptions(ctx context.Context, organizationID stri
 	}
 	var out []*Subscription
 	for ; i < len(list) && len(out) < size; i++ {
-		c := cloneSubscription(&list[i].sub)
-		out = append(out, &c)
+		c, err := s.open(list[i])
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, c)
 	}
 	next := ""
 	if i < len(list) && len(out) > 0 {
@@ -208,13 +233,19 @@ func (s *MemoryStore) UpdateSubscription(ctx context.Context, sub *Subscription)
 	if sub.OrganizationID != ms.sub.OrganizationID {
 		return &ValidationError{Field: "OrganizationID", Reason: "cannot change"}
 	}
+	created, updated := ms.sub.CreatedAt, now
+	if updated.Before(created) { // the wall clock went back
+		updated = created
+	}
+	var next memSub
+	if err := s.store(&next, sub); err != nil {
+		return err
+	}
 	wasDisabled := ms.sub.Disabled
 	s.unindexSub(ms)
-	sub.CreatedAt, sub.UpdatedAt = ms.sub.CreatedAt, now
-	if sub.UpdatedAt.Before(sub.CreatedAt) { // the wall clock went back
-		sub.UpdatedAt = sub.CreatedAt
-	}
-	ms.sub = cloneSubscription(sub)
+	sub.CreatedAt, sub.UpdatedAt = created, updated
+	ms.sub, ms.keyID, ms.sealed = next.sub, next.keyID, next.sealed
+	ms.sub.CreatedAt, ms.sub.UpdatedAt = created, updated
 	s.indexSub(ms)
 	if wasDisabled && !sub.Disabled && len(ms.parked) > 0 {
 		nowKey := dueKey(time.Now())
@@ -396,8 +427,10 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 	var (
 		dropped []*memDelivery
 		skipped []*memDelivery // due, put back once the claim is done
+		claimed []*memDelivery // given back if the claim fails
 		lastMs  *memSub        // the subscription of the last delivery claimed,
 		lastSub *Subscription  // and its copy
+		err     error
 	)
 	for len(out) < limit && s.anyDue(nowKey) {
 		md := s.popDue(nowKey)
@@ -415,18 +448,33 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 			ms.parked = append(ms.parked, md)
 			continue
 		}
+		if ms != lastMs {
+			// Deliveries due together mostly share a subscription: one
+			// copy for each run of them.
+			var sub Subscription
+			if sub, err = s.claimedSubscription(ms); err != nil {
+				// Never hand out a delivery without its secrets.
+				s.requeue(md, nowKey)
+				break
+			}
+			lastMs, lastSub = ms, &sub
+		}
 		md.d.State = StateDelivering
 		md.d.LeaseExpiresAt = now.Add(lease)
 		md.d.UpdatedAt = now
 		s.lease(md) // due again when the lease expires
+		claimed = append(claimed, md)
 		copies = append(copies, md.d)
-		if ms != lastMs {
-			// Deliveries due together mostly share a subscription: one
-			// copy for each run of them.
-			lastMs, lastSub = ms, new(Subscription)
-			*lastSub = ms.sub
-		}
 		out = append(out, Claimed{Delivery: &copies[len(copies)-1], Subscription: lastSub})
+	}
+	if err != nil {
+		for _, md := range claimed {
+			s.unlease(md)
+			md.d.State = StatePending
+			md.d.LeaseExpiresAt = time.Time{}
+			s.queue.push(md, nowKey)
+		}
+		out = nil
 	}
 	for _, md := range skipped {
 		s.requeue(md, nowKey)
@@ -438,7 +486,7 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, limit int, lease
 		}
 		s.removeDeliveries(func(md *memDelivery) bool { return drop[md] }, dropped)
 	}
-	return out, nil
+	return out, err
 }
 
 // Complete implements DeliveryStore.
@@ -753,6 +801,80 @@ func (s *MemoryStore) removeDeliveries(drop func(*memDelivery) bool, candidates 
 			delete(s.bySub, sub)
 		}
 	}
+}
+
+// store sets ms to the stored form of sub: a copy, with its secrets sealed
+// when the store has a KeyRing. s.mu is held.
+func (s *MemoryStore) store(ms *memSub, sub *Subscription) error {
+	ms.sub, ms.keyID, ms.sealed = cloneSubscription(sub), "", nil
+	if s.keys == nil {
+		return nil
+	}
+	keyID, sealed, err := s.keys.SealSecrets(sub.ID, sub.Secrets)
+	if err != nil {
+		return err
+	}
+	ms.sub.Secrets, ms.keyID, ms.sealed = nil, keyID, sealed
+	return nil
+}
+
+// open returns a copy of the subscription stored in ms, its secrets opened.
+// s.mu is held.
+func (s *MemoryStore) open(ms *memSub) (*Subscription, error) {
+	c, err := s.claimedSubscription(ms)
+	if err != nil {
+		return nil, err
+	}
+	c.EventTypes = slices.Clone(c.EventTypes)
+	if ms.keyID == "" {
+		c.Secrets = slices.Clone(c.Secrets)
+	}
+	return &c, nil
+}
+
+// claimedSubscription returns the subscription stored in ms with its
+// secrets opened, sharing its event types (and its secrets, when they are
+// kept in clear) with the store. s.mu is held.
+func (s *MemoryStore) claimedSubscription(ms *memSub) (Subscription, error) {
+	c := ms.sub
+	if ms.keyID == "" {
+		return c, nil
+	}
+	secrets, err := s.keys.OpenSecrets(ms.sub.ID, ms.keyID, ms.sealed)
+	if err != nil {
+		return Subscription{}, err
+	}
+	c.Secrets = secrets
+	return c, nil
+}
+
+// ReencryptSecrets implements SecretReencrypter: it seals under the key
+// ring's current key the secrets of the subscriptions kept under another
+// key or in clear. It holds the store's lock while it runs.
+func (s *MemoryStore) ReencryptSecrets(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys == nil {
+		return 0, errors.New("webhook: reencrypt secrets: the store has no key ring")
+	}
+	n := 0
+	for _, ms := range s.subs {
+		if ms.keyID == s.keys.Current() {
+			continue
+		}
+		sub, err := s.claimedSubscription(ms)
+		if err != nil {
+			return n, err
+		}
+		if err := s.store(ms, &sub); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // cloneSubscription returns a copy of sub sharing no memory with it.

@@ -21,6 +21,20 @@ func TestMemoryStoreConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) webhook.Store { return webhook.NewMemoryStore() })
 }
 
+func TestMemoryStoreEncryption(t *testing.T) {
+	t.Parallel()
+	storetest.RunEncryption(t, func(t *testing.T) storetest.OpenFunc {
+		var s *webhook.MemoryStore
+		return func(keys *webhook.KeyRing) (webhook.Store, error) {
+			if s == nil {
+				s = webhook.NewMemoryStoreWithKeys(keys)
+				return s, nil
+			}
+			return webhook.ReopenMemoryStore(s, keys), nil
+		}
+	})
+}
+
 // memFixture is a MemoryStore with one subscription to every event.
 func memFixture(t *testing.T) (*webhook.MemoryStore, *storetest.IDGenerator, *webhook.Subscription) {
 	t.Helper()
