@@ -144,7 +144,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 		if err != nil || len(ds) == 0 {
 			return err
 		}
-		subs, err := subscriptionsOf(ctx, tx, ds)
+		subs, err := s.subscriptionsOf(ctx, tx, ds)
 		if err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 }
 
 // subscriptionsOf reads the subscriptions of ds, by id, in tx.
-func subscriptionsOf(ctx context.Context, tx *sql.Tx, ds []*webhook.Delivery) (map[string]*webhook.Subscription, error) {
+func (s *Store) subscriptionsOf(ctx context.Context, tx *sql.Tx, ds []*webhook.Delivery) (map[string]*webhook.Subscription, error) {
 	var ids []string
 	seen := make(map[string]bool, 1)
 	for _, d := range ds {
@@ -185,7 +185,7 @@ func subscriptionsOf(ctx context.Context, tx *sql.Tx, ds []*webhook.Delivery) (m
 	if err != nil {
 		return nil, err
 	}
-	found, err := collectSubscriptions(rows)
+	found, err := s.collectSubscriptions(rows)
 	if err != nil {
 		return nil, err
 	}

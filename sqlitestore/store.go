@@ -16,6 +16,18 @@
 // being attempted are claimed again when their lease expires: a receiver
 // may then see them twice, which is why receivers deduplicate by id.
 //
+// The database file, its WAL and its shared-memory file are created
+// readable by their owner only (0600): they hold the delivery log and, unless
+// Config.Keys seals them, the subscriptions' signing secrets. Open warns
+// when an existing file is readable by others.
+//
+// With Config.Keys, each subscription's signing secrets are sealed with
+// AES-256-GCM (see webhook.KeyRing), the key id beside the ciphertext. Open
+// seals the secrets an earlier version kept in clear, and refuses a
+// database whose secrets the ring cannot open. To rotate the key, open the
+// store with a ring holding the new key as current and the old one beside
+// it, call ReencryptSecrets, then drop the old key.
+//
 // One process only: several processes sharing the file would be correct
 // (SQLite locks it) but would wake each other only by polling; use pgstore
 // for that.
@@ -29,10 +41,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -67,15 +80,25 @@ type Config struct {
 	// Now returns the current time, for the timestamps the store sets.
 	// Defaults to time.Now.
 	Now func() time.Time
+	// Keys seals the subscriptions' signing secrets (see webhook.KeyRing);
+	// without it they are stored in clear, and Open logs a warning saying
+	// so. Defaults to nil.
+	Keys *webhook.KeyRing
+	// Logger receives the store's warnings (secrets in clear, a database
+	// file readable by others) and notes (secrets sealed at Open).
+	// Defaults to slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a webhook.Store and webhook.WorkNotifier in one SQLite file. It
 // is safe for concurrent use. Close releases the file.
 type Store struct {
-	w    *sql.DB // the one writer connection
-	r    *sql.DB // readers
-	now  func() time.Time
-	work chan struct{}
+	w      *sql.DB // the one writer connection
+	r      *sql.DB // readers
+	now    func() time.Time
+	keys   *webhook.KeyRing // nil: secrets are stored in clear
+	logger *slog.Logger
+	work   chan struct{}
 
 	completer *groupcommit.Committer[*completion] // batches concurrent Completes
 
@@ -84,13 +107,20 @@ type Store struct {
 }
 
 var (
-	_ webhook.Store        = (*Store)(nil)
-	_ webhook.WorkNotifier = (*Store)(nil)
+	_ webhook.Store             = (*Store)(nil)
+	_ webhook.WorkNotifier      = (*Store)(nil)
+	_ webhook.SecretReencrypter = (*Store)(nil)
 )
 
-// Open opens (creating if needed) the SQLite database file at path, applies
-// the embedded schema migrations, and returns a Store; cfg may be nil. The
+// Open opens (creating if needed, with mode 0600) the SQLite database file
+// at path, applies the embedded schema migrations, seals the signing secrets
+// kept in clear if cfg.Keys is set, and returns a Store; cfg may be nil. The
 // file must be on a local file system (WAL needs shared memory).
+//
+// Open fails with an error wrapping webhook.ErrKeyMissing when the database
+// holds secrets sealed under a key that cfg.Keys lacks (or cfg.Keys is nil),
+// and webhook.ErrKeyMismatch when cfg.Keys holds another key under that
+// key's id.
 func Open(path string, cfg *Config) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsAny(path, "?#") {
 		return nil, &webhook.ValidationError{Field: "path", Reason: "must be a file path without '?' or '#', not a URI or :memory:"}
@@ -114,12 +144,21 @@ func Open(path string, cfg *Config) (*Store, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if err := createPrivate(path, c.Logger); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open: %w", err)
+	}
 	sync := "NORMAL"
 	if c.SyncEveryCommit {
 		sync = "FULL"
 	}
+	// secure_delete(FAST) zeroes a row's old bytes in the pages a write
+	// rewrites anyway, so that a secret rewritten sealed (see
+	// ReencryptSecrets) leaves no copy in the file's free space.
 	dsn := path + "?_pragma=busy_timeout(" + strconv.FormatInt(c.BusyTimeout.Milliseconds(), 10) + ")" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")&_pragma=secure_delete(FAST)"
 
 	w, err := sql.Open("sqlite", dsn+"&_pragma=journal_mode(WAL)&_txlock=immediate")
 	if err != nil {
@@ -129,13 +168,17 @@ func Open(path string, cfg *Config) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: c.Now, work: make(chan struct{}, 1)}
+	s := &Store{w: w, now: c.Now, keys: c.Keys, logger: c.Logger, work: make(chan struct{}, 1)}
 	s.completer = groupcommit.New(maxCompleteBatch, completeLinger, completeTimeout, s.flushCompletions)
 	// The writer first: it switches the file to WAL and creates the schema
 	// before any reader opens it.
 	if err := s.migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, err
+	}
+	if err := s.prepareSecrets(context.Background()); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: open: %w", err)
 	}
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
@@ -146,6 +189,32 @@ func Open(path string, cfg *Config) (*Store, error) {
 	r.SetMaxIdleConns(c.MaxReaders)
 	s.r = r
 	return s, nil
+}
+
+// createPrivate creates the database file at path with mode 0600 if it does
+// not exist: SQLite would create it 0644 (less the umask), and it creates
+// the WAL and shared-memory files with the database file's mode. An
+// existing file, or WAL, readable or writable by others is left as it is,
+// with a warning.
+func createPrivate(path string, logger *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			continue
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			logger.Warn("sqlitestore: the database file is accessible to other users; restrict it with chmod 600",
+				slog.String("file", name), slog.String("mode", perm.String()))
+		}
+	}
+	return nil
 }
 
 // Close closes the database. It is idempotent. Deliveries still held by a
@@ -273,36 +342,4 @@ func isConstraint(err error) bool {
 		return false
 	}
 	return se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
-}
-
-// storedSecret is the stored form of a webhook.SigningSecret, which
-// marshals to a redacted placeholder on purpose.
-type storedSecret struct {
-	Secret    string    `json:"secret"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-}
-
-func encodeSecrets(ss []webhook.SigningSecret) (string, error) {
-	out := make([]storedSecret, len(ss))
-	for i, s := range ss {
-		out[i] = storedSecret{Secret: string(s.Secret), CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
-	}
-	b, err := json.Marshal(out)
-	return string(b), err
-}
-
-func decodeSecrets(b string) ([]webhook.SigningSecret, error) {
-	var in []storedSecret
-	if err := json.Unmarshal([]byte(b), &in); err != nil {
-		return nil, err
-	}
-	if len(in) == 0 {
-		return nil, nil
-	}
-	out := make([]webhook.SigningSecret, len(in))
-	for i, s := range in {
-		out[i] = webhook.SigningSecret{Secret: webhook.Secret(s.Secret), CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
-	}
-	return out, nil
 }

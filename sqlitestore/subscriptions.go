@@ -10,36 +10,40 @@ import (
 )
 
 const subscriptionColumns = `s.id, s.organization_id, s.project_id, s.url, s.event_types, s.description,
-	s.disabled, s.disabled_reason, s.secrets, s.failing_since, s.created_at, s.updated_at`
+	s.disabled, s.disabled_reason, s.secrets, s.secrets_key_id, s.secrets_sealed, s.failing_since,
+	s.created_at, s.updated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanSubscription(row scanner) (*webhook.Subscription, error) {
+// scanSubscription reads one row of subscriptionColumns, opening its
+// secrets.
+func (s *Store) scanSubscription(row scanner) (*webhook.Subscription, error) {
 	var (
 		sub                       webhook.Subscription
-		types, secrets            string
+		types                     string
+		secrets                   stored
 		failing, created, updated int64
 	)
 	err := row.Scan(&sub.ID, &sub.OrganizationID, &sub.ProjectID, &sub.URL, &types, &sub.Description,
-		&sub.Disabled, &sub.DisabledReason, &secrets, &failing, &created, &updated)
+		&sub.Disabled, &sub.DisabledReason, &secrets.clear, &secrets.keyID, &secrets.sealed, &failing, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(types), &sub.EventTypes); err != nil {
 		return nil, err
 	}
-	if sub.Secrets, err = decodeSecrets(secrets); err != nil {
+	if sub.Secrets, err = s.openSecrets(sub.ID, &secrets); err != nil {
 		return nil, err
 	}
 	sub.FailingSince, sub.CreatedAt, sub.UpdatedAt = dec(failing), dec(created), dec(updated)
 	return &sub, nil
 }
 
-func collectSubscriptions(rows *sql.Rows) ([]*webhook.Subscription, error) {
+func (s *Store) collectSubscriptions(rows *sql.Rows) ([]*webhook.Subscription, error) {
 	defer rows.Close()
 	var out []*webhook.Subscription
 	for rows.Next() {
-		sub, err := scanSubscription(rows)
+		sub, err := s.scanSubscription(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -73,17 +77,18 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err != nil {
 		return dbErr("create subscription", err)
 	}
-	secrets, err := encodeSecrets(sub.Secrets)
+	secrets, err := s.sealSecrets(sub.ID, sub.Secrets)
 	if err != nil {
 		return dbErr("create subscription", err)
 	}
 	now := norm(s.now())
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (id, organization_id, project_id, url,
-			event_types, description, disabled, disabled_reason, secrets, failing_since, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			event_types, description, disabled, disabled_reason, secrets, secrets_key_id, secrets_sealed,
+			failing_since, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sub.ID, sub.OrganizationID, sub.ProjectID, sub.URL, string(types), sub.Description, sub.Disabled,
-			sub.DisabledReason, secrets, enc(sub.FailingSince), enc(now), enc(now))
+			sub.DisabledReason, secrets.clear, secrets.keyID, secrets.sealed, enc(sub.FailingSince), enc(now), enc(now))
 		if err != nil {
 			return err
 		}
@@ -101,7 +106,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscriptio
 
 // GetSubscription returns the subscription with id, or webhook.ErrNotFound.
 func (s *Store) GetSubscription(ctx context.Context, id string) (*webhook.Subscription, error) {
-	sub, err := scanSubscription(s.r.QueryRowContext(ctx,
+	sub, err := s.scanSubscription(s.r.QueryRowContext(ctx,
 		`SELECT `+subscriptionColumns+` FROM subscriptions s WHERE s.id = ?`, id))
 	if err != nil {
 		return nil, dbErr("get subscription "+id, err)
@@ -121,7 +126,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, organizationID string, pa
 	if err != nil {
 		return nil, "", dbErr("list subscriptions", err)
 	}
-	out, err := collectSubscriptions(rows)
+	out, err := s.collectSubscriptions(rows)
 	if err != nil {
 		return nil, "", dbErr("list subscriptions", err)
 	}
@@ -144,7 +149,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err != nil {
 		return dbErr("update subscription", err)
 	}
-	secrets, err := encodeSecrets(sub.Secrets)
+	secrets, err := s.sealSecrets(sub.ID, sub.Secrets)
 	if err != nil {
 		return dbErr("update subscription", err)
 	}
@@ -163,10 +168,11 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 			return &webhook.ValidationError{Field: "OrganizationID", Reason: "cannot change"}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET project_id = ?, url = ?, event_types = ?,
-			description = ?, disabled = ?, disabled_reason = ?, secrets = ?, failing_since = ?, updated_at = ?
+			description = ?, disabled = ?, disabled_reason = ?, secrets = ?, secrets_key_id = ?,
+			secrets_sealed = ?, failing_since = ?, updated_at = ?
 			WHERE id = ?`,
-			sub.ProjectID, sub.URL, string(types), sub.Description, sub.Disabled, sub.DisabledReason, secrets,
-			enc(sub.FailingSince), max(enc(now), created), sub.ID); err != nil {
+			sub.ProjectID, sub.URL, string(types), sub.Description, sub.Disabled, sub.DisabledReason,
+			secrets.clear, secrets.keyID, secrets.sealed, enc(sub.FailingSince), max(enc(now), created), sub.ID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET held = ?
