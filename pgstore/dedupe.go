@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -39,7 +40,7 @@ func NewDedupeStore(pool *pgxpool.Pool) (*DedupeStore, error) {
 
 // Migrate applies this package's schema, like Store.Migrate: idempotent
 // and safe when instances start together.
-func (d *DedupeStore) Migrate(ctx context.Context) error { return d.s.Migrate(ctx) }
+func (d *DedupeStore) Migrate(ctx context.Context) error { return d.s.migrate(ctx, math.MaxInt) }
 
 func validateDedupe(key string, d time.Duration, field string) error {
 	switch {

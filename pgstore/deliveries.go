@@ -225,7 +225,7 @@ func (s *Store) claim(ctx context.Context, now time.Time, limit int, lease time.
 	if err != nil {
 		return nil, dbErr("claim", err)
 	}
-	ds, subs, stale, err := collectClaimed(rows)
+	ds, subs, stale, err := collectClaimed(rows, s.keys)
 	if err != nil {
 		return nil, dbErr("claim", err)
 	}
@@ -259,8 +259,9 @@ const claimedSubscriptionID = 3
 // subscriptionColumns. It returns the deliveries, their subscriptions, and
 // the indexes of the deliveries whose row is older than their queue row
 // (see claim). The rows of one subscription carry the same values (one
-// statement, one snapshot): they are decoded from its first row only.
-func collectClaimed(rows pgx.Rows) (out []*webhook.Delivery, subs map[string]*webhook.Subscription, stale []int, err error) {
+// statement, one snapshot): they are decoded from its first row only, and
+// its secrets opened with keys.
+func collectClaimed(rows pgx.Rows, keys *webhook.KeyRing) (out []*webhook.Delivery, subs map[string]*webhook.Subscription, stale []int, err error) {
 	defer rows.Close()
 	var (
 		lease       *time.Time
@@ -298,7 +299,7 @@ func collectClaimed(rows pgx.Rows) (out []*webhook.Delivery, subs map[string]*we
 		dc := d
 		out = append(out, &dc)
 		if _, ok := subs[d.SubscriptionID]; !ok {
-			s, err := sub.subscription()
+			s, err := sub.subscription(keys)
 			if err != nil {
 				return nil, nil, nil, err
 			}

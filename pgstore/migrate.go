@@ -76,9 +76,23 @@ func SchemaVersion() int {
 // webhook_schema_migrations. It is idempotent, and safe when several
 // processes call it at once: a transaction-scoped advisory lock makes them
 // take turns, and the later ones find nothing left to do. Migrate never
-// drops or rewrites data of a version already applied.
+// drops data of a version already applied.
+//
+// Then, with Config.Keys set, it seals the signing secrets kept in clear
+// (when a key ring is first configured), and it fails with an error
+// wrapping webhook.ErrKeyMissing or webhook.ErrKeyMismatch if the ring
+// cannot open secrets sealed earlier: call it at start-up, so that a
+// missing or wrong key stops the process before it claims anything.
+// Without Config.Keys it logs a warning that secrets are stored in clear,
+// and fails with webhook.ErrKeyMissing if some are sealed.
 func (s *Store) Migrate(ctx context.Context) error {
-	return s.migrate(ctx, math.MaxInt)
+	if err := s.migrate(ctx, math.MaxInt); err != nil {
+		return err
+	}
+	if err := s.prepareSecrets(ctx); err != nil {
+		return fmt.Errorf("pgstore: migrate: %w", err)
+	}
+	return nil
 }
 
 // migrate applies the migrations up to version upTo; tests stop short of

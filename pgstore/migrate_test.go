@@ -9,6 +9,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/pgtest"
+	"github.com/onplana/webhook/storetest"
 )
 
 // TestMigrate0002To0003 upgrades a database of schema 0002 holding a
@@ -21,14 +22,18 @@ func TestMigrate0002To0003(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	s, err := New(pool, nil)
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
 	require.NoError(t, s.migrate(ctx, 2))
 
-	sub := &webhook.Subscription{
-		ID: "sub_1", OrganizationID: "org_1", URL: "https://example.com/hook", EventTypes: []string{"*"},
-		Secrets: []webhook.SigningSecret{{Secret: "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdHRlc3Q=", CreatedAt: time.Now()}},
-	}
-	require.NoError(t, s.CreateSubscription(ctx, sub))
+	// The subscription as schema 0002 stores it.
+	_, err = pool.Exec(ctx, `INSERT INTO webhook_subscriptions (id, organization_id, url, event_types, secrets, created_at, updated_at)
+		VALUES ('sub_1', 'org_1', 'https://example.com/hook', '{*}',
+			'[{"secret":"whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdHRlc3Q=","created_at":"2026-01-02T03:04:05Z"}]', now(), now())`)
+	require.NoError(t, err)
 
 	base := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 	at := func(d time.Duration) time.Time { return base.Add(d) }
@@ -133,4 +138,47 @@ func TestMigrate0002To0003(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, attempts, 2)
 	require.Equal(t, 200, attempts[1].StatusCode)
+}
+
+// TestMigrate0004To0005 upgrades a database of schema 0004 whose
+// subscriptions keep their secrets in clear, with a key ring configured:
+// Migrate seals them (nothing of them is left in the row), they read back
+// the same, and a claim hands them out.
+func TestMigrate0004To0005(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewSchemaPool(t)
+	old, err := New(pool, nil)
+	require.NoError(t, err)
+	require.NoError(t, old.migrate(ctx, 4))
+	const secret = "whsec_c2VhbGVkIGF0IHRoZSB1cGdyYWRlIHRvIDAwMDUgISE="
+	_, err = pool.Exec(ctx, `INSERT INTO webhook_subscriptions (id, organization_id, url, event_types, secrets, created_at, updated_at)
+		VALUES ('sub_1', 'org_1', 'https://example.com/hook', '{*}',
+			'[{"secret":"`+secret+`","created_at":"2026-01-02T03:04:05Z"}]', now(), now())`)
+	require.NoError(t, err)
+
+	keys := storetest.NewKeyRing("k1", map[string][]byte{"k1": storetest.NewKey()})
+	s, err := New(pool, &Config{Keys: keys})
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+
+	var row string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT s::text FROM webhook_subscriptions s WHERE id = 'sub_1'`).Scan(&row))
+	require.NotContains(t, row, "c2VhbGVkIGF0IHRoZSB1cGdyYWRlIHRvIDAwMDUgISE")
+	var keyID string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT secrets_key_id FROM webhook_subscriptions WHERE id = 'sub_1'`).Scan(&keyID))
+	require.Equal(t, "k1", keyID)
+
+	sub, err := s.GetSubscription(ctx, "sub_1")
+	require.NoError(t, err)
+	require.Len(t, sub.Secrets, 1)
+	require.True(t, sub.Secrets[0].Secret == secret, "the secret reads back")
+	require.True(t, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Equal(sub.Secrets[0].CreatedAt))
+
+	require.NoError(t, s.Enqueue(ctx, []*webhook.Delivery{{ID: "dlv_1", EventID: "evt_1", EventType: "task.created",
+		SubscriptionID: "sub_1", OrganizationID: "org_1", Body: []byte(`{}`), NextAttemptAt: time.Unix(0, 0)}}))
+	got, err := s.Claim(ctx, time.Now(), 10, time.Minute, nil)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.True(t, got[0].Subscription.Secrets[0].Secret == secret, "the claim hands out the secret")
 }

@@ -35,7 +35,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,6 +81,11 @@ type Config struct {
 	// published in a transaction are traced as those of Publish are.
 	// Defaults to nil: no trace context is kept.
 	TraceContext func(ctx context.Context) string
+	// Keys seals the subscriptions' signing secrets (see webhook.KeyRing
+	// and Migrate); without it they are stored in clear, and Migrate logs
+	// a warning saying so. Every process sharing the database needs the
+	// same keys. Defaults to nil.
+	Keys *webhook.KeyRing
 }
 
 // Store is a webhook.Store, webhook.WorkNotifier and receiver DedupeStore on
@@ -95,6 +99,7 @@ type Store struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	traceCtx  func(context.Context) string // Config.TraceContext
+	keys      *webhook.KeyRing             // nil: secrets are stored in clear
 
 	work chan struct{} // WorkAvailable; buffered, sends never block
 
@@ -107,8 +112,9 @@ type Store struct {
 }
 
 var (
-	_ webhook.Store        = (*Store)(nil)
-	_ webhook.WorkNotifier = (*Store)(nil)
+	_ webhook.Store             = (*Store)(nil)
+	_ webhook.WorkNotifier      = (*Store)(nil)
+	_ webhook.SecretReencrypter = (*Store)(nil)
 )
 
 // New returns a Store over pool; cfg may be nil. It does not touch the
@@ -147,6 +153,7 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 		logger:    c.Logger,
 		now:       c.Now,
 		traceCtx:  c.TraceContext,
+		keys:      c.Keys,
 		work:      make(chan struct{}, 1),
 	}
 	s.completer = groupcommit.New(maxCompleteBatch, completeLinger, completeTimeout, s.flushCompletions)
@@ -209,35 +216,4 @@ func dbErr(op string, err error) error {
 // conflict returns an error wrapping webhook.ErrConflict.
 func conflict(op, detail string) error {
 	return fmt.Errorf("pgstore: %s: %w: %s", op, webhook.ErrConflict, detail)
-}
-
-// storedSecret is the stored form of a webhook.SigningSecret. It exists
-// because webhook.Secret marshals to a redacted placeholder on purpose.
-type storedSecret struct {
-	Secret    string    `json:"secret"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-}
-
-func encodeSecrets(ss []webhook.SigningSecret) ([]byte, error) {
-	out := make([]storedSecret, len(ss))
-	for i, s := range ss {
-		out[i] = storedSecret{Secret: string(s.Secret), CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
-	}
-	return json.Marshal(out)
-}
-
-func decodeSecrets(b []byte) ([]webhook.SigningSecret, error) {
-	var in []storedSecret
-	if err := json.Unmarshal(b, &in); err != nil {
-		return nil, err
-	}
-	if len(in) == 0 {
-		return nil, nil
-	}
-	out := make([]webhook.SigningSecret, len(in))
-	for i, s := range in {
-		out[i] = webhook.SigningSecret{Secret: webhook.Secret(s.Secret), CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
-	}
-	return out, nil
 }

@@ -13,29 +13,30 @@ import (
 )
 
 const subscriptionColumns = `id, organization_id, project_id, url, event_types, description,
-	disabled, disabled_reason, secrets, failing_since, created_at, updated_at`
+	disabled, disabled_reason, secrets, secrets_key_id, secrets_sealed, failing_since, created_at, updated_at`
 
 // rawSubscription is one row of subscriptionColumns as scanned.
 type rawSubscription struct {
 	sub     webhook.Subscription
-	secrets []byte
+	secrets stored
 	failing *time.Time
 }
 
 // dest returns the scan destinations of subscriptionColumns.
 func (r *rawSubscription) dest() []any {
 	s := &r.sub
-	return []any{&s.ID, &s.OrganizationID, &s.ProjectID, &s.URL, &s.EventTypes,
-		&s.Description, &s.Disabled, &s.DisabledReason, &r.secrets, &r.failing, &s.CreatedAt, &s.UpdatedAt}
+	return []any{&s.ID, &s.OrganizationID, &s.ProjectID, &s.URL, &s.EventTypes, &s.Description, &s.Disabled,
+		&s.DisabledReason, &r.secrets.clear, &r.secrets.keyID, &r.secrets.sealed, &r.failing, &s.CreatedAt, &s.UpdatedAt}
 }
 
-// subscription decodes the scanned row into a new Subscription.
-func (r *rawSubscription) subscription() (*webhook.Subscription, error) {
+// subscription decodes the scanned row into a new Subscription, opening
+// its secrets with keys.
+func (r *rawSubscription) subscription(keys *webhook.KeyRing) (*webhook.Subscription, error) {
 	sub := r.sub
 	// The next row may be scanned into the same slice.
 	sub.EventTypes = slices.Clone(r.sub.EventTypes)
 	var err error
-	if sub.Secrets, err = decodeSecrets(r.secrets); err != nil {
+	if sub.Secrets, err = openSecrets(keys, sub.ID, &r.secrets); err != nil {
 		return nil, err
 	}
 	sub.FailingSince = fromNull(r.failing)
@@ -44,20 +45,21 @@ func (r *rawSubscription) subscription() (*webhook.Subscription, error) {
 	return &sub, nil
 }
 
-// scanSubscription reads one row of subscriptionColumns.
-func scanSubscription(row pgx.Row) (*webhook.Subscription, error) {
+// scanSubscription reads one row of subscriptionColumns, opening its
+// secrets with keys.
+func scanSubscription(row pgx.Row, keys *webhook.KeyRing) (*webhook.Subscription, error) {
 	var r rawSubscription
 	if err := row.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	return r.subscription()
+	return r.subscription(keys)
 }
 
-func collectSubscriptions(rows pgx.Rows) ([]*webhook.Subscription, error) {
+func collectSubscriptions(rows pgx.Rows, keys *webhook.KeyRing) ([]*webhook.Subscription, error) {
 	defer rows.Close()
 	var out []*webhook.Subscription
 	for rows.Next() {
-		sub, err := scanSubscription(rows)
+		sub, err := scanSubscription(rows, keys)
 		if err != nil {
 			return nil, err
 		}
@@ -78,17 +80,17 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err := webhook.ValidateSubscription(sub); err != nil {
 		return err
 	}
-	secrets, err := encodeSecrets(sub.Secrets)
+	secrets, err := sealSecrets(s.keys, sub.ID, sub.Secrets)
 	if err != nil {
 		return dbErr("create subscription", err)
 	}
 	now := ts(s.now())
 	_, err = s.pool.Exec(ctx, `INSERT INTO webhook_subscriptions
 		(id, organization_id, project_id, url, event_types, description, disabled, disabled_reason,
-		 secrets, failing_since, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
+		 secrets, secrets_key_id, secrets_sealed, failing_since, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
 		sub.ID, sub.OrganizationID, sub.ProjectID, sub.URL, sub.EventTypes, sub.Description,
-		sub.Disabled, sub.DisabledReason, secrets, nullTime(sub.FailingSince), now)
+		sub.Disabled, sub.DisabledReason, secrets.clear, secrets.keyID, secrets.sealed, nullTime(sub.FailingSince), now)
 	if isUniqueViolation(err) {
 		return conflict("create subscription", "subscription "+sub.ID+" exists")
 	}
@@ -102,7 +104,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscriptio
 // GetSubscription returns the subscription with id, or webhook.ErrNotFound.
 func (s *Store) GetSubscription(ctx context.Context, id string) (*webhook.Subscription, error) {
 	sub, err := scanSubscription(s.pool.QueryRow(ctx,
-		`SELECT `+subscriptionColumns+` FROM webhook_subscriptions WHERE id = $1`, id))
+		`SELECT `+subscriptionColumns+` FROM webhook_subscriptions WHERE id = $1`, id), s.keys)
 	if err != nil {
 		return nil, dbErr("get subscription "+id, err)
 	}
@@ -122,7 +124,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, organizationID string, pa
 	if err != nil {
 		return nil, "", dbErr("list subscriptions", err)
 	}
-	out, err := collectSubscriptions(rows)
+	out, err := collectSubscriptions(rows, s.keys)
 	if err != nil {
 		return nil, "", dbErr("list subscriptions", err)
 	}
@@ -141,7 +143,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err := webhook.ValidateSubscription(sub); err != nil {
 		return err
 	}
-	secrets, err := encodeSecrets(sub.Secrets)
+	secrets, err := sealSecrets(s.keys, sub.ID, sub.Secrets)
 	if err != nil {
 		return dbErr("update subscription", err)
 	}
@@ -153,8 +155,8 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	err = s.pool.QueryRow(ctx, `WITH upd AS (
 			UPDATE webhook_subscriptions SET
 				project_id = $3, url = $4, event_types = $5, description = $6, disabled = $7,
-				disabled_reason = $8, secrets = $9, failing_since = $10,
-				updated_at = greatest($11, created_at)
+				disabled_reason = $8, secrets = $9, secrets_key_id = $13, secrets_sealed = $14,
+				failing_since = $10, updated_at = greatest($11, created_at)
 			WHERE id = $1 AND organization_id = $2
 			RETURNING id, disabled, created_at
 		), held AS (
@@ -170,7 +172,8 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 		)
 		SELECT created_at, (SELECT count(*) FROM notified) FROM upd`,
 		sub.ID, sub.OrganizationID, sub.ProjectID, sub.URL, sub.EventTypes, sub.Description,
-		sub.Disabled, sub.DisabledReason, secrets, nullTime(sub.FailingSince), now, s.channel,
+		sub.Disabled, sub.DisabledReason, secrets.clear, nullTime(sub.FailingSince), now, s.channel,
+		secrets.keyID, secrets.sealed,
 	).Scan(&created, &freed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var org string
