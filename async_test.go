@@ -169,7 +169,7 @@ func TestAsyncShutdownGivesUp(t *testing.T) {
 	require.ErrorIs(t, errs[1], webhook.ErrAsyncShutdown)
 	require.NoError(t, s.async.Shutdown(context.Background()), "the workers exit")
 	for _, id := range []string{"dlv_1", "dlv_2"} {
-		res, err := s.store.Claim(context.Background(), id, time.Minute)
+		res, err := s.store.Claim(context.Background(), id, "owner-test", time.Minute)
 		require.NoError(t, err)
 		require.Equal(t, webhook.ClaimAcquired, res, id)
 	}
@@ -184,7 +184,7 @@ func TestAsyncHandlerFailure(t *testing.T) {
 	require.EqualError(t, receiveWithin(t, s.failed, "OnError"), "warehouse down")
 	s.shutdown(t)
 	// The claim was released: a manual redelivery runs the handler again.
-	res, err := s.store.Claim(context.Background(), "dlv_f", time.Minute)
+	res, err := s.store.Claim(context.Background(), "dlv_f", "owner-test", time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, webhook.ClaimAcquired, res)
 }
@@ -200,7 +200,7 @@ func TestAsyncHandlerPermanentFailure(t *testing.T) {
 	require.EqualError(t, pe.Err, "unknown project")
 	s.shutdown(t)
 	// The claim was marked done: a redelivery is not handled again.
-	res, err := s.store.Claim(context.Background(), "dlv_p", time.Minute)
+	res, err := s.store.Claim(context.Background(), "dlv_p", "owner-test", time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, webhook.ClaimDone, res)
 }

@@ -33,6 +33,7 @@ type MemoryDedupeStore struct {
 
 type dedupeEntry struct {
 	key        string
+	owner      string // of an in-flight claim
 	done       bool
 	expires    time.Time
 	prev, next *dedupeEntry
@@ -50,9 +51,12 @@ func NewMemoryDedupeStore(maxEntries int) *MemoryDedupeStore {
 }
 
 // Claim implements DedupeStore.
-func (s *MemoryDedupeStore) Claim(ctx context.Context, key string, lease time.Duration) (ClaimResult, error) {
+func (s *MemoryDedupeStore) Claim(ctx context.Context, key, owner string, lease time.Duration) (ClaimResult, error) {
 	if err := checkDedupeArgs(ctx, key, lease, "lease"); err != nil {
 		return 0, err
+	}
+	if owner == "" {
+		return 0, &ValidationError{Field: "owner", Reason: "is empty"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -70,7 +74,7 @@ func (s *MemoryDedupeStore) Claim(ctx context.Context, key string, lease time.Du
 	for len(s.entries) >= s.max {
 		s.remove(s.head)
 	}
-	e := &dedupeEntry{key: key, expires: now.Add(lease)}
+	e := &dedupeEntry{key: key, owner: owner, expires: now.Add(lease)}
 	s.entries[key] = e
 	s.append(e)
 	return ClaimAcquired, nil
@@ -85,6 +89,9 @@ func (s *MemoryDedupeStore) Done(ctx context.Context, key string, ttl time.Durat
 	defer s.mu.Unlock()
 	now := s.now()
 	e, ok := s.entries[key]
+	if ok && e.done && now.Before(e.expires) {
+		return nil // done already
+	}
 	if ok {
 		s.remove(e)
 	} else {
@@ -99,13 +106,16 @@ func (s *MemoryDedupeStore) Done(ctx context.Context, key string, ttl time.Durat
 }
 
 // Release implements DedupeStore.
-func (s *MemoryDedupeStore) Release(ctx context.Context, key string) error {
+func (s *MemoryDedupeStore) Release(ctx context.Context, key, owner string) error {
 	if err := checkDedupeArgs(ctx, key, time.Second, ""); err != nil {
 		return err
 	}
+	if owner == "" {
+		return &ValidationError{Field: "owner", Reason: "is empty"}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.entries[key]; ok {
+	if e, ok := s.entries[key]; ok && !e.done && e.owner == owner {
 		s.remove(e)
 	}
 	return nil

@@ -23,25 +23,50 @@ func TestMemoryDedupeStoreLifecycle(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, advance := newClockedDedupeStore(0)
-	claim := func(want ClaimResult) {
+	claim := func(owner string, want ClaimResult) {
 		t.Helper()
-		got, err := s.Claim(ctx, "dlv_1", time.Minute)
+		got, err := s.Claim(ctx, "dlv_1", owner, time.Minute)
 		require.NoError(t, err)
 		require.Equal(t, want, got)
 	}
-	claim(ClaimAcquired)
-	claim(ClaimInFlight)
-	require.NoError(t, s.Release(ctx, "dlv_1"))
-	claim(ClaimAcquired)
+	claim("a", ClaimAcquired)
+	claim("b", ClaimInFlight)
+	require.NoError(t, s.Release(ctx, "dlv_1", "a"))
+	claim("b", ClaimAcquired)
 	advance(time.Minute) // the lease expired: a crashed claimer does not block retries
-	claim(ClaimAcquired)
+	claim("c", ClaimAcquired)
+	require.NoError(t, s.Release(ctx, "dlv_1", "b"), "b's lease was taken over")
+	claim("d", ClaimInFlight)
 	require.NoError(t, s.Done(ctx, "dlv_1", 72*time.Hour))
-	claim(ClaimDone)
+	claim("d", ClaimDone)
+	require.NoError(t, s.Release(ctx, "dlv_1", "c"), "Release leaves a done mark")
 	advance(72*time.Hour - time.Second)
-	claim(ClaimDone)
+	claim("d", ClaimDone)
 	advance(time.Second)
-	claim(ClaimAcquired)
-	require.NoError(t, s.Release(ctx, "unknown"), "releasing an unknown key is fine")
+	claim("d", ClaimAcquired)
+	require.NoError(t, s.Release(ctx, "unknown", "a"), "releasing an unknown key is fine")
+}
+
+// TestMemoryDedupeStoreLateDone: A's lease expires, B takes over, A
+// succeeds, B fails: A's done mark stands, with the ttl it was given.
+func TestMemoryDedupeStoreLateDone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, advance := newClockedDedupeStore(0)
+	res, err := s.Claim(ctx, "dlv_1", "a", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, ClaimAcquired, res)
+	advance(time.Minute)
+	res, err = s.Claim(ctx, "dlv_1", "b", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, ClaimAcquired, res)
+	require.NoError(t, s.Done(ctx, "dlv_1", time.Hour))
+	require.NoError(t, s.Release(ctx, "dlv_1", "b"))
+	require.NoError(t, s.Done(ctx, "dlv_1", 72*time.Hour), "a second Done keeps the first one's ttl")
+	advance(time.Hour)
+	res, err = s.Claim(ctx, "dlv_1", "c", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, ClaimAcquired, res)
 }
 
 func TestMemoryDedupeStoreBounded(t *testing.T) {
@@ -49,21 +74,21 @@ func TestMemoryDedupeStoreBounded(t *testing.T) {
 	ctx := context.Background()
 	s, advance := newClockedDedupeStore(3)
 	for i := range 10 {
-		_, err := s.Claim(ctx, fmt.Sprint("dlv_", i), time.Hour)
+		_, err := s.Claim(ctx, fmt.Sprint("dlv_", i), "o", time.Hour)
 		require.NoError(t, err)
 		require.NoError(t, s.Done(ctx, fmt.Sprint("dlv_", i), time.Hour))
 		require.LessOrEqual(t, s.Len(), 3)
 	}
 	// The newest are remembered, the oldest forgotten.
-	res, err := s.Claim(ctx, "dlv_9", time.Minute)
+	res, err := s.Claim(ctx, "dlv_9", "o", time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, ClaimDone, res)
-	res, err = s.Claim(ctx, "dlv_0", time.Minute)
+	res, err = s.Claim(ctx, "dlv_0", "o", time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, ClaimAcquired, res)
 	// Expired entries are pruned without waiting for the cap.
 	advance(2 * time.Hour)
-	_, err = s.Claim(ctx, "dlv_new", time.Minute)
+	_, err = s.Claim(ctx, "dlv_new", "o", time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, 1, s.Len())
 }
@@ -80,13 +105,16 @@ func TestMemoryDedupeStoreRefusesBadArguments(t *testing.T) {
 		require.ErrorAs(t, err, &ve)
 		return ve.Field
 	}
-	_, err := s.Claim(ctx, "", time.Minute)
+	_, err := s.Claim(ctx, "", "o", time.Minute)
 	require.Equal(t, "key", field(err))
-	_, err = s.Claim(ctx, "k", 0)
+	_, err = s.Claim(ctx, "k", "", time.Minute)
+	require.Equal(t, "owner", field(err))
+	_, err = s.Claim(ctx, "k", "o", 0)
 	require.Equal(t, "lease", field(err))
 	require.Equal(t, "ttl", field(s.Done(ctx, "k", -time.Second)))
-	require.Equal(t, "key", field(s.Release(ctx, "")))
-	_, err = s.Claim(canceled, "k", time.Minute)
+	require.Equal(t, "key", field(s.Release(ctx, "", "o")))
+	require.Equal(t, "owner", field(s.Release(ctx, "k", "")))
+	_, err = s.Claim(canceled, "k", "o", time.Minute)
 	require.ErrorIs(t, err, context.Canceled)
 	require.Zero(t, s.Len())
 }

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -54,24 +55,38 @@ func (c ClaimResult) String() string {
 // DedupeStore remembers which deliveries were processed. Implementations
 // must be safe for concurrent use, including by several processes when the
 // store is shared (pgstore). NewMemoryDedupeStore returns one for a single
-// process.
+// process; storetest.RunDedupe checks one against this contract.
+//
+// A claim has an owner: a token the claimer draws, unique to that claim
+// (Idempotency draws 128 random bits per request). A handler may outlive
+// its claim's lease, and another request then takes the key over; the
+// owner is what keeps the first request, when it finally ends, from
+// releasing the second one's claim.
 type DedupeStore interface {
-	// Claim atomically claims key for processing: if key is unknown, or
-	// its claim or done mark has expired, it records an in-flight claim
-	// that expires after lease and returns ClaimAcquired. Otherwise it
-	// returns ClaimInFlight or ClaimDone and changes nothing. Two
-	// concurrent Claims of one key never both return ClaimAcquired.
-	Claim(ctx context.Context, key string, lease time.Duration) (ClaimResult, error)
-	// Done marks key processed, whether or not it is claimed: Claims
-	// return ClaimDone until ttl passes.
+	// Claim atomically claims key for processing by owner: if key is
+	// unknown, or its claim or done mark has expired, it records an
+	// in-flight claim held by owner that expires after lease and returns
+	// ClaimAcquired. Otherwise it returns ClaimInFlight or ClaimDone and
+	// changes nothing. Two concurrent Claims of one key never both return
+	// ClaimAcquired.
+	Claim(ctx context.Context, key, owner string, lease time.Duration) (ClaimResult, error)
+	// Done marks key processed: Claims return ClaimDone until ttl passes.
+	// The delivery was processed whoever holds the key now, so Done also
+	// replaces a claim taken over after the caller's lease expired (its
+	// holder, should it fail, then finds nothing of its own to Release),
+	// and records a key it does not know. An unexpired done mark stays as
+	// it is, with its own ttl.
 	//
 	// Idempotency calls Done and Release with a context that keeps the
 	// request's values but not its cancellation (the sender may have hung
 	// up), bounded to a few seconds.
 	Done(ctx context.Context, key string, ttl time.Duration) error
-	// Release forgets key, so the next Claim acquires it. Releasing an
-	// unknown key is not an error.
-	Release(ctx context.Context, key string) error
+	// Release forgets owner's claim on key, so the next Claim acquires it.
+	// It changes nothing unless key is in flight under a claim of owner:
+	// neither a claim another request took over after owner's lease
+	// expired, nor a done mark, is released. Releasing what owner does not
+	// hold is not an error.
+	Release(ctx context.Context, key, owner string) error
 }
 
 // IdempotencyConfig configures an Idempotency; the zero value (or nil) is
@@ -169,7 +184,10 @@ func (d *Idempotency) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		key := rec.event.DeliveryID
-		res, err := d.store.Claim(ctx, key, d.lease)
+		// The owner token only has to be unique among the claims of one
+		// key; 128 random bits make it so without coordination.
+		owner := rand.Text()
+		res, err := d.store.Claim(ctx, key, owner, d.lease)
 		if err != nil {
 			d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe claim failed",
 				slog.String("delivery_id", key), slog.String("error", err.Error()))
@@ -205,7 +223,7 @@ func (d *Idempotency) Middleware(next http.Handler) http.Handler {
 			return
 		}
 
-		c := &dedupeClaim{idem: d, key: key}
+		c := &dedupeClaim{idem: d, key: key, owner: owner}
 		sw := &dedupeStatusWriter{ResponseWriter: w}
 		finished := false
 		defer func() {
@@ -227,7 +245,8 @@ func (d *Idempotency) Middleware(next http.Handler) http.Handler {
 type dedupeClaim struct {
 	idem       *Idempotency
 	key        string
-	handedOver bool // set and read only by the request's goroutine
+	owner      string // the token the claim was taken with
+	handedOver bool   // set and read only by the request's goroutine
 }
 
 type dedupeClaimKey struct{}
@@ -253,7 +272,7 @@ func (c *dedupeClaim) finish(ctx context.Context, ok bool) {
 		err = c.idem.store.Done(ctx, c.key, c.idem.ttl)
 	} else {
 		op = "release"
-		err = c.idem.store.Release(ctx, c.key)
+		err = c.idem.store.Release(ctx, c.key, c.owner)
 	}
 	if err != nil {
 		// Done failing means a retry may run the handler again; Release

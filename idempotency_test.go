@@ -223,7 +223,7 @@ func TestIdempotencyReleaseOnRawPanic(t *testing.T) {
 	require.PanicsWithValue(t, "boom", func() {
 		h.ServeHTTP(httptest.NewRecorder(), signedRequest(t, "", envelopeFor("dlv_p")))
 	})
-	res, err := store.Claim(context.Background(), "dlv_p", time.Minute)
+	res, err := store.Claim(context.Background(), "dlv_p", "owner-test", time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, webhook.ClaimAcquired, res, "the claim was released")
 }
@@ -236,12 +236,12 @@ type recordingStore struct {
 	lease chan time.Duration
 }
 
-func (s *recordingStore) Claim(ctx context.Context, key string, lease time.Duration) (webhook.ClaimResult, error) {
+func (s *recordingStore) Claim(ctx context.Context, key, owner string, lease time.Duration) (webhook.ClaimResult, error) {
 	if s.fail != nil {
 		return 0, s.fail
 	}
 	s.lease <- lease
-	return s.MemoryDedupeStore.Claim(ctx, key, lease)
+	return s.MemoryDedupeStore.Claim(ctx, key, owner, lease)
 }
 
 func (s *recordingStore) Done(ctx context.Context, key string, ttl time.Duration) error {
@@ -360,4 +360,139 @@ func TestIdempotencyNotPoisonedByForgery(t *testing.T) {
 	require.Zero(t, s.store.Len(), "nothing claimed for a forgery")
 	require.Equal(t, http.StatusNoContent, s.send(t, "dlv_real").Code)
 	require.EqualValues(t, 1, s.runs.Load())
+}
+
+// TestIdempotencyLeaseTakeover runs a handler that outlives its claim's
+// lease: a retry takes the delivery over, and then the first request ends.
+// Its Release must not free the retry's claim (a third copy would run while
+// the retry still runs), and the retry's Release must not undo its Done (a
+// later copy would run a third time).
+func TestIdempotencyLeaseTakeover(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("downstream failed")
+	tests := []struct {
+		name        string
+		first       error // what the request whose lease expired ends with
+		second      error // what the request that took over ends with
+		thirdStatus int   // a copy arriving after the first ended, while the second runs
+		lastStatus  int   // a copy arriving after both ended
+		lastRuns    int32
+	}{
+		{"first fails, second succeeds", boom, nil, http.StatusConflict, http.StatusOK, 2},
+		{"first succeeds, second fails", nil, boom, http.StatusOK, http.StatusOK, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			type run struct {
+				entered chan struct{}
+				result  chan error
+			}
+			runs := make(chan *run, 3)
+			var count atomic.Int32
+			rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(io.Discard)})
+			const lease = time.Millisecond
+			idem, err := webhook.NewIdempotency(webhook.NewMemoryDedupeStore(0), &webhook.IdempotencyConfig{
+				Lease: lease, Logger: newReceiverTestLogger(io.Discard),
+			})
+			require.NoError(t, err)
+			h := rv.Middleware(idem.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
+				count.Add(1)
+				select {
+				case r := <-runs:
+					close(r.entered)
+					return <-r.result
+				default:
+					return nil // a copy that should not have run: counted, answered at once
+				}
+			}))))
+			send := func() int {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, signedRequest(t, "", envelopeFor("dlv_slow")))
+				return rec.Code
+			}
+			start := func(result error) (codes chan int, finish func()) {
+				r := &run{entered: make(chan struct{}), result: make(chan error, 1)}
+				runs <- r
+				codes = make(chan int, 1)
+				go func() { codes <- send() }()
+				select {
+				case <-r.entered:
+				case <-time.After(10 * time.Second):
+					t.Fatal("handler not entered")
+				}
+				return codes, func() { r.result <- result }
+			}
+			wantCode := func(codes chan int, want int, what string) {
+				t.Helper()
+				select {
+				case got := <-codes:
+					require.Equal(t, want, got, what)
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%s did not answer", what)
+				}
+			}
+			status := func(err error) int {
+				if err != nil {
+					return http.StatusInternalServerError
+				}
+				return http.StatusNoContent
+			}
+
+			firstCodes, finishFirst := start(tt.first)
+			time.Sleep(2 * lease) // the first request's lease runs out while its handler runs
+			secondCodes, finishSecond := start(tt.second)
+			finishFirst()
+			wantCode(firstCodes, status(tt.first), "the first request")
+			require.Equal(t, tt.thirdStatus, send(), "a copy while the second request runs")
+			finishSecond()
+			wantCode(secondCodes, status(tt.second), "the second request")
+			require.Equal(t, tt.lastStatus, send(), "a copy after both ended")
+			require.Equal(t, tt.lastRuns, count.Load(), "handler runs")
+		})
+	}
+}
+
+// ownerStore records the owner of every Claim and Release.
+type ownerStore struct {
+	*webhook.MemoryDedupeStore
+	mu      sync.Mutex
+	claimed []string
+	release []string
+}
+
+func (s *ownerStore) Claim(ctx context.Context, key, owner string, lease time.Duration) (webhook.ClaimResult, error) {
+	s.mu.Lock()
+	s.claimed = append(s.claimed, owner)
+	s.mu.Unlock()
+	return s.MemoryDedupeStore.Claim(ctx, key, owner, lease)
+}
+
+func (s *ownerStore) Release(ctx context.Context, key, owner string) error {
+	s.mu.Lock()
+	s.release = append(s.release, owner)
+	s.mu.Unlock()
+	return s.MemoryDedupeStore.Release(ctx, key, owner)
+}
+
+// TestIdempotencyReleasesItsOwnClaim: each request claims with an owner of
+// its own, and releases with that owner.
+func TestIdempotencyReleasesItsOwnClaim(t *testing.T) {
+	t.Parallel()
+	store := &ownerStore{MemoryDedupeStore: webhook.NewMemoryDedupeStore(0)}
+	idem, err := webhook.NewIdempotency(store, &webhook.IdempotencyConfig{Logger: newReceiverTestLogger(io.Discard)})
+	require.NoError(t, err)
+	rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(io.Discard)})
+	h := rv.Middleware(idem.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
+		return errors.New("fails")
+	}))))
+	for range 2 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, signedRequest(t, "", envelopeFor("dlv_owner")))
+		require.Equal(t, http.StatusInternalServerError, rec.Code)
+	}
+	require.Len(t, store.claimed, 2)
+	require.NotEmpty(t, store.claimed[0])
+	require.NotEqual(t, store.claimed[0], store.claimed[1], "every request has its own owner token")
+	require.Equal(t, store.claimed, store.release, "each released the claim it took")
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // maxDedupeKey bounds a key, well under PostgreSQL's b-tree row limit;
-// delivery ids are 30 bytes.
+// delivery ids are 30 bytes. Owner tokens have the same bound.
 const maxDedupeKey = 255
 
 // DedupeStore is a webhook.DedupeStore in PostgreSQL, for receivers that run
@@ -54,11 +54,25 @@ func validateDedupe(key string, d time.Duration, field string) error {
 	return nil
 }
 
+func validateOwner(owner string) error {
+	switch {
+	case owner == "":
+		return &webhook.ValidationError{Field: "owner", Reason: "is empty"}
+	case len(owner) > maxDedupeKey:
+		return &webhook.ValidationError{Field: "owner", Reason: fmt.Sprintf("longer than %d bytes", maxDedupeKey)}
+	}
+	return nil
+}
+
 // Claim implements webhook.DedupeStore with one upsert: it inserts an
-// in-flight claim, or takes over an expired one; of concurrent Claims of one
-// key, PostgreSQL's row lock lets exactly one succeed.
-func (d *DedupeStore) Claim(ctx context.Context, key string, lease time.Duration) (webhook.ClaimResult, error) {
+// in-flight claim held by owner, or takes over an expired one; of
+// concurrent Claims of one key, PostgreSQL's row lock lets exactly one
+// succeed.
+func (d *DedupeStore) Claim(ctx context.Context, key, owner string, lease time.Duration) (webhook.ClaimResult, error) {
 	if err := validateDedupe(key, lease, "lease"); err != nil {
+		return 0, err
+	}
+	if err := validateOwner(owner); err != nil {
 		return 0, err
 	}
 	// The fallback SELECT reads the statement's snapshot, which may predate
@@ -66,9 +80,9 @@ func (d *DedupeStore) Claim(ctx context.Context, key string, lease time.Duration
 	// then nothing is returned and the claim is tried again.
 	for range 5 {
 		rows, err := d.pool.Query(ctx, `WITH ins AS (
-				INSERT INTO webhook_dedupe (key, done, expires_at)
-				VALUES ($1, false, statement_timestamp() + $2 * interval '1 microsecond')
-				ON CONFLICT (key) DO UPDATE SET done = false, expires_at = excluded.expires_at
+				INSERT INTO webhook_dedupe (key, done, owner, expires_at)
+				VALUES ($1, false, $3, statement_timestamp() + $2 * interval '1 microsecond')
+				ON CONFLICT (key) DO UPDATE SET done = false, owner = excluded.owner, expires_at = excluded.expires_at
 				WHERE webhook_dedupe.expires_at <= statement_timestamp()
 				RETURNING 0 AS r
 			)
@@ -76,7 +90,7 @@ func (d *DedupeStore) Claim(ctx context.Context, key string, lease time.Duration
 			UNION ALL
 			SELECT CASE WHEN done THEN 2 ELSE 1 END FROM webhook_dedupe
 			WHERE key = $1 AND expires_at > statement_timestamp() AND NOT EXISTS (SELECT 1 FROM ins)`,
-			key, lease.Microseconds())
+			key, lease.Microseconds(), owner)
 		if err != nil {
 			return 0, dbErr("dedupe claim", err)
 		}
@@ -110,14 +124,16 @@ func (d *DedupeStore) Claim(ctx context.Context, key string, lease time.Duration
 	return webhook.ClaimInFlight, nil
 }
 
-// Done implements webhook.DedupeStore.
+// Done implements webhook.DedupeStore with one upsert that turns any claim
+// on key into a done mark and leaves an unexpired done mark as it is.
 func (d *DedupeStore) Done(ctx context.Context, key string, ttl time.Duration) error {
 	if err := validateDedupe(key, ttl, "ttl"); err != nil {
 		return err
 	}
-	_, err := d.pool.Exec(ctx, `INSERT INTO webhook_dedupe (key, done, expires_at)
-		VALUES ($1, true, statement_timestamp() + $2 * interval '1 microsecond')
-		ON CONFLICT (key) DO UPDATE SET done = true, expires_at = excluded.expires_at`,
+	_, err := d.pool.Exec(ctx, `INSERT INTO webhook_dedupe (key, done, owner, expires_at)
+		VALUES ($1, true, '', statement_timestamp() + $2 * interval '1 microsecond')
+		ON CONFLICT (key) DO UPDATE SET done = true, owner = '', expires_at = excluded.expires_at
+		WHERE NOT (webhook_dedupe.done AND webhook_dedupe.expires_at > statement_timestamp())`,
 		key, ttl.Microseconds())
 	if err != nil {
 		return dbErr("dedupe done", err)
@@ -125,12 +141,16 @@ func (d *DedupeStore) Done(ctx context.Context, key string, ttl time.Duration) e
 	return nil
 }
 
-// Release implements webhook.DedupeStore.
-func (d *DedupeStore) Release(ctx context.Context, key string) error {
+// Release implements webhook.DedupeStore with a compare-and-delete: the
+// row goes only if it is an in-flight claim of owner.
+func (d *DedupeStore) Release(ctx context.Context, key, owner string) error {
 	if key == "" {
 		return &webhook.ValidationError{Field: "key", Reason: "is empty"}
 	}
-	if _, err := d.pool.Exec(ctx, `DELETE FROM webhook_dedupe WHERE key = $1`, key); err != nil {
+	if err := validateOwner(owner); err != nil {
+		return err
+	}
+	if _, err := d.pool.Exec(ctx, `DELETE FROM webhook_dedupe WHERE key = $1 AND owner = $2 AND NOT done`, key, owner); err != nil {
 		return dbErr("dedupe release", err)
 	}
 	return nil

@@ -40,7 +40,7 @@ func TestDedupeStorePrune(t *testing.T) {
 	n, err := d.Prune(ctx, 10)
 	require.NoError(t, err)
 	require.Equal(t, int64(25), n)
-	r, err := d.Claim(ctx, "dlv_kept", time.Hour)
+	r, err := d.Claim(ctx, "dlv_kept", "owner-test", time.Hour)
 	require.NoError(t, err)
 	require.Equal(t, webhook.ClaimDone, r)
 }
