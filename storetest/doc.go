@@ -20,7 +20,14 @@
 // clock, so a failure reproduces.
 //
 // RunDedupe does the same for a webhook.DedupeStore, the receiver side's
-// store of processed delivery ids (MemoryDedupeStore, pgstore.DedupeStore).
+// store of processed delivery ids (MemoryDedupeStore, pgstore.DedupeStore),
+// including the claims a request keeps after its lease was taken over.
+//
+// RunEncryption checks a store that seals signing secrets with a
+// webhook.KeyRing: round trips, key rotation with ReencryptSecrets, sealing
+// of secrets kept in clear, and the errors of a missing or wrong key.
+// RequireNoSecrets and FindSecret search a store's raw bytes (a table dump,
+// a database file) for every form of a secret, for the store's own tests.
 //
 // The helpers NewID, IDGenerator, NewSubscription and NewDelivery build test
 // data with ids in the library's format, for the suite and for a store's own
