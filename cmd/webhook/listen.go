@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/onplana/webhook"
 )
@@ -182,8 +183,6 @@ func (l *listener) report(r *http.Request, body []byte, status int, signature st
 	if len(body) > 0 {
 		var pretty bytes.Buffer
 		if json.Indent(&pretty, body, "", "  ") == nil {
-			// Valid JSON cannot hold raw control characters: escapes stay
-			// escaped, so printing it cannot drive the terminal.
 			b.Write(pretty.Bytes())
 		} else {
 			b.WriteString(printable(string(body[:min(len(body), 2048)])))
@@ -192,10 +191,41 @@ func (l *listener) report(r *http.Request, body []byte, status int, signature st
 	}
 	fmt.Fprintf(&b, "→ %d %s\n\n", status, http.StatusText(status))
 
+	// Valid JSON escapes C0 controls, but a JSON string may hold C1
+	// controls (U+009B is CSI, which starts a terminal escape sequence on
+	// its own) and bidi overrides raw, and anything of the request may end
+	// up in b: all of it passes through terminalSafe.
+	out := terminalSafe(b.Bytes())
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.n++
-	l.out.Write(b.Bytes())
+	l.out.Write(out)
+}
+
+// terminalSafe returns b with everything that could drive a terminal or
+// disguise text escaped: C0 controls but newline and tab, DEL, C1
+// controls and the Unicode bidi controls (U+061C, U+200E, U+200F,
+// U+202A–U+202E, U+2066–U+2069) and line separators (U+2028, U+2029) as
+// \uXXXX, bytes that are not UTF-8 as \xXX. The rest, printable text in
+// any script, is kept as it is.
+func terminalSafe(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			out = fmt.Appendf(out, `\x%02x`, b[0])
+		case r == '\n' || r == '\t':
+			out = append(out, b[0])
+		case r < 0x20, 0x7f <= r && r <= 0x9f, r == 0x061c, r == 0x200e, r == 0x200f,
+			0x2028 <= r && r <= 0x202e, 0x2066 <= r && r <= 0x2069:
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return out
 }
 
 func firstNonEmpty(s ...string) string {
