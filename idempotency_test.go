@@ -114,23 +114,36 @@ func TestIdempotencyConcurrentDuplicate(t *testing.T) {
 	require.EqualValues(t, 1, s.runs.Load())
 }
 
-// TestIdempotencyRace fires the same delivery from many goroutines at once:
-// exactly one runs the handler (run with -race).
+// TestIdempotencyRace is R18: the same delivery fired from many goroutines
+// at once. The handler of the one that runs first holds on until every
+// other request has been answered, so all of them overlap it: each must be
+// refused with 409 by the atomic claim, none may run the handler (run with
+// -race).
 func TestIdempotencyRace(t *testing.T) {
 	t.Parallel()
-	var inside, maxInside atomic.Int32
+	const n = 32
+	var answered atomic.Int32
+	othersAnswered := make(chan struct{})
+	var inside, maxInside, runs atomic.Int32
 	s := newDedupeSetup(t, func(context.Context, *webhook.Event, []byte) error {
-		n := inside.Add(1)
+		in := inside.Add(1)
 		defer inside.Add(-1)
 		for {
 			m := maxInside.Load()
-			if n <= m || maxInside.CompareAndSwap(m, n) {
+			if in <= m || maxInside.CompareAndSwap(m, in) {
 				break
 			}
 		}
+		if runs.Add(1) > 1 {
+			return nil // a duplicate that got through: answered at once, and counted
+		}
+		select {
+		case <-othersAnswered:
+		case <-time.After(10 * time.Second):
+			t.Error("the other requests were not all answered while the handler ran")
+		}
 		return nil
 	})
-	const n = 32
 	start := make(chan struct{})
 	codes := make(chan int, n)
 	var wg sync.WaitGroup
@@ -138,6 +151,9 @@ func TestIdempotencyRace(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			codes <- s.send(t, "dlv_race").Code
+			if answered.Add(1) == n-1 {
+				close(othersAnswered)
+			}
 		})
 	}
 	close(start)
@@ -149,8 +165,9 @@ func TestIdempotencyRace(t *testing.T) {
 	}
 	require.EqualValues(t, 1, s.runs.Load())
 	require.EqualValues(t, 1, maxInside.Load())
-	require.Equal(t, 1, count[http.StatusNoContent], count)
-	require.Equal(t, n-1, count[http.StatusOK]+count[http.StatusConflict], count)
+	require.Equal(t, map[int]int{http.StatusNoContent: 1, http.StatusConflict: n - 1}, count,
+		"every duplicate arrived while the first was being handled")
+	require.Equal(t, http.StatusOK, s.send(t, "dlv_race").Code, "and once it is done, a duplicate is answered 200")
 }
 
 // TestIdempotencyReleaseOnFailure is R19: when the handler fails or panics,
@@ -345,6 +362,30 @@ func TestIdempotencyStandardSchemeRetry(t *testing.T) {
 	}
 	require.Equal(t, []int{http.StatusNoContent, http.StatusOK}, statuses)
 	require.EqualValues(t, 1, runs.Load())
+}
+
+// TestIdempotencyKeysOnTheSignedDeliveryID is R10 on the Onplana scheme:
+// deliveries are deduplicated by the delivery_id inside the signed body,
+// never by the delivery id header, which the signature does not cover. A
+// replay with that header changed is still a duplicate, and a new delivery
+// whose header names a processed one still runs.
+func TestIdempotencyKeysOnTheSignedDeliveryID(t *testing.T) {
+	t.Parallel()
+	s := newDedupeSetup(t, handleOK)
+	send := func(bodyID, headerID string) int {
+		t.Helper()
+		req := signedRequest(t, "", envelopeFor(bodyID))
+		req.Header.Set(webhook.DefaultDeliveryHeader, headerID)
+		rec := httptest.NewRecorder()
+		s.handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	require.Equal(t, http.StatusNoContent, send("dlv_a", "dlv_a"))
+	require.Equal(t, http.StatusOK, send("dlv_a", "dlv_header_changed"), "a replay with another header is a duplicate")
+	require.Equal(t, http.StatusOK, send("dlv_a", ""), "and so is one without the header")
+	require.EqualValues(t, 1, s.runs.Load())
+	require.Equal(t, http.StatusNoContent, send("dlv_b", "dlv_a"), "a new delivery naming a processed one in its header runs")
+	require.EqualValues(t, 2, s.runs.Load())
 }
 
 // TestIdempotencyNotPoisonedByForgery: a forged request naming a real

@@ -50,6 +50,13 @@ func newReceiver(t testing.TB, cfg webhook.ReceiverConfig) *webhook.Receiver {
 // it, with scheme and secrets.
 func signedRequest(t testing.TB, scheme webhook.Scheme, body []byte, secrets ...webhook.Secret) *http.Request {
 	t.Helper()
+	return signedRequestAt(t, scheme, body, time.Now(), secrets...)
+}
+
+// signedRequestAt is signedRequest signing at the time at (which the
+// Standard scheme signs).
+func signedRequestAt(t testing.TB, scheme webhook.Scheme, body []byte, at time.Time, secrets ...webhook.Secret) *http.Request {
+	t.Helper()
 	if len(secrets) == 0 {
 		secrets = []webhook.Secret{receiverSecret}
 	}
@@ -60,7 +67,7 @@ func signedRequest(t testing.TB, scheme webhook.Scheme, body []byte, secrets ...
 		id = e.DeliveryID
 	}
 	signer := webhook.Signer{Scheme: scheme}
-	require.NoError(t, signer.SignRequest(req.Header, secrets, id, webhook.EventTaskUpdated, time.Now(), body))
+	require.NoError(t, signer.SignRequest(req.Header, secrets, id, webhook.EventTaskUpdated, at, body))
 	return req
 }
 
@@ -414,36 +421,45 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 func TestReceiverStandardScheme(t *testing.T) {
 	t.Parallel()
 	body := []byte(validEnvelope)
-	now := time.Now()
+	now := time.Now().Truncate(time.Second) // the timestamps are whole seconds
+	keep := func(*http.Request) {}
+	const outsideTolerance = "timestamp outside tolerance"
 	tests := []struct {
 		name       string
+		signedAt   time.Duration // from now
 		mutate     func(r *http.Request)
 		wantStatus int
+		wantBody   string
 	}{
-		{"valid", func(*http.Request) {}, http.StatusNoContent},
-		{"R3 signature missing", func(r *http.Request) { r.Header.Del(webhook.StandardSignatureHeader) }, http.StatusUnauthorized},
-		{"R3 bare v1,", func(r *http.Request) { r.Header.Set(webhook.StandardSignatureHeader, "v1,") }, http.StatusUnauthorized},
-		{"R7 timestamp too old", func(r *http.Request) {
-			r.Header.Set(webhook.StandardTimestampHeader, fmt.Sprint(now.Add(-10*time.Minute).Unix()))
-		}, http.StatusUnauthorized},
-		{"R8 timestamp in the future", func(r *http.Request) {
-			r.Header.Set(webhook.StandardTimestampHeader, fmt.Sprint(now.Add(10*time.Minute).Unix()))
-		}, http.StatusUnauthorized},
-		{"R10 id swapped", func(r *http.Request) { r.Header.Set(webhook.StandardIDHeader, "dlv_2") }, http.StatusUnauthorized},
-		{"onplana header alone", func(r *http.Request) {
+		{"valid", 0, keep, http.StatusNoContent, ""},
+		{"R3 signature missing", 0, func(r *http.Request) { r.Header.Del(webhook.StandardSignatureHeader) }, http.StatusUnauthorized, ""},
+		{"R3 bare v1,", 0, func(r *http.Request) { r.Header.Set(webhook.StandardSignatureHeader, "v1,") }, http.StatusUnauthorized, ""},
+		// R7 and R8 are genuine signatures made at the wrong time: only the
+		// timestamp check can refuse them.
+		{"R7 timestamp too old", -(webhook.DefaultTolerance + time.Second), keep, http.StatusUnauthorized, outsideTolerance},
+		{"R7 an hour-old replay", -time.Hour, keep, http.StatusUnauthorized, outsideTolerance},
+		{"R7 at the tolerance", -webhook.DefaultTolerance, keep, http.StatusNoContent, ""},
+		{"R8 timestamp in the future", webhook.DefaultTolerance + time.Second, keep, http.StatusUnauthorized, outsideTolerance},
+		{"R8 at the future edge", webhook.DefaultTolerance, keep, http.StatusNoContent, ""},
+		{"R9 timestamp swapped, signature kept", 0, func(r *http.Request) {
+			r.Header.Set(webhook.StandardTimestampHeader, fmt.Sprint(now.Add(-time.Minute).Unix()))
+		}, http.StatusUnauthorized, ""},
+		{"R10 id swapped", 0, func(r *http.Request) { r.Header.Set(webhook.StandardIDHeader, "dlv_2") }, http.StatusUnauthorized, ""},
+		{"onplana header alone", 0, func(r *http.Request) {
 			r.Header = http.Header{webhook.DefaultSignatureHeader: {webhook.Sign(receiverSecret, body)}}
-		}, http.StatusUnauthorized},
+		}, http.StatusUnauthorized, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			rv := newReceiver(t, webhook.ReceiverConfig{Scheme: webhook.SchemeStandard, Now: func() time.Time { return now }})
 			next := newRecordingHandler()
-			req := signedRequest(t, webhook.SchemeStandard, body)
+			req := signedRequestAt(t, webhook.SchemeStandard, body, now.Add(tt.signedAt))
 			tt.mutate(req)
 			rec := httptest.NewRecorder()
 			rv.Middleware(next).ServeHTTP(rec, req)
 			require.Equal(t, tt.wantStatus, rec.Code, rec.Body.String())
+			require.Contains(t, rec.Body.String(), tt.wantBody)
 			if tt.wantStatus == http.StatusNoContent {
 				require.Equal(t, string(body), string(<-next.body))
 			} else {
