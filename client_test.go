@@ -95,7 +95,11 @@ func TestClientRefusesInternalAddressesAtDial(t *testing.T) {
 			require.Contains(t, be.Reason, a.reason)
 		})
 	}
-	t.Cleanup(func() { require.Zero(t, hits.Load(), "a refused address was connected to") })
+	t.Cleanup(func() {
+		if n := hits.Load(); n != 0 {
+			t.Errorf("a refused address was connected to %d times", n)
+		}
+	})
 }
 
 func TestClientRefusesHostnamesResolvingInternally(t *testing.T) {
@@ -134,7 +138,11 @@ func TestClientRefusesHostnamesResolvingInternally(t *testing.T) {
 			require.ErrorIs(t, err, ErrBlockedAddress)
 		})
 	}
-	t.Cleanup(func() { require.Zero(t, hits.Load()) })
+	t.Cleanup(func() {
+		if n := hits.Load(); n != 0 {
+			t.Errorf("a refused address was connected to %d times", n)
+		}
+	})
 }
 
 func TestClientResolvedNameReachesAllowedNetwork(t *testing.T) {
@@ -185,7 +193,11 @@ func TestClientDoesNotFollowRedirects(t *testing.T) {
 			})
 		}
 	}
-	t.Cleanup(func() { require.Zero(t, targetHits.Load(), "a redirect was followed") })
+	t.Cleanup(func() {
+		if n := targetHits.Load(); n != 0 {
+			t.Errorf("a redirect was followed %d times", n)
+		}
+	})
 }
 
 // TestClientIgnoresProxyEnvironment cannot run in parallel: it sets

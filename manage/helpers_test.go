@@ -124,7 +124,9 @@ func newEnv(t *testing.T, started bool, opts ...envOption) *env {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		require.NoError(t, d.Close(ctx))
+		if err := d.Close(ctx); err != nil {
+			t.Errorf("close dispatcher: %v", err)
+		}
 	})
 	cfg := Config{
 		Dispatcher: d, Store: e.store, Authorizer: testAuthorizer, InsecureCookies: true,

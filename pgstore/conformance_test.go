@@ -20,7 +20,11 @@ func TestConformance(t *testing.T) {
 		s, err := pgstore.New(pool, nil)
 		require.NoError(t, err)
 		require.NoError(t, s.Migrate(t.Context()))
-		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		})
 		return s
 	})
 }
