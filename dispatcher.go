@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,10 @@ const (
 	DefaultMaxRetryAfter = time.Hour
 	// DefaultRotationGrace is how long a rotated-out secret keeps signing.
 	DefaultRotationGrace = 24 * time.Hour
+	// DefaultMaxSubscriptionsPerOrganization is how many subscriptions one
+	// organization may have: enough for every integration a team runs, and
+	// a bound on the fan-out of each of its events.
+	DefaultMaxSubscriptionsPerOrganization = 100
 )
 
 // RotateImmediately, passed as the grace of RotateSecret, stops the old
@@ -107,6 +112,12 @@ type Config struct {
 	// AllowedNetworks lists non-public prefixes the guard lets through
 	// (e.g. 127.0.0.1/32 for a local receiver). Defaults to none.
 	AllowedNetworks []netip.Prefix
+	// MaxSubscriptionsPerOrganization caps how many subscriptions one
+	// organization may have: CreateSubscription refuses one more with a
+	// *SubscriptionLimitError. Every subscription costs a delivery per
+	// matching event, so the cap bounds what one organization can make the
+	// Dispatcher send. Defaults to DefaultMaxSubscriptionsPerOrganization.
+	MaxSubscriptionsPerOrganization int
 	// DisableAfter disables a subscription that has had no successful
 	// delivery for this long while deliveries kept failing. Defaults to
 	// DefaultDisableAfter.
@@ -167,6 +178,7 @@ func (c *Config) withDefaults() (Config, error) {
 		{out.DisableAfter < 0, "DisableAfter"},
 		{out.PollInterval < 0, "PollInterval"},
 		{out.MaxRetryAfter < 0, "MaxRetryAfter"},
+		{out.MaxSubscriptionsPerOrganization < 0, "MaxSubscriptionsPerOrganization"},
 	} {
 		if ch.bad {
 			return Config{}, &ValidationError{Field: ch.field, Reason: "must not be negative"}
@@ -231,6 +243,7 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.MaxRetryAfter == 0 {
 		out.MaxRetryAfter = DefaultMaxRetryAfter
 	}
+	out.MaxSubscriptionsPerOrganization = cmp.Or(out.MaxSubscriptionsPerOrganization, DefaultMaxSubscriptionsPerOrganization)
 	return out, nil
 }
 

@@ -68,6 +68,18 @@ func (d *Dispatcher) validateParams(p *SubscriptionParams) error {
 	return nil
 }
 
+// SubscriptionLimitError is returned by CreateSubscription when the
+// organization already has Limit subscriptions (Config.MaxSubscriptionsPerOrganization).
+type SubscriptionLimitError struct {
+	OrganizationID string
+	Limit          int
+}
+
+// Error names the organization and the limit.
+func (e *SubscriptionLimitError) Error() string {
+	return fmt.Sprintf("webhook: organization %s has reached its limit of %d subscriptions", e.OrganizationID, e.Limit)
+}
+
 // CreateSubscription validates p, creates the subscription with a new secret
 // (or p.Secret) and sends it a webhook.ping. The secret is in the returned
 // Subscription's Secrets[0]; it is shown to the user once.
@@ -75,7 +87,12 @@ func (d *Dispatcher) validateParams(p *SubscriptionParams) error {
 // The ping is enqueued like any delivery (one attempt, not retried) and
 // sent by the workers: an endpoint that is down does not fail the creation,
 // and the ping's outcome is in the delivery log. Errors: ErrClosed after
-// Close, a *ValidationError naming the invalid field, or the store's error.
+// Close, a *ValidationError naming the invalid field, a
+// *SubscriptionLimitError when the organization has
+// Config.MaxSubscriptionsPerOrganization subscriptions, or the store's
+// error. The limit is checked and the subscription created under a lock of
+// this Dispatcher; Dispatchers in other processes creating subscriptions
+// of one organization at the same moment may pass it by a few.
 func (d *Dispatcher) CreateSubscription(ctx context.Context, p SubscriptionParams) (*Subscription, error) {
 	if d.isClosed() {
 		return nil, ErrClosed
@@ -85,6 +102,11 @@ func (d *Dispatcher) CreateSubscription(ctx context.Context, p SubscriptionParam
 	}
 	secret, err := d.firstSecret(p.Secret)
 	if err != nil {
+		return nil, err
+	}
+	d.subMu.Lock()
+	defer d.subMu.Unlock()
+	if err := d.checkSubscriptionLimit(ctx, p.OrganizationID); err != nil {
 		return nil, err
 	}
 	now := d.now().UTC()
@@ -113,6 +135,27 @@ func (d *Dispatcher) CreateSubscription(ctx context.Context, p SubscriptionParam
 		d.nudge()
 	}
 	return sub, nil
+}
+
+// checkSubscriptionLimit returns a *SubscriptionLimitError if organization
+// has its Config.MaxSubscriptionsPerOrganization subscriptions already. It
+// counts them a page at a time, stopping at the limit.
+func (d *Dispatcher) checkSubscriptionLimit(ctx context.Context, organizationID string) error {
+	limit := d.cfg.MaxSubscriptionsPerOrganization
+	page := Page{Limit: min(limit, MaxPageSize)}
+	for n := 0; ; {
+		subs, next, err := d.store.ListSubscriptions(ctx, organizationID, page)
+		if err != nil {
+			return fmt.Errorf("webhook: count subscriptions of %s: %w", organizationID, err)
+		}
+		if n += len(subs); n >= limit {
+			return &SubscriptionLimitError{OrganizationID: organizationID, Limit: limit}
+		}
+		if next == "" {
+			return nil
+		}
+		page.Cursor = next
+	}
 }
 
 // pingDelivery builds a webhook.ping delivery to sub.

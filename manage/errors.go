@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -86,6 +87,7 @@ func classify(err error) classified {
 	var re *requestError
 	var ve *webhook.ValidationError
 	var mbe *http.MaxBytesError
+	var le *webhook.SubscriptionLimitError
 	switch {
 	case errors.As(err, &re):
 		return classified{re.status, re.code, re.message, re.field}
@@ -98,6 +100,8 @@ func classify(err error) classified {
 		return classified{http.StatusNotFound, CodeNotFound, "not found", ""}
 	case errors.Is(err, webhook.ErrConflict):
 		return classified{http.StatusConflict, CodeConflict, conflictMessage(err), ""}
+	case errors.As(err, &le):
+		return classified{http.StatusConflict, CodeConflict, fmt.Sprintf("the organization has reached its limit of %d webhooks", le.Limit), ""}
 	case errors.Is(err, webhook.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return classified{http.StatusServiceUnavailable, CodeUnavailable, "service unavailable, try again", ""}
 	}
