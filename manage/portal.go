@@ -260,6 +260,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'")
+	hd.Set("X-Frame-Options", "SAMEORIGIN") // frame-ancestors 'self', for browsers without CSP 2
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
