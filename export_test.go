@@ -12,3 +12,28 @@ func ReopenMemoryStore(s *MemoryStore, keys *KeyRing) *MemoryStore {
 	s.keys = keys
 	return s
 }
+
+// DumpMemoryStore returns every byte the store holds of its subscriptions
+// (secrets as kept, in clear or sealed) and deliveries, as a database dump
+// would, for the tests that search it for secrets.
+func DumpMemoryStore(s *MemoryStore) []byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []byte
+	for _, ms := range s.subs {
+		out = append(out, ms.sub.ID...)
+		for _, sec := range ms.sub.Secrets {
+			out = append(out, sec.Secret...)
+		}
+		out = append(out, ms.keyID...)
+		out = append(out, ms.sealed...)
+	}
+	for _, md := range s.deliveries {
+		out = append(out, md.d.Body...)
+		for _, a := range md.attempts {
+			out = append(out, a.Error...)
+			out = append(out, a.ResponseSnippet...)
+		}
+	}
+	return out
+}
