@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
-	"github.com/onplana/webhook/internal/durabletest"
 	"github.com/onplana/webhook/internal/pgtest"
 	"github.com/onplana/webhook/pgstore"
 	"github.com/onplana/webhook/storetest"
@@ -62,7 +61,7 @@ func TestSecretsNotInDump(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.NewSchemaPool(t)
 	open := reopener(t, pool)
-	durabletest.RunSecretsAtRest(t, func(keys *webhook.KeyRing) webhook.Store {
+	storetest.RunSecretsAtRest(t, func(keys *webhook.KeyRing) webhook.Store {
 		s, err := open(keys)
 		require.NoError(t, err)
 		return s

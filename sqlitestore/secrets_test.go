@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
-	"github.com/onplana/webhook/internal/durabletest"
 	"github.com/onplana/webhook/sqlitestore"
 	"github.com/onplana/webhook/storetest"
 )
@@ -59,7 +58,7 @@ func TestSecretsNotInFiles(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hooks.db")
 	open := reopener(t, path)
-	durabletest.RunSecretsAtRest(t, func(keys *webhook.KeyRing) webhook.Store {
+	storetest.RunSecretsAtRest(t, func(keys *webhook.KeyRing) webhook.Store {
 		s, err := open(keys)
 		require.NoError(t, err)
 		return s

@@ -26,8 +26,10 @@
 // RunEncryption checks a store that seals signing secrets with a
 // webhook.KeyRing: round trips, key rotation with ReencryptSecrets, sealing
 // of secrets kept in clear, and the errors of a missing or wrong key.
-// RequireNoSecrets and FindSecret search a store's raw bytes (a table dump,
-// a database file) for every form of a secret, for the store's own tests.
+// RunSecretsAtRest takes a durable store from secrets in clear to sealed
+// ones and through a key rotation, delivering verified events, and searches
+// the store's raw bytes (a table dump, the database files) at each step;
+// RequireNoSecrets and FindSecret do that search for a store's own tests.
 //
 // The helpers NewID, IDGenerator, NewSubscription and NewDelivery build test
 // data with ids in the library's format, for the suite and for a store's own

@@ -1,4 +1,4 @@
-package durabletest
+package storetest
 
 import (
 	"context"
@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/onplana/webhook"
-	"github.com/onplana/webhook/storetest"
+	"github.com/onplana/webhook/internal/durabletest"
 )
 
 // RunSecretsAtRest checks the bytes a durable store keeps of the
-// subscriptions' signing secrets. open opens the store over the test's
+// subscriptions' signing secrets, end to end: the store must implement
+// webhook.SecretReencrypter, and the test delivers through a Dispatcher to
+// a local receiver. open opens the store over the test's
 // data with keys (nil for none), the store it returned before being closed
 // and not used again; dump returns every byte the store keeps: each row of
 // each table, or the database files.
@@ -19,7 +21,7 @@ import (
 //  1. Stored without a key ring, the secrets are in the dump: the search
 //     can find them.
 //  2. Reopened with a key ring, the store seals them: no form of them
-//     (storetest.SecretForms) is left in the dump.
+//     (SecretForms) is left in the dump.
 //  3. A Dispatcher over the store sends events to a receiver that verifies
 //     every signature, and rotates a subscription's secret; the new secret
 //     is not in the dump either.
@@ -29,20 +31,20 @@ func RunSecretsAtRest(t *testing.T, open func(keys *webhook.KeyRing) webhook.Sto
 	t.Helper()
 	ctx := t.Context()
 	const org = "org_at_rest"
-	recv := NewReceiver(t)
+	recv := durabletest.NewReceiver(t)
 	secrets := []webhook.Secret{recv.Secret}
 
 	store := open(nil)
 	if err := recv.Subscribe(ctx, store, org, 2); err != nil {
 		t.Fatal(err)
 	}
-	if _, found := storetest.FindSecret(dump(), secrets); !found {
+	if _, found := FindSecret(dump(), secrets); !found {
 		t.Fatal("control: the dump of a store without keys does not show the secrets it keeps in clear")
 	}
 
-	k1, k2 := storetest.NewKey(), storetest.NewKey()
-	store = open(storetest.NewKeyRing("k1", map[string][]byte{"k1": k1}))
-	storetest.RequireNoSecrets(t, dump(), secrets)
+	k1, k2 := NewKey(), NewKey()
+	store = open(NewKeyRing("k1", map[string][]byte{"k1": k1}))
+	RequireNoSecrets(t, dump(), secrets)
 
 	delivered := 0
 	deliver := func(store webhook.Store, events int) {
@@ -72,23 +74,23 @@ func RunSecretsAtRest(t *testing.T, open func(keys *webhook.KeyRing) webhook.Sto
 			}
 			secrets = append(secrets, fresh)
 		}
-		if err := Publish(ctx, store, org, events); err != nil {
+		if err := durabletest.Publish(ctx, store, org, events); err != nil {
 			t.Fatal(err)
 		}
 		delivered += 2 * events // two subscriptions
-		Wait(t, recv.Processed(delivered), time.Minute, "verified deliveries")
+		durabletest.Wait(t, recv.Processed(delivered), time.Minute, "verified deliveries")
 	}
 	deliver(store, 5)
-	storetest.RequireNoSecrets(t, dump(), secrets)
+	RequireNoSecrets(t, dump(), secrets)
 
-	store = open(storetest.NewKeyRing("k2", map[string][]byte{"k1": k1, "k2": k2}))
+	store = open(NewKeyRing("k2", map[string][]byte{"k1": k1, "k2": k2}))
 	n, err := store.(webhook.SecretReencrypter).ReencryptSecrets(ctx)
 	if err != nil || n != 2 {
 		t.Fatalf("ReencryptSecrets = %d, %v; want 2 subscriptions rewritten", n, err)
 	}
-	store = open(storetest.NewKeyRing("k2", map[string][]byte{"k2": k2}))
+	store = open(NewKeyRing("k2", map[string][]byte{"k2": k2}))
 	deliver(store, 5)
-	storetest.RequireNoSecrets(t, dump(), secrets)
+	RequireNoSecrets(t, dump(), secrets)
 	if c := recv.Counts(); c.Distinct != delivered || c.HandlerRan != delivered {
 		t.Fatalf("receiver processed %d distinct deliveries in %d runs, want %d", c.Distinct, c.HandlerRan, delivered)
 	}
