@@ -250,8 +250,8 @@ type SecretReencrypter interface {
 	// ReencryptSecrets seals again, under the key ring's current key, the
 	// secrets of every subscription stored under another key or in clear,
 	// and returns how many subscriptions it rewrote. It runs while the
-	// store is in use: each subscription is rewritten only if it has not
-	// changed since it was read, and one changed meanwhile is read again.
+	// store is in use, and never overwrites a concurrent update of a
+	// subscription (each is read and rewritten under the store's lock on it).
 	// It is idempotent: once every subscription is sealed under the current
 	// key, it rewrites none and returns 0. Afterwards no stored secret
 	// needs an older key, which may then leave the ring. It returns a
