@@ -187,7 +187,7 @@ func (k *KeyRing) SealSecrets(subscriptionID string, secrets []SigningSecret) (k
 	}
 	plain := make([]sealedSecret, len(secrets))
 	for i, s := range secrets {
-		plain[i] = sealedSecret{Secret: string(s.Secret), CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
+		plain[i] = sealedSecret{Secret: s.Secret.Reveal(), CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
 	}
 	b, err := json.Marshal(plain)
 	if err != nil {

@@ -39,7 +39,7 @@ func sealSecrets(keys *webhook.KeyRing, id string, ss []webhook.SigningSecret) (
 	}
 	out := make([]storedSecret, len(ss))
 	for i, s := range ss {
-		out[i] = storedSecret{Secret: string(s.Secret), CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
+		out[i] = storedSecret{Secret: s.Secret.Reveal(), CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
 	}
 	b, err := json.Marshal(out)
 	return stored{clear: b}, err

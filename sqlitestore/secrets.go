@@ -38,7 +38,7 @@ func (s *Store) sealSecrets(id string, ss []webhook.SigningSecret) (stored, erro
 	}
 	out := make([]storedSecret, len(ss))
 	for i, s := range ss {
-		out[i] = storedSecret{Secret: string(s.Secret), CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
+		out[i] = storedSecret{Secret: s.Secret.Reveal(), CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
 	}
 	b, err := json.Marshal(out)
 	return stored{clear: string(b)}, err

@@ -310,7 +310,7 @@ func testEncryptionNoKeys(t *testing.T, open OpenFunc) {
 // bytes it encodes in raw, hex (both cases) and every base64 alphabet, and
 // the hex of the whole secret (how PostgreSQL prints it in a bytea).
 func SecretForms(secret webhook.Secret) [][]byte {
-	s := string(secret)
+	s := secret.Reveal()
 	forms := [][]byte{[]byte(s), []byte(hex.EncodeToString([]byte(s)))}
 	b64 := strings.TrimPrefix(s, webhook.SecretPrefix)
 	if b64 != s {
