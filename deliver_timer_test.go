@@ -11,16 +11,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/onplana/webhook/internal/testwait"
 )
 
 // requireDone waits for ctx to end, failing the test after a few seconds.
 func requireDone(t *testing.T, ctx context.Context) {
 	t.Helper()
-	select {
-	case <-ctx.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("context not done")
-	}
+	testwait.Recv(t, ctx.Done(), "context not done")
 }
 
 func TestDeadlineTimer(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/onplana/webhook/internal/testwait"
 )
 
 // TestDispatcherCloseReleasesWaiting checks that the deliveries claimed
@@ -35,11 +37,7 @@ func TestDispatcherCloseReleasesWaiting(t *testing.T) {
 	d := publishedDispatcher(t, store, 1, srv, events)
 	ctx := context.Background()
 	require.NoError(t, d.Start(ctx))
-	select {
-	case <-second:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the worker did not send its first delivery")
-	}
+	testwait.Recv(t, second, "the worker did not send its first delivery")
 	closed := make(chan error, 1)
 	go func() { closed <- d.Close(ctx) }()
 	// Let the attempt in flight end only once Close has stopped the
@@ -50,12 +48,8 @@ func TestDispatcherCloseReleasesWaiting(t *testing.T) {
 	d.mu.Unlock()
 	require.True(t, closing, "Close marks the Dispatcher closing where it stops the loop")
 	close(unblock)
-	select {
-	case err := <-closed:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not return")
-	}
+	err := testwait.Recv(t, closed, "Close did not return")
+	require.NoError(t, err)
 
 	dls, _, err := store.ListDeliveries(ctx, DeliveryQuery{EventType: EventTaskUpdated, Page: Page{Limit: 100}})
 	require.NoError(t, err)
@@ -171,12 +165,8 @@ func TestDispatcherSendsWhileRecording(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- d.Close(ctx) }()
 	open()
-	select {
-	case err := <-closed:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not return")
-	}
+	err := testwait.Recv(t, closed, "Close did not return")
+	require.NoError(t, err)
 	// Close stopped claiming: what was sent is recorded, the rest pending.
 	dls, _, err := store.ListDeliveries(ctx, DeliveryQuery{Page: Page{Limit: 100}})
 	require.NoError(t, err)
@@ -227,11 +217,7 @@ func TestDispatcherClaimsWhileSending(t *testing.T) {
 	t.Cleanup(letClaim) // before Close, when the test fails
 	t.Cleanup(letSend)
 
-	select {
-	case <-refilling:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no refill while the endpoint held its requests")
-	}
+	testwait.Recv(t, refilling, "no refill while the endpoint held its requests")
 	require.LessOrEqual(t, requests.Load(), int32(qs.batch+workers),
 		"the refill began with deliveries still waiting in the queues")
 	letSend()

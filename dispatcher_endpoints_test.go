@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/testwait"
 )
 
 // claimCountingStore is a MemoryStore that counts the deliveries its Claim
@@ -181,11 +182,7 @@ func TestDispatcherPingTakesAnEndpointSlot(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, d.Start(ctx))
 	require.NoError(t, d.Publish(ctx, webhook.Event{Type: webhook.EventTaskUpdated, OrganizationID: "org_1", ProjectID: "proj_1", Data: eventData(webhook.EventTaskUpdated)}))
-	select {
-	case <-inFlight:
-	case <-time.After(waitTimeout):
-		t.Fatal("the event was not sent")
-	}
+	testwait.Recv(t, inFlight, "the event was not sent")
 	sent := pings.Load() // the creation ping
 
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	webhook "github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/testwait"
 )
 
 // waitTimeout bounds every wait of these tests; nothing should take near it.
@@ -273,17 +274,13 @@ func TestDispatcherDeliversVerifiableEnvelope(t *testing.T) {
 	h.publish(t, webhook.EventTaskUpdated)
 	d := h.waitEnded(t)
 	require.Equal(t, webhook.StateSucceeded, d.State)
-	select {
-	case e := <-got:
-		require.Equal(t, d.ID, e.DeliveryID)
-		require.Equal(t, d.EventID, e.ID)
-		require.Equal(t, webhook.EventTaskUpdated, e.Type)
-		require.Equal(t, "org_1", e.OrganizationID)
-		require.Equal(t, "proj_1", e.ProjectID)
-		require.JSONEq(t, string(eventData(webhook.EventTaskUpdated)), string(e.Data))
-	case <-time.After(waitTimeout):
-		t.Fatal("receiver got nothing")
-	}
+	e := testwait.Recv(t, got, "receiver got nothing")
+	require.Equal(t, d.ID, e.DeliveryID)
+	require.Equal(t, d.EventID, e.ID)
+	require.Equal(t, webhook.EventTaskUpdated, e.Type)
+	require.Equal(t, "org_1", e.OrganizationID)
+	require.Equal(t, "proj_1", e.ProjectID)
+	require.JSONEq(t, string(eventData(webhook.EventTaskUpdated)), string(e.Data))
 	as := h.attempts(t, d.ID)
 	require.Len(t, as, 1)
 	require.Equal(t, http.StatusOK, as[0].StatusCode)
@@ -592,11 +589,7 @@ func TestDispatcherCloseLosesNothing(t *testing.T) {
 	}
 	require.NoError(t, first.d.Start(context.Background()))
 	for range 2 {
-		select {
-		case <-inFlight:
-		case <-time.After(waitTimeout):
-			t.Fatal("no attempt started")
-		}
+		testwait.Recv(t, inFlight, "no attempt started")
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- first.d.Close(context.Background()) }()
@@ -612,12 +605,8 @@ func TestDispatcherCloseLosesNothing(t *testing.T) {
 		return errors.Is(first.d.Publish(context.Background(), webhook.Event{}), webhook.ErrClosed)
 	}, waitTimeout, time.Millisecond)
 	close(unblock)
-	select {
-	case err := <-closed:
-		require.NoError(t, err)
-	case <-time.After(waitTimeout):
-		t.Fatal("Close did not return")
-	}
+	err := testwait.Recv(t, closed, "Close did not return")
+	require.NoError(t, err)
 	require.NoError(t, first.d.Close(context.Background()), "a second Close is fine")
 
 	ctx := context.Background()
@@ -654,11 +643,7 @@ func TestDispatcherCloseDeadlineReleasesInFlight(t *testing.T) {
 	h.subscribe(t, ep.URL, "", "*")
 	h.publish(t, webhook.EventTaskUpdated)
 	require.NoError(t, h.d.Start(context.Background()))
-	select {
-	case <-inFlight:
-	case <-time.After(waitTimeout):
-		t.Fatal("no attempt started")
-	}
+	testwait.Recv(t, inFlight, "no attempt started")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	require.ErrorIs(t, h.d.Close(ctx), context.DeadlineExceeded)
@@ -734,12 +719,8 @@ func TestDispatcherGoneDisablesAtOnce(t *testing.T) {
 	d := h.waitEnded(t)
 	require.Equal(t, webhook.StateFailed, d.State)
 	require.Equal(t, 1, d.AttemptCount, "410 is not retried")
-	select {
-	case got := <-disabled:
-		require.Equal(t, sub.ID+": "+webhook.DisabledGone, got)
-	case <-time.After(waitTimeout):
-		t.Fatal("OnDisable not called")
-	}
+	got := testwait.Recv(t, disabled, "OnDisable not called")
+	require.Equal(t, sub.ID+": "+webhook.DisabledGone, got)
 	stored, err := h.store.GetSubscription(context.Background(), sub.ID)
 	require.NoError(t, err)
 	require.True(t, stored.Disabled)
@@ -868,14 +849,10 @@ func TestDispatcherDisablesFailingEndpoint(t *testing.T) {
 	}
 	clock.Advance(time.Hour)
 	require.Equal(t, 3, h.waitAttemptOf(t, webhook.EventTaskCreated).a.Number)
-	select {
-	case s := <-disabled:
-		require.Equal(t, sub.ID, s.ID)
-		require.True(t, s.Disabled)
-		require.Contains(t, s.DisabledReason, "no successful delivery since "+start.a.StartedAt.Format(time.RFC3339))
-	case <-time.After(waitTimeout):
-		t.Fatal("OnDisable not called")
-	}
+	s := testwait.Recv(t, disabled, "OnDisable not called")
+	require.Equal(t, sub.ID, s.ID)
+	require.True(t, s.Disabled)
+	require.Contains(t, s.DisabledReason, "no successful delivery since "+start.a.StartedAt.Format(time.RFC3339))
 	require.True(t, get().Disabled)
 
 	// Enabling is explicit and clears the failure record.
@@ -990,15 +967,11 @@ func TestDispatcherPing(t *testing.T) {
 	// The creation ping, enqueued at creation, goes out once started.
 	status.Store(200)
 	h.start(t)
-	select {
-	case r := <-pings:
-		e, err := webhook.ParseEvent(r.body)
-		require.NoError(t, err)
-		require.Equal(t, webhook.EventPing, e.Type)
-		require.Contains(t, string(e.Data), sub.ID)
-	case <-time.After(waitTimeout):
-		t.Fatal("creation ping not sent")
-	}
+	r = testwait.Recv(t, pings, "creation ping not sent")
+	e, err = webhook.ParseEvent(r.body)
+	require.NoError(t, err)
+	require.Equal(t, webhook.EventPing, e.Type)
+	require.Contains(t, string(e.Data), sub.ID)
 
 	// A disabled subscription can be pinged (to test it before enabling
 	// it again); that ping is not recorded.
@@ -1309,12 +1282,8 @@ func TestDispatcherClaimWithoutSubscription(t *testing.T) {
 	require.NoError(t, d.Start(context.Background()))
 	defer d.Close(context.Background())
 	for range 2 { // the ping and the event
-		select {
-		case dl := <-obs.ended:
-			require.Equal(t, webhook.StateSucceeded, dl.State)
-		case <-time.After(waitTimeout):
-			t.Fatal("delivery did not end")
-		}
+		dl := testwait.Recv(t, obs.ended, "delivery did not end")
+		require.Equal(t, webhook.StateSucceeded, dl.State)
 	}
 	require.Len(t, ep.requests(), 1, "the event, once")
 	require.GreaterOrEqual(t, store.gets.Load()-before, int32(2), "each attempt read its subscription")
@@ -1401,24 +1370,20 @@ func TestDispatcherSubscriptionDeletedElsewhere(t *testing.T) {
 
 	var sent, unsent int
 	for range 3 { // the ping and the two events, in any order
-		select {
-		case dl := <-obs.ended:
-			if dl.EventType == webhook.EventPing {
-				continue
-			}
-			as, err := store.ListAttempts(context.Background(), dl.ID)
-			require.NoError(t, err)
-			require.Len(t, as, 1)
-			if dl.State == webhook.StateSucceeded {
-				sent++
-				continue
-			}
-			require.Equal(t, webhook.StateFailed, dl.State)
-			require.Contains(t, as[0].Error, "subscription deleted")
-			unsent++
-		case <-time.After(waitTimeout):
-			t.Fatal("delivery did not end")
+		dl := testwait.Recv(t, obs.ended, "delivery did not end")
+		if dl.EventType == webhook.EventPing {
+			continue
 		}
+		as, err := store.ListAttempts(context.Background(), dl.ID)
+		require.NoError(t, err)
+		require.Len(t, as, 1)
+		if dl.State == webhook.StateSucceeded {
+			sent++
+			continue
+		}
+		require.Equal(t, webhook.StateFailed, dl.State)
+		require.Contains(t, as[0].Error, "subscription deleted")
+		unsent++
 	}
 	// The first event is sent unless the machine stalled its worker for
 	// 250 ms; the second, read again after waiting 300 ms, never is.
@@ -1430,29 +1395,21 @@ func TestDispatcherSubscriptionDeletedElsewhere(t *testing.T) {
 // waitPing waits for the creation ping to end.
 func waitPing(t *testing.T, obs *testObserver) {
 	t.Helper()
-	select {
-	case dl := <-obs.ended:
-		require.Equal(t, webhook.EventPing, dl.EventType)
-	case <-time.After(waitTimeout):
-		t.Fatal("ping did not end")
-	}
+	dl := testwait.Recv(t, obs.ended, "ping did not end")
+	require.Equal(t, webhook.EventPing, dl.EventType)
 }
 
 // requireUnsent waits for the next delivery to end, failed without being
 // sent because its subscription was deleted.
 func requireUnsent(t *testing.T, obs *testObserver, store *webhook.MemoryStore) {
 	t.Helper()
-	select {
-	case dl := <-obs.ended:
-		require.Equal(t, webhook.StateFailed, dl.State)
-		as, err := store.ListAttempts(context.Background(), dl.ID)
-		require.NoError(t, err)
-		require.Len(t, as, 1)
-		require.Contains(t, as[0].Error, "subscription deleted")
-		require.Zero(t, as[0].StatusCode)
-	case <-time.After(waitTimeout):
-		t.Fatal("delivery did not end")
-	}
+	dl := testwait.Recv(t, obs.ended, "delivery did not end")
+	require.Equal(t, webhook.StateFailed, dl.State)
+	as, err := store.ListAttempts(context.Background(), dl.ID)
+	require.NoError(t, err)
+	require.Len(t, as, 1)
+	require.Contains(t, as[0].Error, "subscription deleted")
+	require.Zero(t, as[0].StatusCode)
 }
 
 // TestDispatcherGoneHoldsWhatWasClaimed: an endpoint answers 410 Gone while

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/testwait"
 )
 
 func newReceiverTestLogger(w io.Writer) *slog.Logger {
@@ -93,23 +94,15 @@ func TestIdempotencyConcurrentDuplicate(t *testing.T) {
 	})
 	first := make(chan int, 1)
 	go func() { first <- s.send(t, "dlv_a").Code }()
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("first delivery not handled")
-	}
+	testwait.Recv(t, entered, "first delivery not handled")
 	for range 5 {
 		rec := s.send(t, "dlv_a")
 		require.Equal(t, http.StatusConflict, rec.Code)
 		require.Equal(t, "30", rec.Header().Get("Retry-After"))
 	}
 	close(release)
-	select {
-	case code := <-first:
-		require.Equal(t, http.StatusNoContent, code)
-	case <-time.After(10 * time.Second):
-		t.Fatal("first delivery did not finish")
-	}
+	code := testwait.Recv(t, first, "first delivery did not finish")
+	require.Equal(t, http.StatusNoContent, code)
 	require.Equal(t, http.StatusOK, s.send(t, "dlv_a").Code)
 	require.EqualValues(t, 1, s.runs.Load())
 }
@@ -457,11 +450,7 @@ func TestIdempotencyLeaseTakeover(t *testing.T) {
 				runs <- r
 				codes = make(chan int, 1)
 				go func() { codes <- send() }()
-				select {
-				case <-r.entered:
-				case <-time.After(10 * time.Second):
-					t.Fatal("handler not entered")
-				}
+				testwait.Recv(t, r.entered, "handler not entered")
 				return codes, func() { r.result <- result }
 			}
 			wantCode := func(codes chan int, want int, what string) {

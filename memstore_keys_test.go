@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/testwait"
 	"github.com/onplana/webhook/storetest"
 )
 
@@ -151,12 +152,8 @@ func TestDispatcherWithTheWrongKeySendsNothing(t *testing.T) {
 	d, err := webhook.NewDispatcher(store, &c)
 	require.NoError(t, err)
 	require.NoError(t, d.Start(ctx))
-	select {
-	case st := <-ended:
-		require.Equal(t, webhook.StateSucceeded, st, "with the right key the creation ping is sent")
-	case <-time.After(10 * time.Second):
-		t.Fatal("the creation ping did not end")
-	}
+	st := testwait.Recv(t, ended, "the creation ping did not end")
+	require.Equal(t, webhook.StateSucceeded, st, "with the right key the creation ping is sent")
 	require.NoError(t, d.Close(ctx))
 	require.EqualValues(t, 1, verified.Load(), "and verifies")
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	webhook "github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/testwait"
 )
 
 // traceKey carries a fake trace context in the tests' contexts.
@@ -125,18 +125,10 @@ func TestDispatcherDisableObserver(t *testing.T) {
 	h.publish(t, webhook.EventTaskUpdated)
 
 	require.Equal(t, webhook.StateFailed, h.waitEnded(t).State)
-	select {
-	case got := <-obs.disabled:
-		require.Equal(t, sub.ID+": "+webhook.DisabledGone, got)
-	case <-time.After(waitTimeout):
-		t.Fatal("SubscriptionDisabled not called")
-	}
-	select {
-	case got := <-onDisable:
-		require.Equal(t, sub.ID, got, "OnDisable is still called")
-	case <-time.After(waitTimeout):
-		t.Fatal("OnDisable not called")
-	}
+	got := testwait.Recv(t, obs.disabled, "SubscriptionDisabled not called")
+	require.Equal(t, sub.ID+": "+webhook.DisabledGone, got)
+	got = testwait.Recv(t, onDisable, "OnDisable not called")
+	require.Equal(t, sub.ID, got, "OnDisable is still called")
 	require.Empty(t, obs.disabled, "one call per disabling")
 }
 
@@ -167,13 +159,9 @@ func TestDispatcherAttemptObserver(t *testing.T) {
 	// The ping's attempt comes first, then the event's; both were
 	// recorded before the delivery ended.
 	for got := ""; got != want; {
-		select {
-		case got = <-obs.recorded:
-			if got != want {
-				require.NotContains(t, got, d.ID, "the event's attempt was reported with another URL")
-			}
-		case <-time.After(waitTimeout):
-			t.Fatal("AttemptRecorded not called for the event")
+		got = testwait.Recv(t, obs.recorded, "AttemptRecorded not called for the event")
+		if got != want {
+			require.NotContains(t, got, d.ID, "the event's attempt was reported with another URL")
 		}
 	}
 	require.Empty(t, obs.attempts, "AttemptFinished is not called when AttemptRecorded is")

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/testwait"
 )
 
 const (
@@ -656,11 +657,7 @@ func TestReceiverEndlessBodyOverTheWire(t *testing.T) {
 			resp.Body.Close()
 			require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 			conn.Close()
-			select {
-			case <-writerDone:
-			case <-time.After(10 * time.Second):
-				t.Fatal("writer did not stop")
-			}
+			testwait.Recv(t, writerDone, "writer did not stop")
 			require.Zero(t, next.calls.Load())
 		})
 	}
@@ -867,11 +864,7 @@ func TestReceiverStalledBodyAllocatesLittle(t *testing.T) {
 		t.Cleanup(func() { conn.Close() })
 		_, err = fmt.Fprintf(conn, request, webhook.DefaultSignatureHeader, sig)
 		require.NoError(t, err)
-		select {
-		case <-stalled:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the server did not wait for the rest of the body")
-		}
+		testwait.Recv(t, stalled, "the server did not wait for the rest of the body")
 	})
 	require.Less(t, alloc, uint64(64<<10))
 	require.Zero(t, next.calls.Load())
