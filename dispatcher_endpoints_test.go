@@ -197,3 +197,47 @@ func TestDispatcherPingTakesAnEndpointSlot(t *testing.T) {
 	require.Equal(t, http.StatusOK, a.StatusCode)
 	require.NoError(t, d.Close(ctx))
 }
+
+func TestDispatcherSlowEndpointDoesNotDelayOthers(t *testing.T) {
+	t.Parallel()
+	const perEndpoint = 2
+	h := newHarness(t, nil, func(c *webhook.Config) {
+		c.Workers = 4
+		c.MaxPerEndpoint = perEndpoint
+		c.AttemptTimeout = waitTimeout
+	})
+	unblock := make(chan struct{})
+	var inSlow, maxInSlow atomic.Int32
+	slow := newEndpoint(t, func(_ int, _ http.ResponseWriter, r *http.Request) {
+		n := inSlow.Add(1)
+		defer inSlow.Add(-1)
+		for {
+			m := maxInSlow.Load()
+			if n <= m || maxInSlow.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		select {
+		case <-unblock:
+		case <-r.Context().Done():
+		}
+	})
+	fast := newEndpoint(t, func(int, http.ResponseWriter, *http.Request) {})
+	h.subscribe(t, slow.URL, "", "task.created")
+	h.subscribe(t, fast.URL, "", "task.updated")
+	h.start(t)
+	for range 20 {
+		h.publish(t, webhook.EventTaskCreated)
+	}
+	h.publish(t, webhook.EventTaskUpdated)
+
+	d := h.waitEnded(t)
+	require.Equal(t, webhook.EventTaskUpdated, d.EventType, "the healthy endpoint's delivery ends first")
+	require.Equal(t, webhook.StateSucceeded, d.State)
+	require.LessOrEqual(t, maxInSlow.Load(), int32(perEndpoint))
+	close(unblock)
+	for range 20 {
+		require.Equal(t, webhook.StateSucceeded, h.waitEnded(t).State)
+	}
+	require.LessOrEqual(t, maxInSlow.Load(), int32(perEndpoint))
+}
