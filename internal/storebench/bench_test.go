@@ -40,7 +40,7 @@ var stores = []storeCase{
 		return s, s
 	}},
 	{"sqlite", func(tb testing.TB) (webhook.Store, webhook.Store) {
-		s, err := sqlitestore.Open(filepath.Join(tb.TempDir(), "bench.db"), nil)
+		s, err := sqlitestore.Open(filepath.Join(tb.TempDir(), "bench.db"), &sqlitestore.Config{Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			tb.Fatal(err)
 		}
