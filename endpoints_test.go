@@ -132,3 +132,30 @@ func TestEndpointQueuesAcquire(t *testing.T) {
 	qs.done(p, "", time.Millisecond)
 	require.NotContains(t, qs.byKey, q.key, "an idle endpoint is forgotten")
 }
+
+// TestClaimKnowledge checks when the claim loop may skip a claim: only
+// after a short claim, and only while the claim would skip at least the
+// subscriptions that one skipped.
+func TestClaimKnowledge(t *testing.T) {
+	t.Parallel()
+	var k claimKnowledge
+	require.False(t, k.useless(nil), "nothing known yet")
+	k.learn([]string{"sub_a", "sub_b"})
+	tests := []struct {
+		skip    []string
+		useless bool
+	}{
+		{[]string{"sub_a", "sub_b"}, true},
+		{[]string{"sub_b", "sub_a", "sub_c"}, true},
+		{[]string{"sub_a", "sub_a"}, false}, // sub_b's deliveries may be claimed now
+		{[]string{"sub_a"}, false},
+		{nil, false},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.useless, k.useless(tt.skip), "skip %v", tt.skip)
+	}
+	k.learn(nil)
+	require.True(t, k.useless(nil), "a short claim that skipped nothing: nothing is due")
+	k.exhausted = false // what the loop does on a notification, the poll or a due time
+	require.False(t, k.useless([]string{"sub_a", "sub_b"}))
+}

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -24,18 +25,18 @@ type claimKnowledge struct {
 	skipped   map[string]bool
 }
 
-// useless reports whether a claim that skips skip would find nothing.
+// useless reports whether a claim that skips skip would find nothing: it
+// skips every subscription the exhausting claim skipped.
 func (k *claimKnowledge) useless(skip []string) bool {
 	if !k.exhausted {
 		return false
 	}
-	n := 0
-	for _, id := range skip {
-		if k.skipped[id] {
-			n++
+	for id := range k.skipped {
+		if !slices.Contains(skip, id) {
+			return false
 		}
 	}
-	return n == len(k.skipped) // skip covers every subscription skipped then
+	return true
 }
 
 // learn records a claim that skipped skip and returned fewer deliveries
