@@ -30,7 +30,8 @@ type outcome struct {
 }
 
 // process runs one claimed delivery: it checks its subscription (see
-// Dispatcher.subscription), makes the attempt (with the deadline of timer)
+// Dispatcher.subscription; a subscription read again is sent to its URL
+// of now), makes the attempt (with the deadline of timer)
 // and hands it to the recorders. It returns how long the attempt took, 0
 // when none was made.
 func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) time.Duration {
@@ -42,7 +43,7 @@ func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) 
 		d.release(dl, d.now())
 		return 0
 	}
-	sub := d.subscription(h)
+	sub, ep := d.subscription(h), h.ep
 	if sub == nil {
 		var err error
 		sub, err = d.store.GetSubscription(ctx, dl.SubscriptionID)
@@ -66,8 +67,9 @@ func (d *Dispatcher) process(ctx context.Context, h held, timer *deadlineTimer) 
 			d.holdForDisabled(dl)
 			return 0
 		}
+		ep = d.queues.lookup(sub.URL) // it may have moved since the claim
 	}
-	a, out := d.attempt(ctx, sub, d.queues.lookup(sub.URL), dl, timer)
+	a, out := d.attempt(ctx, sub, ep, dl, timer)
 	if out.aborted {
 		d.release(dl, d.now())
 		return 0

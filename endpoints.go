@@ -121,7 +121,8 @@ func (qs *endpointQueues) add(batch []held) {
 		// the worker reads it, and its deliveries share their own slots.
 		key := "subscription " + h.Delivery.SubscriptionID
 		if h.Subscription != nil {
-			key = qs.lookupLocked(h.Subscription.URL).key
+			h.ep = qs.lookupLocked(h.Subscription.URL)
+			key = h.ep.key
 		}
 		q := qs.queue(key)
 		q.waiting.push(h)

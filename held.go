@@ -19,10 +19,12 @@ const maxHeldAge = 250 * time.Millisecond
 // held is a delivery this Dispatcher has claimed and not yet attempted:
 // what the store's Claim returned, when that claim began (changes made
 // since may be missing from its subscription) and when it returned (the
-// age maxHeldAge bounds). Both times are monotonic.
+// age maxHeldAge bounds), both monotonic, and the endpoint of the claimed
+// subscription's URL, parsed when the delivery joined its queue.
 type held struct {
 	Claimed
 	began, returned time.Time
+	ep              endpoint
 }
 
 // hold stamps a batch claimed by a Claim that began at began. It drops (and
@@ -36,7 +38,7 @@ func (d *Dispatcher) hold(batch []Claimed, began time.Time) []held {
 			d.log.Error("webhook: store claimed an entry without a delivery; ignored")
 			continue
 		}
-		out = append(out, held{c, began, returned})
+		out = append(out, held{Claimed: c, began: began, returned: returned})
 	}
 	return out
 }
