@@ -2,6 +2,7 @@ package otelwebhook
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -82,55 +83,26 @@ func NewObserver(cfg *Config) (*Observer, error) {
 		deliverySets: make(map[deliveryKey]*measurement),
 	}
 	m := o.meter
-	var err error
-	try := func(f func() error) {
-		if err == nil {
-			err = f()
-		}
-	}
-	try(func() (e error) {
-		o.deliveries, e = m.Int64Counter("webhook.deliveries", metric.WithUnit("{delivery}"),
-			metric.WithDescription("Deliveries that ended, by final state: succeeded, or failed once their retries were spent."))
-		return e
-	})
-	try(func() (e error) {
-		o.deliveryDuration, e = m.Float64Histogram("webhook.delivery.duration", metric.WithUnit("s"),
-			metric.WithDescription("Time from publishing to the end of a delivery, retries included."),
-			metric.WithExplicitBucketBoundaries(deliveryBuckets...))
-		return e
-	})
-	try(func() (e error) {
-		o.attempts, e = m.Int64Counter("webhook.attempts", metric.WithUnit("{attempt}"),
-			metric.WithDescription("HTTP attempts of deliveries, by endpoint host, status and error type."))
-		return e
-	})
-	try(func() (e error) {
-		o.attemptDuration, e = m.Float64Histogram("webhook.attempt.duration", metric.WithUnit("s"),
-			metric.WithDescription("Duration of HTTP attempts, from sending the request to reading the answer."),
-			metric.WithExplicitBucketBoundaries(durationBuckets...))
-		return e
-	})
-	try(func() (e error) {
-		o.disabled, e = m.Int64Counter("webhook.subscriptions.disabled", metric.WithUnit("{subscription}"),
-			metric.WithDescription("Subscriptions disabled automatically: on 410 Gone, or after failing too long."))
-		return e
-	})
-	try(func() (e error) {
-		o.queueDeliveries, e = m.Int64ObservableUpDownCounter("webhook.queue.deliveries", metric.WithUnit("{delivery}"),
-			metric.WithDescription("Deliveries in the store's queue, by state: pending, delivering, held (subscription disabled)."))
-		return e
-	})
-	try(func() (e error) {
-		o.queueOldest, e = m.Float64ObservableGauge("webhook.queue.oldest.age", metric.WithUnit("s"),
-			metric.WithDescription("Age of the oldest delivery pending or delivering, held ones apart; 0 when the queue is empty."))
-		return e
-	})
-	try(func() (e error) {
-		o.queueLag, e = m.Float64ObservableGauge("webhook.queue.lag", metric.WithUnit("s"),
-			metric.WithDescription("How long the earliest due pending delivery has been due: how far the dispatchers are behind."))
-		return e
-	})
-	if err != nil {
+	var errs [8]error
+	o.deliveries, errs[0] = m.Int64Counter("webhook.deliveries", metric.WithUnit("{delivery}"),
+		metric.WithDescription("Deliveries that ended, by final state: succeeded, or failed once their retries were spent."))
+	o.deliveryDuration, errs[1] = m.Float64Histogram("webhook.delivery.duration", metric.WithUnit("s"),
+		metric.WithDescription("Time from publishing to the end of a delivery, retries included."),
+		metric.WithExplicitBucketBoundaries(deliveryBuckets...))
+	o.attempts, errs[2] = m.Int64Counter("webhook.attempts", metric.WithUnit("{attempt}"),
+		metric.WithDescription("HTTP attempts of deliveries, by endpoint host, status and error type."))
+	o.attemptDuration, errs[3] = m.Float64Histogram("webhook.attempt.duration", metric.WithUnit("s"),
+		metric.WithDescription("Duration of HTTP attempts, from sending the request to reading the answer."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	o.disabled, errs[4] = m.Int64Counter("webhook.subscriptions.disabled", metric.WithUnit("{subscription}"),
+		metric.WithDescription("Subscriptions disabled automatically: on 410 Gone, or after failing too long."))
+	o.queueDeliveries, errs[5] = m.Int64ObservableUpDownCounter("webhook.queue.deliveries", metric.WithUnit("{delivery}"),
+		metric.WithDescription("Deliveries in the store's queue, by state: pending, delivering, held (subscription disabled)."))
+	o.queueOldest, errs[6] = m.Float64ObservableGauge("webhook.queue.oldest.age", metric.WithUnit("s"),
+		metric.WithDescription("Age of the oldest delivery pending or delivering, held ones apart; 0 when the queue is empty."))
+	o.queueLag, errs[7] = m.Float64ObservableGauge("webhook.queue.lag", metric.WithUnit("s"),
+		metric.WithDescription("How long the earliest due pending delivery has been due: how far the dispatchers are behind."))
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
 	return o, nil

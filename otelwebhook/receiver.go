@@ -52,44 +52,21 @@ func NewReceiverObserver(cfg *Config) (*ReceiverObserver, error) {
 	c := cfg.withDefaults()
 	o := &ReceiverObserver{cfg: c, tracer: c.tracer(), meter: c.meter()}
 	m := o.meter
-	var err error
-	try := func(f func() error) {
-		if err == nil {
-			err = f()
-		}
-	}
-	try(func() (e error) {
-		o.rejections, e = m.Int64Counter("webhook.receiver.rejections", metric.WithUnit("{request}"),
-			metric.WithDescription("Requests answered without handling their event, by status and reason."))
-		return e
-	})
-	try(func() (e error) {
-		o.duplicates, e = m.Int64Counter("webhook.receiver.duplicates", metric.WithUnit("{delivery}"),
-			metric.WithDescription("Deliveries received again and answered without running the handler."))
-		return e
-	})
-	try(func() (e error) {
-		o.handlerDuration, e = m.Float64Histogram("webhook.receiver.handler.duration", metric.WithUnit("s"),
-			metric.WithDescription("Duration of the event handler's runs, by event type and error type."),
-			metric.WithExplicitBucketBoundaries(durationBuckets...))
-		return e
-	})
-	try(func() (e error) {
-		o.handlerErrors, e = m.Int64Counter("webhook.receiver.handler.errors", metric.WithUnit("{error}"),
-			metric.WithDescription("Runs of the event handler that failed, by event type and error type."))
-		return e
-	})
-	try(func() (e error) {
-		o.asyncQueued, e = m.Int64ObservableUpDownCounter("webhook.receiver.async.queue.length", metric.WithUnit("{event}"),
-			metric.WithDescription("Events accepted by an AsyncHandler and waiting for a worker."))
-		return e
-	})
-	try(func() (e error) {
-		o.asyncLimit, e = m.Int64ObservableUpDownCounter("webhook.receiver.async.queue.limit", metric.WithUnit("{event}"),
-			metric.WithDescription("How many events an AsyncHandler's queue holds; beyond it requests are answered 503."))
-		return e
-	})
-	if err != nil {
+	var errs [6]error
+	o.rejections, errs[0] = m.Int64Counter("webhook.receiver.rejections", metric.WithUnit("{request}"),
+		metric.WithDescription("Requests answered without handling their event, by status and reason."))
+	o.duplicates, errs[1] = m.Int64Counter("webhook.receiver.duplicates", metric.WithUnit("{delivery}"),
+		metric.WithDescription("Deliveries received again and answered without running the handler."))
+	o.handlerDuration, errs[2] = m.Float64Histogram("webhook.receiver.handler.duration", metric.WithUnit("s"),
+		metric.WithDescription("Duration of the event handler's runs, by event type and error type."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	o.handlerErrors, errs[3] = m.Int64Counter("webhook.receiver.handler.errors", metric.WithUnit("{error}"),
+		metric.WithDescription("Runs of the event handler that failed, by event type and error type."))
+	o.asyncQueued, errs[4] = m.Int64ObservableUpDownCounter("webhook.receiver.async.queue.length", metric.WithUnit("{event}"),
+		metric.WithDescription("Events accepted by an AsyncHandler and waiting for a worker."))
+	o.asyncLimit, errs[5] = m.Int64ObservableUpDownCounter("webhook.receiver.async.queue.limit", metric.WithUnit("{event}"),
+		metric.WithDescription("How many events an AsyncHandler's queue holds; beyond it requests are answered 503."))
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
 	return o, nil
