@@ -12,45 +12,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/onplana/webhook/internal/benchcpu"
+	"github.com/onplana/webhook/internal/benchdata"
 )
 
 const benchReceiverSecret Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-// benchEnvelope returns a task.updated envelope of about size bytes: a task
-// with a diff, padded with checklist items as a real task would carry.
-// Non-ASCII text is raw UTF-8, as encoding/json writes it.
-func benchEnvelope(size int) []byte {
-	var b strings.Builder
-	b.WriteString(`{"delivery_id":"dlv_01kw45sezre203hr56hecgy520","event_id":"evt_01kw45sezrr1qh7qk7r36mx458",` +
-		`"event":"task.updated","timestamp":"2026-06-27T09:15:23Z","organization_id":"org_abc123","project_id":"proj_xyz789",` +
-		`"data":{"diff":{"due_date":{"before":"2026-07-01","after":"2026-07-03"}},"task":{"id":"task_8f3k2m",` +
-		`"title":"Migrate the pricing page to the new CMS","status":"blocked","priority":"urgent","checklist":[`)
-	for i := 0; b.Len() < size-40; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"id":%d,"text":"Port plan card %d and keep its URL — résumé","done":%t}`, i, i, i%2 == 0)
-	}
-	b.WriteString(`]}}}`)
-	return []byte(b.String())
-}
-
-// receiverBenchSizes run from a typical delivery to one near
-// DefaultMaxBodyBytes, as sent by senders that embed full resource state.
-var receiverBenchSizes = []struct {
-	name string
-	n    int
-}{
-	{"1KiB", 1 << 10},
-	{"16KiB", 16 << 10},
-	{"1MiB", 1 << 20},
-	{"4MiB", 4 << 20},
-}
 
 // BenchmarkReceiver measures the receiver end to end (request in, handler
 // called with the decoded event, response written) beside the naive HMAC of
@@ -58,9 +27,9 @@ var receiverBenchSizes = []struct {
 // the verification benchmarks it reports cpu-ns/op (see benchLoop), the
 // figure to read on a shared machine.
 func BenchmarkReceiver(b *testing.B) {
-	for _, size := range receiverBenchSizes {
-		body := benchEnvelope(size.n)
-		name := size.name
+	for _, size := range benchdata.Sizes {
+		body := benchdata.Envelope(size.Bytes)
+		name := size.Name
 		key := []byte(benchReceiverSecret)
 
 		b.Run("size="+name+"/impl=naive", func(b *testing.B) {

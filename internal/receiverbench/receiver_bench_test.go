@@ -10,10 +10,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/onplana/webhook/internal/benchcpu"
+	"github.com/onplana/webhook/internal/benchdata"
 
 	"github.com/go-playground/webhooks/v6/github"
 
@@ -22,36 +22,6 @@ import (
 
 // secret signs the deliveries of every benchmark here.
 const secret webhook.Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-// sizes are the body sizes of BenchmarkReceiver.
-var sizes = []struct {
-	name string
-	n    int
-}{
-	{"1KiB", 1 << 10},
-	{"16KiB", 16 << 10},
-	{"1MiB", 1 << 20},
-	{"4MiB", 4 << 20},
-}
-
-// envelope returns a task.updated envelope of about size bytes, the one the
-// root module's BenchmarkReceiver uses: a task with a diff, padded with
-// checklist items as a real task would carry, raw UTF-8 text included.
-func envelope(size int) []byte {
-	var b strings.Builder
-	b.WriteString(`{"delivery_id":"dlv_01kw45sezre203hr56hecgy520","event_id":"evt_01kw45sezrr1qh7qk7r36mx458",` +
-		`"event":"task.updated","timestamp":"2026-06-27T09:15:23Z","organization_id":"org_abc123","project_id":"proj_xyz789",` +
-		`"data":{"diff":{"due_date":{"before":"2026-07-01","after":"2026-07-03"}},"task":{"id":"task_8f3k2m",` +
-		`"title":"Migrate the pricing page to the new CMS","status":"blocked","priority":"urgent","checklist":[`)
-	for i := 0; b.Len() < size-40; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"id":%d,"text":"Port plan card %d and keep its URL — résumé","done":%t}`, i, i, i%2 == 0)
-	}
-	b.WriteString(`]}}}`)
-	return []byte(b.String())
-}
 
 // BenchmarkReceiver runs, on the same body and in the same process:
 //
@@ -73,13 +43,13 @@ func envelope(size int) []byte {
 // machine shared with other work.
 func BenchmarkReceiver(b *testing.B) {
 	key := []byte(secret.Reveal())
-	for _, size := range sizes {
-		body := envelope(size.n)
+	for _, size := range benchdata.Sizes {
+		body := benchdata.Envelope(size.Bytes)
 		mac := hmac.New(sha256.New, key)
 		mac.Write(body)
 		sig := hex.EncodeToString(mac.Sum(nil))
 
-		b.Run("size="+size.name+"/impl=naive", func(b *testing.B) {
+		b.Run("size="+size.Name+"/impl=naive", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			benchcpu.Loop(b, func() {
@@ -88,7 +58,7 @@ func BenchmarkReceiver(b *testing.B) {
 				_ = hex.EncodeToString(m.Sum(nil))
 			})
 		})
-		b.Run("size="+size.name+"/impl=Receiver", func(b *testing.B) {
+		b.Run("size="+size.Name+"/impl=Receiver", func(b *testing.B) {
 			rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
 				Secrets: []webhook.Secret{secret},
 				Logger:  slog.New(slog.DiscardHandler),
@@ -107,7 +77,7 @@ func BenchmarkReceiver(b *testing.B) {
 				hdr.Set(webhook.DefaultSignatureHeader, sig)
 			})
 		})
-		b.Run("size="+size.name+"/impl=go-playground", func(b *testing.B) {
+		b.Run("size="+size.Name+"/impl=go-playground", func(b *testing.B) {
 			hook, err := github.New(github.Options.Secret(secret.Reveal()))
 			if err != nil {
 				b.Fatal(err)
