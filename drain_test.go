@@ -11,19 +11,6 @@ import (
 	"github.com/onplana/webhook"
 )
 
-// startDrainTest starts h's dispatcher and closes it when the test ends.
-func startDrainTest(t *testing.T, h *harness) {
-	t.Helper()
-	require.NoError(t, h.d.Start(context.Background()))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		if err := h.d.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-}
-
 // states counts the deliveries of the store by state, pings included.
 func states(t *testing.T, store webhook.Store) map[webhook.DeliveryState]int {
 	t.Helper()
@@ -51,7 +38,7 @@ func TestDispatcherDrainWaitsForDueDeliveries(t *testing.T) {
 	ok := newEndpoint(t, func(int, http.ResponseWriter, *http.Request) {})
 	h.subscribe(t, ok.URL, "", "*")
 	h.subscribe(t, ok.URL+"/other", "", "task.*")
-	startDrainTest(t, h)
+	h.start(t)
 	for range 10 {
 		h.publish(t, webhook.EventTaskUpdated)
 	}
@@ -71,7 +58,7 @@ func TestDispatcherDrainDoesNotWaitForLaterRetries(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
 	h.subscribe(t, failing.URL, "", "*")
-	startDrainTest(t, h)
+	h.start(t)
 	h.publish(t, webhook.EventTaskUpdated)
 	drainWithin(t, h.d)
 	require.Equal(t, map[webhook.DeliveryState]int{webhook.StateSucceeded: 1, webhook.StatePending: 1}, states(t, h.store))
@@ -88,7 +75,7 @@ func TestDispatcherDrainIgnoresDisabledSubscriptions(t *testing.T) {
 	h.publish(t, webhook.EventTaskUpdated)
 	_, err := h.d.SetSubscriptionEnabled(context.Background(), sub.ID, false)
 	require.NoError(t, err)
-	startDrainTest(t, h)
+	h.start(t)
 	drainWithin(t, h.d)
 	require.Equal(t, 2, states(t, h.store)[webhook.StatePending], "the event and the ping still wait")
 	require.Empty(t, ok.requests())
@@ -100,7 +87,7 @@ func TestDispatcherDrainStopsWithItsContext(t *testing.T) {
 	release := make(chan struct{})
 	slow := newEndpoint(t, func(int, http.ResponseWriter, *http.Request) { <-release })
 	h.subscribe(t, slow.URL, "", "*")
-	startDrainTest(t, h)
+	h.start(t)
 	t.Cleanup(func() { close(release) })
 	h.publish(t, webhook.EventTaskUpdated)
 

@@ -34,7 +34,7 @@ func TestCreateSubscriptionWithTheCallersSecret(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tt.secret, stored.Secrets[0].Secret)
 
-			startDrainTest(t, h)
+			h.start(t)
 			h.publish(t, webhook.EventTaskUpdated)
 			drainWithin(t, h.d)
 			reqs := ep.requests()
