@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -103,11 +104,7 @@ func countingServer(t *testing.T) (*httptest.Server, *atomic.Int32, chan struct{
 func waitCount(t *testing.T, n *atomic.Int32, arrived <-chan struct{}, want int32, what string) {
 	t.Helper()
 	for n.Load() < want {
-		select {
-		case <-arrived:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: %d requests, want %d", what, n.Load(), want)
-		}
+		testwait.Recv(t, arrived, fmt.Sprintf("%s: %d requests, want %d", what, n.Load(), want))
 	}
 }
 
@@ -225,13 +222,8 @@ func TestDispatcherClaimsWhileSending(t *testing.T) {
 	answered := 0
 	waitAnswered := func(want int, what string) {
 		t.Helper()
-		for answered < want {
-			select {
-			case <-arrived:
-				answered++
-			case <-time.After(10 * time.Second):
-				t.Fatalf("%s: %d requests answered, want %d", what, answered, want)
-			}
+		for ; answered < want; answered++ {
+			testwait.Recv(t, arrived, fmt.Sprintf("%s: %d requests answered, want %d", what, answered, want))
 		}
 	}
 	waitAnswered(qs.maxWaiting, "during the refill")
