@@ -3,14 +3,10 @@ package webhook
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Defaults of ClientConfig.
@@ -21,8 +17,8 @@ const (
 	// DefaultMaxIdleConnsPerHost is how many idle keep-alive connections
 	// are kept per endpoint host.
 	DefaultMaxIdleConnsPerHost = 16
-	// DefaultSnippetBytes is how much of a response body ReadSnippet keeps
-	// when given n <= 0.
+	// DefaultSnippetBytes is how much of a response body the delivery log
+	// keeps (Attempt.ResponseSnippet).
 	DefaultSnippetBytes = 1024
 )
 
@@ -103,8 +99,8 @@ func (c *ClientConfig) validate() error {
 //     and the whole request including reading the body; response headers
 //     are capped at 64 KiB.
 //
-// Read response bodies with ReadSnippet and pass errors through
-// RedactError before logging them. The client keeps connections alive
+// Read at most a bounded prefix of response bodies (io.LimitReader) and
+// pass errors through RedactError before logging them. The client keeps connections alive
 // across endpoints (one tuned http.Transport) and is safe for concurrent
 // use. NewClient returns a *ValidationError naming the field when cfg is
 // invalid.
@@ -173,50 +169,4 @@ func guardedDial(guard *NetGuard, dialer *net.Dialer) func(ctx context.Context, 
 		}
 		return dialer.DialContext(ctx, network, addr)
 	}
-}
-
-// ReadSnippet reads at most n bytes from r (DefaultSnippetBytes if n <= 0)
-// and returns them as a string for the delivery log. It never reads more
-// than n bytes, so an endless or huge response body costs at most n; the
-// caller then closes the body, which drops the connection instead of
-// draining it. Invalid UTF-8 is replaced by U+FFFD and a rune cut at the
-// end of the window is dropped, so the snippet is always valid UTF-8 and
-// safe to store as text.
-//
-// The error is the read error, if any, other than io.EOF: what was read
-// before it is still returned (a body trickled past the attempt deadline
-// yields its first bytes and a timeout error).
-func ReadSnippet(r io.Reader, n int) (string, error) {
-	if n <= 0 {
-		n = DefaultSnippetBytes
-	}
-	buf := make([]byte, n)
-	k, err := io.ReadFull(r, buf)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		err = nil
-	}
-	buf = buf[:k]
-	if k == n || err != nil {
-		buf = trimPartialRune(buf)
-	}
-	if err != nil {
-		err = fmt.Errorf("webhook: read response: %w", err)
-	}
-	return strings.ToValidUTF8(string(buf), "\uFFFD"), err
-}
-
-// trimPartialRune drops an incomplete UTF-8 sequence at the end of b, left
-// there by cutting the body at the window.
-func trimPartialRune(b []byte) []byte {
-	for i := 1; i < utf8.UTFMax && i <= len(b); i++ {
-		c := b[len(b)-i]
-		if !utf8.RuneStart(c) {
-			continue
-		}
-		if !utf8.FullRune(b[len(b)-i:]) {
-			return b[:len(b)-i]
-		}
-		return b
-	}
-	return b
 }

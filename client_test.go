@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onplana/webhook/internal/snippet"
 	"github.com/stretchr/testify/require"
 )
 
@@ -285,9 +285,9 @@ func TestClientEndlessBodyReadsOnlyTheWindow(t *testing.T) {
 	c := guardTestClient(t, ClientConfig{AllowedNetworks: guardLoopbackOnly})
 	resp, err := guardPost(t, c, srv.URL)
 	require.NoError(t, err)
-	snippet, err := ReadSnippet(resp.Body, 0)
+	got, err := snippet.Read(resp.Body, DefaultSnippetBytes)
 	require.NoError(t, err)
-	require.Len(t, snippet, DefaultSnippetBytes)
+	require.Len(t, got, DefaultSnippetBytes)
 	require.NoError(t, resp.Body.Close())
 	select {
 	case <-handlerDone: // closing the body dropped the connection
@@ -337,7 +337,7 @@ func TestClientAttemptTimeout(t *testing.T) {
 			start := time.Now()
 			resp, err := guardPost(t, c, srv.URL)
 			if err == nil {
-				_, err = ReadSnippet(resp.Body, 0)
+				_, err = snippet.Read(resp.Body, DefaultSnippetBytes)
 			}
 			elapsed := time.Since(start)
 			var ne net.Error
@@ -425,11 +425,11 @@ func TestClientKeepsConnectionsAlive(t *testing.T) {
 	for range 5 {
 		resp, err := guardPost(t, c, srv.URL)
 		require.NoError(t, err)
-		_, err = ReadSnippet(resp.Body, 0)
+		_, err = snippet.Read(resp.Body, DefaultSnippetBytes)
 		require.NoError(t, err)
 		require.NoError(t, resp.Body.Close())
 	}
-	require.EqualValues(t, 1, conns.Load(), "small bodies read by ReadSnippet let the connection be reused")
+	require.EqualValues(t, 1, conns.Load(), "small bodies read whole let the connection be reused")
 }
 
 func TestNewClientConfig(t *testing.T) {
@@ -465,71 +465,6 @@ func TestNewClientConfig(t *testing.T) {
 	}
 }
 
-func TestReadSnippet(t *testing.T) {
-	t.Parallel()
-	long := strings.Repeat("a", 5000)
-	tests := []struct {
-		name  string
-		body  string
-		n     int
-		want  string
-		check func(t *testing.T, got string)
-	}{
-		{name: "short body", body: "ok", n: 10, want: "ok"},
-		{name: "empty body", body: "", n: 10, want: ""},
-		{name: "exact window", body: "0123456789", n: 10, want: "0123456789"},
-		{name: "cut at window", body: "0123456789abc", n: 10, want: "0123456789"},
-		{name: "default window", body: long, n: 0, want: long[:DefaultSnippetBytes]},
-		{name: "negative n means default", body: long, n: -1, want: long[:DefaultSnippetBytes]},
-		{name: "rune cut at the window is dropped", body: "abc€", n: 5, want: "abc"},
-		{name: "4-byte rune cut", body: "ab😀", n: 5, want: "ab"},
-		{name: "complete rune at the end kept", body: "ab😀c", n: 6, want: "ab😀"},
-		{name: "invalid UTF-8 replaced", body: "a\xffb\xc3(", n: 10, want: "a\uFFFDb\uFFFD("},
-		{name: "binary", body: "\x00\x01\xfe", n: 10, want: "\x00\x01\uFFFD"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := ReadSnippet(strings.NewReader(tc.body), tc.n)
-			require.NoError(t, err)
-			require.Equal(t, tc.want, got)
-		})
-	}
-}
-
-func TestReadSnippetReportsReadErrors(t *testing.T) {
-	t.Parallel()
-	boom := errors.New("boom")
-	r := io.MultiReader(strings.NewReader("partial"), &snippetErrReader{boom})
-	got, err := ReadSnippet(r, 100)
-	require.ErrorIs(t, err, boom)
-	require.Equal(t, "partial", got)
-}
-
-func TestReadSnippetReadsAtMostTheWindow(t *testing.T) {
-	t.Parallel()
-	r := &snippetEndlessReader{}
-	got, err := ReadSnippet(r, 100)
-	require.NoError(t, err)
-	require.Len(t, got, 100)
-	require.EqualValues(t, 100, r.n)
-}
-
-type snippetErrReader struct{ err error }
-
-func (r *snippetErrReader) Read([]byte) (int, error) { return 0, r.err }
-
-// snippetEndlessReader is an endless body that counts the bytes read from it.
-type snippetEndlessReader struct{ n int }
-
-func (r *snippetEndlessReader) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = 'z'
-	}
-	r.n += len(p)
-	return len(p), nil
-}
-
 // BenchmarkClientPost compares the guarded client with a plain
 // http.Transport posting to a local receiver, with keep-alive (the steady
 // state) and without (every request dials, so the guard runs every time).
@@ -555,7 +490,7 @@ func BenchmarkClientPost(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					_, _ = ReadSnippet(resp.Body, 0)
+					_, _ = snippet.Read(resp.Body, DefaultSnippetBytes)
 					_ = resp.Body.Close()
 				}
 			})

@@ -121,9 +121,9 @@ func (s *MemoryDedupeStore) Release(ctx context.Context, key, owner string) erro
 	return nil
 }
 
-// Len returns the number of keys held, expired ones included until they
+// len returns the number of keys held, expired ones included until they
 // are pruned.
-func (s *MemoryDedupeStore) Len() int {
+func (s *MemoryDedupeStore) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.entries)

@@ -77,7 +77,7 @@ func TestMemoryDedupeStoreBounded(t *testing.T) {
 		_, err := s.Claim(ctx, fmt.Sprint("dlv_", i), "o", time.Hour)
 		require.NoError(t, err)
 		require.NoError(t, s.Done(ctx, fmt.Sprint("dlv_", i), time.Hour))
-		require.LessOrEqual(t, s.Len(), 3)
+		require.LessOrEqual(t, s.len(), 3)
 	}
 	// The newest are remembered, the oldest forgotten.
 	res, err := s.Claim(ctx, "dlv_9", "o", time.Minute)
@@ -90,7 +90,7 @@ func TestMemoryDedupeStoreBounded(t *testing.T) {
 	advance(2 * time.Hour)
 	_, err = s.Claim(ctx, "dlv_new", "o", time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, 1, s.Len())
+	require.Equal(t, 1, s.len())
 }
 
 func TestMemoryDedupeStoreRefusesBadArguments(t *testing.T) {
@@ -116,5 +116,5 @@ func TestMemoryDedupeStoreRefusesBadArguments(t *testing.T) {
 	require.Equal(t, "owner", field(s.Release(ctx, "k", "")))
 	_, err = s.Claim(canceled, "k", "o", time.Minute)
 	require.ErrorIs(t, err, context.Canceled)
-	require.Zero(t, s.Len())
+	require.Zero(t, s.len())
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/onplana/webhook/internal/snippet"
 )
 
 // drainBytes is how much of a response body is read past the snippet so
@@ -268,10 +270,10 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, ep endpoint
 		out.aborted = ctx.Err() != nil
 		return a, out
 	}
-	var snippet string
+	var body string
 	var readErr error
 	if resp.ContentLength != 0 { // unknown (-1) or some bytes
-		snippet, readErr = ReadSnippet(resp.Body, DefaultSnippetBytes)
+		body, readErr = snippet.Read(resp.Body, DefaultSnippetBytes)
 		if readErr == nil {
 			// Let a short answer keep its connection; never read a long one.
 			_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
@@ -280,7 +282,7 @@ func (d *Dispatcher) attempt(ctx context.Context, sub *Subscription, ep endpoint
 	resp.Body.Close()
 	a.Duration = time.Since(clock)
 	a.StatusCode = resp.StatusCode
-	a.ResponseSnippet = snippet
+	a.ResponseSnippet = body
 
 	code := resp.StatusCode
 	switch {

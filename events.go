@@ -1,5 +1,7 @@
 package webhook
 
+import "github.com/onplana/webhook/internal/eventpattern"
+
 // EventType names an event in the catalog, in the form resource.action.
 type EventType string
 
@@ -98,14 +100,7 @@ func (t EventType) Known() bool {
 
 // Category returns the resource part of the type: "task" for "task.updated".
 // For a type without a dot it returns the whole type.
-func (t EventType) Category() string {
-	for i := 0; i < len(t); i++ {
-		if t[i] == '.' {
-			return string(t[:i])
-		}
-	}
-	return string(t)
-}
+func (t EventType) Category() string { return eventpattern.Category(string(t)) }
 
 // HasDiff reports whether events of type t are updates that carry
 // data.diff (the onplana package's Diff builds one).

@@ -10,7 +10,7 @@ import (
 )
 
 // TestEventTypesAreTheCatalog checks the package's list of types, which
-// ValidateEventTypes and MatchingPatterns use, against the catalog.
+// subscription validation and matching use, against the catalog.
 func TestEventTypesAreTheCatalog(t *testing.T) {
 	t.Parallel()
 	var catalog []webhook.EventType

@@ -1,7 +1,22 @@
 package webhook
 
+import "time"
+
 // EventTypes exposes the ordered list of types to the external tests.
 var EventTypes = eventTypes
+
+// Unexported functions the external tests call.
+var (
+	ValidateEventTypes = validateEventTypes
+	MatchesEventType   = matchesEventType
+)
+
+// RetryInterval is the delay before retry number attempt of r, without
+// jitter.
+func RetryInterval(r ExponentialRetry, attempt int) time.Duration { return r.interval(attempt) }
+
+// DedupeLen returns the number of keys s holds.
+func DedupeLen(s *MemoryDedupeStore) int { return s.len() }
 
 // ReopenMemoryStore gives s the key ring keys, as reopening a durable
 // store's data with another key ring does, so that storetest.RunEncryption

@@ -77,10 +77,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.next.ServeHTTP(w, r)
 }
 
-// Receiver returns the Receiver that verifies the Handler's requests, for
-// checking deliveries that arrive some other way (Receiver.VerifyEvent).
-func (h *Handler) Receiver() *Receiver { return h.rv }
-
 // Shutdown stops an asynchronous Handler as AsyncHandler.Shutdown does:
 // new requests are answered 503, and Shutdown waits until the queued events
 // have been handled or ctx ends (then it returns ctx.Err()). Call it after

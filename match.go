@@ -3,30 +3,21 @@ package webhook
 import (
 	"strconv"
 	"strings"
+
+	"github.com/onplana/webhook/internal/eventpattern"
 )
 
-// A subscription's EventTypes are patterns. Three forms exist, and an event of
-// type t matches exactly these three strings: t itself ("task.updated"), the
-// wildcard of its category ("task.*") and "*". Stores therefore match without
-// interpreting patterns at all: they index subscriptions by pattern and look
-// up the three keys MatchingPatterns returns, which is what keeps matching
-// independent of the number of subscriptions.
+// A subscription's EventTypes are patterns of three forms; an event of type
+// t matches exactly t, its category wildcard ("task.*") and "*" (see
+// package internal/eventpattern, which the stores share).
 
 // WildcardAll is the event-type pattern that matches every event type.
-const WildcardAll = "*"
+const WildcardAll = eventpattern.All
 
-// MatchingPatterns returns the patterns that select an event of type t, most
-// specific first: t, its category wildcard ("task.*") and WildcardAll. A store
-// looks these keys up in its pattern index (in SQL, "pattern IN (…)") to find
-// the subscriptions of an event.
-func MatchingPatterns(t EventType) [3]string {
-	return [3]string{string(t), t.Category() + ".*", WildcardAll}
-}
-
-// MatchesEventType reports whether an event of type t is selected by any of
-// patterns. Patterns are not validated here; see ValidateEventTypes.
-func MatchesEventType(patterns []string, t EventType) bool {
-	keys := MatchingPatterns(t)
+// matchesEventType reports whether an event of type t is selected by any of
+// patterns. Patterns are not validated here; see validateEventTypes.
+func matchesEventType(patterns []string, t EventType) bool {
+	keys := eventpattern.Keys(string(t))
 	for _, p := range patterns {
 		if p == keys[0] || p == keys[1] || p == keys[2] {
 			return true
@@ -35,11 +26,11 @@ func MatchesEventType(patterns []string, t EventType) bool {
 	return false
 }
 
-// ValidateEventTypes checks a subscription's event-type patterns: at least
+// validateEventTypes checks a subscription's event-type patterns: at least
 // one, each a known catalog type ("task.updated"), the wildcard of a known
 // category ("task.*") or "*", and none repeated. It returns a
 // *ValidationError for the field "EventTypes" naming the first bad pattern.
-func ValidateEventTypes(patterns []string) error {
+func validateEventTypes(patterns []string) error {
 	if len(patterns) == 0 {
 		return &ValidationError{Field: "EventTypes", Reason: "at least one event type is required"}
 	}

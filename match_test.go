@@ -8,13 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/eventpattern"
 )
-
-func TestMatchingPatterns(t *testing.T) {
-	t.Parallel()
-	require.Equal(t, [3]string{"task.updated", "task.*", "*"}, webhook.MatchingPatterns(webhook.EventTaskUpdated))
-	require.Equal(t, [3]string{"webhook.ping", "webhook.*", "*"}, webhook.MatchingPatterns(webhook.EventPing))
-}
 
 func TestMatchesEventType(t *testing.T) {
 	t.Parallel()
@@ -92,8 +87,8 @@ func TestValidateEventTypesCatalog(t *testing.T) {
 	for _, typ := range webhook.EventTypes {
 		require.NoError(t, webhook.ValidateEventTypes([]string{string(typ)}), typ)
 		require.NoError(t, webhook.ValidateEventTypes([]string{typ.Category() + ".*"}), typ.Category())
-		for _, p := range webhook.MatchingPatterns(typ) {
-			require.NoError(t, webhook.ValidateEventTypes([]string{p}), "MatchingPatterns(%q) yields invalid %q", typ, p)
+		for _, p := range eventpattern.Keys(string(typ)) {
+			require.NoError(t, webhook.ValidateEventTypes([]string{p}), "eventpattern.Keys(%q) yields invalid %q", typ, p)
 			require.True(t, webhook.MatchesEventType([]string{p}, typ))
 		}
 	}
@@ -119,7 +114,7 @@ func FuzzValidateEventTypes(f *testing.F) {
 			return
 		}
 		// A valid pattern matches at least one catalog type, and only
-		// catalog types match it through MatchingPatterns.
+		// catalog types match it through eventpattern.Keys.
 		matched := false
 		for _, typ := range webhook.EventTypes {
 			matched = matched || webhook.MatchesEventType([]string{p}, typ)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/onplana/webhook/internal/eventpattern"
 )
 
 // MemoryStore is a Store kept in the memory of one process: for tests,
@@ -305,7 +307,7 @@ func (s *MemoryStore) MatchSubscriptionIDs(ctx context.Context, organizationID, 
 // matching appends to found the enabled subscriptions an event matches,
 // in ascending id order, and returns it. s.mu is held.
 func (s *MemoryStore) matching(found []*memSub, organizationID, projectID string, typ EventType) []*memSub {
-	patterns := MatchingPatterns(typ)
+	patterns := eventpattern.Keys(string(typ))
 	scopes := [2]string{"", projectID} // organization-wide, then the project's
 	n := 1
 	if projectID != "" {

@@ -81,7 +81,7 @@ var _ RetryPolicy = ExponentialRetry{}
 func (r ExponentialRetry) NextAttempt(attempt int, first, now time.Time) (time.Time, bool) {
 	r = r.withDefaults()
 	b := &backoff.ExponentialBackOff{
-		InitialInterval:     r.Interval(attempt),
+		InitialInterval:     r.interval(attempt),
 		RandomizationFactor: r.RandomizationFactor,
 		Multiplier:          r.Multiplier,
 		MaxInterval:         r.MaxInterval,
@@ -102,11 +102,11 @@ func (r ExponentialRetry) NextAttempt(attempt int, first, now time.Time) (time.T
 	return next, true
 }
 
-// Interval returns the delay before retry number attempt (the retry that
+// interval returns the delay before retry number attempt (the retry that
 // follows attempt number attempt) without jitter: InitialInterval ×
 // Multiplier^(attempt-1), capped at MaxInterval. Zero fields take their
 // defaults.
-func (r ExponentialRetry) Interval(attempt int) time.Duration {
+func (r ExponentialRetry) interval(attempt int) time.Duration {
 	r = r.withDefaults()
 	if attempt < 1 {
 		attempt = 1

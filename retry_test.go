@@ -54,7 +54,7 @@ func TestExponentialRetryJitterBounds(t *testing.T) {
 	var e webhook.ExponentialRetry
 	prevLow := time.Duration(0)
 	for attempt := 1; attempt <= 12; attempt++ {
-		base := e.Interval(attempt)
+		base := webhook.RetryInterval(e, attempt)
 		low := time.Duration(float64(base) * (1 - webhook.DefaultRetryRandomizationFactor))
 		high := time.Duration(float64(base)*(1+webhook.DefaultRetryRandomizationFactor)) + time.Nanosecond
 		require.GreaterOrEqual(t, low, prevLow, "attempt %d: the schedule shrinks", attempt)
@@ -132,12 +132,12 @@ func TestExponentialRetryIsPure(t *testing.T) {
 func TestExponentialRetryInterval(t *testing.T) {
 	t.Parallel()
 	var e webhook.ExponentialRetry
-	require.Equal(t, 5*time.Second, e.Interval(0), "attempts below 1 count as 1")
-	require.Equal(t, 5*time.Second, e.Interval(-7))
-	require.Equal(t, 5*time.Second, e.Interval(1))
-	require.Equal(t, 25*time.Second, e.Interval(2))
-	require.Equal(t, 10*time.Hour, e.Interval(7))
-	require.Equal(t, 10*time.Hour, e.Interval(math.MaxInt), "huge attempt numbers stay capped")
+	require.Equal(t, 5*time.Second, webhook.RetryInterval(e, 0), "attempts below 1 count as 1")
+	require.Equal(t, 5*time.Second, webhook.RetryInterval(e, -7))
+	require.Equal(t, 5*time.Second, webhook.RetryInterval(e, 1))
+	require.Equal(t, 25*time.Second, webhook.RetryInterval(e, 2))
+	require.Equal(t, 10*time.Hour, webhook.RetryInterval(e, 7))
+	require.Equal(t, 10*time.Hour, webhook.RetryInterval(e, math.MaxInt), "huge attempt numbers stay capped")
 }
 
 func TestExponentialRetryValidate(t *testing.T) {
@@ -190,7 +190,7 @@ func TestExponentialRetryInvalidFieldsUseDefaults(t *testing.T) {
 		next, ok := bad.NextAttempt(attempt, retryBase, retryBase)
 		require.True(t, ok)
 		d := next.Sub(retryBase)
-		base := webhook.ExponentialRetry{}.Interval(attempt)
+		base := webhook.RetryInterval(webhook.ExponentialRetry{}, attempt)
 		require.GreaterOrEqual(t, d, time.Duration(float64(base)*0.8))
 		require.LessOrEqual(t, d, time.Duration(float64(base)*1.2)+time.Nanosecond)
 	}

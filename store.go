@@ -45,9 +45,9 @@ type SubscriptionStore interface {
 	// MatchSubscriptionIDs returns the ids of the enabled subscriptions that
 	// receive an event of type typ in the organization and project (empty
 	// for an organization-level event): organization-wide ones and those of
-	// that project, whose EventTypes contain typ, its category wildcard or
-	// "*" (the keys MatchingPatterns returns), each once, in no particular
-	// order. It must use an index, not scan every subscription. Ids are all
+	// that project, whose EventTypes contain typ, its category wildcard
+	// ("task.*") or "*", each once, in no particular order. It must use an
+	// index, not scan every subscription. Ids are all
 	// Publish needs: the subscription itself is read when a delivery is
 	// claimed (see Claimed).
 	MatchSubscriptionIDs(ctx context.Context, organizationID, projectID string, typ EventType) ([]string, error)
@@ -121,7 +121,7 @@ type Claimed struct {
 
 // ValidateSubscription reports, as a *ValidationError naming the field, a
 // subscription that a SubscriptionStore must refuse: nil, without ID or
-// OrganizationID, or with invalid EventTypes (see ValidateEventTypes). URL
+// OrganizationID, or with invalid EventTypes (patterns of the catalog's types or categories, or "*", none repeated). URL
 // rules are the Dispatcher's, which knows its configuration. The stores of
 // this module all call it, so they refuse the same input.
 func ValidateSubscription(sub *Subscription) error {
@@ -133,7 +133,7 @@ func ValidateSubscription(sub *Subscription) error {
 	case sub.OrganizationID == "":
 		return &ValidationError{Field: "OrganizationID", Reason: "is empty"}
 	}
-	return ValidateEventTypes(sub.EventTypes)
+	return validateEventTypes(sub.EventTypes)
 }
 
 // ValidateDelivery reports, as a *ValidationError naming the field, a

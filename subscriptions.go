@@ -56,7 +56,7 @@ func (d *Dispatcher) validateParams(p *SubscriptionParams) error {
 	if err := ValidateEndpointURL(p.URL, d.cfg.AllowHTTP, guard); err != nil {
 		return d.withConfigHint(p.URL, err)
 	}
-	if err := ValidateEventTypes(p.EventTypes); err != nil {
+	if err := validateEventTypes(p.EventTypes); err != nil {
 		return err
 	}
 	if len(p.Description) > maxDescriptionLength {

@@ -57,7 +57,8 @@ func TestFormMessageCoversLibraryReasons(t *testing.T) {
 		formMessage("url", "contains a space; percent-encode it as %20"))
 	for _, tc := range types {
 		var ve *webhook.ValidationError
-		require.True(t, errors.As(webhook.ValidateEventTypes(tc.types), &ve))
+		sub := &webhook.Subscription{ID: "sub_1", OrganizationID: "org_1", EventTypes: tc.types}
+		require.True(t, errors.As(webhook.ValidateSubscription(sub), &ve))
 		require.Equal(t, tc.want, formMessage(jsonField(ve.Field), ve.Reason))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/eventpattern"
 )
 
 const subscriptionColumns = `id, organization_id, project_id, url, event_types, description,
@@ -235,7 +236,7 @@ func (s *Store) MatchSubscriptionIDs(ctx context.Context, organizationID, projec
 }
 
 func matchSubscriptionIDs(ctx context.Context, q querier, organizationID, projectID string, typ webhook.EventType) ([]string, error) {
-	keys := webhook.MatchingPatterns(typ)
+	keys := eventpattern.Keys(string(typ))
 	rows, err := q.Query(ctx, `SELECT id FROM webhook_subscriptions
 		WHERE organization_id = $1 AND project_id IN ('', $2) AND NOT disabled
 		  AND event_types && $3::text[]

@@ -7,6 +7,7 @@ import (
 	"errors"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/eventpattern"
 )
 
 const subscriptionColumns = `s.id, s.organization_id, s.project_id, s.url, s.event_types, s.description,
@@ -228,7 +229,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 // the three patterns of typ in the organization's pattern index, in
 // ascending id order.
 func (s *Store) MatchSubscriptionIDs(ctx context.Context, organizationID, projectID string, typ webhook.EventType) ([]string, error) {
-	keys := webhook.MatchingPatterns(typ)
+	keys := eventpattern.Keys(string(typ))
 	rows, err := s.r.QueryContext(ctx, `SELECT s.id FROM subscriptions s
 		WHERE s.id IN (SELECT subscription_id FROM subscription_patterns
 		               WHERE organization_id = ? AND pattern IN (?, ?, ?) AND project_id IN ('', ?))

@@ -89,7 +89,7 @@ func TestNewDelivery(t *testing.T) {
 	t.Parallel()
 	g := storetest.NewIDGenerator(storetest.BaseTime)
 	sub := storetest.NewSubscription(g, "org_1", "proj_1", "task.*")
-	require.NoError(t, webhook.ValidateEventTypes(sub.EventTypes))
+	require.NoError(t, webhook.ValidateSubscription(sub))
 	require.True(t, strings.HasPrefix(sub.URL, "https://"))
 	require.Len(t, sub.Secrets, 1)
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/snippet"
 	"github.com/onplana/webhook/internal/sortid"
 )
 
@@ -110,7 +111,7 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		return exitFail
 	}
 	defer resp.Body.Close()
-	snippet, readErr := webhook.ReadSnippet(resp.Body, webhook.DefaultSnippetBytes)
+	answer, readErr := snippet.Read(resp.Body, webhook.DefaultSnippetBytes)
 	latency := time.Since(start)
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	mark := "✓"
@@ -118,8 +119,8 @@ func runSend(ctx context.Context, e *env, args []string) int {
 		mark = "✗"
 	}
 	fmt.Fprintf(e.stdout, "%s %s in %s\n", mark, resp.Status, latency.Round(time.Microsecond))
-	if snippet = strings.TrimSpace(snippet); snippet != "" {
-		fmt.Fprintf(e.stdout, "response: %s\n", printable(snippet))
+	if answer = strings.TrimSpace(answer); answer != "" {
+		fmt.Fprintf(e.stdout, "response: %s\n", printable(answer))
 	}
 	if readErr != nil {
 		fmt.Fprintf(e.stdout, "response body: %v\n", readErr)

@@ -57,7 +57,7 @@ func (c *onplanaClient) UpdateTask(ctx context.Context, taskID string, fields ma
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		snippet, _ := webhook.ReadSnippet(resp.Body, 512)
+		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("onplana: update task %s: HTTP %d: %s", taskID, resp.StatusCode, snippet)
 	}
 	return nil

@@ -115,8 +115,8 @@ func (c *jiraClient) do(ctx context.Context, op, method, path string, in, out an
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		snippet, _ := webhook.ReadSnippet(resp.Body, 512)
-		return &jiraError{Op: op, Status: resp.StatusCode, Body: snippet}
+		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return &jiraError{Op: op, Status: resp.StatusCode, Body: string(snippet)}
 	}
 	if out == nil {
 		return nil
