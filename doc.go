@@ -30,7 +30,7 @@
 // into with [Event.DecodeData] (such as onplana.TaskEventData), the Diff
 // helper that builds an update's diff, and the Catalog of the types with
 // their descriptions, JSON Schemas and sample envelopes. The test ping a
-// Dispatcher sends carries a [PingEventData].
+// Dispatcher sends carries what onplana.PingEventData decodes.
 //
 // # Signatures
 //

@@ -1,4 +1,4 @@
-package webhook_test
+package webhook
 
 import (
 	"encoding/json"
@@ -6,21 +6,19 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/onplana/webhook"
 )
 
 func TestNewPingData(t *testing.T) {
 	t.Parallel()
-	secret := webhook.Secret("whsec_c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1sZWFr")
-	sub := &webhook.Subscription{
+	secret := Secret("whsec_c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1sZWFr")
+	sub := &Subscription{
 		ID: "sub_1", URL: "https://hooks.slack.example/services/T000/B000/XXXX",
 		EventTypes: []string{"task.*"}, Description: "Slack",
-		Secrets: []webhook.SigningSecret{{Secret: secret}},
+		Secrets: []SigningSecret{{Secret: secret}},
 	}
-	d := webhook.NewPingData(sub)
-	require.Equal(t, webhook.WebhookRef{ID: "sub_1", EventTypes: []string{"task.*"}, Description: "Slack"}, d.Webhook)
-	require.Equal(t, webhook.PingMessage, d.Message)
+	d := newPingData(sub)
+	require.Equal(t, webhookRef{ID: "sub_1", EventTypes: []string{"task.*"}, Description: "Slack"}, d.Webhook)
+	require.Equal(t, PingMessage, d.Message)
 
 	sub.EventTypes[0] = "project.*"
 	require.Equal(t, "task.*", d.Webhook.EventTypes[0], "the ping does not alias the subscription")
@@ -30,7 +28,7 @@ func TestNewPingData(t *testing.T) {
 	require.NotContains(t, string(b), "hooks.slack.example", "the URL can be a credential")
 	require.NotContains(t, string(b), string(secret))
 
-	empty, err := json.Marshal(webhook.NewPingData(nil))
+	empty, err := json.Marshal(newPingData(nil))
 	require.NoError(t, err)
-	require.JSONEq(t, fmt.Sprintf(`{"webhook":{"id":"","event_types":[]},"message":%q}`, webhook.PingMessage), string(empty))
+	require.JSONEq(t, fmt.Sprintf(`{"webhook":{"id":"","event_types":[]},"message":%q}`, PingMessage), string(empty))
 }

@@ -160,7 +160,7 @@ func (d *Dispatcher) checkSubscriptionLimit(ctx context.Context, organizationID 
 
 // pingDelivery builds a webhook.ping delivery to sub.
 func (d *Dispatcher) pingDelivery(sub *Subscription, now time.Time) (*Delivery, error) {
-	data, err := json.Marshal(NewPingData(sub))
+	data, err := json.Marshal(newPingData(sub))
 	if err != nil {
 		return nil, fmt.Errorf("webhook: encode ping: %w", err)
 	}

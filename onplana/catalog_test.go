@@ -131,7 +131,7 @@ func payloadFor(t *testing.T, category string) any {
 	case webhook.CategoryMember:
 		return new(onplana.MemberEventData)
 	case webhook.CategoryWebhook:
-		return new(webhook.PingEventData)
+		return new(onplana.PingEventData)
 	}
 	t.Fatalf("no payload type for category %q", category)
 	return nil
@@ -369,7 +369,7 @@ func TestCatalogSchemaMatchesTypes(t *testing.T) {
 		{"milestone.updated", "milestone", onplana.Milestone{}, onplana.MilestoneEventData{}},
 		{"comment.created", "comment", onplana.Comment{}, onplana.CommentEventData{}},
 		{"member.role_changed", "member", onplana.Member{}, onplana.MemberEventData{}},
-		{"webhook.ping", "webhook", webhook.WebhookRef{}, webhook.PingEventData{}},
+		{"webhook.ping", "webhook", onplana.WebhookRef{}, onplana.PingEventData{}},
 		{"task.created", "actor", onplana.Actor{}, nil},
 	}
 	for _, r := range resources {

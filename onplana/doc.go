@@ -11,7 +11,7 @@
 //
 // The Data of an event is the payload type of its category:
 // [ProjectEventData], [TaskEventData], [MilestoneEventData],
-// [CommentEventData] or [MemberEventData] ([webhook.PingEventData] for the
+// [CommentEventData] or [MemberEventData] ([PingEventData] for the
 // test ping). Each holds the resource in its full current state ([Project],
 // [Task], [Milestone], [Comment] or [Member]), the [Actor] who caused the
 // event when known, and the [Changes] of an update. A receiver registers a

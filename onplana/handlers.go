@@ -205,9 +205,9 @@ func OnMemberRoleChanged(r *webhook.Router, fn func(ctx context.Context, e *webh
 }
 
 // OnPing registers fn on r for webhook.ping events, with the
-// event's data decoded into a webhook.PingEventData, as webhook.Handle does.
+// event's data decoded into a PingEventData, as webhook.Handle does.
 //
 // A test ping, sent when a subscription is created and on demand.
-func OnPing(r *webhook.Router, fn func(ctx context.Context, e *webhook.Event, data *webhook.PingEventData) error) {
+func OnPing(r *webhook.Router, fn func(ctx context.Context, e *webhook.Event, data *PingEventData) error) {
 	webhook.Handle(r, webhook.EventPing, fn)
 }

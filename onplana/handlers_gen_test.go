@@ -26,7 +26,7 @@ var payloadOf = map[string]string{
 	webhook.CategoryMilestone: "MilestoneEventData",
 	webhook.CategoryComment:   "CommentEventData",
 	webhook.CategoryMember:    "MemberEventData",
-	webhook.CategoryWebhook:   "webhook.PingEventData",
+	webhook.CategoryWebhook:   "PingEventData",
 }
 
 // TestHandlersFileIsGenerated keeps handlers.go in step with the catalog:

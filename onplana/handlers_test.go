@@ -66,7 +66,7 @@ func typedRouter(out chan<- got) *webhook.Router {
 	onplana.OnMemberActivated(r, member)
 	onplana.OnMemberDeactivated(r, member)
 	onplana.OnMemberRoleChanged(r, member)
-	onplana.OnPing(r, func(_ context.Context, e *webhook.Event, d *webhook.PingEventData) error { return send(e, *d) })
+	onplana.OnPing(r, func(_ context.Context, e *webhook.Event, d *onplana.PingEventData) error { return send(e, *d) })
 	r.Fallback(webhook.EventHandlerFunc(func(_ context.Context, e *webhook.Event, _ []byte) error {
 		return send(e, "fallback")
 	}))
@@ -177,7 +177,8 @@ func TestEveryCatalogTypeReachesItsTypedHandler(t *testing.T) {
 	require.Len(t, want, len(onplana.Catalog())+1, "every type once")
 	for _, info := range onplana.Catalog() {
 		if info.Type == webhook.EventPing {
-			require.Equal(t, webhook.NewPingData(sub), want[info.Type], "the creation ping reached OnPing")
+			ping := onplana.PingEventData{Webhook: onplana.WebhookRef{ID: sub.ID, EventTypes: sub.EventTypes, Description: sub.Description}, Message: webhook.PingMessage}
+			require.Equal(t, ping, want[info.Type], "the creation ping reached OnPing")
 			continue
 		}
 		require.Equal(t, wantData(t, info.Sample), want[info.Type], "%s reached its handler with its payload", info.Type)

@@ -349,3 +349,20 @@ type MemberEventData struct {
 	Diff   Changes `json:"diff,omitempty"`
 	Actor  *Actor  `json:"actor,omitempty"`
 }
+
+// PingEventData is the Data of webhook.ping, the test event a Dispatcher
+// sends when a subscription is created and on demand, so that the receiver
+// can check it is reachable and that its secret verifies. Message is
+// webhook.PingMessage.
+type PingEventData struct {
+	Webhook WebhookRef `json:"webhook"`
+	Message string     `json:"message"`
+}
+
+// WebhookRef describes the subscription a ping is sent to. It deliberately
+// leaves out the URL (which can be a credential) and the secrets.
+type WebhookRef struct {
+	ID          string   `json:"id"`
+	EventTypes  []string `json:"event_types"`
+	Description string   `json:"description,omitempty"`
+}

@@ -247,11 +247,14 @@ func sampleData(t webhook.EventType) (data any, projectID string, err error) {
 		return d, projectID, err
 
 	case webhook.CategoryWebhook:
-		return webhook.NewPingData(&webhook.Subscription{
-			ID:          sampleID("sub_", "sample subscription"),
-			EventTypes:  []string{"task.*", "project.status_changed", "milestone.completed"},
-			Description: "Slack #website-relaunch notifications",
-		}), "", nil
+		return PingEventData{
+			Webhook: WebhookRef{
+				ID:          sampleID("sub_", "sample subscription"),
+				EventTypes:  []string{"task.*", "project.status_changed", "milestone.completed"},
+				Description: "Slack #website-relaunch notifications",
+			},
+			Message: webhook.PingMessage,
+		}, "", nil
 	}
 	return nil, "", fmt.Errorf("onplana: no sample for %q", t)
 }
