@@ -33,6 +33,23 @@ const (
 // ClientConfig configures the outbound HTTP client made by NewClient. The
 // zero value is the safe default: TLS verified, the SSRF guard on, no
 // proxy, DefaultAttemptTimeout per attempt.
+//
+// The SSRF guard checks every address the client dials, after name
+// resolution, so a host name that resolved to a public address when the
+// subscription was created and to an internal one now (DNS rebinding) is
+// still refused. Unless AllowPrivateNetworks or AllowedNetworks says
+// otherwise it refuses every non-public address: loopback, unspecified,
+// "this network" (0/8), RFC 1918, shared/CGNAT (100.64/10), link-local
+// (169.254/16, where cloud metadata lives, and fe80::/10), unique-local
+// (fc00::/7), multicast, broadcast, benchmarking (198.18/15, 2001:2::/48),
+// reserved class E (240/4), documentation networks, IETF protocol
+// assignments (192.0.0/24, 2001::/23, which holds Teredo), NAT64
+// (64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002::/16), which embed an IPv4
+// address, IPv4-compatible and other reserved forms under ::/8,
+// discard-only (100::/64), deprecated site-local (fec0::/10), and any IPv6
+// address outside global unicast (2000::/3). IPv4-mapped IPv6 addresses
+// (::ffff:127.0.0.1) are unmapped and checked as IPv4. A sender on an
+// IPv6-only network behind DNS64 lists 64:ff9b::/96 in AllowedNetworks.
 type ClientConfig struct {
 	// Timeout bounds one request from dialling to the end of reading the
 	// response body. Defaults to DefaultAttemptTimeout.
@@ -57,9 +74,9 @@ type ClientConfig struct {
 	Resolver *net.Resolver
 }
 
-// Guard returns the NetGuard that NewClient builds from c.
-func (c *ClientConfig) Guard() *NetGuard {
-	return &NetGuard{
+// guard returns the SSRF guard that NewClient builds from c.
+func (c *ClientConfig) guard() *netGuard {
+	return &netGuard{
 		AllowPrivateNetworks: c.AllowPrivateNetworks,
 		AllowedNetworks:      append([]netip.Prefix(nil), c.AllowedNetworks...),
 	}
@@ -85,7 +102,7 @@ func (c *ClientConfig) validate() error {
 // endpoints. It differs from http.DefaultClient in every way that matters
 // when the URL comes from a customer:
 //
-//   - every connection is checked by the SSRF guard (see NetGuard) on the
+//   - every connection is checked by the SSRF guard (see ClientConfig) on the
 //     address actually dialled, after DNS resolution, so DNS rebinding
 //     cannot bypass it; IP-literal URLs are refused before dialling; a DNS
 //     failure is a failed request (fail closed);
@@ -116,12 +133,12 @@ func NewClient(cfg ClientConfig) (*http.Client, error) {
 	if idlePerHost == 0 {
 		idlePerHost = DefaultMaxIdleConnsPerHost
 	}
-	guard := cfg.Guard()
+	guard := cfg.guard()
 	dialer := &net.Dialer{
 		Timeout:        timeout,
 		KeepAlive:      30 * time.Second,
 		Resolver:       cfg.Resolver,
-		ControlContext: guard.Control,
+		ControlContext: guard.control,
 	}
 	transport := &http.Transport{
 		Proxy:       nil, // never ProxyFromEnvironment: see the doc comment
@@ -156,14 +173,14 @@ func NewClient(cfg ClientConfig) (*http.Client, error) {
 // refusal does not depend on the host being able to open a socket of that
 // family, and leaves resolved names to the dialer's ControlContext, which
 // checks each address it is about to connect to.
-func guardedDial(guard *NetGuard, dialer *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func guardedDial(guard *netGuard, dialer *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 		}
 		if ip, err := netip.ParseAddr(host); err == nil {
-			if err := guard.Check(ip); err != nil {
+			if err := guard.check(ip); err != nil {
 				return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 			}
 		}

@@ -129,7 +129,7 @@ func TestClientRefusesHostnamesResolvingInternally(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			if tc.resolver != nil {
-				require.NoError(t, ValidateEndpointURL(tc.url, true, nil),
+				require.NoError(t, validateEndpointURL(tc.url, true, nil),
 					"the name passes validation: the dial-time check is what stops it")
 			}
 			c := guardTestClient(t, ClientConfig{Resolver: tc.resolver})

@@ -79,7 +79,7 @@
 // and what is due after its backlog is claimed and sent meanwhile.
 //
 // Outbound requests go through a guarded client ([NewClient]): the SSRF
-// guard ([NetGuard]) checks the address actually dialled, so loopback,
+// guard ([ClientConfig]) checks the address actually dialled, so loopback,
 // private, link-local and other non-public addresses are refused even after
 // DNS rebinding; proxies from the environment are ignored, redirects are
 // never followed, and each attempt has a deadline. Endpoint URLs are

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -33,30 +32,17 @@ func (e *BlockedAddressError) Error() string {
 // Is reports whether target is ErrBlockedAddress.
 func (e *BlockedAddressError) Is(target error) bool { return target == ErrBlockedAddress }
 
-// NetGuard decides which addresses an outbound delivery may connect to. It
+// netGuard decides which addresses an outbound delivery may connect to. It
 // is the library's defence against server-side request forgery: a customer
 // registering http://169.254.169.254/ or a hostname that resolves to
-// 10.0.0.1 must not make the sender reach its own network.
-//
-// The zero value (and a nil *NetGuard) refuses every non-public address:
-// loopback, unspecified, "this network" (0/8), RFC 1918, shared/CGNAT
-// (100.64/10), link-local (169.254/16, where cloud metadata lives, and
-// fe80::/10), unique-local (fc00::/7), multicast, broadcast, benchmarking
-// (198.18/15, 2001:2::/48), reserved class E (240/4), documentation
-// networks, IETF protocol assignments (192.0.0/24, 2001::/23, which holds
-// Teredo), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), 6to4 (2002::/16),
-// IPv4-compatible and other reserved forms under ::/8, discard-only
-// (100::/64), deprecated site-local (fec0::/10), and any IPv6 address
-// outside global unicast (2000::/3). IPv4-mapped IPv6 addresses
-// (::ffff:127.0.0.1) are unmapped and checked as IPv4.
+// 10.0.0.1 must not make the sender reach its own network. The zero value
+// (and a nil *netGuard) refuses every non-public address; ClientConfig's
+// documentation lists them.
 //
 // NAT64 and 6to4 addresses embed an IPv4 address and are refused outright
-// rather than decoded; a sender on an IPv6-only network behind DNS64 can
-// list 64:ff9b::/96 in AllowedNetworks.
-//
-// A NetGuard is a plain value: it is safe for concurrent use as long as its
-// fields are not modified while in use.
-type NetGuard struct {
+// rather than decoded. A netGuard is a plain value: it is safe for
+// concurrent use as long as its fields are not modified while in use.
+type netGuard struct {
 	// AllowPrivateNetworks turns the guard off: every address is allowed.
 	// For tests and local development only. Defaults to false.
 	AllowPrivateNetworks bool
@@ -133,10 +119,10 @@ var blockedPrefixes4, blockedPrefixes6 = func() (v4, v6 []blockedPrefix) {
 // anything outside it that survived the list above is still refused.
 var globalUnicast = netip.MustParsePrefix("2000::/3")
 
-// Check returns nil if addr may be dialled, or a *BlockedAddressError
+// check returns nil if addr may be dialled, or a *BlockedAddressError
 // saying why not. IPv4-mapped IPv6 addresses are checked as IPv4 and a
 // zone (fe80::1%eth0) is ignored. The invalid zero Addr is refused.
-func (g *NetGuard) Check(addr netip.Addr) error {
+func (g *netGuard) check(addr netip.Addr) error {
 	if g != nil && g.AllowPrivateNetworks {
 		return nil
 	}
@@ -184,58 +170,24 @@ func normalizePrefix(p netip.Prefix) netip.Prefix {
 	return p
 }
 
-// Control checks the address a connection is about to be made to; it has
+// control checks the address a connection is about to be made to; it has
 // the signature of net.Dialer.ControlContext, which runs after name
 // resolution and before connect(2). Because it sees the address actually
 // dialled, a hostname that resolved to a public address when the
 // subscription was created and to an internal one now (DNS rebinding) is
 // still refused. An address that does not parse is refused too.
-func (g *NetGuard) Control(_ context.Context, _, address string, _ syscall.RawConn) error {
+func (g *netGuard) control(_ context.Context, _, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return &BlockedAddressError{Reason: "unparsable dial address"}
 	}
-	return g.Check(ap.Addr())
-}
-
-// CheckHost resolves host with r (net.DefaultResolver if nil) and checks
-// every address it resolves to: it returns nil only if all of them are
-// allowed. A lookup failure or an empty answer is an error, so the check
-// fails closed. host may also be an IP literal, which is checked without a
-// lookup.
-//
-// Checking at subscription time is an optional, early rejection: the
-// answer can change afterwards, so the dial-time check (Control) remains
-// the authoritative one.
-func (g *NetGuard) CheckHost(ctx context.Context, r *net.Resolver, host string) error {
-	if addr, err := netip.ParseAddr(host); err == nil {
-		return g.Check(addr)
-	}
-	if host == "" {
-		return errors.New("webhook: resolve: empty host name")
-	}
-	if r == nil {
-		r = net.DefaultResolver
-	}
-	addrs, err := r.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return fmt.Errorf("webhook: resolve %s: %w", host, err)
-	}
-	if len(addrs) == 0 {
-		return fmt.Errorf("webhook: resolve %s: no addresses", host)
-	}
-	for _, a := range addrs {
-		if err := g.Check(a); err != nil {
-			return fmt.Errorf("webhook: %s resolves to a refused address: %w", host, err)
-		}
-	}
-	return nil
+	return g.check(ap.Addr())
 }
 
 // maxURLLength caps a subscription URL; real endpoint URLs are far shorter.
 const maxURLLength = 2048
 
-// ValidateEndpointURL checks a subscription endpoint URL before it is
+// validateEndpointURL checks a subscription endpoint URL before it is
 // stored. It requires an absolute https URL (or http when allowHTTP) with a
 // host, no userinfo ("https://user:pass@host" puts a credential where logs
 // will see it), no fragment and a port in 1-65535, and refuses any other
@@ -250,14 +202,13 @@ const maxURLLength = 2048
 //
 // Other host names are not resolved: what they resolve to now says nothing
 // about what they will resolve to at delivery time, where the client made
-// by NewClient checks the address actually dialled. A caller that wants an
-// early answer as well can call guard.CheckHost.
+// by NewClient checks the address actually dialled.
 //
 // Errors are *ValidationError with Field "URL"; the message never repeats
 // the URL's path or query. When the guard refused the host's address, the
 // error's Err is the *BlockedAddressError, so errors.Is(err,
 // ErrBlockedAddress) reports it.
-func ValidateEndpointURL(raw string, allowHTTP bool, guard *NetGuard) error {
+func validateEndpointURL(raw string, allowHTTP bool, guard *netGuard) error {
 	invalid := func(reason string) error { return &ValidationError{Field: "URL", Reason: reason} }
 	if raw == "" {
 		return invalid("required")
@@ -310,11 +261,11 @@ func ValidateEndpointURL(raw string, allowHTTP bool, guard *NetGuard) error {
 	return checkURLHost(host, guard)
 }
 
-// checkURLHost applies the creation-time host checks of ValidateEndpointURL
+// checkURLHost applies the creation-time host checks of validateEndpointURL
 // and returns its error, or nil.
-func checkURLHost(host string, guard *NetGuard) error {
+func checkURLHost(host string, guard *netGuard) error {
 	if addr, err := netip.ParseAddr(host); err == nil {
-		if err := guard.Check(addr); err != nil {
+		if err := guard.check(addr); err != nil {
 			be := err.(*BlockedAddressError)
 			return &ValidationError{Field: "URL", Reason: "host " + be.Addr.String() + " is not a public address: " + be.Reason, Err: be}
 		}
@@ -322,10 +273,10 @@ func checkURLHost(host string, guard *NetGuard) error {
 	}
 	name := strings.ToLower(strings.TrimSuffix(host, "."))
 	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
-		if guard.Check(netip.IPv6Loopback()) == nil {
+		if guard.check(netip.IPv6Loopback()) == nil {
 			return nil
 		}
-		if err := guard.Check(netip.AddrFrom4([4]byte{127, 0, 0, 1})); err != nil {
+		if err := guard.check(netip.AddrFrom4([4]byte{127, 0, 0, 1})); err != nil {
 			return &ValidationError{Field: "URL", Reason: "host " + host + " is loopback", Err: err}
 		}
 		return nil

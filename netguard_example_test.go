@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -8,54 +9,66 @@ import (
 	"github.com/onplana/webhook"
 )
 
-// The zero NetGuard refuses every non-public address, including the cloud
-// metadata service and IPv4 addresses hidden in IPv6 forms.
-func ExampleNetGuard_Check() {
-	var guard webhook.NetGuard
-	for _, s := range []string{"169.254.169.254", "::ffff:127.0.0.1", "100.64.0.1", "64:ff9b::a00:1", "1.1.1.1", "2606:4700::1111"} {
-		err := guard.Check(netip.MustParseAddr(s))
-		var blocked *webhook.BlockedAddressError
-		if errors.As(err, &blocked) {
-			fmt.Printf("%-17s refused: %s\n", s, blocked.Reason)
-			continue
-		}
-		fmt.Printf("%-17s allowed\n", s)
+// The SSRF guard and the URL rules refuse an endpoint when the
+// subscription is created: every non-public address, including the cloud
+// metadata service and IPv4 addresses hidden in IPv6 forms, other schemes
+// and credentials in the URL. The Dispatcher checks the address it dials
+// again at every attempt.
+func ExampleDispatcher_CreateSubscription_refusedURLs() {
+	d, err := webhook.NewDispatcher(webhook.NewMemoryStore(), nil)
+	if err != nil {
+		panic(err)
 	}
-	// Output:
-	// 169.254.169.254   refused: link-local (cloud metadata)
-	// ::ffff:127.0.0.1  refused: loopback
-	// 100.64.0.1        refused: shared address space (CGNAT, RFC 6598)
-	// 64:ff9b::a00:1    refused: NAT64 (embeds an IPv4 address)
-	// 1.1.1.1           allowed
-	// 2606:4700::1111   allowed
-}
-
-// Local development opts in explicitly, for one address only.
-func ExampleNetGuard_allowedNetworks() {
-	guard := webhook.NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
-	fmt.Println(guard.Check(netip.MustParseAddr("127.0.0.1")))
-	fmt.Println(guard.Check(netip.MustParseAddr("10.0.0.1")))
-	// Output:
-	// <nil>
-	// webhook: address 10.0.0.1 not allowed: private network (RFC 1918)
-}
-
-func ExampleValidateEndpointURL() {
 	for _, u := range []string{
-		"https://hooks.example.com/onplana",
+		"https://169.254.169.254/latest/meta-data/",
+		"https://[::ffff:127.0.0.1]/",
+		"https://100.64.0.1/",
+		"https://[64:ff9b::a00:1]/",
 		"http://hooks.example.com/onplana",
 		"https://user:pass@hooks.example.com/",
 		"gopher://127.0.0.1:6379/_FLUSHALL",
-		"https://[::ffff:169.254.169.254]/latest/meta-data/",
 	} {
-		fmt.Println(webhook.ValidateEndpointURL(u, false, nil))
+		_, err := d.CreateSubscription(context.Background(), webhook.SubscriptionParams{
+			OrganizationID: "org_abc123", URL: u, EventTypes: []string{"task.*"},
+		})
+		var ve *webhook.ValidationError
+		if errors.As(err, &ve) {
+			fmt.Printf("%s: %s\n", u, ve.Reason)
+		}
 	}
 	// Output:
-	// <nil>
-	// webhook: invalid URL: scheme must be https (plain http is not allowed)
-	// webhook: invalid URL: must not contain credentials (user:password@)
-	// webhook: invalid URL: scheme "gopher" not allowed: only http and https
-	// webhook: invalid URL: host 169.254.169.254 is not a public address: link-local (cloud metadata)
+	// https://169.254.169.254/latest/meta-data/: host 169.254.169.254 is not a public address: link-local (cloud metadata)
+	// https://[::ffff:127.0.0.1]/: host 127.0.0.1 is not a public address: loopback
+	// https://100.64.0.1/: host 100.64.0.1 is not a public address: shared address space (CGNAT, RFC 6598)
+	// https://[64:ff9b::a00:1]/: host 64:ff9b::a00:1 is not a public address: NAT64 (embeds an IPv4 address)
+	// http://hooks.example.com/onplana: scheme must be https (plain http is not allowed)
+	// https://user:pass@hooks.example.com/: must not contain credentials (user:password@)
+	// gopher://127.0.0.1:6379/_FLUSHALL: scheme "gopher" not allowed: only http and https
+}
+
+// Local development opts in explicitly, for one address only.
+func ExampleConfig_allowedNetworks() {
+	d, err := webhook.NewDispatcher(webhook.NewMemoryStore(), &webhook.Config{
+		AllowHTTP:       true,
+		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, u := range []string{"http://127.0.0.1:8080/webhook", "http://10.0.0.1/webhook"} {
+		_, err := d.CreateSubscription(context.Background(), webhook.SubscriptionParams{
+			OrganizationID: "org_abc123", URL: u, EventTypes: []string{"task.*"},
+		})
+		var ve *webhook.ValidationError
+		if errors.As(err, &ve) {
+			fmt.Println(u, "refused:", ve.Reason)
+			continue
+		}
+		fmt.Println(u, "accepted")
+	}
+	// Output:
+	// http://127.0.0.1:8080/webhook accepted
+	// http://10.0.0.1/webhook refused: host 10.0.0.1 is not a public address: private network (RFC 1918)
 }
 
 func ExampleRedactURL() {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -83,12 +82,12 @@ var guardPublicAddresses = []string{
 
 func TestNetGuardCheckRefusesNonPublicAddresses(t *testing.T) {
 	t.Parallel()
-	var guard NetGuard
+	var guard netGuard
 	for _, tc := range guardS1Addresses {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			addr := netip.MustParseAddr(tc.addr)
-			err := guard.Check(addr)
+			err := guard.check(addr)
 			require.ErrorIs(t, err, ErrBlockedAddress)
 			var be *BlockedAddressError
 			require.ErrorAs(t, err, &be)
@@ -97,7 +96,7 @@ func TestNetGuardCheckRefusesNonPublicAddresses(t *testing.T) {
 			require.Contains(t, err.Error(), be.Addr.String())
 
 			// A nil guard is the same strict default.
-			require.ErrorIs(t, (*NetGuard)(nil).Check(addr), ErrBlockedAddress)
+			require.ErrorIs(t, (*netGuard)(nil).check(addr), ErrBlockedAddress)
 		})
 	}
 }
@@ -107,41 +106,41 @@ func TestNetGuardCheckAllowsPublicAddresses(t *testing.T) {
 	for _, s := range guardPublicAddresses {
 		t.Run(s, func(t *testing.T) {
 			t.Parallel()
-			require.NoError(t, (&NetGuard{}).Check(netip.MustParseAddr(s)))
+			require.NoError(t, (&netGuard{}).check(netip.MustParseAddr(s)))
 		})
 	}
 }
 
 func TestNetGuardCheckRefusesInvalidAddress(t *testing.T) {
 	t.Parallel()
-	require.ErrorIs(t, (&NetGuard{}).Check(netip.Addr{}), ErrBlockedAddress)
+	require.ErrorIs(t, (&netGuard{}).check(netip.Addr{}), ErrBlockedAddress)
 }
 
 func TestNetGuardOptIns(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		guard   NetGuard
+		guard   netGuard
 		addr    string
 		allowed bool
 	}{
-		{"allowed /32", NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, "127.0.0.1", true},
-		{"allowed /32 matches mapped form", NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, "::ffff:127.0.0.1", true},
-		{"allowed /32 only", NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, "127.0.0.2", false},
-		{"allowed /32 not v6 loopback", NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, "::1", false},
-		{"mapped prefix normalised", NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}}, "10.1.2.3", true},
-		{"mapped prefix bounds", NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}}, "11.0.0.1", true}, // public anyway
-		{"mapped prefix excludes", NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}}, "192.168.0.1", false},
-		{"nat64 opt-in", NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("64:ff9b::/96")}}, "64:ff9b::808:808", true},
-		{"invalid allowed prefix ignored", NetGuard{AllowedNetworks: []netip.Prefix{{}}}, "10.0.0.1", false},
-		{"allow private v4", NetGuard{AllowPrivateNetworks: true}, "10.0.0.1", true},
-		{"allow private metadata", NetGuard{AllowPrivateNetworks: true}, "169.254.169.254", true},
-		{"allow private v6", NetGuard{AllowPrivateNetworks: true}, "::1", true},
+		{"allowed /32", netGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, "127.0.0.1", true},
+		{"allowed /32 matches mapped form", netGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, "::ffff:127.0.0.1", true},
+		{"allowed /32 only", netGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, "127.0.0.2", false},
+		{"allowed /32 not v6 loopback", netGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, "::1", false},
+		{"mapped prefix normalised", netGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}}, "10.1.2.3", true},
+		{"mapped prefix bounds", netGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}}, "11.0.0.1", true}, // public anyway
+		{"mapped prefix excludes", netGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}}, "192.168.0.1", false},
+		{"nat64 opt-in", netGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("64:ff9b::/96")}}, "64:ff9b::808:808", true},
+		{"invalid allowed prefix ignored", netGuard{AllowedNetworks: []netip.Prefix{{}}}, "10.0.0.1", false},
+		{"allow private v4", netGuard{AllowPrivateNetworks: true}, "10.0.0.1", true},
+		{"allow private metadata", netGuard{AllowPrivateNetworks: true}, "169.254.169.254", true},
+		{"allow private v6", netGuard{AllowPrivateNetworks: true}, "::1", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := tc.guard.Check(netip.MustParseAddr(tc.addr))
+			err := tc.guard.check(netip.MustParseAddr(tc.addr))
 			if tc.allowed {
 				require.NoError(t, err)
 			} else {
@@ -168,11 +167,11 @@ func TestNetGuardControl(t *testing.T) {
 		{"unparsable", "tcp", "example.com:80", false},
 		{"empty", "tcp", "", false},
 	}
-	var guard NetGuard
+	var guard netGuard
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := guard.Control(context.Background(), tc.network, tc.address, nil)
+			err := guard.control(context.Background(), tc.network, tc.address, nil)
 			if tc.allowed {
 				require.NoError(t, err)
 			} else {
@@ -182,59 +181,14 @@ func TestNetGuardControl(t *testing.T) {
 	}
 }
 
-func TestNetGuardCheckHost(t *testing.T) {
-	t.Parallel()
-	resolver := guardFakeResolver(t, map[string][]netip.Addr{
-		"rebind.test": {netip.MustParseAddr("127.0.0.1")},
-		"mixed.test":  {netip.MustParseAddr("1.1.1.1"), netip.MustParseAddr("10.0.0.1")},
-		"public.test": {netip.MustParseAddr("1.1.1.1"), netip.MustParseAddr("2606:4700::1111")},
-		"meta.test":   {netip.MustParseAddr("169.254.169.254")},
-		"v6.test":     {netip.MustParseAddr("::1")},
-	})
-	tests := []struct {
-		name    string
-		host    string
-		blocked bool // refused by the guard (else: nil error, or failClosed)
-		failed  bool // DNS failure: an error that is not a guard refusal
-	}{
-		{name: "resolves to loopback", host: "rebind.test", blocked: true},
-		{name: "one of several addresses internal", host: "mixed.test", blocked: true},
-		{name: "resolves to metadata", host: "meta.test", blocked: true},
-		{name: "resolves to v6 loopback", host: "v6.test", blocked: true},
-		{name: "public", host: "public.test"},
-		{name: "literal internal", host: "10.0.0.1", blocked: true},
-		{name: "literal public", host: "1.1.1.1"},
-		{name: "nxdomain fails closed", host: "nx.test", failed: true},
-		{name: "empty host fails closed", host: "", failed: true},
-	}
-	var guard NetGuard
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			err := guard.CheckHost(ctx, resolver, tc.host)
-			switch {
-			case tc.blocked:
-				require.ErrorIs(t, err, ErrBlockedAddress)
-			case tc.failed:
-				require.Error(t, err)
-				require.NotErrorIs(t, err, ErrBlockedAddress)
-			default:
-				require.NoError(t, err)
-			}
-		})
-	}
-}
-
 func TestValidateEndpointURL(t *testing.T) {
 	t.Parallel()
-	loopbackOK := &NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	loopbackOK := &netGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 	tests := []struct {
 		name      string
 		url       string
 		allowHTTP bool
-		guard     *NetGuard
+		guard     *netGuard
 		reason    string // substring of the reason; "" means valid
 		blocked   bool   // the guard refused the address: errors.Is(err, ErrBlockedAddress)
 	}{
@@ -279,7 +233,7 @@ func TestValidateEndpointURL(t *testing.T) {
 		{name: "numeric label not last is fine", url: "https://123.example.com/"},
 		{name: "loopback literal allowed by opt-in", url: "https://127.0.0.1:8443/", guard: loopbackOK},
 		{name: "other loopback not allowed by /32", url: "https://127.0.0.2/", guard: loopbackOK, reason: "loopback", blocked: true},
-		{name: "allow private", url: "https://10.0.0.1/", guard: &NetGuard{AllowPrivateNetworks: true}},
+		{name: "allow private", url: "https://10.0.0.1/", guard: &netGuard{AllowPrivateNetworks: true}},
 	}
 	for _, a := range guardS1Addresses {
 		host := strings.Replace(a.addr, "%", "%25", 1)
@@ -290,7 +244,7 @@ func TestValidateEndpointURL(t *testing.T) {
 			name      string
 			url       string
 			allowHTTP bool
-			guard     *NetGuard
+			guard     *netGuard
 			reason    string
 			blocked   bool
 		}{name: "S1 " + a.name, url: "https://" + host + ":8443/secret-path", reason: a.reason, blocked: true})
@@ -298,7 +252,7 @@ func TestValidateEndpointURL(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := ValidateEndpointURL(tc.url, tc.allowHTTP, tc.guard)
+			err := validateEndpointURL(tc.url, tc.allowHTTP, tc.guard)
 			if tc.reason == "" {
 				require.NoError(t, err)
 				return
@@ -413,19 +367,19 @@ func guardDNSAnswer(q []byte, records map[string][]netip.Addr) []byte {
 }
 
 func BenchmarkNetGuardCheck(b *testing.B) {
-	guard := NetGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	guard := netGuard{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 	for _, s := range []string{"93.184.216.34", "2606:4700::1111", "10.0.0.1"} {
 		addr := netip.MustParseAddr(s)
 		b.Run(s, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = guard.Check(addr)
+				_ = guard.check(addr)
 			}
 		})
 	}
 }
 
-// FuzzValidateEndpointURL checks that no input makes ValidateEndpointURL
+// FuzzValidateEndpointURL checks that no input makes validateEndpointURL
 // panic and that every accepted URL is an https URL with a host that is not
 // a refused IP literal.
 func FuzzValidateEndpointURL(f *testing.F) {
@@ -436,7 +390,7 @@ func FuzzValidateEndpointURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		err := ValidateEndpointURL(s, false, nil)
+		err := validateEndpointURL(s, false, nil)
 		if err != nil {
 			var ve *ValidationError
 			require.ErrorAs(t, err, &ve)
@@ -448,7 +402,7 @@ func FuzzValidateEndpointURL(f *testing.F) {
 		require.Nil(t, u.User)
 		require.NotEmpty(t, u.Hostname())
 		if addr, aerr := netip.ParseAddr(u.Hostname()); aerr == nil {
-			require.NoError(t, (&NetGuard{}).Check(addr))
+			require.NoError(t, (&netGuard{}).check(addr))
 		}
 	})
 }

@@ -52,8 +52,8 @@ func (d *Dispatcher) validateParams(p *SubscriptionParams) error {
 	if err := validateID("ProjectID", p.ProjectID); err != nil {
 		return err
 	}
-	guard := &NetGuard{AllowPrivateNetworks: d.cfg.AllowPrivateNetworks, AllowedNetworks: d.cfg.AllowedNetworks}
-	if err := ValidateEndpointURL(p.URL, d.cfg.AllowHTTP, guard); err != nil {
+	guard := &netGuard{AllowPrivateNetworks: d.cfg.AllowPrivateNetworks, AllowedNetworks: d.cfg.AllowedNetworks}
+	if err := validateEndpointURL(p.URL, d.cfg.AllowHTTP, guard); err != nil {
 		return d.withConfigHint(p.URL, err)
 	}
 	if err := validateEventTypes(p.EventTypes); err != nil {

@@ -87,13 +87,23 @@ var (
 type ValidationError struct {
 	Field  string // the field, as named in Go (e.g. "URL", "EventTypes")
 	Reason string // what is wrong with it
+	// Hint, when set, names the configuration that would accept the value,
+	// such as the Config field allowing a local receiver. It speaks to the
+	// developer who configures the library, not to whoever entered the
+	// value: a form shown to customers says Reason in its own words and
+	// leaves Hint out.
+	Hint string
 	// Err is the underlying error, if any (such as a *BlockedAddressError
 	// for a URL naming an internal address); errors.Is and errors.As see it.
 	Err error
 }
 
-// Error names the field and says what is wrong with it.
+// Error names the field and says what is wrong with it, and how to allow
+// it when Hint says so.
 func (e *ValidationError) Error() string {
+	if e.Hint != "" {
+		return "webhook: invalid " + e.Field + ": " + e.Reason + "; " + e.Hint
+	}
 	return "webhook: invalid " + e.Field + ": " + e.Reason
 }
 

@@ -11,7 +11,7 @@ import (
 // not for a person filling in the add form. formMessage says the same in
 // the form's terms.
 
-// hostNotPublicRE reads ValidateEndpointURL's reason for an IP literal the
+// hostNotPublicRE reads the Dispatcher's reason for an IP literal the
 // SSRF guard refuses.
 var hostNotPublicRE = regexp.MustCompile(`^host (\S+) is not a public address: (.+)$`)
 

@@ -35,9 +35,15 @@ func TestFormMessageCoversLibraryReasons(t *testing.T) {
 		{"https://localhost/", "Enter a public URL: localhost is a loopback address (the sending server itself), and webhooks are only sent to public internet addresses."},
 		{"https://2130706433/", "Write the host as a name, or as a standard IP address."},
 	}
+	// The reasons come from the Dispatcher, as the portal's do: with the
+	// hint naming the Config field that would allow the URL.
+	d, err := webhook.NewDispatcher(webhook.NewMemoryStore(), nil)
+	require.NoError(t, err)
 	for _, tc := range urls {
 		t.Run(tc.url, func(t *testing.T) {
-			err := webhook.ValidateEndpointURL(tc.url, false, nil)
+			_, err := d.CreateSubscription(t.Context(), webhook.SubscriptionParams{
+				OrganizationID: "org_1", URL: tc.url, EventTypes: []string{"task.*"},
+			})
 			var ve *webhook.ValidationError
 			require.True(t, errors.As(err, &ve), "%v", err)
 			require.Equal(t, tc.want, formMessage(jsonField(ve.Field), ve.Reason))
