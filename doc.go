@@ -112,13 +112,13 @@
 // that expires, and another worker sends the delivery again with the same
 // delivery_id. The storetest package checks any Store against the contract.
 //
-// Given a [KeyRing] (pgstore.Config.Keys, sqlitestore.Config.Keys,
-// [NewMemoryStoreWithKeys]), a store keeps each subscription's signing
-// secrets sealed with AES-256-GCM, the key id beside the ciphertext, so a
+// Given a key ring (package keyring; pgstore.Config.Keys,
+// sqlitestore.Config.Keys, [NewMemoryStoreWithKeys]), a store keeps each
+// subscription's signing secrets sealed with AES-256-GCM, the key id beside the ciphertext, so a
 // database dump or a backup cannot forge webhooks. Without one, the durable
 // stores keep them in clear and log a warning at start-up. Rotating the key
 // is online: put the new key first in the ring, keep the old one, call the
-// store's ReencryptSecrets ([SecretReencrypter]), then drop the old key.
+// store's ReencryptSecrets, then drop the old key.
 //
 // # Receiving
 //

@@ -1,6 +1,10 @@
 package webhook
 
-import "time"
+import (
+	"time"
+
+	"github.com/onplana/webhook/keyring"
+)
 
 // EventTypes exposes the ordered list of types to the external tests.
 var EventTypes = eventTypes
@@ -21,7 +25,7 @@ func DedupeLen(s *MemoryDedupeStore) int { return s.len() }
 // ReopenMemoryStore gives s the key ring keys, as reopening a durable
 // store's data with another key ring does, so that storetest.RunEncryption
 // can check a MemoryStore over data sealed under other keys.
-func ReopenMemoryStore(s *MemoryStore, keys *KeyRing) *MemoryStore {
+func ReopenMemoryStore(s *MemoryStore, keys *keyring.Ring) *MemoryStore {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys = keys

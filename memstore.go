@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/onplana/webhook/internal/eventpattern"
+	"github.com/onplana/webhook/keyring"
 )
 
 // MemoryStore is a Store kept in the memory of one process: for tests,
@@ -26,7 +27,7 @@ import (
 // claimed among n queued. Listing the delivery log walks the deliveries of
 // one subscription (or organization) newest first, filtering as it goes.
 //
-// Given a KeyRing (NewMemoryStoreWithKeys), it keeps each subscription's
+// Given a key ring (NewMemoryStoreWithKeys), it keeps each subscription's
 // signing secrets sealed, as the durable stores do, and opens them when a
 // subscription is read or claimed.
 //
@@ -62,7 +63,7 @@ type MemoryStore struct {
 
 	work chan struct{}
 
-	keys *KeyRing // nil: secrets are kept in clear
+	keys *keyring.Ring // nil: secrets are kept in clear
 }
 
 // matchKey is one entry of the subscription index. project is empty for
@@ -76,7 +77,7 @@ type memSub struct {
 	// so that Claim can share them. Its Secrets are nil when sealed is set.
 	sub Subscription
 	// sealed holds sub's secrets encrypted under the key keyID when the
-	// store has a KeyRing; keyID is empty for secrets kept in clear.
+	// store has a key ring; keyID is empty for secrets kept in clear.
 	keyID  string
 	sealed []byte
 	// parked holds pending deliveries that came due while the subscription
@@ -101,9 +102,9 @@ func (md *memDelivery) due() time.Time {
 }
 
 var (
-	_ Store             = (*MemoryStore)(nil)
-	_ WorkNotifier      = (*MemoryStore)(nil)
-	_ SecretReencrypter = (*MemoryStore)(nil)
+	_ Store               = (*MemoryStore)(nil)
+	_ WorkNotifier        = (*MemoryStore)(nil)
+	_ keyring.Reencrypter = (*MemoryStore)(nil)
 )
 
 // NewMemoryStore returns an empty MemoryStore that keeps signing secrets in
@@ -111,9 +112,9 @@ var (
 func NewMemoryStore() *MemoryStore { return NewMemoryStoreWithKeys(nil) }
 
 // NewMemoryStoreWithKeys returns an empty MemoryStore that keeps signing
-// secrets sealed under keys (see KeyRing); a nil keys keeps them in clear,
+// secrets sealed under keys (see package keyring); a nil keys keeps them in clear,
 // like NewMemoryStore.
-func NewMemoryStoreWithKeys(keys *KeyRing) *MemoryStore {
+func NewMemoryStoreWithKeys(keys *keyring.Ring) *MemoryStore {
 	return &MemoryStore{
 		keys:       keys,
 		subs:       make(map[string]*memSub),
@@ -806,13 +807,13 @@ func (s *MemoryStore) removeDeliveries(drop func(*memDelivery) bool, candidates 
 }
 
 // store sets ms to the stored form of sub: a copy, with its secrets sealed
-// when the store has a KeyRing. s.mu is held.
+// when the store has a key ring. s.mu is held.
 func (s *MemoryStore) store(ms *memSub, sub *Subscription) error {
 	ms.sub, ms.keyID, ms.sealed = cloneSubscription(sub), "", nil
 	if s.keys == nil {
 		return nil
 	}
-	keyID, sealed, err := s.keys.SealSecrets(sub.ID, sub.Secrets)
+	keyID, sealed, err := SealSecrets(s.keys, sub.ID, sub.Secrets)
 	if err != nil {
 		return err
 	}
@@ -842,7 +843,7 @@ func (s *MemoryStore) claimedSubscription(ms *memSub) (Subscription, error) {
 	if ms.keyID == "" {
 		return c, nil
 	}
-	secrets, err := s.keys.OpenSecrets(ms.sub.ID, ms.keyID, ms.sealed)
+	secrets, err := OpenSecrets(s.keys, ms.sub.ID, ms.keyID, ms.sealed)
 	if err != nil {
 		return Subscription{}, err
 	}
@@ -850,7 +851,7 @@ func (s *MemoryStore) claimedSubscription(ms *memSub) (Subscription, error) {
 	return c, nil
 }
 
-// ReencryptSecrets implements SecretReencrypter: it seals under the key
+// ReencryptSecrets implements keyring.Reencrypter: it seals under the key
 // ring's current key the secrets of the subscriptions kept under another
 // key or in clear. It holds the store's lock while it runs.
 func (s *MemoryStore) ReencryptSecrets(ctx context.Context) (int, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/testwait"
+	"github.com/onplana/webhook/keyring"
 	"github.com/onplana/webhook/storetest"
 )
 
@@ -23,7 +24,7 @@ func TestMemoryStoreKeepsSecretsSealed(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		keys   *webhook.KeyRing
+		keys   *keyring.Ring
 		sealed bool
 	}{
 		{"no key ring: the dump shows the secrets", nil, false},
@@ -122,11 +123,11 @@ func TestDispatcherWithTheWrongKeySendsNothing(t *testing.T) {
 
 	for _, tt := range []struct {
 		name string
-		keys *webhook.KeyRing
+		keys *keyring.Ring
 		want error
 	}{
-		{"another key under the same id", storetest.NewKeyRing("k1", map[string][]byte{"k1": storetest.NewKey()}), webhook.ErrKeyMismatch},
-		{"no key ring", nil, webhook.ErrKeyMissing},
+		{"another key under the same id", storetest.NewKeyRing("k1", map[string][]byte{"k1": storetest.NewKey()}), keyring.ErrKeyMismatch},
+		{"no key ring", nil, keyring.ErrKeyMissing},
 	} {
 		webhook.ReopenMemoryStore(store, tt.keys)
 		errs := make(claimErrors, 1)

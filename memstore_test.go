@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/keyring"
 	"github.com/onplana/webhook/storetest"
 )
 
@@ -25,7 +26,7 @@ func TestMemoryStoreEncryption(t *testing.T) {
 	t.Parallel()
 	storetest.RunEncryption(t, func(t *testing.T) storetest.OpenFunc {
 		var s *webhook.MemoryStore
-		return func(keys *webhook.KeyRing) (webhook.Store, error) {
+		return func(keys *keyring.Ring) (webhook.Store, error) {
 			if s == nil {
 				s = webhook.NewMemoryStoreWithKeys(keys)
 				return s, nil

@@ -78,8 +78,8 @@ type DeliveryStore interface {
 	// many of theirs as their endpoint can take soon): the deliveries due
 	// after them are claimed instead, so one endpoint's backlog cannot fill
 	// every claim. A store that cannot open the signing secrets of a
-	// claimed delivery's subscription (see KeyRing) returns the
-	// *SecretKeyError and no delivery, so none is ever sent unsigned.
+	// claimed delivery's subscription (see package keyring) returns the
+	// *keyring.KeyError and no delivery, so none is ever sent unsigned.
 	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration, skip []string) ([]Claimed, error)
 	// Complete records attempt a of the delivery d, which the caller holds,
 	// and stores d's new State, AttemptCount, NextAttemptAt, LastStatusCode

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/keyring"
 )
 
 // deliveryFrom joins each delivery to its queue row, if it has one: the
@@ -261,7 +262,7 @@ const claimedSubscriptionID = 3
 // (see claim). The rows of one subscription carry the same values (one
 // statement, one snapshot): they are decoded from its first row only, and
 // its secrets opened with keys.
-func collectClaimed(rows pgx.Rows, keys *webhook.KeyRing) (out []*webhook.Delivery, subs map[string]*webhook.Subscription, stale []int, err error) {
+func collectClaimed(rows pgx.Rows, keys *keyring.Ring) (out []*webhook.Delivery, subs map[string]*webhook.Subscription, stale []int, err error) {
 	defer rows.Close()
 	var (
 		lease       *time.Time

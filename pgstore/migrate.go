@@ -80,11 +80,11 @@ func SchemaVersion() int {
 //
 // Then, with Config.Keys set, it seals the signing secrets kept in clear
 // (when a key ring is first configured), and it fails with an error
-// wrapping webhook.ErrKeyMissing or webhook.ErrKeyMismatch if the ring
+// wrapping keyring.ErrKeyMissing or keyring.ErrKeyMismatch if the ring
 // cannot open secrets sealed earlier: call it at start-up, so that a
 // missing or wrong key stops the process before it claims anything.
 // Without Config.Keys it logs a warning that secrets are stored in clear,
-// and fails with webhook.ErrKeyMissing if some are sealed.
+// and fails with keyring.ErrKeyMissing if some are sealed.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.migrate(ctx, math.MaxInt); err != nil {
 		return err

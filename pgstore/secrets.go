@@ -11,10 +11,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/keyring"
 )
 
 // stored is the stored form of a subscription's secrets: in clear, as JSON
-// in clear with keyID empty; sealed (see webhook.KeyRing), as "[]" in clear
+// in clear with keyID empty; sealed (see keyring.Ring), as "[]" in clear
 // with the key id and the ciphertext.
 type stored struct {
 	clear  []byte
@@ -32,9 +33,9 @@ type storedSecret struct {
 
 // sealSecrets returns the stored form of the secrets of subscription id:
 // sealed under the current key of keys, or in clear if keys is nil.
-func sealSecrets(keys *webhook.KeyRing, id string, ss []webhook.SigningSecret) (stored, error) {
+func sealSecrets(keys *keyring.Ring, id string, ss []webhook.SigningSecret) (stored, error) {
 	if keys != nil {
-		keyID, sealed, err := keys.SealSecrets(id, ss)
+		keyID, sealed, err := webhook.SealSecrets(keys, id, ss)
 		return stored{clear: []byte("[]"), keyID: keyID, sealed: sealed}, err
 	}
 	out := make([]storedSecret, len(ss))
@@ -46,10 +47,10 @@ func sealSecrets(keys *webhook.KeyRing, id string, ss []webhook.SigningSecret) (
 }
 
 // openSecrets returns the secrets of subscription id from their stored
-// form, or a *webhook.SecretKeyError.
-func openSecrets(keys *webhook.KeyRing, id string, st *stored) ([]webhook.SigningSecret, error) {
+// form, or a *keyring.KeyError.
+func openSecrets(keys *keyring.Ring, id string, st *stored) ([]webhook.SigningSecret, error) {
 	if st.keyID != "" {
-		return keys.OpenSecrets(id, st.keyID, st.sealed)
+		return webhook.OpenSecrets(keys, id, st.keyID, st.sealed)
 	}
 	var in []storedSecret
 	if err := json.Unmarshal(st.clear, &in); err != nil {
@@ -78,7 +79,7 @@ func (s *Store) prepareSecrets(ctx context.Context) error {
 			return err
 		}
 		if sealed > 0 {
-			return fmt.Errorf("%d subscriptions have sealed secrets and Config.Keys is nil: %w", sealed, webhook.ErrKeyMissing)
+			return fmt.Errorf("%d subscriptions have sealed secrets and Config.Keys is nil: %w", sealed, keyring.ErrKeyMissing)
 		}
 		s.logger.WarnContext(ctx, "pgstore: signing secrets are stored in clear; set Config.Keys to encrypt them")
 		return nil
@@ -120,7 +121,7 @@ func (s *Store) prepareSecrets(ctx context.Context) error {
 // resealBatch is how many subscriptions one transaction of reseal rewrites.
 const resealBatch = 100
 
-// ReencryptSecrets implements webhook.SecretReencrypter: it seals under the
+// ReencryptSecrets implements keyring.Reencrypter: it seals under the
 // current key of Config.Keys the secrets of every subscription sealed under
 // another key or kept in clear, in transactions of a hundred subscriptions
 // each, while dispatchers keep running. Each batch locks its rows, so an

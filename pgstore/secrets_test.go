@@ -11,6 +11,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/pgtest"
+	"github.com/onplana/webhook/keyring"
 	"github.com/onplana/webhook/pgstore"
 	"github.com/onplana/webhook/storetest"
 )
@@ -18,7 +19,7 @@ import (
 // reopener returns a function that opens a Store over pool with a key ring
 // and migrates it, closing the store it opened before; the last one is
 // closed when the test ends.
-func reopener(t *testing.T, pool *pgxpool.Pool) func(keys *webhook.KeyRing) (*pgstore.Store, error) {
+func reopener(t *testing.T, pool *pgxpool.Pool) func(keys *keyring.Ring) (*pgstore.Store, error) {
 	var s *pgstore.Store
 	closeLast := func() {
 		if s != nil {
@@ -29,7 +30,7 @@ func reopener(t *testing.T, pool *pgxpool.Pool) func(keys *webhook.KeyRing) (*pg
 		}
 	}
 	t.Cleanup(closeLast)
-	return func(keys *webhook.KeyRing) (*pgstore.Store, error) {
+	return func(keys *keyring.Ring) (*pgstore.Store, error) {
 		closeLast()
 		var err error
 		s, err = pgstore.New(pool, &pgstore.Config{Keys: keys, Logger: slog.New(slog.DiscardHandler)})
@@ -44,7 +45,7 @@ func TestEncryption(t *testing.T) {
 	t.Parallel()
 	storetest.RunEncryption(t, func(t *testing.T) storetest.OpenFunc {
 		open := reopener(t, pgtest.NewSchemaPool(t))
-		return func(keys *webhook.KeyRing) (webhook.Store, error) {
+		return func(keys *keyring.Ring) (webhook.Store, error) {
 			s, err := open(keys)
 			if err != nil {
 				return nil, err
@@ -61,7 +62,7 @@ func TestSecretsNotInDump(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.NewSchemaPool(t)
 	open := reopener(t, pool)
-	storetest.RunSecretsAtRest(t, func(keys *webhook.KeyRing) webhook.Store {
+	storetest.RunSecretsAtRest(t, func(keys *keyring.Ring) webhook.Store {
 		s, err := open(keys)
 		require.NoError(t, err)
 		return s
@@ -97,7 +98,7 @@ func TestMigrateSaysSecretsAreInClear(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		keys *webhook.KeyRing
+		keys *keyring.Ring
 		want bool
 	}{
 		{"no key ring", nil, true},

@@ -47,6 +47,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/groupcommit"
+	"github.com/onplana/webhook/keyring"
 )
 
 // DefaultChannel is the LISTEN/NOTIFY channel used when Config.Channel is
@@ -81,11 +82,11 @@ type Config struct {
 	// published in a transaction are traced as those of Publish are.
 	// Defaults to nil: no trace context is kept.
 	TraceContext func(ctx context.Context) string
-	// Keys seals the subscriptions' signing secrets (see webhook.KeyRing
+	// Keys seals the subscriptions' signing secrets (see keyring.Ring
 	// and Migrate); without it they are stored in clear, and Migrate logs
 	// a warning saying so. Every process sharing the database needs the
 	// same keys. Defaults to nil.
-	Keys *webhook.KeyRing
+	Keys *keyring.Ring
 }
 
 // Store is a webhook.Store, webhook.WorkNotifier and receiver DedupeStore on
@@ -99,7 +100,7 @@ type Store struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	traceCtx  func(context.Context) string // Config.TraceContext
-	keys      *webhook.KeyRing             // nil: secrets are stored in clear
+	keys      *keyring.Ring                // nil: secrets are stored in clear
 
 	work chan struct{} // WorkAvailable; buffered, sends never block
 
@@ -112,9 +113,9 @@ type Store struct {
 }
 
 var (
-	_ webhook.Store             = (*Store)(nil)
-	_ webhook.WorkNotifier      = (*Store)(nil)
-	_ webhook.SecretReencrypter = (*Store)(nil)
+	_ webhook.Store        = (*Store)(nil)
+	_ webhook.WorkNotifier = (*Store)(nil)
+	_ keyring.Reencrypter  = (*Store)(nil)
 )
 
 // New returns a Store over pool; cfg may be nil. It does not touch the

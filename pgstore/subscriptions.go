@@ -11,6 +11,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/eventpattern"
+	"github.com/onplana/webhook/keyring"
 )
 
 const subscriptionColumns = `id, organization_id, project_id, url, event_types, description,
@@ -32,7 +33,7 @@ func (r *rawSubscription) dest() []any {
 
 // subscription decodes the scanned row into a new Subscription, opening
 // its secrets with keys.
-func (r *rawSubscription) subscription(keys *webhook.KeyRing) (*webhook.Subscription, error) {
+func (r *rawSubscription) subscription(keys *keyring.Ring) (*webhook.Subscription, error) {
 	sub := r.sub
 	// The next row may be scanned into the same slice.
 	sub.EventTypes = slices.Clone(r.sub.EventTypes)
@@ -48,7 +49,7 @@ func (r *rawSubscription) subscription(keys *webhook.KeyRing) (*webhook.Subscrip
 
 // scanSubscription reads one row of subscriptionColumns, opening its
 // secrets with keys.
-func scanSubscription(row pgx.Row, keys *webhook.KeyRing) (*webhook.Subscription, error) {
+func scanSubscription(row pgx.Row, keys *keyring.Ring) (*webhook.Subscription, error) {
 	var r rawSubscription
 	if err := row.Scan(r.dest()...); err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func scanSubscription(row pgx.Row, keys *webhook.KeyRing) (*webhook.Subscription
 	return r.subscription(keys)
 }
 
-func collectSubscriptions(rows pgx.Rows, keys *webhook.KeyRing) ([]*webhook.Subscription, error) {
+func collectSubscriptions(rows pgx.Rows, keys *keyring.Ring) ([]*webhook.Subscription, error) {
 	defer rows.Close()
 	var out []*webhook.Subscription
 	for rows.Next() {

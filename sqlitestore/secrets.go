@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/keyring"
 )
 
 // stored is the stored form of a subscription's secrets: in clear, as
-// JSON in clear with keyID empty; sealed (see webhook.KeyRing), as "[]" in
+// JSON in clear with keyID empty; sealed (see keyring.Ring), as "[]" in
 // clear with the key id and the ciphertext.
 type stored struct {
 	clear  string
@@ -33,7 +34,7 @@ type storedSecret struct {
 // sealed under the current key when the store has a key ring.
 func (s *Store) sealSecrets(id string, ss []webhook.SigningSecret) (stored, error) {
 	if s.keys != nil {
-		keyID, sealed, err := s.keys.SealSecrets(id, ss)
+		keyID, sealed, err := webhook.SealSecrets(s.keys, id, ss)
 		return stored{clear: "[]", keyID: keyID, sealed: sealed}, err
 	}
 	out := make([]storedSecret, len(ss))
@@ -45,10 +46,10 @@ func (s *Store) sealSecrets(id string, ss []webhook.SigningSecret) (stored, erro
 }
 
 // openSecrets returns the secrets of subscription id from their stored
-// form, or a *webhook.SecretKeyError.
+// form, or a *keyring.KeyError.
 func (s *Store) openSecrets(id string, st *stored) ([]webhook.SigningSecret, error) {
 	if st.keyID != "" {
-		return s.keys.OpenSecrets(id, st.keyID, st.sealed)
+		return webhook.OpenSecrets(s.keys, id, st.keyID, st.sealed)
 	}
 	var in []storedSecret
 	if err := json.Unmarshal([]byte(st.clear), &in); err != nil {
@@ -77,7 +78,7 @@ func (s *Store) prepareSecrets(ctx context.Context) error {
 			return err
 		}
 		if sealed > 0 {
-			return fmt.Errorf("%d subscriptions have sealed secrets and Config.Keys is nil: %w", sealed, webhook.ErrKeyMissing)
+			return fmt.Errorf("%d subscriptions have sealed secrets and Config.Keys is nil: %w", sealed, keyring.ErrKeyMissing)
 		}
 		s.logger.Warn("sqlitestore: signing secrets are stored in clear; set Config.Keys to encrypt them")
 		return nil
@@ -114,7 +115,7 @@ func (s *Store) prepareSecrets(ctx context.Context) error {
 // the writer is free between batches.
 const resealBatch = 100
 
-// ReencryptSecrets implements webhook.SecretReencrypter: it seals under the
+// ReencryptSecrets implements keyring.Reencrypter: it seals under the
 // current key of Config.Keys the secrets of every subscription sealed under
 // another key or kept in clear, a hundred subscriptions per transaction,
 // while the store is in use. Then it checkpoints the WAL and truncates it,

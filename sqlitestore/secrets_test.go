@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/keyring"
 	"github.com/onplana/webhook/sqlitestore"
 	"github.com/onplana/webhook/storetest"
 )
@@ -19,7 +20,7 @@ import (
 // reopener returns a function that opens the database file at path with a
 // key ring, closing the store it opened before; the last one is closed when
 // the test ends.
-func reopener(t *testing.T, path string) func(keys *webhook.KeyRing) (*sqlitestore.Store, error) {
+func reopener(t *testing.T, path string) func(keys *keyring.Ring) (*sqlitestore.Store, error) {
 	var s *sqlitestore.Store
 	closeLast := func() {
 		if s != nil {
@@ -30,7 +31,7 @@ func reopener(t *testing.T, path string) func(keys *webhook.KeyRing) (*sqlitesto
 		}
 	}
 	t.Cleanup(closeLast)
-	return func(keys *webhook.KeyRing) (*sqlitestore.Store, error) {
+	return func(keys *keyring.Ring) (*sqlitestore.Store, error) {
 		closeLast()
 		var err error
 		s, err = sqlitestore.Open(path, &sqlitestore.Config{Keys: keys, Logger: slog.New(slog.DiscardHandler)})
@@ -42,7 +43,7 @@ func TestEncryption(t *testing.T) {
 	t.Parallel()
 	storetest.RunEncryption(t, func(t *testing.T) storetest.OpenFunc {
 		open := reopener(t, filepath.Join(t.TempDir(), "hooks.db"))
-		return func(keys *webhook.KeyRing) (webhook.Store, error) {
+		return func(keys *keyring.Ring) (webhook.Store, error) {
 			s, err := open(keys)
 			if err != nil {
 				return nil, err
@@ -58,7 +59,7 @@ func TestSecretsNotInFiles(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hooks.db")
 	open := reopener(t, path)
-	storetest.RunSecretsAtRest(t, func(keys *webhook.KeyRing) webhook.Store {
+	storetest.RunSecretsAtRest(t, func(keys *keyring.Ring) webhook.Store {
 		s, err := open(keys)
 		require.NoError(t, err)
 		return s
@@ -81,7 +82,7 @@ func TestOpenSaysSecretsAreInClear(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		keys *webhook.KeyRing
+		keys *keyring.Ring
 		want bool
 	}{
 		{"no key ring", nil, true},

@@ -22,7 +22,7 @@
 // when an existing file is readable by others.
 //
 // With Config.Keys, each subscription's signing secrets are sealed with
-// AES-256-GCM (see webhook.KeyRing), the key id beside the ciphertext. Open
+// AES-256-GCM (see keyring.Ring), the key id beside the ciphertext. Open
 // seals the secrets an earlier version kept in clear, and refuses a
 // database whose secrets the ring cannot open. To rotate the key, open the
 // store with a ring holding the new key as current and the old one beside
@@ -58,6 +58,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/groupcommit"
+	"github.com/onplana/webhook/keyring"
 )
 
 // DefaultBusyTimeout is how long a statement waits for a lock held by
@@ -80,10 +81,10 @@ type Config struct {
 	// Now returns the current time, for the timestamps the store sets.
 	// Defaults to time.Now.
 	Now func() time.Time
-	// Keys seals the subscriptions' signing secrets (see webhook.KeyRing);
+	// Keys seals the subscriptions' signing secrets (see keyring.Ring);
 	// without it they are stored in clear, and Open logs a warning saying
 	// so. Defaults to nil.
-	Keys *webhook.KeyRing
+	Keys *keyring.Ring
 	// Logger receives the store's warnings (secrets in clear, a database
 	// file readable by others) and notes (secrets sealed at Open).
 	// Defaults to slog.Default().
@@ -96,7 +97,7 @@ type Store struct {
 	w      *sql.DB // the one writer connection
 	r      *sql.DB // readers
 	now    func() time.Time
-	keys   *webhook.KeyRing // nil: secrets are stored in clear
+	keys   *keyring.Ring // nil: secrets are stored in clear
 	logger *slog.Logger
 	work   chan struct{}
 
@@ -107,9 +108,9 @@ type Store struct {
 }
 
 var (
-	_ webhook.Store             = (*Store)(nil)
-	_ webhook.WorkNotifier      = (*Store)(nil)
-	_ webhook.SecretReencrypter = (*Store)(nil)
+	_ webhook.Store        = (*Store)(nil)
+	_ webhook.WorkNotifier = (*Store)(nil)
+	_ keyring.Reencrypter  = (*Store)(nil)
 )
 
 // Open opens (creating if needed, with mode 0600) the SQLite database file
@@ -117,9 +118,9 @@ var (
 // kept in clear if cfg.Keys is set, and returns a Store; cfg may be nil. The
 // file must be on a local file system (WAL needs shared memory).
 //
-// Open fails with an error wrapping webhook.ErrKeyMissing when the database
+// Open fails with an error wrapping keyring.ErrKeyMissing when the database
 // holds secrets sealed under a key that cfg.Keys lacks (or cfg.Keys is nil),
-// and webhook.ErrKeyMismatch when cfg.Keys holds another key under that
+// and keyring.ErrKeyMismatch when cfg.Keys holds another key under that
 // key's id.
 func Open(path string, cfg *Config) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsAny(path, "?#") {

@@ -8,11 +8,12 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/durabletest"
+	"github.com/onplana/webhook/keyring"
 )
 
 // RunSecretsAtRest checks the bytes a durable store keeps of the
 // subscriptions' signing secrets, end to end: the store must implement
-// webhook.SecretReencrypter, and the test delivers through a Dispatcher to
+// keyring.Reencrypter, and the test delivers through a Dispatcher to
 // a local receiver. open opens the store over the test's
 // data with keys (nil for none), the store it returned before being closed
 // and not used again; dump returns every byte the store keeps: each row of
@@ -27,7 +28,7 @@ import (
 //     is not in the dump either.
 //  4. After a rotation of the key ring's key and ReencryptSecrets, the store
 //     reopened without the old key still delivers verified events.
-func RunSecretsAtRest(t *testing.T, open func(keys *webhook.KeyRing) webhook.Store, dump func() []byte) {
+func RunSecretsAtRest(t *testing.T, open func(keys *keyring.Ring) webhook.Store, dump func() []byte) {
 	t.Helper()
 	ctx := t.Context()
 	const org = "org_at_rest"
@@ -84,7 +85,7 @@ func RunSecretsAtRest(t *testing.T, open func(keys *webhook.KeyRing) webhook.Sto
 	RequireNoSecrets(t, dump(), secrets)
 
 	store = open(NewKeyRing("k2", map[string][]byte{"k1": k1, "k2": k2}))
-	n, err := store.(webhook.SecretReencrypter).ReencryptSecrets(ctx)
+	n, err := store.(keyring.Reencrypter).ReencryptSecrets(ctx)
 	if err != nil || n != 2 {
 		t.Fatalf("ReencryptSecrets = %d, %v; want 2 subscriptions rewritten", n, err)
 	}

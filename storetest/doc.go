@@ -24,7 +24,7 @@
 // including the claims a request keeps after its lease was taken over.
 //
 // RunEncryption checks a store that seals signing secrets with a
-// webhook.KeyRing: round trips, key rotation with ReencryptSecrets, sealing
+// keyring.Ring: round trips, key rotation with ReencryptSecrets, sealing
 // of secrets kept in clear, and the errors of a missing or wrong key.
 // RunSecretsAtRest takes a durable store from secrets in clear to sealed
 // ones and through a key rotation, delivering verified events, and searches

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/keyring"
 )
 
 // OpenFunc opens a store of RunEncryption with keys, nil for none. Every
@@ -19,16 +20,16 @@ import (
 // does: the first call finds it empty, the later ones find what the stores
 // returned before stored, and a store is not used again once OpenFunc has
 // returned another. It may refuse data it cannot decrypt, with an error
-// wrapping webhook.ErrKeyMissing or webhook.ErrKeyMismatch.
-type OpenFunc func(keys *webhook.KeyRing) (webhook.Store, error)
+// wrapping keyring.ErrKeyMissing or keyring.ErrKeyMismatch.
+type OpenFunc func(keys *keyring.Ring) (webhook.Store, error)
 
 // RunEncryption checks the contract of a store that keeps signing secrets
-// encrypted with a webhook.KeyRing (see webhook.SecretReencrypter): secrets
+// encrypted with a keyring.Ring (see keyring.Reencrypter): secrets
 // read back, claimed and updated under a key ring are the ones stored;
 // rotation to a new key re-encrypts every subscription, once, after which
 // the old key may leave the ring; secrets stored in clear are sealed once a
 // key is configured; and a missing or wrong key is an error wrapping
-// webhook.ErrKeyMissing or webhook.ErrKeyMismatch, from every read and from
+// keyring.ErrKeyMissing or keyring.ErrKeyMismatch, from every read and from
 // Claim, never a subscription without its secrets.
 //
 // What the suite cannot see is the stored bytes: a store's own tests should
@@ -53,17 +54,17 @@ func RunEncryption(t *testing.T, newData func(t *testing.T) OpenFunc) {
 	}
 }
 
-// NewKey returns a random key for a webhook.KeyRing.
+// NewKey returns a random key for a keyring.Ring.
 func NewKey() []byte {
-	k := make([]byte, webhook.KeySize)
+	k := make([]byte, keyring.KeySize)
 	rand.Read(k)
 	return k
 }
 
 // NewKeyRing returns a key ring of the keys, id to key, whose current key
 // is current. It panics on invalid input: it is for tests.
-func NewKeyRing(current string, keys map[string][]byte) *webhook.KeyRing {
-	k, err := webhook.NewKeyRing(current, keys)
+func NewKeyRing(current string, keys map[string][]byte) *keyring.Ring {
+	k, err := keyring.New(current, keys)
 	if err != nil {
 		panic(err)
 	}
@@ -71,18 +72,18 @@ func NewKeyRing(current string, keys map[string][]byte) *webhook.KeyRing {
 }
 
 // mustOpen opens the store and requires that it opens.
-func mustOpen(t *testing.T, open OpenFunc, keys *webhook.KeyRing) webhook.Store {
+func mustOpen(t *testing.T, open OpenFunc, keys *keyring.Ring) webhook.Store {
 	t.Helper()
 	s, err := open(keys)
 	require.NoError(t, err, "open")
 	return s
 }
 
-// reencrypter returns s as a SecretReencrypter, which it must be.
-func reencrypter(t *testing.T, s webhook.Store) webhook.SecretReencrypter {
+// reencrypter returns s as a keyring.Reencrypter, which it must be.
+func reencrypter(t *testing.T, s webhook.Store) keyring.Reencrypter {
 	t.Helper()
-	r, ok := s.(webhook.SecretReencrypter)
-	require.True(t, ok, "%T does not implement webhook.SecretReencrypter", s)
+	r, ok := s.(keyring.Reencrypter)
+	require.True(t, ok, "%T does not implement keyring.Reencrypter", s)
 	return r
 }
 
@@ -216,7 +217,7 @@ func testEncryptionFirstKey(t *testing.T, open OpenFunc) {
 	requireReadable(t, s, "org_first", subs)
 
 	// Nothing is left in clear: without the key nothing reads.
-	requireUnreadable(t, open, nil, subs, webhook.ErrKeyMissing)
+	requireUnreadable(t, open, nil, subs, keyring.ErrKeyMissing)
 }
 
 func testEncryptionWrongKey(t *testing.T, open OpenFunc) {
@@ -229,12 +230,12 @@ func testEncryptionWrongKey(t *testing.T, open OpenFunc) {
 
 	tests := []struct {
 		name string
-		keys *webhook.KeyRing
+		keys *keyring.Ring
 		want error
 	}{
-		{"no key ring", nil, webhook.ErrKeyMissing},
-		{"another key id", NewKeyRing("k2", map[string][]byte{"k2": NewKey()}), webhook.ErrKeyMissing},
-		{"another key under the same id", NewKeyRing("k1", map[string][]byte{"k1": NewKey()}), webhook.ErrKeyMismatch},
+		{"no key ring", nil, keyring.ErrKeyMissing},
+		{"another key id", NewKeyRing("k2", map[string][]byte{"k2": NewKey()}), keyring.ErrKeyMissing},
+		{"another key under the same id", NewKeyRing("k1", map[string][]byte{"k1": NewKey()}), keyring.ErrKeyMismatch},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,12 +253,12 @@ func testEncryptionWrongKey(t *testing.T, open OpenFunc) {
 // requireUnreadable requires that a store opened with keys refuses, with an
 // error wrapping want, either to open or to read any of subs, and to claim
 // the delivery due that subs have.
-func requireUnreadable(t *testing.T, open OpenFunc, keys *webhook.KeyRing, subs []*webhook.Subscription, want error) {
+func requireUnreadable(t *testing.T, open OpenFunc, keys *keyring.Ring, subs []*webhook.Subscription, want error) {
 	t.Helper()
 	requireUnreadableAt(t, open, keys, subs, want, BaseTime)
 }
 
-func requireUnreadableAt(t *testing.T, open OpenFunc, keys *webhook.KeyRing, subs []*webhook.Subscription, want error, now time.Time) {
+func requireUnreadableAt(t *testing.T, open OpenFunc, keys *keyring.Ring, subs []*webhook.Subscription, want error, now time.Time) {
 	t.Helper()
 	ctx := t.Context()
 	s, err := open(keys)
@@ -270,7 +271,7 @@ func requireUnreadableAt(t *testing.T, open OpenFunc, keys *webhook.KeyRing, sub
 		got, err := s.GetSubscription(ctx, sub.ID)
 		require.ErrorIs(t, err, want, "get %s", sub.ID)
 		require.Nil(t, got)
-		var kerr *webhook.SecretKeyError
+		var kerr *keyring.KeyError
 		require.ErrorAs(t, err, &kerr)
 		require.Equal(t, sub.ID, kerr.SubscriptionID)
 		requireNoSecretIn(t, err.Error(), subs)
