@@ -83,7 +83,8 @@ type Config struct {
 	// AttemptTimeout bounds one attempt: connect, headers and body.
 	// Defaults to DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
-	// RetryPolicy schedules retries. Defaults to DefaultRetryPolicy().
+	// RetryPolicy schedules retries. Defaults to ExponentialRetry{}, every
+	// field at its default (the DefaultRetry… constants).
 	RetryPolicy RetryPolicy
 	// MaxPayloadBytes caps the encoded envelope; larger events are refused
 	// by Publish with ErrPayloadTooLarge. Defaults to DefaultMaxPayloadBytes.
@@ -199,7 +200,7 @@ func (c *Config) withDefaults() (Config, error) {
 		out.AttemptTimeout = DefaultAttemptTimeout
 	}
 	if out.RetryPolicy == nil {
-		out.RetryPolicy = DefaultRetryPolicy()
+		out.RetryPolicy = ExponentialRetry{}
 	}
 	if out.MaxPayloadBytes == 0 {
 		out.MaxPayloadBytes = DefaultMaxPayloadBytes

@@ -91,7 +91,7 @@
 // Any 2xx is a success. Everything else (3xx, 4xx, 5xx, timeouts, refused or
 // reset connections) is retried on the schedule of a [RetryPolicy], by
 // default exponential backoff with jitter over three days
-// ([DefaultRetryPolicy]). Retries are scheduled in the store, never slept in
+// ([ExponentialRetry]). Retries are scheduled in the store, never slept in
 // a goroutine, so they survive restarts. A Retry-After header on 429, 502,
 // 503 and 504 is honoured within [Config.MaxRetryAfter]; 410 Gone disables
 // the subscription, and so do failures with no success for

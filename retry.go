@@ -35,10 +35,6 @@ const (
 	DefaultRetryWindow              = 72 * time.Hour
 )
 
-// DefaultRetryPolicy returns the policy a Dispatcher uses when its Config
-// names none: an ExponentialRetry with every field at its default.
-func DefaultRetryPolicy() RetryPolicy { return ExponentialRetry{} }
-
 // ExponentialRetry retries with exponentially growing, jittered delays until
 // a retry window measured from the first attempt is spent. The n-th retry
 // waits

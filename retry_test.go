@@ -50,7 +50,7 @@ func TestExponentialRetryScheduleWithoutJitter(t *testing.T) {
 
 func TestExponentialRetryJitterBounds(t *testing.T) {
 	t.Parallel()
-	policy := webhook.DefaultRetryPolicy()
+	var policy webhook.RetryPolicy = webhook.ExponentialRetry{}
 	var e webhook.ExponentialRetry
 	prevLow := time.Duration(0)
 	for attempt := 1; attempt <= 12; attempt++ {
