@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -31,9 +32,10 @@ func TestDispatcherRotationSignsWithBothSecrets(t *testing.T) {
 	h.start(t)
 
 	verifies := func(r received, s webhook.Secret) bool {
-		v, err := webhook.NewVerifier(s)
+		rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: []webhook.Secret{s}, Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
-		return v.VerifyHeader(r.body, r.header) == nil
+		_, err = rv.VerifyEvent(r.header, r.body)
+		return err == nil
 	}
 	h.publish(t, webhook.EventTaskUpdated)
 	h.waitEnded(t)
@@ -76,9 +78,12 @@ func TestDispatcherStandardSchemeResignsEachAttempt(t *testing.T) {
 	}
 	ts0, ts1 := reqs[0].header.Get(webhook.StandardTimestampHeader), reqs[1].header.Get(webhook.StandardTimestampHeader)
 	require.NotEqual(t, ts0, ts1, "each attempt is signed with a fresh timestamp")
-	v, err := webhook.NewStandardVerifier(&webhook.StandardVerifierConfig{Now: clock.Now}, sub.Secrets[0].Secret)
+	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
+		Scheme: webhook.SchemeStandard, Secrets: []webhook.Secret{sub.Secrets[0].Secret}, Now: clock.Now, Logger: slog.New(slog.DiscardHandler),
+	})
 	require.NoError(t, err)
-	require.NoError(t, v.VerifyHeader(reqs[1].body, reqs[1].header))
+	_, err = rv.VerifyEvent(reqs[1].header, reqs[1].body)
+	require.NoError(t, err)
 }
 
 func TestDispatcherPing(t *testing.T) {

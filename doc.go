@@ -41,17 +41,16 @@
 // the header with its own HMAC) works whatever the rotation state. During a
 // rotation's grace period the signatures under the older secrets travel in
 // X-Onplana-Signature-Previous ([DefaultPreviousSignatureHeader]),
-// space-separated, newest first; [Verifier.VerifyHeader] and the [Receiver]
-// accept a match in either header, so a receiver built on this package
-// that holds only the old secret keeps working until the grace period
-// ends, while a hand-written one must switch to the new secret (or compare
+// space-separated, newest first; the [Receiver] accepts a match in either
+// header, so a receiver built on this package that holds only the old
+// secret keeps working until the grace period ends, while a hand-written one must switch to the new secret (or compare
 // each entry of the second header too). The Standard Webhooks scheme
 // ([SignStandard]) signs "id.timestamp.body" with the decoded whsec_ key,
 // lists every live secret's signature in webhook-signature as its
 // specification says, and is checked with a five-minute tolerance both
-// ways. A [Verifier] or [StandardVerifier] holds
-// its keyed HMAC states and allocates nothing per call; every error wraps an
-// exported sentinel such as [ErrSignatureMismatch].
+// ways. A [Receiver] holds its keyed HMAC states and allocates nothing per
+// verification; every error wraps an exported sentinel such as
+// [ErrSignatureMismatch].
 //
 // # Sending
 //
@@ -160,9 +159,9 @@
 //
 // A handler that is not an http.Handler (a serverless function, a queue
 // consumer) verifies and decodes a delivery in one call with [VerifyEvent]
-// or [Receiver.VerifyEvent]. [Verify] and [Verifier] check a signature by
-// hand; [VerifyStandard] and [StandardVerifier] do the same for Standard
-// Webhooks, with a timestamp tolerance against replays. Every secret is a
+// or [Receiver.VerifyEvent]. [Verify] checks a signature by hand;
+// [VerifyStandard] does the same for Standard Webhooks, with a timestamp
+// tolerance against replays. Every secret is a
 // [Secret], printed redacted; [Secret.Reveal] returns its value.
 //
 // # Observability

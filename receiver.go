@@ -123,8 +123,8 @@ type ReceiverConfig struct {
 // middleware, or the connection closing), answering 408.
 type Receiver struct {
 	scheme      Scheme
-	onplana     *Verifier
-	standard    *StandardVerifier
+	onplana     *onplanaVerifier
+	standard    *standardVerifier
 	maxBody     int64
 	maxAge      time.Duration
 	now         func() time.Time
@@ -189,9 +189,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	var err error
 	switch rv.scheme {
 	case SchemeOnplana:
-		rv.onplana, err = NewVerifier(cfg.Secrets...)
+		rv.onplana, err = newOnplanaVerifier(cfg.Secrets...)
 	case SchemeStandard:
-		rv.standard, err = NewStandardVerifier(&StandardVerifierConfig{Tolerance: cfg.Tolerance, Now: cfg.Now}, cfg.Secrets...)
+		rv.standard, err = newStandardVerifier(&standardConfig{Tolerance: cfg.Tolerance, Now: cfg.Now}, cfg.Secrets...)
 	default:
 		return nil, &ValidationError{Field: "Scheme", Reason: fmt.Sprintf("unknown scheme %q", string(rv.scheme))}
 	}

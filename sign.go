@@ -158,9 +158,9 @@ type Signer struct {
 // otherwise). So a receiver written from the Onplana guide, which compares
 // SignatureHeader with its own HMAC in constant time, sees one value it can
 // compare whatever the rotation state, and verifies with the new secret;
-// Verifier.VerifyHeader and Receiver also accept a match in
-// PreviousSignatureHeader, so a receiver still holding only the old secret
-// keeps working during the grace period. deliveryID and at are not signed
+// a Receiver also accepts a match in PreviousSignatureHeader, so a
+// receiver still holding only the old secret keeps working during the
+// grace period. deliveryID and at are not signed
 // (the envelope inside body carries delivery_id).
 //
 // With SchemeStandard it sets webhook-id to deliveryID, webhook-timestamp to

@@ -76,15 +76,15 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			})
 		})
-		b.Run("size="+size.name+"/impl=Verifier", func(b *testing.B) {
+		b.Run("size="+size.name+"/impl=Receiver", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
-			v, err := NewVerifier(key)
+			v, err := newOnplanaVerifier(key)
 			if err != nil {
 				b.Fatal(err)
 			}
 			benchcpu.Loop(b, func() {
-				if err := v.Verify(body, sig); err != nil {
+				if err := v.verifyBody(body, sig); err != nil {
 					b.Fatal(err)
 				}
 			})
@@ -129,15 +129,15 @@ func BenchmarkVerifyStandard(b *testing.B) {
 				}
 			})
 		})
-		b.Run("size="+size.name+"/impl=StandardVerifier", func(b *testing.B) {
+		b.Run("size="+size.name+"/impl=Receiver", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
-			v, err := NewStandardVerifier(&StandardVerifierConfig{Now: func() time.Time { return now }}, secret)
+			v, err := newStandardVerifier(&standardConfig{Now: func() time.Time { return now }}, secret)
 			if err != nil {
 				b.Fatal(err)
 			}
 			benchcpu.Loop(b, func() {
-				if err := v.Verify(body, id, ts, sig); err != nil {
+				if err := v.verifyBody(body, id, ts, sig); err != nil {
 					b.Fatal(err)
 				}
 			})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/onplana/webhook"
@@ -42,27 +43,18 @@ func ExampleVerify() {
 	// webhook: missing signature
 }
 
-// A Verifier is built once with the receiver's secrets. During a rotation it
-// holds the new and the old secret, so deliveries signed with either verify;
-// once the old secret is removed, its signatures stop verifying.
-func ExampleNewVerifier() {
+// During a rotation a receiver holds the new and the old secret, so
+// deliveries signed with either verify; once the old secret is removed, its
+// signatures stop verifying. A placeholder secret is refused outright.
+func ExampleVerify_rotation() {
 	newSecret := webhook.Secret("whsec_RhAzxBWy9Mjy1ckyHXDFCu4ncs0FeYUjT3f1rIZF4x8=")
 	oldSecret := webhook.Secret("whsec_0nHlA3sVpWAeMNBMgpN1i3G0ICrSO9hQtX1FiQm6Vd4=")
 	body := []byte(`{"event":"webhook.ping","data":{}}`)
+	signedWithOld := webhook.Sign(oldSecret, body)
 
-	during, err := webhook.NewVerifier(newSecret, oldSecret)
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(during.Verify(body, webhook.Sign(oldSecret, body)))
-
-	after, err := webhook.NewVerifier(newSecret)
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(after.Verify(body, webhook.Sign(oldSecret, body)))
-
-	_, err = webhook.NewVerifier("changeme")
+	fmt.Println(webhook.Verify(body, signedWithOld, newSecret, oldSecret)) // during
+	fmt.Println(webhook.Verify(body, signedWithOld, newSecret))            // after
+	err := webhook.Verify(body, signedWithOld, "changeme")
 	fmt.Println(errors.Is(err, webhook.ErrNoSecret))
 	// Output:
 	// <nil>
@@ -80,30 +72,24 @@ func ExampleSignStandard() {
 	// v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= <nil>
 }
 
-// A StandardVerifier checks the three webhook-* headers and refuses messages
-// older (or newer) than its tolerance, so a captured request cannot be
-// replayed later.
-func ExampleStandardVerifier_VerifyHeader() {
+// VerifyStandard checks the values of the three webhook-* headers and
+// refuses messages older (or newer) than DefaultTolerance, so a captured
+// request cannot be replayed later.
+func ExampleVerifyStandard() {
 	secret := webhook.Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	body := []byte(`{"test": 2432232314}`)
-	h := http.Header{}
-	h.Set("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
-	h.Set("webhook-timestamp", "1614265330")
-	h.Set("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
-
-	sent := time.Unix(1614265330, 0)
-	for _, delay := range []time.Duration{time.Minute, time.Hour} {
-		v, err := webhook.NewStandardVerifier(&webhook.StandardVerifierConfig{
-			Now: func() time.Time { return sent.Add(delay) }, // a fixed clock, for the example
-		}, secret)
+	for _, age := range []time.Duration{time.Minute, time.Hour} {
+		sent := time.Now().Add(-age)
+		sig, err := webhook.SignStandard(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", sent, body)
 		if err != nil {
 			panic(err)
 		}
-		fmt.Printf("received %v later: %v\n", delay, v.VerifyHeader(body, h))
+		ts := strconv.FormatInt(sent.Unix(), 10) // the webhook-timestamp header
+		fmt.Printf("sent %v ago: %v\n", age, webhook.VerifyStandard(body, "msg_p5jXN8AQM9LWM0D4loKWxJek", ts, sig, secret))
 	}
 	// Output:
-	// received 1m0s later: <nil>
-	// received 1h0m0s later: webhook: bad timestamp: older than the 5m0s tolerance
+	// sent 1m0s ago: <nil>
+	// sent 1h0m0s ago: webhook: bad timestamp: older than the 5m0s tolerance
 }
 
 // Signer writes the headers of one delivery: here during a secret rotation,
@@ -125,13 +111,9 @@ func ExampleSigner_SignRequest() {
 	// what a receiver written from the Onplana guide compares.
 	fmt.Println(h.Get("X-Onplana-Signature") == webhook.Sign(current, body))
 	// The previous secret's signature travels in X-Onplana-Signature-Previous,
-	// which a Verifier also checks: a receiver that holds only the previous
+	// which a Receiver also checks: a receiver that holds only the previous
 	// secret still verifies during the grace period.
-	v, err := webhook.NewVerifier(previous)
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(v.VerifyHeader(body, h))
+	fmt.Println(webhook.Verify(body, h.Get("X-Onplana-Signature-Previous"), previous))
 	// Output:
 	// webhook.ping
 	// true

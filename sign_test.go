@@ -68,9 +68,9 @@ func TestSignatureVectors(t *testing.T) {
 				header = v.Signature
 			}
 			require.NoError(t, Verify(body, header, secret), "Verify")
-			vr, err := NewVerifier(secret)
+			vr, err := newOnplanaVerifier(secret)
 			require.NoError(t, err)
-			require.NoError(t, vr.Verify(body, header), "Verifier.Verify")
+			require.NoError(t, vr.verifyBody(body, header), "onplanaVerifier.Verify")
 		})
 	}
 	for _, r := range vf.Rejections {
@@ -80,9 +80,9 @@ func TestSignatureVectors(t *testing.T) {
 			require.NotNil(t, want, "unknown error name %q", r.Error)
 			err := Verify([]byte(r.Body), r.Header, Secret(r.Secret))
 			require.ErrorIs(t, err, want, "Verify")
-			vr, verr := NewVerifier(Secret(r.Secret))
+			vr, verr := newOnplanaVerifier(Secret(r.Secret))
 			require.NoError(t, verr)
-			require.ErrorIs(t, vr.Verify([]byte(r.Body), r.Header), want, "Verifier.Verify")
+			require.ErrorIs(t, vr.verifyBody([]byte(r.Body), r.Header), want, "onplanaVerifier.Verify")
 		})
 	}
 }
@@ -121,9 +121,9 @@ func TestNewSecret(t *testing.T) {
 	now := time.Unix(1782551723, 0)
 	sig, err := SignStandard(s, "msg_1", now, body)
 	require.NoError(t, err)
-	v, err := NewStandardVerifier(&StandardVerifierConfig{Now: func() time.Time { return now }}, s)
+	v, err := newStandardVerifier(&standardConfig{Now: func() time.Time { return now }}, s)
 	require.NoError(t, err)
-	require.NoError(t, v.Verify(body, "msg_1", "1782551723", sig))
+	require.NoError(t, v.verifyBody(body, "msg_1", "1782551723", sig))
 }
 
 func TestSignerOnplana(t *testing.T) {
@@ -144,14 +144,14 @@ func TestSignerOnplana(t *testing.T) {
 	// A receiver holding any of the secrets verifies with both headers
 	// (S14); one holding neither does not.
 	for _, s := range []Secret{current, previous, older} {
-		v, err := NewVerifier(s)
+		v, err := newOnplanaVerifier(s)
 		require.NoError(t, err)
-		require.NoError(t, v.VerifyHeader(body, h))
+		require.NoError(t, v.verifyHeaderOf(body, h))
 		require.NoError(t, Verify(body, h.Get(DefaultSignatureHeader)+" "+prev, s))
 	}
-	v, err := NewVerifier(NewSecret())
+	v, err := newOnplanaVerifier(NewSecret())
 	require.NoError(t, err)
-	require.ErrorIs(t, v.VerifyHeader(body, h), ErrSignatureMismatch)
+	require.ErrorIs(t, v.verifyHeaderOf(body, h), ErrSignatureMismatch)
 
 	// With one secret there is no previous-signatures header, even if the
 	// header map held one before.
@@ -192,13 +192,13 @@ func TestSignerStandard(t *testing.T) {
 
 	now := func() time.Time { return at }
 	for _, s := range []Secret{current, previous} {
-		v, err := NewStandardVerifier(&StandardVerifierConfig{Now: now}, s)
+		v, err := newStandardVerifier(&standardConfig{Now: now}, s)
 		require.NoError(t, err)
-		require.NoError(t, v.VerifyHeader(body, h))
+		require.NoError(t, v.verifyHeaderOf(body, h))
 	}
-	v, err := NewStandardVerifier(&StandardVerifierConfig{Now: now}, NewSecret())
+	v, err := newStandardVerifier(&standardConfig{Now: now}, NewSecret())
 	require.NoError(t, err)
-	require.ErrorIs(t, v.VerifyHeader(body, h), ErrSignatureMismatch)
+	require.ErrorIs(t, v.verifyHeaderOf(body, h), ErrSignatureMismatch)
 }
 
 func TestSignerRejectsBadInput(t *testing.T) {

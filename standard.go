@@ -70,52 +70,60 @@ func SignStandard(secret Secret, id string, timestamp time.Time, body []byte) (s
 	return signStandard(key, id, ts, body), nil
 }
 
-// VerifyStandard verifies a Standard Webhooks message with the default
-// tolerance and clock: body is the raw request body, id, timestamp and
-// signature the values of the webhook-id, webhook-timestamp and
-// webhook-signature headers. It is a shorthand for NewStandardVerifier(nil,
-// secrets...) followed by Verify; a receiver verifying many messages should
-// keep a StandardVerifier instead.
+// VerifyStandard verifies a Standard Webhooks message: body is the raw
+// request body, id, timestamp and signature the values of the webhook-id,
+// webhook-timestamp and webhook-signature headers, secrets "whsec_" secrets
+// (the prefix is optional). It returns nil when the timestamp is within
+// DefaultTolerance of now and one "v1" entry of signature is the signature
+// of "id.timestamp.body" under one of the secrets.
+//
+// signature holds up to MaxSignatures space-separated "version,base64"
+// entries in at most MaxSignatureHeaderLength bytes. Entries of other
+// versions ("v1a", "v2") are ignored, as the specification requires; if none
+// is "v1" the result is ErrSignatureMismatch.
+//
+// Errors wrap ErrNoSecret, ErrMessageID, ErrTimestamp (missing, malformed,
+// too old or too new), ErrMissingSignature, ErrMalformedSignature or
+// ErrSignatureMismatch. The cheap checks run first, so a stale replay costs
+// no HMAC. VerifyStandard never panics, whatever its arguments hold. A
+// receiver verifying many messages, or wanting another tolerance, uses a
+// Receiver with SchemeStandard (ReceiverConfig.Tolerance), which keeps the
+// keyed HMAC states between requests.
 func VerifyStandard(body []byte, id, timestamp, signature string, secrets ...Secret) error {
-	v, err := NewStandardVerifier(nil, secrets...)
+	v, err := newStandardVerifier(nil, secrets...)
 	if err != nil {
 		return err
 	}
-	return v.Verify(body, id, timestamp, signature)
+	return v.verify([][]byte{body}, id, timestamp, signature)
 }
 
-// StandardVerifier verifies Standard Webhooks signatures with secrets given
-// once, pooling keyed HMAC states so that a verification allocates nothing.
+// standardVerifier verifies Standard Webhooks signatures with secrets given
+// once (a Receiver's, or VerifyStandard's), pooling keyed HMAC states so
+// that a verification allocates nothing.
 // It is safe for concurrent use. The zero value has no secrets and refuses
 // everything with ErrNoSecret.
-type StandardVerifier struct {
+type standardVerifier struct {
 	keys      []*macPool
 	tolerance time.Duration
 	now       func() time.Time
-	skipTime  bool
 }
 
-// StandardVerifierConfig configures a StandardVerifier; the zero value is usable.
-type StandardVerifierConfig struct {
+// standardConfig configures a standardVerifier; the zero value is usable.
+type standardConfig struct {
 	// Tolerance is how far the timestamp may be from now, both ways. It
 	// bounds how long a captured message can be replayed. Must not be
 	// negative; zero means the default. Defaults to DefaultTolerance.
 	Tolerance time.Duration
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
-	// InsecureSkipTimestampCheck accepts messages of any age, which lets
-	// anyone who captured one message replay it forever. It exists to
-	// re-verify stored messages; never set it on a live endpoint. A malformed
-	// timestamp is still refused. Defaults to false.
-	InsecureSkipTimestampCheck bool
 }
 
-// NewStandardVerifier returns a verifier for secrets ("whsec_" secrets; the
+// newStandardVerifier returns a verifier for secrets ("whsec_" secrets; the
 // prefix is optional) configured by cfg, which may be nil. It returns an
 // error wrapping ErrNoSecret if no secret is given or any is unusable, and a
 // *ValidationError for a negative Tolerance.
-func NewStandardVerifier(cfg *StandardVerifierConfig, secrets ...Secret) (*StandardVerifier, error) {
-	var c StandardVerifierConfig
+func newStandardVerifier(cfg *standardConfig, secrets ...Secret) (*standardVerifier, error) {
+	var c standardConfig
 	if cfg != nil {
 		c = *cfg
 	}
@@ -131,11 +139,10 @@ func NewStandardVerifier(cfg *StandardVerifierConfig, secrets ...Secret) (*Stand
 	if len(secrets) == 0 {
 		return nil, fmt.Errorf("%w: none given", ErrNoSecret)
 	}
-	v := &StandardVerifier{
+	v := &standardVerifier{
 		keys:      make([]*macPool, len(secrets)),
 		tolerance: c.Tolerance,
 		now:       c.Now,
-		skipTime:  c.InsecureSkipTimestampCheck,
 	}
 	for i, s := range secrets {
 		key, err := standardKey(s)
@@ -147,26 +154,9 @@ func NewStandardVerifier(cfg *StandardVerifierConfig, secrets ...Secret) (*Stand
 	return v, nil
 }
 
-// Verify checks the three Standard Webhooks header values against body, the
-// raw request body. It returns nil when the timestamp is within the
-// tolerance and one "v1" entry of signature is the signature of
-// "id.timestamp.body" under one of the secrets.
-//
-// signature holds up to MaxSignatures space-separated "version,base64"
-// entries in at most MaxSignatureHeaderLength bytes. Entries of other
-// versions ("v1a", "v2") are ignored, as the specification requires; if none
-// is "v1" the result is ErrSignatureMismatch.
-//
-// Errors wrap ErrNoSecret, ErrMessageID, ErrTimestamp (missing, malformed,
-// too old or too new), ErrMissingSignature, ErrMalformedSignature or
-// ErrSignatureMismatch. The cheap checks run first, so a stale replay costs
-// no HMAC. Verify never panics, whatever its arguments hold.
-func (v *StandardVerifier) Verify(body []byte, id, timestamp, signature string) error {
-	return v.verify([][]byte{body}, id, timestamp, signature)
-}
-
-// verify is Verify over a body held in parts, in order.
-func (v *StandardVerifier) verify(parts [][]byte, id, timestamp, signature string) error {
+// verify is VerifyStandard with the verifier's secrets, tolerance and
+// clock, over a body held in parts, in order.
+func (v *standardVerifier) verify(parts [][]byte, id, timestamp, signature string) error {
 	if v == nil || len(v.keys) == 0 {
 		return fmt.Errorf("%w: verifier has no secrets", ErrNoSecret)
 	}
@@ -202,15 +192,10 @@ func (v *StandardVerifier) verify(parts [][]byte, id, timestamp, signature strin
 	return mismatch(perr)
 }
 
-// VerifyHeader is Verify with the values of the webhook-id,
+// verifyHeader is verify with the values of the webhook-id,
 // webhook-timestamp and webhook-signature headers of h. A header sent
 // several times is refused rather than guessed at.
-func (v *StandardVerifier) VerifyHeader(body []byte, h http.Header) error {
-	return v.verifyHeader([][]byte{body}, h)
-}
-
-// verifyHeader is VerifyHeader over a body held in parts, in order.
-func (v *StandardVerifier) verifyHeader(parts [][]byte, h http.Header) error {
+func (v *standardVerifier) verifyHeader(parts [][]byte, h http.Header) error {
 	id, err := singleHeader(h, StandardIDHeader)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrMessageID, err)
@@ -241,7 +226,7 @@ func singleHeader(h http.Header, key string) (string, error) {
 // checkTimestamp parses a webhook-timestamp strictly (decimal digits, no sign,
 // no leading zero, so the signed text has one spelling) and applies the
 // tolerance.
-func (v *StandardVerifier) checkTimestamp(timestamp string) error {
+func (v *standardVerifier) checkTimestamp(timestamp string) error {
 	if timestamp == "" {
 		return fmt.Errorf("%w: missing", ErrTimestamp)
 	}
@@ -256,9 +241,6 @@ func (v *StandardVerifier) checkTimestamp(timestamp string) error {
 	sec, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
 		return fmt.Errorf("%w: out of range", ErrTimestamp)
-	}
-	if v.skipTime {
-		return nil
 	}
 	t, now := time.Unix(sec, 0), v.now()
 	switch {

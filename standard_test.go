@@ -46,9 +46,9 @@ func TestStandardVectors(t *testing.T) {
 	for _, v := range vf.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
 			t.Parallel()
-			sv, err := NewStandardVerifier(&StandardVerifierConfig{Now: fixedClock(v.Now)}, v.Secret)
+			sv, err := newStandardVerifier(&standardConfig{Now: fixedClock(v.Now)}, v.Secret)
 			require.NoError(t, err)
-			err = sv.Verify([]byte(v.Body), v.ID, v.Timestamp, v.Signature)
+			err = sv.verifyBody([]byte(v.Body), v.ID, v.Timestamp, v.Signature)
 			if !v.Valid {
 				want := sigSentinels[v.Error]
 				require.NotNil(t, want, "unknown error name %q", v.Error)
@@ -87,7 +87,7 @@ func TestStandardVerifier(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		cfg       StandardVerifierConfig
+		cfg       standardConfig
 		id        string
 		timestamp string
 		body      string
@@ -95,14 +95,12 @@ func TestStandardVerifier(t *testing.T) {
 		want      error
 	}{
 		{name: "valid"},
-		{name: "R7: replay one second past the tolerance", cfg: StandardVerifierConfig{Now: fixedClock(now + 301)}, want: ErrTimestamp},
-		{name: "R7: an hour-old replay", cfg: StandardVerifierConfig{Now: fixedClock(now + 3600)}, want: ErrTimestamp},
-		{name: "R7: custom tolerance", cfg: StandardVerifierConfig{Now: fixedClock(now + 11), Tolerance: 10 * time.Second}, want: ErrTimestamp},
-		{name: "R7: within custom tolerance", cfg: StandardVerifierConfig{Now: fixedClock(now + 10), Tolerance: 10 * time.Second}},
-		{name: "R7: escape hatch accepts a year-old message", cfg: StandardVerifierConfig{Now: fixedClock(now + 365*24*3600), InsecureSkipTimestampCheck: true}},
-		{name: "R7: escape hatch still refuses a malformed timestamp", cfg: StandardVerifierConfig{InsecureSkipTimestampCheck: true}, timestamp: "-1614265330", want: ErrTimestamp},
-		{name: "R8: dated in the future", cfg: StandardVerifierConfig{Now: fixedClock(now - 301)}, want: ErrTimestamp},
-		{name: "R8: at the future edge", cfg: StandardVerifierConfig{Now: fixedClock(now - 300)}},
+		{name: "R7: replay one second past the tolerance", cfg: standardConfig{Now: fixedClock(now + 301)}, want: ErrTimestamp},
+		{name: "R7: an hour-old replay", cfg: standardConfig{Now: fixedClock(now + 3600)}, want: ErrTimestamp},
+		{name: "R7: custom tolerance", cfg: standardConfig{Now: fixedClock(now + 11), Tolerance: 10 * time.Second}, want: ErrTimestamp},
+		{name: "R7: within custom tolerance", cfg: standardConfig{Now: fixedClock(now + 10), Tolerance: 10 * time.Second}},
+		{name: "R8: dated in the future", cfg: standardConfig{Now: fixedClock(now - 301)}, want: ErrTimestamp},
+		{name: "R8: at the future edge", cfg: standardConfig{Now: fixedClock(now - 300)}},
 		{name: "R9: timestamp swapped, signature kept", timestamp: strconv.Itoa(now - 1), want: ErrSignatureMismatch},
 		{name: "R10: id swapped, signature kept", id: "msg_p5jXN8AQM9LWM0D4loKWxJeX", want: ErrSignatureMismatch},
 		{name: "R10: id shifted into the timestamp", id: "msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330", timestamp: "2432232314", want: ErrMessageID},
@@ -154,9 +152,9 @@ func TestStandardVerifier(t *testing.T) {
 				}
 				return v
 			}
-			v, err := NewStandardVerifier(&cfg, specSecret)
+			v, err := newStandardVerifier(&cfg, specSecret)
 			require.NoError(t, err)
-			err = v.Verify([]byte(pick(tt.body, specBody)), pick(tt.id, specID), pick(tt.timestamp, specTimestamp), pick(tt.signature, specSignature))
+			err = v.verifyBody([]byte(pick(tt.body, specBody)), pick(tt.id, specID), pick(tt.timestamp, specTimestamp), pick(tt.signature, specSignature))
 			if tt.want == nil {
 				require.NoError(t, err)
 				return
@@ -181,17 +179,17 @@ func TestStandardRetryIsResigned(t *testing.T) {
 	require.Equal(t, h1.Get(StandardIDHeader), h2.Get(StandardIDHeader))
 	require.NotEqual(t, h1.Get(StandardSignatureHeader), h2.Get(StandardSignatureHeader))
 
-	atRetry, err := NewStandardVerifier(&StandardVerifierConfig{Now: func() time.Time { return retry }}, secret)
+	atRetry, err := newStandardVerifier(&standardConfig{Now: func() time.Time { return retry }}, secret)
 	require.NoError(t, err)
-	require.NoError(t, atRetry.VerifyHeader(body, h2))
-	require.ErrorIs(t, atRetry.VerifyHeader(body, h1), ErrTimestamp)
+	require.NoError(t, atRetry.verifyHeaderOf(body, h2))
+	require.ErrorIs(t, atRetry.verifyHeaderOf(body, h1), ErrTimestamp)
 }
 
 func TestNewStandardVerifierErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		cfg     *StandardVerifierConfig
+		cfg     *standardConfig
 		secrets []Secret
 		field   string
 		want    error
@@ -202,12 +200,12 @@ func TestNewStandardVerifierErrors(t *testing.T) {
 		{name: "not base64", secrets: []Secret{"whsec_!!!!"}, want: ErrNoSecret},
 		{name: "short key", secrets: []Secret{"whsec_c2hvcnQ="}, want: ErrNoSecret},
 		{name: "bad secret after a good one", secrets: []Secret{specSecret, "whsec_!!!!"}, want: ErrNoSecret},
-		{name: "negative tolerance", cfg: &StandardVerifierConfig{Tolerance: -time.Second}, secrets: []Secret{specSecret}, field: "Tolerance"},
+		{name: "negative tolerance", cfg: &standardConfig{Tolerance: -time.Second}, secrets: []Secret{specSecret}, field: "Tolerance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			v, err := NewStandardVerifier(tt.cfg, tt.secrets...)
+			v, err := newStandardVerifier(tt.cfg, tt.secrets...)
 			require.Nil(t, v)
 			if tt.field != "" {
 				var ve *ValidationError
@@ -224,10 +222,10 @@ func TestNewStandardVerifierErrors(t *testing.T) {
 		})
 	}
 
-	var zero StandardVerifier
-	require.ErrorIs(t, zero.Verify([]byte(specBody), specID, specTimestamp, specSignature), ErrNoSecret)
-	var nilVerifier *StandardVerifier
-	require.ErrorIs(t, nilVerifier.Verify([]byte(specBody), specID, specTimestamp, specSignature), ErrNoSecret)
+	var zero standardVerifier
+	require.ErrorIs(t, zero.verifyBody([]byte(specBody), specID, specTimestamp, specSignature), ErrNoSecret)
+	var nilVerifier *standardVerifier
+	require.ErrorIs(t, nilVerifier.verifyBody([]byte(specBody), specID, specTimestamp, specSignature), ErrNoSecret)
 }
 
 func TestVerifyStandardUsesTheClock(t *testing.T) {
@@ -245,13 +243,13 @@ func TestVerifyStandardUsesTheClock(t *testing.T) {
 
 func TestStandardVerifyHeader(t *testing.T) {
 	t.Parallel()
-	v, err := NewStandardVerifier(&StandardVerifierConfig{Now: fixedClock(1614265330)}, specSecret)
+	v, err := newStandardVerifier(&standardConfig{Now: fixedClock(1614265330)}, specSecret)
 	require.NoError(t, err)
 	h := http.Header{}
 	h.Set(StandardIDHeader, specID)
 	h.Set(StandardTimestampHeader, specTimestamp)
 	h.Set(StandardSignatureHeader, specSignature)
-	require.NoError(t, v.VerifyHeader([]byte(specBody), h))
+	require.NoError(t, v.verifyHeaderOf([]byte(specBody), h))
 
 	tests := []struct {
 		name   string
@@ -267,12 +265,12 @@ func TestStandardVerifyHeader(t *testing.T) {
 			t.Parallel()
 			dup := h.Clone()
 			dup.Add(tt.header, dup.Get(tt.header))
-			require.ErrorIs(t, v.VerifyHeader([]byte(specBody), dup), tt.want)
+			require.ErrorIs(t, v.verifyHeaderOf([]byte(specBody), dup), tt.want)
 		})
 	}
 	missing := h.Clone()
 	missing.Del(StandardSignatureHeader)
-	require.ErrorIs(t, v.VerifyHeader([]byte(specBody), missing), ErrMissingSignature)
+	require.ErrorIs(t, v.verifyHeaderOf([]byte(specBody), missing), ErrMissingSignature)
 }
 
 func TestSignStandardRejectsBadInput(t *testing.T) {
@@ -292,11 +290,11 @@ func TestStandardVerifierDoesNotAllocate(t *testing.T) {
 	if signRaceEnabled {
 		t.Skip("sync.Pool drops items at random under the race detector")
 	}
-	v, err := NewStandardVerifier(&StandardVerifierConfig{Now: fixedClock(1614265330)}, NewSecret(), specSecret)
+	v, err := newStandardVerifier(&standardConfig{Now: fixedClock(1614265330)}, NewSecret(), specSecret)
 	require.NoError(t, err)
 	body := []byte(specBody)
 	allocs := testing.AllocsPerRun(100, func() {
-		if err := v.Verify(body, specID, specTimestamp, specSignature); err != nil {
+		if err := v.verifyBody(body, specID, specTimestamp, specSignature); err != nil {
 			panic(err)
 		}
 	})

@@ -253,8 +253,7 @@ func (d *Dispatcher) SetSubscriptionEnabled(ctx context.Context, id string, enab
 // Config.SignatureHeader (X-Onplana-Signature), as every receiver written
 // from the Onplana guide expects, and the old ones' in
 // Config.PreviousSignatureHeader (X-Onplana-Signature-Previous), which
-// this package's Receiver and Verifier.VerifyHeader also check. So a
-// receiver holding the new secret accepts every delivery at once, and one
+// this package's Receiver also checks. So a receiver holding the new secret accepts every delivery at once, and one
 // built on this package and still holding only the old secret keeps
 // accepting them until the grace period ends; afterwards only the new
 // secret signs. A hand-written receiver still holding the old secret must

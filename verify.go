@@ -13,8 +13,8 @@ import (
 	"sync"
 )
 
-// Verification errors. Every error returned by Verify, Verifier.Verify,
-// VerifyStandard and StandardVerifier.Verify wraps exactly one of these (or
+// Verification errors. Every verification error of Verify, VerifyEvent,
+// VerifyStandard and a Receiver wraps exactly one of these (or
 // ErrTimestamp or ErrMessageID for the Standard Webhooks scheme), so callers
 // can branch with errors.Is. The wrapped message never repeats the header or
 // the secret.
@@ -74,8 +74,7 @@ const signaturePrefix = "sha256="
 // newest secret. During a rotation's grace period they also send the
 // signatures under older secrets in X-Onplana-Signature-Previous: a
 // receiver that holds only an old secret passes that header's value as
-// well, joined with a space, or uses Verifier.VerifyHeader or a Receiver,
-// which check both headers.
+// well, joined with a space, or uses a Receiver, which checks both headers.
 //
 // The value may hold up to MaxSignatures entries separated by spaces or
 // commas, each optionally prefixed with "sha256="; surrounding whitespace
@@ -86,8 +85,9 @@ const signaturePrefix = "sha256="
 // bytes.
 //
 // Verify never panics, whatever body and signature hold. A receiver that
-// verifies many requests with the same secrets should use a Verifier, which
-// does the same checks without allocating.
+// verifies many requests with the same secrets uses a Receiver, which does
+// the same checks with keyed HMAC states kept between requests
+// (Receiver.VerifyEvent, outside an http.Handler).
 func Verify(body []byte, signature string, secrets ...Secret) error {
 	if err := checkSecrets(secrets); err != nil {
 		return err
@@ -108,50 +108,38 @@ func Verify(body []byte, signature string, secrets ...Secret) error {
 	return mismatch(perr)
 }
 
-// Verifier verifies Onplana signatures with secrets given once. It keeps a
-// pool of keyed HMAC states per secret, so a verification allocates nothing
-// and skips the key schedule. It is safe for concurrent use. The zero value
-// has no secrets and refuses everything with ErrNoSecret.
-type Verifier struct {
+// onplanaVerifier verifies Onplana signatures with secrets given once: a
+// Receiver's. It keeps a pool of keyed HMAC states per secret, so a
+// verification allocates nothing and skips the key schedule. It is safe for
+// concurrent use. The zero value has no secrets and refuses everything with
+// ErrNoSecret.
+type onplanaVerifier struct {
 	keys []*macPool
 }
 
-// NewVerifier returns a Verifier for secrets, which it copies. It returns an
-// error wrapping ErrNoSecret if no secret is given or any is shorter than
-// MinSecretLength.
-func NewVerifier(secrets ...Secret) (*Verifier, error) {
+// newOnplanaVerifier returns a verifier for secrets, which it copies. It
+// returns an error wrapping ErrNoSecret if no secret is given or any is
+// shorter than MinSecretLength.
+func newOnplanaVerifier(secrets ...Secret) (*onplanaVerifier, error) {
 	if err := checkSecrets(secrets); err != nil {
 		return nil, err
 	}
-	v := &Verifier{keys: make([]*macPool, len(secrets))}
+	v := &onplanaVerifier{keys: make([]*macPool, len(secrets))}
 	for i, s := range secrets {
 		v.keys[i] = newMACPool([]byte(s))
 	}
 	return v, nil
 }
 
-// Verify is like the package-level Verify with the Verifier's secrets.
-func (v *Verifier) Verify(body []byte, signature string) error {
-	return v.verify([][]byte{body}, signature, "")
-}
-
-// VerifyHeader verifies body against the Onplana signature headers of h:
-// DefaultSignatureHeader, which holds the signature under the sender's
-// newest secret, and DefaultPreviousSignatureHeader, which holds those
-// under older secrets during a rotation's grace period. A match in either
-// verifies, so a receiver that still holds only the old secret accepts
-// deliveries until the grace period ends. Their entries count together
-// against MaxSignatures, and a header sent more than once is refused
-// rather than guessed at. Errors are those of Verify. For other header
-// names, use a Receiver (ReceiverConfig.SignatureHeader and
-// PreviousSignatureHeader).
-func (v *Verifier) VerifyHeader(body []byte, h http.Header) error {
-	return v.verifyHeader([][]byte{body}, h, DefaultSignatureHeader, DefaultPreviousSignatureHeader)
-}
-
-// verifyHeader is VerifyHeader with the given header names, over a body
-// held in parts, in order.
-func (v *Verifier) verifyHeader(parts [][]byte, h http.Header, sigHeader, prevHeader string) error {
+// verifyHeader verifies the body held in parts, in order, against the
+// signature headers of h named sigHeader, which holds the signature under
+// the sender's newest secret, and prevHeader, which holds those under older
+// secrets during a rotation's grace period. A match in either verifies, so
+// a receiver that still holds only the old secret accepts deliveries until
+// the grace period ends. Their entries count together against
+// MaxSignatures, and a header sent more than once is refused rather than
+// guessed at. Errors are those of Verify.
+func (v *onplanaVerifier) verifyHeader(parts [][]byte, h http.Header, sigHeader, prevHeader string) error {
 	sig, err := singleHeader(h, sigHeader)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformedSignature, err)
@@ -167,7 +155,7 @@ func (v *Verifier) verifyHeader(parts [][]byte, h http.Header, sigHeader, prevHe
 // verify a body before copying it out of its pooled chunks), against the
 // entries of the signature header and of the previous-signatures header
 // (either may be empty).
-func (v *Verifier) verify(parts [][]byte, signature, previous string) error {
+func (v *onplanaVerifier) verify(parts [][]byte, signature, previous string) error {
 	if v == nil || len(v.keys) == 0 {
 		return fmt.Errorf("%w: verifier has no secrets", ErrNoSecret)
 	}

@@ -48,15 +48,15 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte{}, Sign(sigSecret, nil))
 	f.Add([]byte("\xff\xfe"), Sign(sigSecret, []byte("\xff\xfe")))
 
-	v, err := NewVerifier(sigSecret)
+	v, err := newOnplanaVerifier(sigSecret)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, header string) {
 		err := Verify(body, header, sigSecret)
 		onlySentinels(t, err, ErrMissingSignature, ErrMalformedSignature, ErrSignatureMismatch)
-		if sigErrorKind(err) != sigErrorKind(v.Verify(body, header)) {
-			t.Fatalf("Verify and Verifier.Verify disagree on %q", header)
+		if sigErrorKind(err) != sigErrorKind(v.verifyBody(body, header)) {
+			t.Fatalf("Verify and onplanaVerifier.Verify disagree on %q", header)
 		}
 		if err == nil && !headerHoldsHex(header, Sign(sigSecret, body)) {
 			t.Fatalf("accepted %q, which does not hold the body's MAC", header)
@@ -103,12 +103,12 @@ func FuzzVerifyStandard(f *testing.F) {
 	f.Add([]byte(specBody), specID, "-1", specSignature)
 	f.Add([]byte{}, "", "", "")
 
-	v, err := NewStandardVerifier(&StandardVerifierConfig{Now: fixedClock(1614265330)}, specSecret)
+	v, err := newStandardVerifier(&standardConfig{Now: fixedClock(1614265330)}, specSecret)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, id, timestamp, signature string) {
-		err := v.Verify(body, id, timestamp, signature)
+		err := v.verifyBody(body, id, timestamp, signature)
 		onlySentinels(t, err, ErrMessageID, ErrTimestamp, ErrMissingSignature, ErrMalformedSignature, ErrSignatureMismatch)
 		if err != nil {
 			return

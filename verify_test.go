@@ -29,17 +29,17 @@ var (
 	sigBody        = []byte(`{"delivery_id":"dlv_1","event":"task.updated","data":{"task":{"id":"task_42"}}}`)
 )
 
-// sigVerifyBoth runs the package-level Verify and a Verifier on the same input
+// sigVerifyBoth runs the package-level Verify and a onplanaVerifier on the same input
 // and requires them to agree.
 func sigVerifyBoth(t *testing.T, body []byte, header string, secrets ...Secret) error {
 	t.Helper()
 	err := Verify(body, header, secrets...)
-	v, verr := NewVerifier(secrets...)
+	v, verr := newOnplanaVerifier(secrets...)
 	if verr != nil {
-		require.ErrorIs(t, err, ErrNoSecret, "NewVerifier refused secrets that Verify accepted")
+		require.ErrorIs(t, err, ErrNoSecret, "newOnplanaVerifier refused secrets that Verify accepted")
 		return err
 	}
-	require.Equal(t, sigErrorKind(err), sigErrorKind(v.Verify(body, header)), "Verify and Verifier.Verify disagree")
+	require.Equal(t, sigErrorKind(err), sigErrorKind(v.verifyBody(body, header)), "Verify and onplanaVerifier.Verify disagree")
 	return err
 }
 
@@ -153,18 +153,18 @@ func mustHex(s string) []byte {
 func TestVerifierRotation(t *testing.T) {
 	t.Parallel()
 	oldSig := Sign(sigOtherSecret, sigBody)
-	during, err := NewVerifier(sigSecret, sigOtherSecret)
+	during, err := newOnplanaVerifier(sigSecret, sigOtherSecret)
 	require.NoError(t, err)
-	require.NoError(t, during.Verify(sigBody, oldSig), "old secret works during the overlap")
-	after, err := NewVerifier(sigSecret)
+	require.NoError(t, during.verifyBody(sigBody, oldSig), "old secret works during the overlap")
+	after, err := newOnplanaVerifier(sigSecret)
 	require.NoError(t, err)
-	require.ErrorIs(t, after.Verify(sigBody, oldSig), ErrSignatureMismatch, "old secret works after removal")
+	require.ErrorIs(t, after.verifyBody(sigBody, oldSig), ErrSignatureMismatch, "old secret works after removal")
 }
 
 func TestVerifierVerifyHeader(t *testing.T) {
 	t.Parallel()
 	current, previous, other := Sign(sigSecret, sigBody), Sign(sigOtherSecret, sigBody), Sign("whsec_a-third-secret-never-given", sigBody)
-	holdsOld, err := NewVerifier(sigOtherSecret)
+	holdsOld, err := newOnplanaVerifier(sigOtherSecret)
 	require.NoError(t, err)
 	tests := []struct {
 		name    string
@@ -186,7 +186,7 @@ func TestVerifierVerifyHeader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := holdsOld.VerifyHeader(sigBody, tt.header)
+			err := holdsOld.verifyHeaderOf(sigBody, tt.header)
 			if tt.wantErr == nil {
 				require.NoError(t, err)
 				return
@@ -198,19 +198,19 @@ func TestVerifierVerifyHeader(t *testing.T) {
 
 func TestVerifierZeroValue(t *testing.T) {
 	t.Parallel()
-	var zero Verifier
-	require.ErrorIs(t, zero.Verify(sigBody, Sign(sigSecret, sigBody)), ErrNoSecret)
-	var nilVerifier *Verifier
-	require.ErrorIs(t, nilVerifier.Verify(sigBody, Sign(sigSecret, sigBody)), ErrNoSecret)
-	_, err := NewVerifier()
+	var zero onplanaVerifier
+	require.ErrorIs(t, zero.verifyBody(sigBody, Sign(sigSecret, sigBody)), ErrNoSecret)
+	var nilVerifier *onplanaVerifier
+	require.ErrorIs(t, nilVerifier.verifyBody(sigBody, Sign(sigSecret, sigBody)), ErrNoSecret)
+	_, err := newOnplanaVerifier()
 	require.ErrorIs(t, err, ErrNoSecret)
-	_, err = NewVerifier(sigSecret, "short")
+	_, err = newOnplanaVerifier(sigSecret, "short")
 	require.ErrorIs(t, err, ErrNoSecret)
 }
 
 func TestVerifierConcurrent(t *testing.T) {
 	t.Parallel()
-	v, err := NewVerifier(sigSecret, sigOtherSecret)
+	v, err := newOnplanaVerifier(sigSecret, sigOtherSecret)
 	require.NoError(t, err)
 	const goroutines, rounds = 8, 200
 	errs := make(chan error, goroutines)
@@ -225,11 +225,11 @@ func TestVerifierConcurrent(t *testing.T) {
 				if i%2 == 1 {
 					secret = sigOtherSecret
 				}
-				if err := v.Verify(body, Sign(secret, body)); err != nil {
+				if err := v.verifyBody(body, Sign(secret, body)); err != nil {
 					errs <- err
 					return
 				}
-				if err := v.Verify(body, Sign("whsec_a-third-secret-never-given", body)); err == nil {
+				if err := v.verifyBody(body, Sign("whsec_a-third-secret-never-given", body)); err == nil {
 					errs <- errors.New("accepted a signature made with another secret")
 					return
 				}
@@ -247,13 +247,13 @@ func TestVerifierDoesNotAllocate(t *testing.T) {
 	if signRaceEnabled {
 		t.Skip("sync.Pool drops items at random under the race detector")
 	}
-	v, err := NewVerifier(sigSecret, sigOtherSecret)
+	v, err := newOnplanaVerifier(sigSecret, sigOtherSecret)
 	require.NoError(t, err)
 	body := bytes.Repeat([]byte("a"), 1024)
 	good, bad := Sign(sigOtherSecret, body), Sign("whsec_a-third-secret-never-given", body)
 	for _, header := range []string{good, "sha256=" + good, bad + " " + good} {
 		allocs := testing.AllocsPerRun(100, func() {
-			if err := v.Verify(body, header); err != nil {
+			if err := v.verifyBody(body, header); err != nil {
 				panic(err)
 			}
 		})
@@ -261,7 +261,7 @@ func TestVerifierDoesNotAllocate(t *testing.T) {
 	}
 	h := http.Header{DefaultSignatureHeader: {bad}, DefaultPreviousSignatureHeader: {good}}
 	allocs := testing.AllocsPerRun(100, func() {
-		if err := v.VerifyHeader(body, h); err != nil {
+		if err := v.verifyHeaderOf(body, h); err != nil {
 			panic(err)
 		}
 	})
@@ -307,7 +307,7 @@ func TestMACComparisonIsConstantTime(t *testing.T) {
 	require.Equal(t, 1, hmacEqual, "all MAC comparisons go through anyEqual's single hmac.Equal")
 }
 
-// TestVerifyHotPathDoesNotAllocate checks the steps of Verifier.Verify but
+// TestVerifyHotPathDoesNotAllocate checks the steps of onplanaVerifier.Verify but
 // the pool, so that it also runs under the race detector, where the tests
 // above skip.
 func TestVerifyHotPathDoesNotAllocate(t *testing.T) {

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/onplana/webhook"
 )
@@ -38,63 +38,64 @@ func (s schemeFlag) scheme() webhook.Scheme {
 
 const schemeHelp = "signature `scheme`: onplana (X-Onplana-Signature) or standard (Standard Webhooks)"
 
-// checker verifies deliveries of one scheme with the secrets given once.
+// checker verifies deliveries of one scheme with the secrets given once,
+// through a webhook.Receiver: the checks a receiver built on the library
+// makes, in its order.
 type checker struct {
-	scheme     webhook.Scheme
-	sigHeader  string // the onplana scheme's signature header
-	prevHeader string // and its header of previous signatures (rotation)
-	onplana    *webhook.Verifier
-	standard   *webhook.StandardVerifier
+	scheme webhook.Scheme
+	rv     *webhook.Receiver
 }
 
-// newChecker returns a checker for secrets. The onplana scheme keys the HMAC
-// with the secret's bytes as written; the standard scheme needs "whsec_"
-// secrets. tolerance bounds the age of a Standard Webhooks timestamp.
-func newChecker(scheme webhook.Scheme, secrets []string, tolerance time.Duration) (*checker, error) {
-	c := &checker{scheme: scheme, sigHeader: webhook.DefaultSignatureHeader, prevHeader: webhook.DefaultPreviousSignatureHeader}
-	var err error
-	switch scheme {
-	case webhook.SchemeStandard:
-		ss := make([]webhook.Secret, len(secrets))
-		for i, s := range secrets {
-			ss[i] = webhook.Secret(s)
-		}
-		c.standard, err = webhook.NewStandardVerifier(&webhook.StandardVerifierConfig{Tolerance: tolerance}, ss...)
-	default:
-		ss := make([]webhook.Secret, len(secrets))
-		for i, s := range secrets {
-			ss[i] = webhook.Secret(s)
-		}
-		c.onplana, err = webhook.NewVerifier(ss...)
+// newChecker returns a checker for secrets with the scheme, header names,
+// tolerance and body cap of cfg. The onplana scheme keys the HMAC with the
+// secret's bytes as written; the standard scheme needs "whsec_" secrets.
+func newChecker(cfg webhook.ReceiverConfig, secrets []string) (*checker, error) {
+	cfg.Secrets = make([]webhook.Secret, len(secrets))
+	for i, s := range secrets {
+		cfg.Secrets[i] = webhook.Secret(s)
 	}
-	return c, err
+	cfg.Logger = slog.New(slog.DiscardHandler) // the tool prints its own report
+	rv, err := webhook.NewReceiver(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &checker{scheme: cmp.Or(cfg.Scheme, webhook.SchemeOnplana), rv: rv}, nil
 }
 
-// checkRequest verifies body against the signature headers in h.
+// checkRequest verifies body against the signature headers in h: for the
+// onplana scheme a match in X-Onplana-Signature or
+// X-Onplana-Signature-Previous verifies. Only the signature is judged: the
+// Receiver verifies before it reads the body, so a body that is not an
+// Onplana envelope (ErrInvalidEnvelope), which the tool reports on its own,
+// was signed correctly.
 func (c *checker) checkRequest(h http.Header, body []byte) error {
-	if c.scheme == webhook.SchemeStandard {
-		return c.check(body, h.Get(webhook.StandardSignatureHeader),
-			h.Get(webhook.StandardIDHeader), h.Get(webhook.StandardTimestampHeader))
+	_, err := c.rv.VerifyEvent(h, body)
+	if errors.Is(err, webhook.ErrInvalidEnvelope) {
+		return nil
 	}
-	return c.check(body, joinSignatures(h.Get(c.sigHeader), h.Get(c.prevHeader)), "", "")
+	return err
 }
 
-// check verifies body against a signature (and, in the standard scheme, the
-// message id and timestamp it covers). For the onplana scheme, signature
-// may hold the entries of the signature header and of the previous
-// signatures header, space-separated: a match in either verifies.
-func (c *checker) check(body []byte, signature, id, timestamp string) error {
-	if c.scheme == webhook.SchemeStandard {
-		return c.standard.Verify(body, id, timestamp, signature)
+// check verifies body against a signature given by hand: for the onplana
+// scheme the values of X-Onplana-Signature and X-Onplana-Signature-Previous
+// (either may be empty), for the standard scheme those of webhook-signature,
+// webhook-id and webhook-timestamp.
+func (c *checker) check(body []byte, signature, previous, id, timestamp string) error {
+	h := http.Header{}
+	set := func(key, value string) {
+		if value != "" {
+			h.Set(key, value)
+		}
 	}
-	return c.onplana.Verify(body, signature)
-}
-
-// joinSignatures returns the entries of the onplana scheme's signature
-// header and of its header of previous signatures as one space-separated
-// list, which webhook.Verify accepts.
-func joinSignatures(current, previous string) string {
-	return strings.TrimSpace(current + " " + previous)
+	if c.scheme == webhook.SchemeStandard {
+		set(webhook.StandardSignatureHeader, signature)
+		set(webhook.StandardIDHeader, id)
+		set(webhook.StandardTimestampHeader, timestamp)
+	} else {
+		set(webhook.DefaultSignatureHeader, signature)
+		set(webhook.DefaultPreviousSignatureHeader, previous)
+	}
+	return c.checkRequest(h, body)
 }
 
 // explain turns a verification error into the sentence printed to the user.

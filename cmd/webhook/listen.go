@@ -68,12 +68,13 @@ func runListen(ctx context.Context, e *env, args []string) int {
 	if len(keys) == 0 {
 		return usageError(e, fs, "no secret: pass --secret or set %s", secretEnv)
 	}
-	chk, err := newChecker(scheme.scheme(), keys, *tolerance)
+	chk, err := newChecker(webhook.ReceiverConfig{
+		Scheme: scheme.scheme(), Tolerance: *tolerance, MaxBodyBytes: *maxBody,
+		EventHeader: *eventHeader, SignatureHeader: *sigHeader, PreviousSignatureHeader: *prevHeader,
+	}, keys)
 	if err != nil {
 		return usageError(e, fs, "%v", err)
 	}
-
-	chk.sigHeader, chk.prevHeader = *sigHeader, *prevHeader
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

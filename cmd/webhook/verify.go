@@ -54,7 +54,7 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 	if len(keys) == 0 {
 		return usageError(e, fs, "no secret: pass --secret or set %s", secretEnv)
 	}
-	chk, err := newChecker(scheme.scheme(), keys, *tolerance)
+	chk, err := newChecker(webhook.ReceiverConfig{Scheme: scheme.scheme(), Tolerance: *tolerance, MaxBodyBytes: *maxBody}, keys)
 	if err != nil {
 		return usageError(e, fs, "%v", err)
 	}
@@ -67,11 +67,7 @@ func runVerify(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "invalid: body over %d bytes (raise --max-body)\n", *maxBody)
 		return exitFail
 	}
-	sig := *signature
-	if scheme.scheme() == webhook.SchemeOnplana {
-		sig = joinSignatures(sig, *previous)
-	}
-	if err := chk.check(body, sig, *id, *timestamp); err != nil {
+	if err := chk.check(body, *signature, *previous, *id, *timestamp); err != nil {
 		fmt.Fprintf(e.stdout, "invalid: %s\n", explain(err))
 		if scheme.scheme() == webhook.SchemeStandard {
 			fmt.Fprintf(e.stdout, "  (timestamp checked against now, %s, with tolerance %s)\n", time.Now().UTC().Format(time.RFC3339), *tolerance)
