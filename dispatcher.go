@@ -202,6 +202,17 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.RetryPolicy == nil {
 		out.RetryPolicy = ExponentialRetry{}
 	}
+	// A policy that can say it is misconfigured (ExponentialRetry) says so
+	// now, not by quietly using its defaults for every retry.
+	if v, ok := out.RetryPolicy.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				return Config{}, &ValidationError{Field: "RetryPolicy." + ve.Field, Reason: ve.Reason, Err: ve.Err}
+			}
+			return Config{}, &ValidationError{Field: "RetryPolicy", Reason: err.Error(), Err: err}
+		}
+	}
 	if out.MaxPayloadBytes == 0 {
 		out.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}

@@ -120,6 +120,8 @@ func TestDispatcherConfigValidation(t *testing.T) {
 		{"bad header", webhook.Config{EventHeader: "X Event"}, "EventHeader"},
 		{"bad user agent", webhook.Config{UserAgent: "a\nb"}, "UserAgent"},
 		{"invalid prefix", webhook.Config{AllowedNetworks: []netip.Prefix{{}}}, "AllowedNetworks"},
+		{"retry multiplier below 1", webhook.Config{RetryPolicy: webhook.ExponentialRetry{Multiplier: 0.5}}, "RetryPolicy.Multiplier"},
+		{"negative retry interval", webhook.Config{RetryPolicy: webhook.ExponentialRetry{MaxInterval: -time.Second}}, "RetryPolicy.MaxInterval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

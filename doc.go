@@ -59,7 +59,7 @@
 // credentials, no internal addresses: such an error matches
 // [ErrBlockedAddress] and names the Config field that allows a local
 // receiver), generates its secret with [NewSecret] (or
-// takes the caller's, checked by [ValidateSecret]) and sends it a
+// takes the caller's, refused when weak: [ErrWeakSecret]) and sends it a
 // webhook.ping. [Dispatcher.Publish] refuses, with a [ValidationError]
 // naming the field, an event its catalog entry forbids: it checks the
 // project, the resource and the diff itself, and with [Config.Validator]

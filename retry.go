@@ -116,6 +116,8 @@ func (r ExponentialRetry) interval(attempt int) time.Duration {
 
 // Validate reports the first field outside its valid range as a
 // *ValidationError. Zero fields are valid: they take their defaults.
+// NewDispatcher calls it (on any RetryPolicy with a Validate method) and
+// refuses an invalid policy, naming the field as "RetryPolicy.<field>".
 func (r ExponentialRetry) Validate() error {
 	switch {
 	case r.InitialInterval < 0:

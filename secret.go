@@ -8,8 +8,7 @@ import (
 	"strings"
 )
 
-// Limits on a secret the caller brings (SubscriptionParams.Secret), as
-// ValidateSecret applies them.
+// Limits on a secret the caller brings (SubscriptionParams.Secret).
 const (
 	// MinImportedSecretLength is the shortest secret accepted that is not in
 	// the whsec_ form, in bytes.
@@ -28,12 +27,13 @@ const (
 // lengths show 90 bits or more, placeholders and words far fewer.
 const minSecretEntropy = 80
 
-// ErrWeakSecret is matched (with errors.Is) by the errors of
-// ValidateSecret: a secret brought by the caller that is too short, has a
-// character a secret must not have, or is too regular to be random.
+// ErrWeakSecret is matched (with errors.Is) by the error of
+// CreateSubscription refusing a secret brought by the caller
+// (SubscriptionParams.Secret) that is too short, has a character a secret
+// must not have, or is too regular to be random.
 var ErrWeakSecret = errors.New("webhook: secret refused")
 
-// ValidateSecret checks a secret brought by the caller, such as an existing
+// validateSecret checks a secret brought by the caller, such as an existing
 // customer's secret kept when migrating from another webhook system. It
 // accepts
 //
@@ -53,7 +53,7 @@ var ErrWeakSecret = errors.New("webhook: secret refused")
 //
 // The error is a *ValidationError for the field "Secret" wrapping
 // ErrWeakSecret; it never contains the secret.
-func ValidateSecret(s Secret) error {
+func validateSecret(s Secret) error {
 	refuse := func(reason string) error {
 		return &ValidationError{Field: "Secret", Reason: reason, Err: ErrWeakSecret}
 	}
@@ -129,7 +129,7 @@ func (d *Dispatcher) firstSecret(s Secret) (Secret, error) {
 	if s == "" {
 		return NewSecret(), nil
 	}
-	if err := ValidateSecret(s); err != nil {
+	if err := validateSecret(s); err != nil {
 		return "", err
 	}
 	if d.cfg.Scheme == SchemeStandard && !strings.HasPrefix(s.Reveal(), SecretPrefix) {

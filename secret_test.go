@@ -78,7 +78,7 @@ func TestValidateSecret(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := ValidateSecret(Secret(tt.secret))
+			err := validateSecret(Secret(tt.secret))
 			if tt.want == "" {
 				require.NoError(t, err)
 				return
@@ -96,14 +96,14 @@ func TestValidateSecret(t *testing.T) {
 }
 
 // Random secrets of the accepted forms pass the entropy floor with room to
-// spare, so that ValidateSecret never refuses one.
+// spare, so that validateSecret never refuses one.
 func TestValidateSecretAcceptsRandomSecrets(t *testing.T) {
 	t.Parallel()
 	for range 2000 {
 		var b [24]byte
 		rand.Read(b[:])
 		for _, s := range []string{hex.EncodeToString(b[:16]), SecretPrefix + base64.StdEncoding.EncodeToString(b[:])} {
-			require.NoError(t, ValidateSecret(Secret(s)))
+			require.NoError(t, validateSecret(Secret(s)))
 		}
 	}
 }

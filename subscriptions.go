@@ -33,10 +33,20 @@ type SubscriptionParams struct {
 	Description string
 	// Secret, if set, is the subscription's first signing secret instead
 	// of a new one: for customers migrating from another webhook system
-	// who keep their receivers' secret. It must pass ValidateSecret, and
-	// be in the whsec_ form when the Dispatcher uses SchemeStandard. Used
-	// by CreateSubscription only; to change the secret of a subscription,
-	// use RotateSecret. Defaults to empty: NewSecret makes one.
+	// who keep their receivers' secret. Used by CreateSubscription only;
+	// to change the secret of a subscription, use RotateSecret. Defaults
+	// to empty: NewSecret makes one.
+	//
+	// CreateSubscription accepts the whsec_ form (SecretPrefix followed by
+	// standard base64, padded or not, of MinImportedKeyLength to
+	// MaxImportedKeyLength bytes, as NewSecret, Svix and Stripe make them),
+	// and with SchemeOnplana also any other string of
+	// MinImportedSecretLength to MaxImportedSecretLength printable ASCII
+	// characters without spaces. The characters must not be a short
+	// pattern repeated, and the entropy they show, counted from how often
+	// each character occurs, must reach 80 bits: placeholders and patterns
+	// are refused with a *ValidationError for "Secret" wrapping
+	// ErrWeakSecret, which never contains the secret.
 	Secret Secret
 }
 
