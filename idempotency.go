@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,7 +59,8 @@ func (c ClaimResult) String() string {
 // process; storetest.RunDedupe checks one against this contract.
 //
 // A claim has an owner: a token the claimer draws, unique to that claim
-// (Idempotency draws 128 random bits per request). A handler may outlive
+// (Idempotency numbers its claims after a prefix of 128 random bits drawn
+// once per process). A handler may outlive
 // its claim's lease, and another request then takes the key over; the
 // owner is what keeps the first request, when it finally ends, from
 // releasing the second one's claim.
@@ -115,6 +117,7 @@ type IdempotencyConfig struct {
 // safe for concurrent use.
 type Idempotency struct {
 	store      DedupeStore
+	local      bool // store is a MemoryDedupeStore, whose calls never wait
 	ttl        time.Duration
 	lease      time.Duration
 	retryAfter string
@@ -150,8 +153,10 @@ func NewIdempotency(store DedupeStore, cfg *IdempotencyConfig) (*Idempotency, er
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	_, local := store.(*MemoryDedupeStore)
 	return &Idempotency{
 		store:      store,
+		local:      local,
 		ttl:        c.TTL,
 		lease:      c.Lease,
 		retryAfter: retryAfterSeconds(c.RetryAfter),
@@ -184,9 +189,7 @@ func (d *Idempotency) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		key := rec.event.DeliveryID
-		// The owner token only has to be unique among the claims of one
-		// key; 128 random bits make it so without coordination.
-		owner := rand.Text()
+		owner := newClaimOwner()
 		res, err := d.store.Claim(ctx, key, owner, d.lease)
 		if err != nil {
 			d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe claim failed",
@@ -223,20 +226,52 @@ func (d *Idempotency) Middleware(next http.Handler) http.Handler {
 			return
 		}
 
-		c := &dedupeClaim{idem: d, key: key, owner: owner}
-		sw := &dedupeStatusWriter{ResponseWriter: w}
+		// The claim and the writer that records the status share one
+		// allocation. The claim travels to an AsyncHandler behind in rec,
+		// which the request already carries, rather than in a context of
+		// its own, which would cost a copy of the request.
+		run := &dedupeRun{
+			claim: dedupeClaim{idem: d, key: key, owner: owner},
+			sw:    dedupeStatusWriter{ResponseWriter: w},
+		}
+		c, sw := &run.claim, &run.sw
+		outer := rec.claim
+		rec.claim = c
 		finished := false
 		defer func() {
+			rec.claim = outer
 			if !finished && !c.handedOver {
 				c.finish(ctx, false) // next panicked: let the retry run
 			}
 		}()
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(ctx, dedupeClaimKey{}, c)))
+		next.ServeHTTP(sw, r)
 		finished = true
 		if !c.handedOver {
 			c.finish(ctx, sw.status() >= 200 && sw.status() < 300)
 		}
 	})
+}
+
+// claimOwnerPrefix starts every owner token of this process: 128 random
+// bits, so that tokens of different processes sharing a store differ.
+var claimOwnerPrefix = rand.Text() + "-"
+
+// claimOwners numbers the claims of this process.
+var claimOwners atomic.Uint64
+
+// newClaimOwner returns an owner token unique to one claim: the process's
+// random prefix and the claim's number. A token only has to be unique, not
+// secret or unpredictable, so drawing random bits per request is not needed.
+func newClaimOwner() string {
+	var buf [64]byte
+	b := append(buf[:0], claimOwnerPrefix...)
+	return string(strconv.AppendUint(b, claimOwners.Add(1), 36))
+}
+
+// dedupeRun holds what Idempotency.Middleware allocates per claim.
+type dedupeRun struct {
+	claim dedupeClaim
+	sw    dedupeStatusWriter
 }
 
 // dedupeClaim is a claim acquired by Idempotency.Middleware. An
@@ -249,11 +284,13 @@ type dedupeClaim struct {
 	handedOver bool   // set and read only by the request's goroutine
 }
 
-type dedupeClaimKey struct{}
-
+// dedupeClaimFrom returns the claim of the Idempotency that runs the
+// request of ctx, or nil.
 func dedupeClaimFrom(ctx context.Context) *dedupeClaim {
-	c, _ := ctx.Value(dedupeClaimKey{}).(*dedupeClaim)
-	return c
+	if rec := receivedFrom(ctx); rec != nil {
+		return rec.claim
+	}
+	return nil
 }
 
 // dedupeStoreTimeout bounds Done and Release, which run even after the client
@@ -264,8 +301,14 @@ const dedupeStoreTimeout = 10 * time.Second
 
 // finish marks the claim done on success and releases it otherwise.
 func (c *dedupeClaim) finish(ctx context.Context, ok bool) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dedupeStoreTimeout)
-	defer cancel()
+	ctx = context.WithoutCancel(ctx)
+	if !c.idem.local {
+		// A MemoryDedupeStore never waits, so it needs no deadline (and
+		// its timer, which costs as much as the rest of the call).
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, dedupeStoreTimeout)
+		defer cancel()
+	}
 	var err error
 	op := "done"
 	if ok {

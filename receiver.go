@@ -209,9 +209,48 @@ type received struct {
 	event *Event
 	body  []byte
 	obs   ReceiverObserver // the Receiver's; nil when it has none
+	// claim is the dedupe claim of the Idempotency running the request,
+	// for an AsyncHandler behind it to take over; nil outside one.
+	claim *dedupeClaim
 }
 
 type receivedKey struct{}
+
+// receivedRequest is what the Middleware allocates for a verified request,
+// in one piece: the context carrying the event and the reader of the body.
+type receivedRequest struct {
+	ctx  receivedContext
+	rec  received
+	body verifiedBody
+}
+
+// receivedContext is context.WithValue(parent, receivedKey{}, rec) without
+// an allocation of its own.
+type receivedContext struct {
+	context.Context
+	rec *received
+}
+
+// Value returns the received request for receivedKey{} and asks the parent
+// for any other key.
+func (c *receivedContext) Value(key any) any {
+	if _, ok := key.(receivedKey); ok {
+		return c.rec
+	}
+	return c.Context.Value(key)
+}
+
+// String describes the context as context.WithValue's does.
+func (c *receivedContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(webhook.receivedKey, verified event)"
+}
+
+// verifiedBody is the request Body the Middleware hands on: the verified
+// bytes, as io.NopCloser(bytes.NewReader(body)) would give them.
+type verifiedBody struct{ bytes.Reader }
+
+// Close does nothing.
+func (*verifiedBody) Close() error { return nil }
 
 // EventFromContext returns the verified event that Receiver.Middleware stored
 // in ctx, and whether there was one. Handlers behind the Middleware can rely
@@ -323,9 +362,11 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			rv.reject(w, r, http.StatusBadRequest, RejectTooOld, "webhook: event too old", nil)
 			return
 		}
-		ctx := context.WithValue(r.Context(), receivedKey{}, &received{event: e, body: body, obs: rv.obs})
-		r = r.WithContext(ctx)
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		rr := &receivedRequest{rec: received{event: e, body: body, obs: rv.obs}}
+		rr.ctx = receivedContext{Context: r.Context(), rec: &rr.rec}
+		rr.body.Reset(body)
+		r = r.WithContext(&rr.ctx)
+		r.Body = &rr.body
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
@@ -367,11 +408,13 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]b
 		return parts, nil
 	}
 	body := http.MaxBytesReader(w, r.Body, rv.maxBody)
-	rc := http.NewResponseController(w)
-	stop := context.AfterFunc(r.Context(), func() {
-		_ = rc.SetReadDeadline(time.Now()) // not supported by every ResponseWriter; best effort
-	})
-	defer stop()
+	if ctx := r.Context(); ctx.Done() != nil { // a context that never ends needs no watch
+		stop := context.AfterFunc(ctx, func() {
+			// Not supported by every ResponseWriter; best effort.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		})
+		defer stop()
+	}
 
 	// A body that Content-Length says is small, as most deliveries are, is
 	// read in place into a buffer of its size (the spare byte lets the
