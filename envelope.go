@@ -3,6 +3,7 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -71,8 +72,18 @@ func (p *envelopeParser) fail(msg string) *envelopeError {
 	return &envelopeError{msg: msg, off: p.i}
 }
 
+// plainSpan is a string field whose value is the bytes b[lo:hi] of the
+// body as they are: parse copies all of them into one string at the end,
+// one allocation for the envelope's ids rather than one per field.
+type plainSpan struct {
+	dst    *string
+	lo, hi int
+}
+
 func (p *envelopeParser) parse() (*Event, *envelopeError) {
 	var e Event
+	var spans [5]plainSpan // the string fields of Event.field
+	nspans := 0
 	p.skipSpace()
 	if !p.consume('{') {
 		return nil, p.fail("body is not a JSON object")
@@ -122,11 +133,24 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 				if p.i >= len(p.b) || p.b[p.i] != '"' {
 					return nil, p.fail(quoteField(string(key)) + " is not a string")
 				}
-				s, err := p.stringValue()
+				start := p.i
+				plain, err := p.skipString()
 				if err != nil {
 					return nil, err
 				}
-				*dst = s
+				raw := p.b[start+1 : p.i-1]
+				switch {
+				case !plain || !utf8.Valid(raw):
+					// Decoded by encoding/json, whose result (including the
+					// replacement of invalid UTF-8) is then json.Unmarshal's.
+					if json.Unmarshal(p.b[start:p.i], dst) != nil {
+						return nil, &envelopeError{msg: "invalid string", off: start}
+					}
+				case bit == seenEvent && internType(raw, &e.Type):
+				default:
+					spans[nspans] = plainSpan{dst: dst, lo: start + 1, hi: p.i - 1}
+					nspans++
+				}
 			default:
 				if err := p.skipValue(); err != nil {
 					return nil, err
@@ -146,6 +170,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 	if p.i != len(p.b) {
 		return nil, p.fail("data after the JSON object")
 	}
+	setSpans(p.b, spans[:nspans])
 	for _, f := range requiredFields {
 		if seen&f.bit == 0 {
 			return nil, &envelopeError{msg: "missing " + quoteField(f.name), off: -1}
@@ -162,6 +187,46 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 		return nil, &envelopeError{msg: `empty "organization_id"`, off: -1}
 	}
 	return &e, nil
+}
+
+// setSpans sets each span's field to its bytes of b, all copied into one
+// string.
+func setSpans(b []byte, spans []plainSpan) {
+	n := 0
+	for _, sp := range spans {
+		n += sp.hi - sp.lo
+	}
+	if n == 0 {
+		return
+	}
+	var all strings.Builder
+	all.Grow(n)
+	for _, sp := range spans {
+		all.Write(b[sp.lo:sp.hi])
+	}
+	s := all.String()
+	for _, sp := range spans {
+		*sp.dst, s = s[:sp.hi-sp.lo], s[sp.hi-sp.lo:]
+	}
+}
+
+// catalogTypes maps the name of each type of the catalog to its constant.
+var catalogTypes = func() map[string]EventType {
+	m := make(map[string]EventType, len(eventTypes))
+	for _, t := range eventTypes {
+		m[string(t)] = t
+	}
+	return m
+}()
+
+// internType sets *t to the catalog's constant named raw, if there is one,
+// and reports whether there was: the event's type then costs no copy.
+func internType(raw []byte, t *EventType) bool {
+	known, ok := catalogTypes[string(raw)]
+	if ok {
+		*t = known
+	}
+	return ok
 }
 
 var requiredFields = []struct {
@@ -250,29 +315,11 @@ func (p *envelopeParser) skipString() (plain bool, err *envelopeError) {
 	return plain, nil
 }
 
-// stringValue scans the string starting at p.i (a '"') and returns its
-// decoded value. Strings without escapes, the common case, are converted
-// directly; others go through encoding/json, whose result (including the
-// replacement of invalid UTF-8) is then the same as json.Unmarshal's.
-func (p *envelopeParser) stringValue() (string, *envelopeError) {
-	start := p.i
-	plain, err := p.skipString()
-	if err != nil {
-		return "", err
-	}
-	raw := p.b[start+1 : p.i-1]
-	if plain && utf8.Valid(raw) {
-		return string(raw), nil
-	}
-	var s string
-	if json.Unmarshal(p.b[start:p.i], &s) != nil {
-		return "", &envelopeError{msg: "invalid string", off: start}
-	}
-	return s, nil
-}
-
-// stringBytes is stringValue without the copy when the string holds no
-// escape: the result then aliases the body and must not be retained.
+// stringBytes scans the string starting at p.i (a '"') and returns its
+// decoded value. A string without escapes, in valid UTF-8, is returned as
+// it is in the body, which the result then aliases: it must not be
+// retained. Any other goes through encoding/json, whose result (including
+// the replacement of invalid UTF-8) is then the same as json.Unmarshal's.
 func (p *envelopeParser) stringBytes() ([]byte, *envelopeError) {
 	start := p.i
 	plain, err := p.skipString()
