@@ -23,8 +23,31 @@ func ChangeOf[T any](c Changes, field string) (before, after T, ok bool, err err
 	if !ok {
 		return before, after, false, nil
 	}
-	err = fc.decode(field, &before, &after)
+	// As fc.decode(field, &before, &after), without making before and
+	// after escape to the heap for the common case of plain strings.
+	if err = decodeSideOf(field, "before", fc.Before, &before); err == nil {
+		err = decodeSideOf(field, "after", fc.After, &after)
+	}
 	return before, after, true, err
+}
+
+// decodeSideOf decodes raw, one side of the change of field, into dst as
+// FieldChange.decode does.
+func decodeSideOf[T any](field, side string, raw json.RawMessage, dst *T) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if s, ok := any(dst).(*string); ok && plainString(raw, s) {
+		return nil
+	}
+	v := new(T) // only this path needs the value on the heap
+	*v = *dst
+	err := json.Unmarshal(raw, v)
+	*dst = *v
+	if err != nil {
+		return fmt.Errorf("onplana: diff of %q, %s: %w", field, side, err)
+	}
+	return nil
 }
 
 // Decode decodes the field's value before the change into before and its

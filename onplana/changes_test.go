@@ -2,6 +2,7 @@ package onplana_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -77,6 +78,54 @@ func TestChangeOf(t *testing.T) {
 	_, _, ok, err = onplana.ChangeOf[int](c, "due_date")
 	require.True(t, ok)
 	require.ErrorContains(t, err, `"due_date"`)
+}
+
+// TestChangeOfMatchesFieldChangeDecode: ChangeOf gives what
+// FieldChange.Decode gives into the same type, error included, whatever
+// the sides hold.
+func TestChangeOfMatchesFieldChangeDecode(t *testing.T) {
+	t.Parallel()
+	sides := []string{``, `null`, `"plain"`, `"\u00e9"`, `5`, `[1,2]`, `{"a":1}`, `"2026-06-27T09:15:23Z"`, `true`, `"x" 1`}
+	check := func(t *testing.T, before, after string, decode func(c onplana.Changes) (b, a any, err error), into func() (any, any)) {
+		t.Helper()
+		c := onplana.Changes{"f": {Before: json.RawMessage(before), After: json.RawMessage(after)}}
+		gotB, gotA, err := decode(c)
+		wantB, wantA := into()
+		wantErr := c["f"].Decode(wantB, wantA)
+		require.Equal(t, wantErr != nil, err != nil, "%s / %s: %v, want %v", before, after, err, wantErr)
+		if wantErr == nil {
+			require.Equal(t, reflect.ValueOf(wantB).Elem().Interface(), gotB, "%s / %s", before, after)
+			require.Equal(t, reflect.ValueOf(wantA).Elem().Interface(), gotA, "%s / %s", before, after)
+		}
+	}
+	for _, before := range sides {
+		for _, after := range sides {
+			check(t, before, after, func(c onplana.Changes) (any, any, error) {
+				b, a, _, err := onplana.ChangeOf[string](c, "f")
+				return b, a, err
+			}, func() (any, any) { return new(string), new(string) })
+			check(t, before, after, func(c onplana.Changes) (any, any, error) {
+				b, a, _, err := onplana.ChangeOf[[]int](c, "f")
+				return b, a, err
+			}, func() (any, any) { return new([]int), new([]int) })
+			check(t, before, after, func(c onplana.Changes) (any, any, error) {
+				b, a, _, err := onplana.ChangeOf[time.Time](c, "f")
+				return b, a, err
+			}, func() (any, any) { return new(time.Time), new(time.Time) })
+		}
+	}
+}
+
+// TestChangeOfPlainStringsAllocateOnlyTheirValues: reading a change of
+// plain strings costs the two strings, nothing for the values around them.
+func TestChangeOfPlainStringsAllocateOnlyTheirValues(t *testing.T) {
+	c := onplana.Changes{"due_date": {Before: json.RawMessage(`"2026-07-01"`), After: json.RawMessage(`"2026-07-03"`)}}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, _, ok, err := onplana.ChangeOf[string](c, "due_date"); !ok || err != nil {
+			panic(err)
+		}
+	})
+	require.LessOrEqual(t, allocs, 2.0)
 }
 
 // The fast path for plain strings gives what encoding/json gives, and
