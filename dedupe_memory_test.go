@@ -191,10 +191,10 @@ func TestMemoryDedupeStoreReusesEntries(t *testing.T) {
 	}
 }
 
-// TestMemoryDedupeStoreSteadyStateAllocatesNothing: once full, a store
+// TestMemoryDedupeStoreDoesNotAllocate: once full, a store
 // recycles the entries it evicts, so a claim and its done mark allocate
 // nothing.
-func TestMemoryDedupeStoreSteadyStateAllocatesNothing(t *testing.T) {
+func TestMemoryDedupeStoreDoesNotAllocate(t *testing.T) {
 	ctx := context.Background()
 	s := NewMemoryDedupeStore(64)
 	keys := make([]string, 256)

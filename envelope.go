@@ -26,12 +26,21 @@ import (
 // an error. Every error wraps ErrInvalidEnvelope. ParseEvent never panics,
 // whatever body holds, and its work is linear in len(body).
 func ParseEvent(body []byte) (*Event, error) {
-	p := envelopeParser{b: body}
+	e, _, err := parseEvent(body, nil)
+	return e, err
+}
+
+// parseEvent is ParseEvent, which also decodes the data of the event when
+// router is not nil and has a route that decodes it in place (see
+// route.predecode), and the event's type comes before its data: it then
+// returns the decoded value as well, or nil.
+func parseEvent(body []byte, router *Router) (*Event, any, error) {
+	p := envelopeParser{b: body, router: router}
 	e, err := p.parse()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrInvalidEnvelope, err.reason())
+		return nil, nil, fmt.Errorf("%w: %s", ErrInvalidEnvelope, err.reason())
 	}
-	return e, nil
+	return e, p.predecoded, nil
 }
 
 // envelopeError describes why a body is not an envelope. It is a value, not
@@ -55,6 +64,9 @@ func (e *envelopeError) reason() string {
 type envelopeParser struct {
 	b []byte
 	i int
+
+	router     *Router // whose route may decode the data, or nil
+	predecoded any     // the data as that route decoded it
 }
 
 // Bits of the fields seen, to reject repeats and report missing ones.
@@ -119,8 +131,10 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 				if p.i >= len(p.b) || p.b[p.i] != '{' {
 					return nil, p.fail(`"data" is not an object`)
 				}
-				if err := p.skipValue(); err != nil {
-					return nil, err
+				if !p.predecode(e.Type) {
+					if err := p.skipValue(); err != nil {
+						return nil, err
+					}
 				}
 				e.Data = json.RawMessage(p.b[start:p.i:p.i])
 			case bit == seenProjectID && p.hasPrefix("null"):
@@ -293,6 +307,29 @@ func (p *envelopeParser) hasPrefix(s string) bool {
 }
 
 func (p *envelopeParser) skipSpace() { p.i = jsonscan.Space(p.b, p.i) }
+
+// predecode decodes the data object at p.i with the route of p.router for
+// events of type typ, if there is one that can, and moves past it. It
+// reports whether it did: decoding validates the object as skipValue
+// does, so that a decoded object is a valid one. Otherwise (no route, a
+// type not known yet, or an object that does not decode, valid or not)
+// it leaves p.i alone for skipValue to validate the object and say what
+// is wrong with it.
+func (p *envelopeParser) predecode(typ EventType) bool {
+	if p.router == nil || typ == "" {
+		return false
+	}
+	decode := p.router.predecoder(typ)
+	if decode == nil {
+		return false
+	}
+	v, end, ok := decode(p.b, p.i)
+	if !ok {
+		return false
+	}
+	p.predecoded, p.i = v, end
+	return true
+}
 
 // skipValue moves past the value of a field of the envelope, validating it.
 func (p *envelopeParser) skipValue() *envelopeError {

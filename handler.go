@@ -68,7 +68,8 @@ func NewHandler(cfg ReceiverConfig, h EventHandler) (*Handler, error) {
 	if rv.idem != nil {
 		inner = rv.idem.Middleware(inner)
 	}
-	out.next = rv.Middleware(inner)
+	router, _ := h.(*Router)
+	out.next = rv.middleware(inner, router)
 	return out, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -212,7 +213,14 @@ type received struct {
 	// claim is the dedupe claim of the Idempotency running the request,
 	// for an AsyncHandler behind it to take over; nil outside one.
 	claim *dedupeClaim
+	// predecoded holds the event's data as decoded while parsing the
+	// envelope, for the Router's handler (see takePredecoded); nil when
+	// it was not, or has been taken.
+	predecoded atomic.Pointer[predecoded]
 }
+
+// predecoded is the data of an event decoded by a Router's route.
+type predecoded struct{ v any }
 
 type receivedKey struct{}
 
@@ -222,6 +230,7 @@ type receivedRequest struct {
 	ctx  receivedContext
 	rec  received
 	body verifiedBody
+	pre  predecoded
 }
 
 // receivedContext is context.WithValue(parent, receivedKey{}, rec) without
@@ -298,6 +307,14 @@ func receivedFrom(ctx context.Context) *received {
 // envelope relayed by another Standard Webhooks sender is not refused for
 // using its own message ids.
 func (rv *Receiver) Middleware(next http.Handler) http.Handler {
+	return rv.middleware(next, nil)
+}
+
+// middleware is Middleware, for a next that ends in router when it is
+// not nil: the data of an event that router's handler decodes into its
+// type is then decoded while the envelope is parsed, in the pass that
+// validates it, rather than in a pass of its own after.
+func (rv *Receiver) middleware(next http.Handler, router *Router) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -349,7 +366,7 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			rv.reject(w, r, http.StatusUnauthorized, reason, msg, err)
 			return
 		}
-		e, err := ParseEvent(body)
+		e, pre, err := parseEvent(body, router)
 		if err != nil {
 			rv.reject(w, r, http.StatusBadRequest, RejectMalformed, "webhook: body is not a valid event envelope", err)
 			return
@@ -365,6 +382,10 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 		rr := &receivedRequest{rec: received{event: e, body: body, obs: rv.obs}}
 		rr.ctx = receivedContext{Context: r.Context(), rec: &rr.rec}
 		rr.body.Reset(body)
+		if pre != nil {
+			rr.pre.v = pre
+			rr.rec.predecoded.Store(&rr.pre)
+		}
 		r = r.WithContext(&rr.ctx)
 		r.Body = &rr.body
 		r.ContentLength = int64(len(body))
@@ -505,7 +526,8 @@ func (rv *Receiver) Handler(h EventHandler) http.Handler {
 	if rv.idem != nil {
 		inner = rv.idem.Middleware(inner)
 	}
-	return rv.Middleware(inner)
+	router, _ := h.(*Router)
+	return rv.middleware(inner, router)
 }
 
 // ServeEvents returns the inner part of Handler: an http.Handler that calls

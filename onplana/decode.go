@@ -12,24 +12,60 @@ import (
 // give for the same struct without the method; the tests compare the two
 // on every sample and on fuzzed input.
 
+func init() {
+	// For webhook.Router, which decodes the data of an envelope while
+	// parsing it, in the one pass that also validates it.
+	jsondec.Register(func(b []byte, i, depth int, p *ProjectEventData) (int, error) {
+		d := jsondec.NewAt(b, i, depth)
+		decodeProjectEvent(&d, p)
+		return d.Pos(), d.Err()
+	})
+	jsondec.Register(func(b []byte, i, depth int, p *TaskEventData) (int, error) {
+		d := jsondec.NewAt(b, i, depth)
+		decodeTaskEvent(&d, p)
+		return d.Pos(), d.Err()
+	})
+	jsondec.Register(func(b []byte, i, depth int, p *MilestoneEventData) (int, error) {
+		d := jsondec.NewAt(b, i, depth)
+		decodeMilestoneEvent(&d, p)
+		return d.Pos(), d.Err()
+	})
+	jsondec.Register(func(b []byte, i, depth int, p *CommentEventData) (int, error) {
+		d := jsondec.NewAt(b, i, depth)
+		decodeCommentEvent(&d, p)
+		return d.Pos(), d.Err()
+	})
+	jsondec.Register(func(b []byte, i, depth int, p *MemberEventData) (int, error) {
+		d := jsondec.NewAt(b, i, depth)
+		decodeMemberEvent(&d, p)
+		return d.Pos(), d.Err()
+	})
+}
+
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
 // into a ProjectEventData without this method, faster. On error, p may be
 // partly set.
 func (p *ProjectEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
+	decodeProjectEvent(&d, p)
+	return d.End()
+}
+
+// decodeProjectEvent decodes the value at d into p, as encoding/json decodes it
+// into a ProjectEventData without its UnmarshalJSON.
+func decodeProjectEvent(d *jsondec.Decoder, p *ProjectEventData) {
 	d.Object(func(name []byte) {
 		switch jsondec.Match(name, projectEventFields) {
 		case "project":
-			decodeProject(&d, &p.Project)
+			decodeProject(d, &p.Project)
 		case "diff":
-			decodeChanges(&d, &p.Diff)
+			decodeChanges(d, &p.Diff)
 		case "actor":
-			decodeActor(&d, &p.Actor)
+			decodeActor(d, &p.Actor)
 		default:
 			d.Skip()
 		}
 	})
-	return d.End()
 }
 
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
@@ -37,21 +73,27 @@ func (p *ProjectEventData) UnmarshalJSON(data []byte) error {
 // partly set.
 func (p *TaskEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
+	decodeTaskEvent(&d, p)
+	return d.End()
+}
+
+// decodeTaskEvent decodes the value at d into p, as encoding/json decodes it
+// into a TaskEventData without its UnmarshalJSON.
+func decodeTaskEvent(d *jsondec.Decoder, p *TaskEventData) {
 	d.Object(func(name []byte) {
 		switch jsondec.Match(name, taskEventFields) {
 		case "task":
-			decodeTask(&d, &p.Task)
+			decodeTask(d, &p.Task)
 		case "diff":
-			decodeChanges(&d, &p.Diff)
+			decodeChanges(d, &p.Diff)
 		case "assignee_id":
-			jsondec.String(&d, &p.AssigneeID)
+			jsondec.String(d, &p.AssigneeID)
 		case "actor":
-			decodeActor(&d, &p.Actor)
+			decodeActor(d, &p.Actor)
 		default:
 			d.Skip()
 		}
 	})
-	return d.End()
 }
 
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
@@ -59,19 +101,25 @@ func (p *TaskEventData) UnmarshalJSON(data []byte) error {
 // partly set.
 func (p *MilestoneEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
+	decodeMilestoneEvent(&d, p)
+	return d.End()
+}
+
+// decodeMilestoneEvent decodes the value at d into p, as encoding/json decodes it
+// into a MilestoneEventData without its UnmarshalJSON.
+func decodeMilestoneEvent(d *jsondec.Decoder, p *MilestoneEventData) {
 	d.Object(func(name []byte) {
 		switch jsondec.Match(name, milestoneEventFields) {
 		case "milestone":
-			decodeMilestone(&d, &p.Milestone)
+			decodeMilestone(d, &p.Milestone)
 		case "diff":
-			decodeChanges(&d, &p.Diff)
+			decodeChanges(d, &p.Diff)
 		case "actor":
-			decodeActor(&d, &p.Actor)
+			decodeActor(d, &p.Actor)
 		default:
 			d.Skip()
 		}
 	})
-	return d.End()
 }
 
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
@@ -79,17 +127,23 @@ func (p *MilestoneEventData) UnmarshalJSON(data []byte) error {
 // partly set.
 func (p *CommentEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
+	decodeCommentEvent(&d, p)
+	return d.End()
+}
+
+// decodeCommentEvent decodes the value at d into p, as encoding/json decodes it
+// into a CommentEventData without its UnmarshalJSON.
+func decodeCommentEvent(d *jsondec.Decoder, p *CommentEventData) {
 	d.Object(func(name []byte) {
 		switch jsondec.Match(name, commentEventFields) {
 		case "comment":
-			decodeComment(&d, &p.Comment)
+			decodeComment(d, &p.Comment)
 		case "actor":
-			decodeActor(&d, &p.Actor)
+			decodeActor(d, &p.Actor)
 		default:
 			d.Skip()
 		}
 	})
-	return d.End()
 }
 
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
@@ -97,19 +151,25 @@ func (p *CommentEventData) UnmarshalJSON(data []byte) error {
 // partly set.
 func (p *MemberEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
+	decodeMemberEvent(&d, p)
+	return d.End()
+}
+
+// decodeMemberEvent decodes the value at d into p, as encoding/json decodes it
+// into a MemberEventData without its UnmarshalJSON.
+func decodeMemberEvent(d *jsondec.Decoder, p *MemberEventData) {
 	d.Object(func(name []byte) {
 		switch jsondec.Match(name, memberEventFields) {
 		case "member":
-			decodeMember(&d, &p.Member)
+			decodeMember(d, &p.Member)
 		case "diff":
-			decodeChanges(&d, &p.Diff)
+			decodeChanges(d, &p.Diff)
 		case "actor":
-			decodeActor(&d, &p.Actor)
+			decodeActor(d, &p.Actor)
 		default:
 			d.Skip()
 		}
 	})
-	return d.End()
 }
 
 // The JSON names of each type's fields, as its struct tags spell them
@@ -347,6 +407,7 @@ func decodeChanges(d *jsondec.Decoder, dst *Changes) {
 	}
 	m := *dst
 	d.Object(func(name []byte) {
+		key := d.Key(name)
 		var c FieldChange
 		d.Object(func(side []byte) {
 			switch jsondec.Match(side, fieldChangeFields) {
@@ -359,7 +420,7 @@ func decodeChanges(d *jsondec.Decoder, dst *Changes) {
 			}
 		})
 		if d.Err() == nil {
-			m[string(name)] = c
+			m[key] = c
 		}
 	})
 }

@@ -28,17 +28,23 @@ import (
 // value into their argument; after the first error they do nothing, and
 // Err reports it.
 //
-// The strings it decodes share one copy of the input, made on first use, as
-// do the raw values: one allocation each rather than one per field, which
-// is most of the cost of decoding a payload. A string kept from the result
-// therefore keeps that copy alive.
+// The strings it decodes share one copy of the input, made on first use:
+// one allocation rather than one per field, which is most of the cost of
+// decoding a payload. A string kept from the result therefore keeps that
+// copy alive. Raw values are copied into a buffer of their own, grown as
+// needed, which they share.
 type Decoder struct {
 	data  []byte
 	i     int
 	depth int // containers open around the value at i
 	err   error
-	str   string // data as a string, once a plain string was decoded
-	copy  []byte // a copy of data, once a raw value was decoded
+	base  int    // where the value decoded starts in data
+	str   string // data[base:] as a string, once a plain string was decoded
+	raws  []byte // where Raw copies values; full at its capacity
+
+	// The name of the member Object is at: data[keyLo:keyHi] when plain
+	// (no escape, valid UTF-8), else keyLo < 0.
+	keyLo, keyHi int
 }
 
 // New returns a Decoder reading data.
@@ -47,6 +53,18 @@ func New(data []byte) Decoder {
 	d.space()
 	return d
 }
+
+// NewAt returns a Decoder reading the value that starts at data[i] (not
+// at whitespace), nested in depth arrays and objects of data, as
+// jsonscan.Value scans it: the decoding of a value inside a document
+// already being parsed. Pos then tells where the value ended; the
+// Decoder's strings copy no byte of data before i.
+func NewAt(data []byte, i, depth int) Decoder {
+	return Decoder{data: data, i: i, depth: depth, base: i}
+}
+
+// Pos returns the index in the input after what has been decoded.
+func (d *Decoder) Pos() int { return d.i }
 
 // Err returns the first error, or nil.
 func (d *Decoder) Err() error { return d.err }
@@ -208,9 +226,14 @@ func (d *Decoder) name() []byte {
 		d.fail(jsonscan.ErrName.Error())
 		return nil
 	}
-	name, ok := d.stringBytes()
+	start := d.i
+	name, plain, ok := d.stringBytes()
 	if !ok {
 		return nil
+	}
+	d.keyLo, d.keyHi = -1, 0
+	if plain {
+		d.keyLo, d.keyHi = start+1, d.i-1
 	}
 	d.space()
 	if d.i >= len(d.data) || d.data[d.i] != ':' {
@@ -223,25 +246,50 @@ func (d *Decoder) name() []byte {
 }
 
 // stringBytes reads the string at i. Without escapes, and if it is valid
-// UTF-8, the result aliases the input; otherwise encoding/json decodes it,
-// so that escapes and invalid UTF-8 turn out as they do there.
-func (d *Decoder) stringBytes() ([]byte, bool) {
+// UTF-8 (plain), the result aliases the input; otherwise encoding/json
+// decodes it, so that escapes and invalid UTF-8 turn out as they do there.
+func (d *Decoder) stringBytes() (b []byte, plain, ok bool) {
 	start := d.i
-	end, plain, err := jsonscan.String(d.data, d.i)
+	end, flags, err := jsonscan.StringFlags(d.data, d.i)
 	d.i = end
 	if err != nil {
 		d.fail(err.Error())
-		return nil, false
+		return nil, false, false
 	}
-	if raw := d.data[start+1 : end-1]; plain && utf8.Valid(raw) {
-		return raw, true
+	if raw := d.data[start+1 : end-1]; isPlain(flags, raw) {
+		return raw, true, true
 	}
 	var s string
 	if err := json.Unmarshal(d.data[start:end], &s); err != nil {
 		d.fail("invalid string")
-		return nil, false
+		return nil, false, false
 	}
-	return []byte(s), true
+	return []byte(s), false, true
+}
+
+// isPlain reports whether raw, the bytes of a string scanned with flags,
+// are its value: no escape, and valid UTF-8.
+func isPlain(flags int, raw []byte) bool {
+	return flags&jsonscan.Plain != 0 && (flags&jsonscan.ASCII != 0 || utf8.Valid(raw))
+}
+
+// substr returns data[lo:hi] as a string that shares the Decoder's one copy
+// of its input.
+func (d *Decoder) substr(lo, hi int) string {
+	if d.str == "" {
+		d.str = string(d.data[d.base:])
+	}
+	return d.str[lo-d.base : hi-d.base]
+}
+
+// Key returns name, the name Object passed to its function, as a string:
+// one that shares the Decoder's copy of its input when it can. Call it
+// before decoding the member's value.
+func (d *Decoder) Key(name []byte) string {
+	if d.keyLo >= 0 && d.keyHi-d.keyLo == len(name) {
+		return d.substr(d.keyLo, d.keyHi)
+	}
+	return string(name)
 }
 
 // Match returns the name in names that key matches: exactly, or else
@@ -266,21 +314,18 @@ func String[S ~string](d *Decoder, dst *S) {
 	switch d.peek() {
 	case '"':
 		start := d.i
-		end, plain, err := jsonscan.String(d.data, d.i)
+		end, flags, err := jsonscan.StringFlags(d.data, d.i)
 		if err != nil {
 			d.i = end
 			d.fail(err.Error())
 			return
 		}
-		if raw := d.data[start+1 : end-1]; plain && utf8.Valid(raw) {
-			if d.str == "" {
-				d.str = string(d.data)
-			}
+		if isPlain(flags, d.data[start+1:end-1]) {
 			d.i = end
-			*dst = S(d.str[start+1 : end-1])
+			*dst = S(d.substr(start+1, end-1))
 			return
 		}
-		if b, ok := d.stringBytes(); ok {
+		if b, _, ok := d.stringBytes(); ok {
 			*dst = S(b)
 		}
 	case 'n':
@@ -361,11 +406,19 @@ func Time(d *Decoder, dst *time.Time) {
 // Raw copies the next value, whatever it is, into dst as
 // json.RawMessage's UnmarshalJSON does (null included).
 func Raw(d *Decoder, dst *json.RawMessage) {
-	start := d.i
-	if d.raw(); d.err == nil {
-		if d.copy == nil {
-			d.copy = bytes.Clone(d.data)
-		}
-		*dst = d.copy[start:d.i:d.i]
+	v := d.raw()
+	if d.err != nil {
+		return
 	}
+	if cap(d.raws)-len(d.raws) < len(v) {
+		// The raw values of a payload are few and small (a diff's before
+		// and after): start small, double as needed.
+		d.raws = make([]byte, 0, max(2*cap(d.raws), len(v), minRaws))
+	}
+	lo := len(d.raws)
+	d.raws = append(d.raws, v...)
+	*dst = d.raws[lo:len(d.raws):len(d.raws)]
 }
+
+// minRaws is the size of the first buffer of raw values.
+const minRaws = 128

@@ -1,6 +1,8 @@
 package jsondec
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -70,4 +72,158 @@ func TestDecoderReadsObjects(t *testing.T) {
 		require.Equal(t, tt.a, a, tt.data)
 		require.Equal(t, tt.b, b, tt.data)
 	}
+}
+
+// TestNewAt decodes a value in the middle of a document: the decoder
+// starts at the value, stops after it (Pos), counts the containers around
+// it against MaxDepth as jsonscan.Value does, and its strings hold no byte
+// of the document before the value.
+func TestNewAt(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		doc      string
+		at       int
+		depth    int
+		a, b     string
+		end      int  // -1: an error
+		copyFrom bool // strings were decoded: their copy must hold nothing before at
+	}{
+		{"inner object", `{"x":1,"data":{"a":"1","b":"2"},"y":2}`, 14, 1, "1", "2", 31, true},
+		{"object at the end", `{"data":{"a":"only"}}`, 8, 1, "only", "", 20, true},
+		{"escapes", `[{"a":"\u00e9","b":"x"}]`, 1, 1, "é", "x", 23, true},
+		{"not JSON", `{"data":{"a":"1",}}`, 8, 1, "1", "", -1, false},
+		// The envelope, data and its arrays: MaxDepth containers in all at
+		// the limit, one more over it.
+		{"depth over the limit", `{"data":{"c":` + strings.Repeat("[", jsonscan.MaxDepth-1) + strings.Repeat("]", jsonscan.MaxDepth-1) + `}}`, 8, 1, "", "", -1, false},
+		{"depth at the limit", `{"data":{"c":` + strings.Repeat("[", jsonscan.MaxDepth-2) + strings.Repeat("]", jsonscan.MaxDepth-2) + `}}`, 8, 1, "", "", len(`{"data":{"c":`) + 2*(jsonscan.MaxDepth-2) + 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := []byte(tt.doc)
+			d := NewAt(doc, tt.at, tt.depth)
+			var a, b string
+			d.Object(func(name []byte) {
+				switch Match(name, []string{"a", "b"}) {
+				case "a":
+					String(&d, &a)
+				case "b":
+					String(&d, &b)
+				default:
+					d.Skip()
+				}
+			})
+			end, verr := jsonscan.Value(doc, tt.at, tt.depth)
+			if tt.end < 0 {
+				require.Error(t, d.Err())
+				require.Error(t, verr, "jsonscan.Value agrees")
+				return
+			}
+			require.NoError(t, d.Err())
+			require.NoError(t, verr)
+			require.Equal(t, tt.end, d.Pos())
+			require.Equal(t, end, d.Pos(), "jsonscan.Value agrees")
+			require.Equal(t, tt.a, a)
+			require.Equal(t, tt.b, b)
+			if tt.copyFrom {
+				require.Equal(t, tt.doc[tt.at:], d.str, "the copy starts at the value")
+			}
+		})
+	}
+}
+
+func TestKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		data string
+		keys []string
+	}{
+		{`{"a":1,"long key with spaces":2}`, []string{"a", "long key with spaces"}},
+		{`{"t\u0061b\t":1,"é":2,"":3}`, []string{"tab\t", "é", ""}},
+		{"{\"bad \xff utf-8\":1}", []string{"bad \ufffd utf-8"}},
+		{`{"outer":{"inner":1},"next":2}`, []string{"outer", "next"}},
+	}
+	for _, tt := range tests {
+		d := New([]byte(tt.data))
+		var keys []string
+		d.Object(func(name []byte) {
+			keys = append(keys, d.Key(name))
+			d.Skip()
+		})
+		require.NoError(t, d.End(), tt.data)
+		require.Equal(t, tt.keys, keys, tt.data)
+	}
+}
+
+// TestRaw: raw values are copies, each capped at its length so that
+// appending to one leaves the next alone, however many there are.
+func TestRaw(t *testing.T) {
+	t.Parallel()
+	var want []string
+	var data strings.Builder
+	data.WriteString("[")
+	for i := range 40 {
+		if i > 0 {
+			data.WriteString(",")
+		}
+		v := fmt.Sprintf(`{"n":%d,"s":"%s"}`, i, strings.Repeat("x", i*3))
+		want = append(want, v)
+		data.WriteString(v)
+	}
+	data.WriteString(`,null]`)
+	want = append(want, "null")
+	input := []byte(data.String())
+	d := New(input)
+	var got []json.RawMessage
+	require.Equal(t, byte('['), d.Peek())
+	// Decode the array's elements by hand, as Raw values.
+	d.i++
+	for {
+		var r json.RawMessage
+		Raw(&d, &r)
+		got = append(got, r)
+		d.space()
+		if d.data[d.i] == ']' {
+			d.i++
+			break
+		}
+		d.i++ // ','
+		d.space()
+	}
+	require.NoError(t, d.End())
+	require.Len(t, got, len(want))
+	for i := range got {
+		require.Equal(t, want[i], string(got[i]))
+		require.Equal(t, len(got[i]), cap(got[i]))
+	}
+	got[0] = append(got[0], "clobber"...)
+	require.Equal(t, want[1], string(got[1]))
+	clear(input)
+	require.Equal(t, want[2], string(got[2]), "a copy, not the input")
+}
+
+type registered struct{ A string }
+
+func TestRegistry(t *testing.T) {
+	t.Parallel()
+	require.Nil(t, Lookup[struct{ unregistered int }]())
+	Register(func(b []byte, i, depth int, v *registered) (int, error) {
+		d := NewAt(b, i, depth)
+		d.Object(func(name []byte) {
+			if Match(name, []string{"a"}) == "a" {
+				String(&d, &v.A)
+				return
+			}
+			d.Skip()
+		})
+		return d.Pos(), d.Err()
+	})
+	decode := Lookup[registered]()
+	require.NotNil(t, decode)
+	var v registered
+	doc := []byte(`[{"A":"x"},1]`)
+	end, err := decode(doc, 1, 1, &v)
+	require.NoError(t, err)
+	require.Equal(t, 10, end)
+	require.Equal(t, "x", v.A)
 }
