@@ -132,9 +132,15 @@ type Receiver struct {
 	eventHeader string
 	sigHeader   string
 	prevHeader  string
-	log         *slog.Logger
-	idem        *Idempotency // nil without ReceiverConfig.Dedupe
-	obs         ReceiverObserver
+	// The header names above in canonical form, the keys of an
+	// http.Header: looking them up directly spares canonicalizing the
+	// names on every request, which is all Header.Get adds.
+	eventKey string
+	sigKey   string
+	prevKey  string
+	log      *slog.Logger
+	idem     *Idempotency // nil without ReceiverConfig.Dedupe
+	obs      ReceiverObserver
 }
 
 // NewReceiver returns a Receiver for cfg. It returns an error wrapping
@@ -163,6 +169,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		log:         cfg.Logger,
 		obs:         cfg.Observer,
 	}
+	rv.eventKey = http.CanonicalHeaderKey(rv.eventHeader)
+	rv.sigKey = http.CanonicalHeaderKey(rv.sigHeader)
+	rv.prevKey = http.CanonicalHeaderKey(rv.prevHeader)
 	if rv.scheme == "" {
 		rv.scheme = SchemeOnplana
 	}
@@ -371,7 +380,7 @@ func (rv *Receiver) middleware(next http.Handler, router *Router) http.Handler {
 			rv.reject(w, r, http.StatusBadRequest, RejectMalformed, "webhook: body is not a valid event envelope", err)
 			return
 		}
-		if typ := r.Header.Get(rv.eventHeader); typ != "" && typ != string(e.Type) {
+		if typ := headerValue(r.Header, rv.eventKey); typ != "" && typ != string(e.Type) {
 			rv.reject(w, r, http.StatusBadRequest, RejectEventMismatch, "webhook: event header does not match the envelope", nil)
 			return
 		}
@@ -403,10 +412,18 @@ func (rv *Receiver) signaturePresent(h http.Header) error {
 		}
 		return nil
 	}
-	if strings.TrimSpace(h.Get(rv.sigHeader)) == "" && strings.TrimSpace(h.Get(rv.prevHeader)) == "" {
+	if strings.TrimSpace(headerValue(h, rv.sigKey)) == "" && strings.TrimSpace(headerValue(h, rv.prevKey)) == "" {
 		return ErrMissingSignature
 	}
 	return nil
+}
+
+// headerValue is h.Get for a key already in canonical form.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // verify checks the signature headers of the scheme over the body held in
@@ -416,7 +433,7 @@ func (rv *Receiver) verify(h http.Header, parts [][]byte) error {
 	if rv.scheme == SchemeStandard {
 		return rv.standard.verifyHeader(parts, h)
 	}
-	return rv.onplana.verifyHeader(parts, h, rv.sigHeader, rv.prevHeader)
+	return rv.onplana.verifyHeaderKeys(parts, h, rv.sigHeader, rv.sigKey, rv.prevHeader, rv.prevKey)
 }
 
 // readBody reads the whole body, at most rv.maxBody bytes, appends the
@@ -428,7 +445,6 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]b
 	if r.Body == nil || r.Body == http.NoBody {
 		return parts, nil
 	}
-	body := http.MaxBytesReader(w, r.Body, rv.maxBody)
 	if ctx := r.Context(); ctx.Done() != nil { // a context that never ends needs no watch
 		stop := context.AfterFunc(ctx, func() {
 			// Not supported by every ResponseWriter; best effort.
@@ -443,11 +459,24 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]b
 	// header said, goes into chunks taken as its bytes arrive: the header is
 	// not authenticated, so it sizes no more than a chunk, and a large body
 	// is never copied from one growing buffer into the next.
-	if r.ContentLength > 0 && r.ContentLength+1 < bodyChunkSize {
+	//
+	// The cap is enforced by http.MaxBytesReader, which also has the server
+	// close the connection after a body over it. A buffer sized from
+	// Content-Length, under the cap with its spare byte, cannot take the
+	// body over it: the reader is only needed past that buffer.
+	var body io.Reader
+	read := int64(0) // before body
+	if r.ContentLength > 0 && r.ContentLength+1 < bodyChunkSize && r.ContentLength < rv.maxBody {
 		parts = append(parts, make([]byte, 0, r.ContentLength+1))
+		body, read = r.Body, r.ContentLength+1
+	} else {
+		body = http.MaxBytesReader(w, r.Body, rv.maxBody)
 	}
 	for {
 		if len(parts) == 0 || len(parts[len(parts)-1]) == cap(parts[len(parts)-1]) {
+			if read > 0 { // past the buffer sized from Content-Length
+				body, read = http.MaxBytesReader(w, r.Body, rv.maxBody-read), 0
+			}
 			parts = append(parts, bodyChunks.Get().(*[bodyChunkSize]byte)[:0])
 		}
 		last := parts[len(parts)-1]
