@@ -312,3 +312,99 @@ func post(t *testing.T, url string, req *http.Request) int {
 	defer resp.Body.Close()
 	return resp.StatusCode
 }
+
+// sequenceHandler answers the events of a test from their task titles:
+// "fail" an error, "permanent" a permanent one, "panic" a panic, "abort"
+// a panic with http.ErrAbortHandler; it records the context's event.
+func sequenceHandler(calls *atomic.Int32, sawEvent *atomic.Int32) webhook.EventHandler {
+	r := webhook.NewRouter()
+	webhook.Handle(r, webhook.EventTaskUpdated, func(ctx context.Context, e *webhook.Event, data *taskData) error {
+		calls.Add(1)
+		if got, ok := webhook.EventFromContext(ctx); ok && got == e {
+			sawEvent.Add(1)
+		}
+		switch data.Task.Title {
+		case "fail":
+			return errors.New("downstream unavailable")
+		case "permanent":
+			return webhook.Permanent(errors.New("project deleted here"))
+		case "panic":
+			panic("handler bug")
+		case "abort":
+			panic(http.ErrAbortHandler)
+		}
+		return nil
+	})
+	return r
+}
+
+// TestNewHandlerMatchesTheNestedLayers: NewHandler without an observer
+// runs its layers without the http.Handler between them; it answers every
+// step of a delivery's life as the layers nested by hand do, status, body
+// and handler runs alike.
+func TestNewHandlerMatchesTheNestedLayers(t *testing.T) {
+	t.Parallel()
+	steps := []struct{ id, title string }{
+		{"dlv_a", "ok"}, {"dlv_a", "ok"},
+		{"dlv_b", "fail"}, {"dlv_b", "fail"}, {"dlv_b", "ok"}, {"dlv_b", "ok"},
+		{"dlv_c", "permanent"}, {"dlv_c", "ok"},
+		{"dlv_d", "panic"}, {"dlv_d", "ok"}, {"dlv_d", "ok"},
+		{"dlv_e", "abort"}, {"dlv_e", "ok"}, {"dlv_e", "ok"},
+	}
+	type answer struct {
+		status  int
+		body    string
+		aborted bool
+	}
+	run := func(h http.Handler) []answer {
+		var out []answer
+		for _, s := range steps {
+			rec := httptest.NewRecorder()
+			aborted := func() (aborted bool) {
+				defer func() {
+					if p := recover(); p != nil {
+						require.Equal(t, http.ErrAbortHandler, p)
+						aborted = true
+					}
+				}()
+				h.ServeHTTP(rec, signedRequest(t, webhook.SchemeOnplana, delivery(s.id, s.title)))
+				return false
+			}()
+			out = append(out, answer{rec.Code, rec.Body.String(), aborted})
+		}
+		return out
+	}
+	for _, dedupe := range []bool{true, false} {
+		cfg := func() webhook.ReceiverConfig {
+			cfg := webhook.ReceiverConfig{Secrets: []webhook.Secret{receiverSecret}, Logger: discard}
+			if dedupe {
+				cfg.Dedupe = webhook.NewMemoryDedupeStore(0)
+			}
+			return cfg
+		}
+		var fusedCalls, fusedSaw, nestedCalls, nestedSaw atomic.Int32
+		fused, err := webhook.NewHandler(cfg(), sequenceHandler(&fusedCalls, &fusedSaw))
+		require.NoError(t, err)
+		c := cfg()
+		rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: c.Secrets, Logger: discard})
+		require.NoError(t, err)
+		nestedHandler := sequenceHandler(&nestedCalls, &nestedSaw)
+		inner := rv.ServeEvents(nestedHandler)
+		if dedupe {
+			idem, err := webhook.NewIdempotency(c.Dedupe, &webhook.IdempotencyConfig{Logger: discard})
+			require.NoError(t, err)
+			inner = idem.Middleware(inner)
+		}
+		nested := rv.Middleware(inner)
+
+		want := run(nested)
+		require.Equal(t, want, run(fused), "dedupe %v", dedupe)
+		require.Equal(t, nestedCalls.Load(), fusedCalls.Load(), "dedupe %v", dedupe)
+		require.Equal(t, fusedCalls.Load(), fusedSaw.Load(), "the handler's context carries the event")
+		if dedupe {
+			require.Equal(t, http.StatusOK, want[1].status, "a retry of a success is not run")
+			require.Equal(t, http.StatusNoContent, want[4].status, "a retry after a failure runs")
+			require.Equal(t, http.StatusNoContent, want[12].status, "a retry after an abort runs")
+		}
+	}
+}

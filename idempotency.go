@@ -188,50 +188,16 @@ func (d *Idempotency) Middleware(next http.Handler) http.Handler {
 			http.Error(w, "webhook: receiver misconfigured", http.StatusInternalServerError)
 			return
 		}
-		key := rec.event.DeliveryID
-		owner := newClaimOwner()
-		res, err := d.store.Claim(ctx, key, owner, d.lease)
-		if err != nil {
-			d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe claim failed",
-				slog.String("delivery_id", key), slog.String("error", err.Error()))
-			if rec.obs != nil {
-				rec.obs.RequestRejected(r, http.StatusServiceUnavailable, RejectDedupeUnavailable)
-			}
-			w.Header().Set("Retry-After", d.retryAfter)
-			http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
+		owner, ok := d.claim(ctx, w, r, rec)
+		if !ok {
 			return
 		}
-		if rec.obs != nil && (res == ClaimDone || res == ClaimInFlight) {
-			rec.obs.DuplicateDelivery(r, rec.event, res)
-		}
-		switch res {
-		case ClaimDone:
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write([]byte("webhook: delivery already processed\n"))
-			return
-		case ClaimInFlight:
-			w.Header().Set("Retry-After", d.retryAfter)
-			http.Error(w, "webhook: delivery is being processed", http.StatusConflict)
-			return
-		case ClaimAcquired:
-		default:
-			d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe store returned an invalid claim result",
-				slog.String("delivery_id", key), slog.Int("result", int(res)))
-			if rec.obs != nil {
-				rec.obs.RequestRejected(r, http.StatusServiceUnavailable, RejectDedupeUnavailable)
-			}
-			w.Header().Set("Retry-After", d.retryAfter)
-			http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
-			return
-		}
-
 		// The claim and the writer that records the status share one
 		// allocation. The claim travels to an AsyncHandler behind in rec,
 		// which the request already carries, rather than in a context of
 		// its own, which would cost a copy of the request.
 		run := &dedupeRun{
-			claim: dedupeClaim{idem: d, key: key, owner: owner},
+			claim: dedupeClaim{idem: d, key: rec.event.DeliveryID, owner: owner},
 			sw:    dedupeStatusWriter{ResponseWriter: w},
 		}
 		c, sw := &run.claim, &run.sw
@@ -250,6 +216,74 @@ func (d *Idempotency) Middleware(next http.Handler) http.Handler {
 			c.finish(ctx, sw.status() >= 200 && sw.status() < 300)
 		}
 	})
+}
+
+// serveEvent is Middleware(rv.ServeEvents(h)) for a request that
+// Receiver.Middleware verified, whose context ctx carries rec: the
+// composition NewHandler makes when nothing between the layers needs an
+// http.Handler (no AsyncHandler, no ReceiverObserver). Knowing the status
+// that serveEvents answers, it needs neither a writer recording it nor a
+// request carrying the claim.
+func (d *Idempotency) serveEvent(ctx context.Context, w http.ResponseWriter, r *http.Request, rec *received, logger *slog.Logger, h EventHandler) {
+	owner, ok := d.claim(ctx, w, r, rec)
+	if !ok {
+		return
+	}
+	c := dedupeClaim{idem: d, key: rec.event.DeliveryID, owner: owner}
+	finished := false
+	defer func() {
+		if !finished {
+			c.finish(ctx, false) // h panicked with http.ErrAbortHandler: let the retry run
+		}
+	}()
+	status := serveEvents(ctx, w, rec, logger, h)
+	finished = true
+	c.finish(ctx, status >= 200 && status < 300)
+}
+
+// claim claims the delivery of rec for the request r (whose context is
+// ctx) and reports whether it acquired it, with the owner token it drew.
+// Otherwise it has answered the request: 200 for a delivery already
+// processed, 409 for one being processed, 503 when the store failed.
+func (d *Idempotency) claim(ctx context.Context, w http.ResponseWriter, r *http.Request, rec *received) (owner string, ok bool) {
+	key := rec.event.DeliveryID
+	owner = newClaimOwner()
+	res, err := d.store.Claim(ctx, key, owner, d.lease)
+	if err != nil {
+		d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe claim failed",
+			slog.String("delivery_id", key), slog.String("error", err.Error()))
+		if rec.obs != nil {
+			rec.obs.RequestRejected(r, http.StatusServiceUnavailable, RejectDedupeUnavailable)
+		}
+		w.Header().Set("Retry-After", d.retryAfter)
+		http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
+		return "", false
+	}
+	if rec.obs != nil && (res == ClaimDone || res == ClaimInFlight) {
+		rec.obs.DuplicateDelivery(r, rec.event, res)
+	}
+	switch res {
+	case ClaimDone:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("webhook: delivery already processed\n"))
+		return "", false
+	case ClaimInFlight:
+		w.Header().Set("Retry-After", d.retryAfter)
+		http.Error(w, "webhook: delivery is being processed", http.StatusConflict)
+		return "", false
+	case ClaimAcquired:
+		return owner, true
+	default:
+		d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe store returned an invalid claim result",
+			slog.String("delivery_id", key), slog.Int("result", int(res)))
+		if rec.obs != nil {
+			rec.obs.RequestRejected(r, http.StatusServiceUnavailable, RejectDedupeUnavailable)
+		}
+		w.Header().Set("Retry-After", d.retryAfter)
+		http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
+		return "", false
+	}
 }
 
 // claimOwnerPrefix starts every owner token of this process: 128 random

@@ -316,14 +316,42 @@ func receivedFrom(ctx context.Context) *received {
 // envelope relayed by another Standard Webhooks sender is not refused for
 // using its own message ids.
 func (rv *Receiver) Middleware(next http.Handler) http.Handler {
-	return rv.middleware(next, nil)
+	return rv.pipeline(next, nil, nil)
 }
 
-// middleware is Middleware, for a next that ends in router when it is
-// not nil: the data of an event that router's handler decodes into its
+// serveVerified serves a request that the Middleware verified, whose
+// context is ctx, in place of an http.Handler called with a request
+// carrying ctx. r is the request as the Middleware got it.
+type serveVerified func(ctx context.Context, w http.ResponseWriter, r *http.Request, rec *received)
+
+// eventPipeline returns the rest of Handler(h), the layers behind the
+// Middleware, as a serveVerified when it can be one: with no
+// ReceiverObserver, which is told about requests and so must get the one
+// carrying the event, it runs Idempotency (if any) and ServeEvents in
+// turn without the http.Handler between them, which costs a copy of the
+// request and a writer recording the status. Otherwise it returns nil.
+func (rv *Receiver) eventPipeline(h EventHandler) serveVerified {
+	if rv.obs != nil || h == nil {
+		return nil
+	}
+	logger, idem := rv.log, rv.idem
+	if idem == nil {
+		return func(ctx context.Context, w http.ResponseWriter, _ *http.Request, rec *received) {
+			serveEvents(ctx, w, rec, logger, h)
+		}
+	}
+	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, rec *received) {
+		idem.serveEvent(ctx, w, r, rec, logger, h)
+	}
+}
+
+// pipeline is Middleware(next) for a next that ends in router, when router
+// is not nil: the data of an event that router's handler decodes into its
 // type is then decoded while the envelope is parsed, in the pass that
-// validates it, rather than in a pass of its own after.
-func (rv *Receiver) middleware(next http.Handler, router *Router) http.Handler {
+// validates it, rather than in a pass of its own after. When direct is not
+// nil, it serves a verified request in place of next, which may then be
+// nil.
+func (rv *Receiver) pipeline(next http.Handler, router *Router, direct serveVerified) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -390,11 +418,15 @@ func (rv *Receiver) middleware(next http.Handler, router *Router) http.Handler {
 		}
 		rr := &receivedRequest{rec: received{event: e, body: body, obs: rv.obs}}
 		rr.ctx = receivedContext{Context: r.Context(), rec: &rr.rec}
-		rr.body.Reset(body)
 		if pre != nil {
 			rr.pre.v = pre
 			rr.rec.predecoded.Store(&rr.pre)
 		}
+		if direct != nil {
+			direct(&rr.ctx, w, r, &rr.rec)
+			return
+		}
+		rr.body.Reset(body)
 		r = r.WithContext(&rr.ctx)
 		r.Body = &rr.body
 		r.ContentLength = int64(len(body))
@@ -556,7 +588,7 @@ func (rv *Receiver) Handler(h EventHandler) http.Handler {
 		inner = rv.idem.Middleware(inner)
 	}
 	router, _ := h.(*Router)
-	return rv.middleware(inner, router)
+	return rv.pipeline(inner, router, rv.eventPipeline(h))
 }
 
 // ServeEvents returns the inner part of Handler: an http.Handler that calls
@@ -586,19 +618,26 @@ func (rv *Receiver) ServeEvents(h EventHandler) http.Handler {
 			http.Error(w, "webhook: receiver misconfigured", http.StatusInternalServerError)
 			return
 		}
-		if err := handle(r.Context(), h, rec, true); err != nil {
-			logEventError(r.Context(), logger, rec.event, err)
-			if isPermanent(err) {
-				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-				w.WriteHeader(http.StatusOK)
-				_, _ = w.Write([]byte(permanentAnswer))
-				return
-			}
-			http.Error(w, "webhook: event handler failed", http.StatusInternalServerError)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		serveEvents(r.Context(), w, rec, logger, h)
 	})
+}
+
+// serveEvents runs h for rec's event and answers as ServeEvents does, and
+// returns the status it answered.
+func serveEvents(ctx context.Context, w http.ResponseWriter, rec *received, logger *slog.Logger, h EventHandler) int {
+	if err := handle(ctx, h, rec, true); err != nil {
+		logEventError(ctx, logger, rec.event, err)
+		if isPermanent(err) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(permanentAnswer))
+			return http.StatusOK
+		}
+		http.Error(w, "webhook: event handler failed", http.StatusInternalServerError)
+		return http.StatusInternalServerError
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent
 }
 
 // PanicError is what an EventHandler's panic becomes. Receiver.ServeEvents
