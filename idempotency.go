@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -293,13 +294,60 @@ var claimOwnerPrefix = rand.Text() + "-"
 // claimOwners numbers the claims of this process.
 var claimOwners atomic.Uint64
 
+// Owner tokens are claimOwnerPrefix and the claim's number in
+// ownerDigits base-32 digits, all of one width, so that ownerBatch
+// tokens, made ownerBatchSize at a time, can share one string: one
+// allocation for that many claims instead of one each.
+const (
+	ownerDigits    = 13 // 64 bits
+	ownerBatchSize = 64
+)
+
+// ownerBatch holds the tokens of the claims first to first+ownerBatchSize-1.
+type ownerBatch struct {
+	first  uint64
+	tokens string
+}
+
+// ownerBatches is the batch of the latest claims.
+var ownerBatches atomic.Pointer[ownerBatch]
+
 // newClaimOwner returns an owner token unique to one claim: the process's
 // random prefix and the claim's number. A token only has to be unique, not
-// secret or unpredictable, so drawing random bits per request is not needed.
+// secret or unpredictable, so drawing random bits per request is not
+// needed.
 func newClaimOwner() string {
-	var buf [64]byte
-	b := append(buf[:0], claimOwnerPrefix...)
-	return string(strconv.AppendUint(b, claimOwners.Add(1), 36))
+	n := claimOwners.Add(1) - 1
+	first := n &^ (ownerBatchSize - 1)
+	b := ownerBatches.Load()
+	if b == nil || b.first != first {
+		// A batch's tokens follow from its first number, so goroutines
+		// racing here make equal batches, and one that finds a newer batch
+		// stored makes its own again: a token is never handed out twice,
+		// since its number is not.
+		b = newOwnerBatch(first)
+		ownerBatches.Store(b)
+	}
+	width := len(claimOwnerPrefix) + ownerDigits
+	i := int(n-first) * width
+	return b.tokens[i : i+width]
+}
+
+// newOwnerBatch returns the batch of tokens that starts at claim number
+// first.
+func newOwnerBatch(first uint64) *ownerBatch {
+	const digits = "0123456789abcdefghijklmnopqrstuv"
+	var all strings.Builder
+	all.Grow(ownerBatchSize * (len(claimOwnerPrefix) + ownerDigits))
+	for k := range uint64(ownerBatchSize) {
+		all.WriteString(claimOwnerPrefix)
+		var num [ownerDigits]byte
+		for i, v := len(num)-1, first+k; i >= 0; i, v = i-1, v>>5 {
+			num[i] = digits[v&31]
+		}
+		all.Write(num[:])
+	}
+	return &ownerBatch{first: first, tokens: all.String()}
 }
 
 // dedupeRun holds what Idempotency.Middleware allocates per claim.
