@@ -151,11 +151,17 @@ func (d *Decoder) Skip() {
 
 // raw moves past the next value, validating it, and returns its bytes.
 func (d *Decoder) raw() []byte {
-	if d.peek() == 0 {
+	var end int
+	var err error
+	switch d.peek() {
+	case 0:
 		return nil
+	case '"': // the common case, a string, without Value's bookkeeping
+		end, _, err = jsonscan.StringFlags(d.data, d.i)
+	default:
+		end, err = jsonscan.Value(d.data, d.i, d.depth)
 	}
 	start := d.i
-	end, err := jsonscan.Value(d.data, d.i, d.depth)
 	if err != nil {
 		d.i = end
 		d.fail(err.Error())

@@ -187,8 +187,19 @@ func StringFlags(data []byte, i int) (end int, flags int, err error) {
 	for i++; ; {
 		// Skip eight plain bytes at a time while no byte of the word needs
 		// attention; the lowest flagged byte of the first word that does is
-		// the one (see attention), so jump to it.
-		for len(data)-i >= 8 {
+		// the one (see attention), so jump to it. Fewer than eight bytes
+		// from the end, go byte by byte.
+		for {
+			if len(data)-i < 8 {
+				for i < len(data) && plainByte[data[i]] {
+					seen |= uint64(data[i])
+					i++
+				}
+				if i == len(data) {
+					return i, 0, ErrUnterminated
+				}
+				break
+			}
 			w := binary.LittleEndian.Uint64(data[i:])
 			if m := attention(w); m != 0 {
 				n := bits.TrailingZeros64(m) / 8
@@ -198,13 +209,6 @@ func StringFlags(data []byte, i int) (end int, flags int, err error) {
 			}
 			seen |= w
 			i += 8
-		}
-		for i < len(data) && plainByte[data[i]] {
-			seen |= uint64(data[i])
-			i++
-		}
-		if i == len(data) {
-			return i, 0, ErrUnterminated
 		}
 		switch c := data[i]; {
 		case c == '"':
