@@ -178,6 +178,131 @@ func (d *Decoder) raw() []byte {
 // object: null is not, and leaves the caller's value unchanged; any other
 // value is an error.
 func (d *Decoder) Object(field func(name []byte)) bool {
+	if !d.open() {
+		return false
+	}
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		d.depth--
+		return true
+	}
+	for d.err == nil {
+		name := d.name()
+		if d.err != nil {
+			break
+		}
+		field(name)
+		if d.err != nil {
+			break
+		}
+		if d.close() {
+			return true
+		}
+	}
+	return false
+}
+
+// Fields are the JSON names of the fields of a struct type, in the order
+// its encoder writes them, for ObjectOf.
+type Fields struct {
+	names  []string
+	quoted []string // each name between quotes, as it appears unescaped
+}
+
+// NewFields returns the Fields of names.
+func NewFields(names ...string) *Fields {
+	f := &Fields{names: names, quoted: make([]string, len(names))}
+	for i, n := range names {
+		f.quoted[i] = `"` + n + `"`
+	}
+	return f
+}
+
+// Names returns the names, in order.
+func (f *Fields) Names() []string { return f.names }
+
+// index returns the index of the name that key matches, as Match does,
+// or -1.
+func (f *Fields) index(key []byte) int {
+	for i, n := range f.names {
+		if string(key) == n {
+			return i
+		}
+	}
+	for i, n := range f.names {
+		if bytes.EqualFold(key, []byte(n)) {
+			return i
+		}
+	}
+	return -1
+}
+
+// ObjectOf is Object for an object decoded into a struct whose fields are
+// f: it calls field with the index in f of the name that a member's name
+// matches (exactly, or else case-insensitively, as Match), or -1 when it
+// matches none. field must decode or skip the member's value.
+//
+// An encoder writes a struct's fields in order, so ObjectOf first checks
+// whether a member is the field after the one before, by comparing the
+// bytes of its name with that field's: the common case then costs no scan
+// of the name and no search.
+func (d *Decoder) ObjectOf(f *Fields, field func(i int)) bool {
+	if !d.open() {
+		return false
+	}
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		d.depth--
+		return true
+	}
+	next := 0 // the field expected next
+	for d.err == nil {
+		i := -1
+		if next < len(f.quoted) && d.member(f.quoted[next]) {
+			i = next
+		} else {
+			name := d.name()
+			if d.err != nil {
+				break
+			}
+			i = f.index(name)
+		}
+		if i >= 0 {
+			next = i + 1
+		}
+		field(i)
+		if d.err != nil {
+			break
+		}
+		if d.close() {
+			return true
+		}
+	}
+	return false
+}
+
+// member reports whether the member at i has the name whose quoted,
+// unescaped form is quoted, and if so moves past its name and colon, and
+// the space after.
+func (d *Decoder) member(quoted string) bool {
+	end := d.i + len(quoted)
+	if end > len(d.data) || string(d.data[d.i:end]) != quoted {
+		return false
+	}
+	j := jsonscan.Space(d.data, end)
+	if j >= len(d.data) || d.data[j] != ':' {
+		return false // name() reports the error
+	}
+	d.keyLo, d.keyHi = d.i+1, end-1
+	d.i = jsonscan.Space(d.data, j+1)
+	return true
+}
+
+// open moves into the object at i, and past the space after its '{'. It
+// reports false when there is no object there: null, which it consumes,
+// leaving the value unchanged; another value, an error; or an error
+// already.
+func (d *Decoder) open() bool {
 	switch d.peek() {
 	case '{':
 	case 'n':
@@ -196,33 +321,25 @@ func (d *Decoder) Object(field func(name []byte)) bool {
 	d.depth++
 	d.i++
 	d.space()
+	return true
+}
+
+// close moves past the ',' after a member, and the space after it, and
+// reports false; or past the '}' that ends the object, and reports true.
+// Anything else is an error.
+func (d *Decoder) close() bool {
+	d.space()
+	if d.i < len(d.data) && d.data[d.i] == ',' {
+		d.i++
+		d.space()
+		return false
+	}
 	if d.i < len(d.data) && d.data[d.i] == '}' {
 		d.i++
 		d.depth--
 		return true
 	}
-	for d.err == nil {
-		name := d.name()
-		if d.err != nil {
-			break
-		}
-		field(name)
-		if d.err != nil {
-			break
-		}
-		d.space()
-		if d.i < len(d.data) && d.data[d.i] == ',' {
-			d.i++
-			d.space()
-			continue
-		}
-		if d.i < len(d.data) && d.data[d.i] == '}' {
-			d.i++
-			d.depth--
-			return true
-		}
-		d.fail(jsonscan.ErrObjectEnd.Error())
-	}
+	d.fail(jsonscan.ErrObjectEnd.Error())
 	return false
 }
 

@@ -227,3 +227,63 @@ func TestRegistry(t *testing.T) {
 	require.Equal(t, 10, end)
 	require.Equal(t, "x", v.A)
 }
+
+// TestObjectOf: members are matched to fields whether or not they come in
+// the fields' order, exactly or else case-insensitively, escaped or not,
+// as Match matches them; a name that merely starts like the field
+// expected next is not taken for it.
+func TestObjectOf(t *testing.T) {
+	t.Parallel()
+	fields := NewFields("id", "name", "tags")
+	tests := []struct {
+		data string
+		want []int // the field of each member, in order
+		err  bool
+	}{
+		{`{"id":1,"name":2,"tags":3}`, []int{0, 1, 2}, false},
+		{`{"tags":1,"id":2,"name":3}`, []int{2, 0, 1}, false},
+		{`{"id":1,"tags":2}`, []int{0, 2}, false},
+		{`{ "id" : 1 , "name"	:2 }`, []int{0, 1}, false},
+		{`{"idx":1,"id":2,"i":3,"name":4}`, []int{-1, 0, -1, 1}, false},
+		{`{"ID":1,"Name":2,"TAGS":3}`, []int{0, 1, 2}, false},
+		{`{"\u0069d":1,"n\u0061me":2}`, []int{0, 1}, false},
+		{`{"id":1,"id":2,"name":3,"name":4}`, []int{0, 0, 1, 1}, false},
+		{`{"other":1,"id":2}`, []int{-1, 0}, false},
+		{`{}`, nil, false},
+		{`null`, nil, false},
+		{`{"id" 1}`, nil, true},
+		{`{"id":1,}`, []int{0}, true},
+		{`{"id":1 "name":2}`, []int{0}, true},
+		{`{"id`, nil, true},
+		{`[]`, nil, true},
+	}
+	for _, tt := range tests {
+		d := New([]byte(tt.data))
+		var got []int
+		d.ObjectOf(fields, func(i int) {
+			got = append(got, i)
+			d.Skip()
+		})
+		if tt.err {
+			require.Error(t, d.End(), tt.data)
+		} else {
+			require.NoError(t, d.End(), tt.data)
+		}
+		require.Equal(t, tt.want, got, tt.data)
+
+		// Object, with Match, sees the same members.
+		d = New([]byte(tt.data))
+		var viaMatch []int
+		d.Object(func(name []byte) {
+			i := -1
+			for j, n := range fields.Names() {
+				if Match(name, fields.Names()) == n {
+					i = j
+				}
+			}
+			viaMatch = append(viaMatch, i)
+			d.Skip()
+		})
+		require.Equal(t, got, viaMatch, tt.data)
+	}
+}
