@@ -26,21 +26,23 @@ import (
 // an error. Every error wraps ErrInvalidEnvelope. ParseEvent never panics,
 // whatever body holds, and its work is linear in len(body).
 func ParseEvent(body []byte) (*Event, error) {
-	e, _, err := parseEvent(body, nil)
-	return e, err
+	e := new(Event)
+	if _, err := parseEvent(body, nil, e); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
-// parseEvent is ParseEvent, which also decodes the data of the event when
-// router is not nil and has a route that decodes it in place (see
-// route.predecode), and the event's type comes before its data: it then
-// returns the decoded value as well, or nil.
-func parseEvent(body []byte, router *Router) (*Event, any, error) {
+// parseEvent is ParseEvent into e, which also decodes the data of the
+// event when router is not nil and has a route that decodes it in place
+// (see route.predecode), and the event's type comes before its data: it
+// then returns the decoded value, or nil. On error, e is partly set.
+func parseEvent(body []byte, router *Router, e *Event) (any, error) {
 	p := envelopeParser{b: body, router: router}
-	e, err := p.parse()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %s", ErrInvalidEnvelope, err.reason())
+	if err := p.parse(e); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidEnvelope, err.reason())
 	}
-	return e, p.predecoded, nil
+	return p.predecoded, nil
 }
 
 // envelopeError describes why a body is not an envelope. It is a value, not
@@ -92,36 +94,51 @@ type plainSpan struct {
 	lo, hi int
 }
 
-func (p *envelopeParser) parse() (*Event, *envelopeError) {
-	var e Event
+func (p *envelopeParser) parse(e *Event) *envelopeError {
 	var spans [5]plainSpan // the string fields of Event.field
 	nspans := 0
 	p.skipSpace()
 	if !p.consume('{') {
-		return nil, p.fail("body is not a JSON object")
+		return p.fail("body is not a JSON object")
 	}
 	var seen int
+	next := 0 // in envelopeOrder, the field expected next
 	p.skipSpace()
 	if !p.consume('}') {
 		for {
 			p.skipSpace()
 			keyStart := p.i
-			if p.i >= len(p.b) || p.b[p.i] != '"' {
-				return nil, p.fail(jsonscan.ErrName.Error())
-			}
-			key, err := p.stringBytes()
-			if err != nil {
-				return nil, err
+			var key []byte
+			if next < len(envelopeOrder) && p.hasPrefix(envelopeOrder[next]) {
+				// The field a sender writes next, without escapes: its
+				// bytes are its name.
+				key = p.b[p.i+1 : p.i+len(envelopeOrder[next])-1]
+				p.i += len(envelopeOrder[next])
+				next++
+			} else {
+				if p.i >= len(p.b) || p.b[p.i] != '"' {
+					return p.fail(jsonscan.ErrName.Error())
+				}
+				var err *envelopeError
+				if key, err = p.stringBytes(); err != nil {
+					return err
+				}
+				for i, name := range envelopeOrder {
+					if string(key) == name[1:len(name)-1] {
+						next = i + 1 // a field left out: expect the one after
+						break
+					}
+				}
 			}
 			p.skipSpace()
 			if !p.consume(':') {
-				return nil, p.fail(jsonscan.ErrColon.Error())
+				return p.fail(jsonscan.ErrColon.Error())
 			}
 			p.skipSpace()
 			bit, dst := e.field(key)
 			if bit != 0 {
 				if seen&bit != 0 {
-					return nil, &envelopeError{msg: "repeated field " + quoteField(string(key)), off: keyStart}
+					return &envelopeError{msg: "repeated field " + quoteField(string(key)), off: keyStart}
 				}
 				seen |= bit
 			}
@@ -129,11 +146,11 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 			case bit == seenData:
 				start := p.i
 				if p.i >= len(p.b) || p.b[p.i] != '{' {
-					return nil, p.fail(`"data" is not an object`)
+					return p.fail(`"data" is not an object`)
 				}
 				if !p.predecode(e.Type) {
 					if err := p.skipValue(); err != nil {
-						return nil, err
+						return err
 					}
 				}
 				e.Data = json.RawMessage(p.b[start:p.i:p.i])
@@ -141,16 +158,16 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 				p.i += len("null") // an organization-level event may say null
 			case bit == seenTimestamp:
 				if err := p.timestamp(&e.Timestamp); err != nil {
-					return nil, err
+					return err
 				}
 			case dst != nil:
 				if p.i >= len(p.b) || p.b[p.i] != '"' {
-					return nil, p.fail(quoteField(string(key)) + " is not a string")
+					return p.fail(quoteField(string(key)) + " is not a string")
 				}
 				start := p.i
 				plain, err := p.skipString()
 				if err != nil {
-					return nil, err
+					return err
 				}
 				raw := p.b[start+1 : p.i-1]
 				switch {
@@ -158,7 +175,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 					// Decoded by encoding/json, whose result (including the
 					// replacement of invalid UTF-8) is then json.Unmarshal's.
 					if json.Unmarshal(p.b[start:p.i], dst) != nil {
-						return nil, &envelopeError{msg: "invalid string", off: start}
+						return &envelopeError{msg: "invalid string", off: start}
 					}
 				case bit == seenEvent && internType(raw, &e.Type):
 				default:
@@ -167,7 +184,7 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 				}
 			default:
 				if err := p.skipValue(); err != nil {
-					return nil, err
+					return err
 				}
 			}
 			p.skipSpace()
@@ -177,30 +194,30 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 			if p.consume('}') {
 				break
 			}
-			return nil, p.fail(jsonscan.ErrObjectEnd.Error())
+			return p.fail(jsonscan.ErrObjectEnd.Error())
 		}
 	}
 	p.skipSpace()
 	if p.i != len(p.b) {
-		return nil, p.fail("data after the JSON object")
+		return p.fail("data after the JSON object")
 	}
 	setSpans(p.b, spans[:nspans])
 	for _, f := range requiredFields {
 		if seen&f.bit == 0 {
-			return nil, &envelopeError{msg: "missing " + quoteField(f.name), off: -1}
+			return &envelopeError{msg: "missing " + quoteField(f.name), off: -1}
 		}
 	}
 	switch {
 	case e.DeliveryID == "":
-		return nil, &envelopeError{msg: `empty "delivery_id"`, off: -1}
+		return &envelopeError{msg: `empty "delivery_id"`, off: -1}
 	case e.ID == "":
-		return nil, &envelopeError{msg: `empty "event_id"`, off: -1}
+		return &envelopeError{msg: `empty "event_id"`, off: -1}
 	case e.Type == "":
-		return nil, &envelopeError{msg: `empty "event"`, off: -1}
+		return &envelopeError{msg: `empty "event"`, off: -1}
 	case e.OrganizationID == "":
-		return nil, &envelopeError{msg: `empty "organization_id"`, off: -1}
+		return &envelopeError{msg: `empty "organization_id"`, off: -1}
 	}
-	return &e, nil
+	return nil
 }
 
 // setSpans sets each span's field to its bytes of b, all copied into one
@@ -242,6 +259,11 @@ func internType(raw []byte, t *EventType) bool {
 	}
 	return ok
 }
+
+// envelopeOrder holds the names of the envelope's fields between quotes,
+// in the order a Dispatcher writes them: the parser compares the bytes of
+// the next name with the one expected before scanning and decoding it.
+var envelopeOrder = [...]string{`"delivery_id"`, `"event_id"`, `"event"`, `"timestamp"`, `"organization_id"`, `"project_id"`, `"data"`}
 
 var requiredFields = []struct {
 	bit  int

@@ -122,6 +122,31 @@ func TestParseEventAccepts(t *testing.T) {
 			},
 		},
 		{
+			name: "project_id left out, fields after it in order",
+			body: `{"delivery_id":"d","event_id":"e","event":"member.invited","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{"x":1},"extra":"z"}`,
+			check: func(t *testing.T, e *webhook.Event) {
+				require.Empty(t, e.ProjectID)
+				require.Equal(t, `{"x":1}`, string(e.Data))
+			},
+		},
+		{
+			name: "names that start like the expected ones",
+			body: `{"delivery_idx":"no","delivery_id":"d","event_id_":"no","event_id":"e","eventx":"no","event":"x","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{}}`,
+			check: func(t *testing.T, e *webhook.Event) {
+				require.Equal(t, "d", e.DeliveryID)
+				require.Equal(t, "e", e.ID)
+				require.Equal(t, webhook.EventType("x"), e.Type)
+			},
+		},
+		{
+			name: "space between an expected name and its colon",
+			body: `{"delivery_id" :"d","event_id"` + "\n" + `:"e","event"	:"x","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{}}`,
+			check: func(t *testing.T, e *webhook.Event) {
+				require.Equal(t, "d", e.DeliveryID)
+				require.Equal(t, "e", e.ID)
+			},
+		},
+		{
 			name:  "unknown event type accepted for forward compatibility",
 			body:  `{"delivery_id":"d","event_id":"e","event":"sprint.started","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{}}`,
 			check: func(t *testing.T, e *webhook.Event) { require.Equal(t, webhook.EventType("sprint.started"), e.Type) },

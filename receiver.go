@@ -234,12 +234,14 @@ type predecoded struct{ v any }
 type receivedKey struct{}
 
 // receivedRequest is what the Middleware allocates for a verified request,
-// in one piece: the context carrying the event and the reader of the body.
+// in one piece: the event, the context carrying it and the reader of the
+// body.
 type receivedRequest struct {
-	ctx  receivedContext
-	rec  received
-	body verifiedBody
-	pre  predecoded
+	event Event
+	ctx   receivedContext
+	rec   received
+	body  verifiedBody
+	pre   predecoded
 }
 
 // receivedContext is context.WithValue(parent, receivedKey{}, rec) without
@@ -403,7 +405,10 @@ func (rv *Receiver) pipeline(next http.Handler, router *Router, direct serveVeri
 			rv.reject(w, r, http.StatusUnauthorized, reason, msg, err)
 			return
 		}
-		e, pre, err := parseEvent(body, router)
+		// The event lives in the one allocation of the request's state.
+		rr := new(receivedRequest)
+		e := &rr.event
+		pre, err := parseEvent(body, router, e)
 		if err != nil {
 			rv.reject(w, r, http.StatusBadRequest, RejectMalformed, "webhook: body is not a valid event envelope", err)
 			return
@@ -416,7 +421,7 @@ func (rv *Receiver) pipeline(next http.Handler, router *Router, direct serveVeri
 			rv.reject(w, r, http.StatusBadRequest, RejectTooOld, "webhook: event too old", nil)
 			return
 		}
-		rr := &receivedRequest{rec: received{event: e, body: body, obs: rv.obs}}
+		rr.rec = received{event: e, body: body, obs: rv.obs}
 		rr.ctx = receivedContext{Context: r.Context(), rec: &rr.rec}
 		if pre != nil {
 			rr.pre.v = pre
