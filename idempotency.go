@@ -118,7 +118,7 @@ type IdempotencyConfig struct {
 // safe for concurrent use.
 type Idempotency struct {
 	store      DedupeStore
-	local      bool // store is a MemoryDedupeStore, whose calls never wait
+	mem        *MemoryDedupeStore // store, when it is one: its calls never wait
 	ttl        time.Duration
 	lease      time.Duration
 	retryAfter string
@@ -154,10 +154,10 @@ func NewIdempotency(store DedupeStore, cfg *IdempotencyConfig) (*Idempotency, er
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	_, local := store.(*MemoryDedupeStore)
+	mem, _ := store.(*MemoryDedupeStore)
 	return &Idempotency{
 		store:      store,
-		local:      local,
+		mem:        mem,
 		ttl:        c.TTL,
 		lease:      c.Lease,
 		retryAfter: retryAfterSeconds(c.RetryAfter),
@@ -383,21 +383,29 @@ const dedupeStoreTimeout = 10 * time.Second
 
 // finish marks the claim done on success and releases it otherwise.
 func (c *dedupeClaim) finish(ctx context.Context, ok bool) {
-	ctx = context.WithoutCancel(ctx)
-	if !c.idem.local {
-		// A MemoryDedupeStore never waits, so it needs no deadline (and
-		// its timer, which costs as much as the rest of the call).
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, dedupeStoreTimeout)
-		defer cancel()
-	}
 	var err error
 	op := "done"
-	if ok {
-		err = c.idem.store.Done(ctx, c.key, c.idem.ttl)
-	} else {
-		op = "release"
-		err = c.idem.store.Release(ctx, c.key, c.owner)
+	switch {
+	case c.idem.mem != nil:
+		// A MemoryDedupeStore neither waits nor reads the context's
+		// values: it needs neither the request's context stripped of its
+		// cancellation (an allocation), nor a deadline and its timer.
+		if ok {
+			err = c.idem.mem.Done(context.Background(), c.key, c.idem.ttl)
+		} else {
+			op = "release"
+			err = c.idem.mem.Release(context.Background(), c.key, c.owner)
+		}
+	default:
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), dedupeStoreTimeout)
+		defer cancel()
+		if ok {
+			err = c.idem.store.Done(ctx, c.key, c.idem.ttl)
+		} else {
+			op = "release"
+			err = c.idem.store.Release(ctx, c.key, c.owner)
+		}
 	}
 	if err != nil {
 		// Done failing means a retry may run the handler again; Release
