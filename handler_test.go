@@ -1,8 +1,11 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // discard is the logger of receivers whose logs the test does not read.
@@ -408,3 +412,81 @@ func TestNewHandlerMatchesTheNestedLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestReceivingAllocatesWithinBudget counts the allocations of a delivery
+// through NewHandler with a MemoryDedupeStore and a Router of a typed
+// handler, as receiverbench's BenchmarkReceive sends it: the body, the
+// request's state (event, context, received), the envelope's ids, the
+// payload with its actor, raw values and list, the payload's strings, and
+// the diff's map (two). More means a change added work to every delivery.
+func TestReceivingAllocatesWithinBudget(t *testing.T) {
+	if webhook.RaceEnabled() {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	r := webhook.NewRouter()
+	onplana.OnTaskUpdated(r, func(_ context.Context, _ *webhook.Event, data *onplana.TaskEventData) error {
+		if data.Task.ID == "" || len(data.Diff) == 0 {
+			return errors.New("not decoded")
+		}
+		return nil
+	})
+	h, err := webhook.NewHandler(webhook.ReceiverConfig{
+		Secrets: []webhook.Secret{receiverSecret},
+		Dedupe:  webhook.NewMemoryDedupeStore(64),
+		Logger:  discard,
+	}, r)
+	require.NoError(t, err)
+	info, ok := onplana.LookupEvent(webhook.EventTaskUpdated)
+	require.True(t, ok)
+	var sample webhook.Event
+	require.NoError(t, json.Unmarshal(info.Sample, &sample))
+	sample.DeliveryID = ""
+	subs := make([]string, 256) // more than the store holds: every delivery is new to it
+	for i := range subs {
+		subs[i] = fmt.Sprintf("sub_%03d", i)
+	}
+	dls, err := webhook.NewDeliveries(sample, subs, time.Now(), 1<<20)
+	require.NoError(t, err)
+	type prepared struct {
+		req  *http.Request
+		body []byte
+		rd   bytes.Reader
+	}
+	reqs := make([]*prepared, len(dls))
+	for i := range reqs {
+		body := dls[i].Body
+		req := httptest.NewRequest(http.MethodPost, "/hooks", nil)
+		req.Header.Set(webhook.DefaultSignatureHeader, webhook.Sign(receiverSecret, body))
+		req.ContentLength = int64(len(body))
+		reqs[i] = &prepared{req: req, body: body}
+	}
+	w := &statusWriter{header: http.Header{}}
+	i := 0
+	serve := func() {
+		p := reqs[i%len(reqs)]
+		i++
+		p.rd.Reset(p.body)
+		p.req.Body = io.NopCloser(&p.rd)
+		w.status = 0
+		h.ServeHTTP(w, p.req)
+		if w.status != http.StatusNoContent {
+			panic(fmt.Sprint("status ", w.status))
+		}
+	}
+	for range len(reqs) {
+		serve() // fill the store, the pools and the owner tokens
+	}
+	allocs := testing.AllocsPerRun(1000, serve)
+	// 7, and the io.NopCloser of the test's request body.
+	require.LessOrEqual(t, allocs, 8.0)
+}
+
+// statusWriter records the status and discards the body.
+type statusWriter struct {
+	header http.Header
+	status int
+}
+
+func (w *statusWriter) Header() http.Header         { return w.header }
+func (w *statusWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *statusWriter) WriteHeader(code int)        { w.status = code }

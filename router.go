@@ -90,8 +90,7 @@ func Handle[T any](r *Router, pattern EventType, fn func(ctx context.Context, e 
 	}}
 	if decode := jsondec.Lookup[T](); decode != nil {
 		rt.predecode = func(b []byte, i int) (any, int, bool) {
-			data := new(T)
-			end, err := decode(b, i, 1, data) // data is a field of the envelope's object
+			data, end, err := decode(b, i, 1) // data is a field of the envelope's object
 			if err != nil {
 				return nil, 0, false
 			}

@@ -39,11 +39,12 @@ func (v *preData) UnmarshalJSON(b []byte) error {
 }
 
 func init() {
-	jsondec.Register(func(b []byte, i, depth int, v *preData) (int, error) {
+	jsondec.Register(func(b []byte, i, depth int) (*preData, int, error) {
 		preInPlace.Add(1)
+		v := new(preData)
 		d := jsondec.NewAt(b, i, depth)
 		decodePreData(&d, v)
-		return d.Pos(), d.Err()
+		return v, d.Pos(), d.Err()
 	})
 }
 

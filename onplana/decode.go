@@ -14,32 +14,81 @@ import (
 
 func init() {
 	// For webhook.Router, which decodes the data of an envelope while
-	// parsing it, in the one pass that also validates it.
-	jsondec.Register(func(b []byte, i, depth int, p *ProjectEventData) (int, error) {
+	// parsing it, in the one pass that also validates it. Each value is
+	// allocated in one piece with the memory its decoding needs (spare).
+	jsondec.Register(func(b []byte, i, depth int) (*ProjectEventData, int, error) {
+		v := new(struct {
+			data  ProjectEventData
+			spare spare
+		})
 		d := jsondec.NewAt(b, i, depth)
-		decodeProjectEvent(&d, p)
-		return d.Pos(), d.Err()
+		v.spare.give(&d)
+		decodeProjectEvent(&d, &v.data, &v.spare)
+		return &v.data, d.Pos(), d.Err()
 	})
-	jsondec.Register(func(b []byte, i, depth int, p *TaskEventData) (int, error) {
+	jsondec.Register(func(b []byte, i, depth int) (*TaskEventData, int, error) {
+		v := new(struct {
+			data  TaskEventData
+			spare spare
+		})
 		d := jsondec.NewAt(b, i, depth)
-		decodeTaskEvent(&d, p)
-		return d.Pos(), d.Err()
+		v.spare.give(&d)
+		decodeTaskEvent(&d, &v.data, &v.spare)
+		return &v.data, d.Pos(), d.Err()
 	})
-	jsondec.Register(func(b []byte, i, depth int, p *MilestoneEventData) (int, error) {
+	jsondec.Register(func(b []byte, i, depth int) (*MilestoneEventData, int, error) {
+		v := new(struct {
+			data  MilestoneEventData
+			spare spare
+		})
 		d := jsondec.NewAt(b, i, depth)
-		decodeMilestoneEvent(&d, p)
-		return d.Pos(), d.Err()
+		v.spare.give(&d)
+		decodeMilestoneEvent(&d, &v.data, &v.spare)
+		return &v.data, d.Pos(), d.Err()
 	})
-	jsondec.Register(func(b []byte, i, depth int, p *CommentEventData) (int, error) {
+	jsondec.Register(func(b []byte, i, depth int) (*CommentEventData, int, error) {
+		v := new(struct {
+			data  CommentEventData
+			spare spare
+		})
 		d := jsondec.NewAt(b, i, depth)
-		decodeCommentEvent(&d, p)
-		return d.Pos(), d.Err()
+		v.spare.give(&d)
+		decodeCommentEvent(&d, &v.data, &v.spare)
+		return &v.data, d.Pos(), d.Err()
 	})
-	jsondec.Register(func(b []byte, i, depth int, p *MemberEventData) (int, error) {
+	jsondec.Register(func(b []byte, i, depth int) (*MemberEventData, int, error) {
+		v := new(struct {
+			data  MemberEventData
+			spare spare
+		})
 		d := jsondec.NewAt(b, i, depth)
-		decodeMemberEvent(&d, p)
-		return d.Pos(), d.Err()
+		v.spare.give(&d)
+		decodeMemberEvent(&d, &v.data, &v.spare)
+		return &v.data, d.Pos(), d.Err()
 	})
+}
+
+// spare is memory allocated with a payload decoded in place, which its
+// decoding uses rather than allocating: the actor, the raw before and
+// after values of a small diff, and the ids of a short list. The payload's
+// fields then point into it, and keep it alive with the payload.
+type spare struct {
+	actor      Actor
+	actorTaken bool
+	raws       [96]byte
+	ids        [2]string
+}
+
+// give hands d the spare memory for raw values and lists.
+func (s *spare) give(d *jsondec.Decoder) { d.Spare(s.raws[:], s.ids[:]) }
+
+// takeActor returns the spare Actor, once; nil after, or without a spare.
+func (s *spare) takeActor() *Actor {
+	if s == nil || s.actorTaken {
+		return nil
+	}
+	s.actorTaken = true
+	return &s.actor
 }
 
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
@@ -47,13 +96,13 @@ func init() {
 // partly set.
 func (p *ProjectEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
-	decodeProjectEvent(&d, p)
+	decodeProjectEvent(&d, p, nil)
 	return d.End()
 }
 
 // decodeProjectEvent decodes the value at d into p, as encoding/json decodes it
 // into a ProjectEventData without its UnmarshalJSON.
-func decodeProjectEvent(d *jsondec.Decoder, p *ProjectEventData) {
+func decodeProjectEvent(d *jsondec.Decoder, p *ProjectEventData, sp *spare) {
 	d.ObjectOf(projectEventFields, func(f int) {
 		switch f {
 		case fieldProjectEventProject:
@@ -61,7 +110,7 @@ func decodeProjectEvent(d *jsondec.Decoder, p *ProjectEventData) {
 		case fieldProjectEventDiff:
 			decodeChanges(d, &p.Diff)
 		case fieldProjectEventActor:
-			decodeActor(d, &p.Actor)
+			decodeActor(d, &p.Actor, sp)
 		default:
 			d.Skip()
 		}
@@ -73,13 +122,13 @@ func decodeProjectEvent(d *jsondec.Decoder, p *ProjectEventData) {
 // partly set.
 func (p *TaskEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
-	decodeTaskEvent(&d, p)
+	decodeTaskEvent(&d, p, nil)
 	return d.End()
 }
 
 // decodeTaskEvent decodes the value at d into p, as encoding/json decodes it
 // into a TaskEventData without its UnmarshalJSON.
-func decodeTaskEvent(d *jsondec.Decoder, p *TaskEventData) {
+func decodeTaskEvent(d *jsondec.Decoder, p *TaskEventData, sp *spare) {
 	d.ObjectOf(taskEventFields, func(f int) {
 		switch f {
 		case fieldTaskEventTask:
@@ -89,7 +138,7 @@ func decodeTaskEvent(d *jsondec.Decoder, p *TaskEventData) {
 		case fieldTaskEventAssigneeID:
 			jsondec.String(d, &p.AssigneeID)
 		case fieldTaskEventActor:
-			decodeActor(d, &p.Actor)
+			decodeActor(d, &p.Actor, sp)
 		default:
 			d.Skip()
 		}
@@ -101,13 +150,13 @@ func decodeTaskEvent(d *jsondec.Decoder, p *TaskEventData) {
 // partly set.
 func (p *MilestoneEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
-	decodeMilestoneEvent(&d, p)
+	decodeMilestoneEvent(&d, p, nil)
 	return d.End()
 }
 
 // decodeMilestoneEvent decodes the value at d into p, as encoding/json decodes it
 // into a MilestoneEventData without its UnmarshalJSON.
-func decodeMilestoneEvent(d *jsondec.Decoder, p *MilestoneEventData) {
+func decodeMilestoneEvent(d *jsondec.Decoder, p *MilestoneEventData, sp *spare) {
 	d.ObjectOf(milestoneEventFields, func(f int) {
 		switch f {
 		case fieldMilestoneEventMilestone:
@@ -115,7 +164,7 @@ func decodeMilestoneEvent(d *jsondec.Decoder, p *MilestoneEventData) {
 		case fieldMilestoneEventDiff:
 			decodeChanges(d, &p.Diff)
 		case fieldMilestoneEventActor:
-			decodeActor(d, &p.Actor)
+			decodeActor(d, &p.Actor, sp)
 		default:
 			d.Skip()
 		}
@@ -127,19 +176,19 @@ func decodeMilestoneEvent(d *jsondec.Decoder, p *MilestoneEventData) {
 // partly set.
 func (p *CommentEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
-	decodeCommentEvent(&d, p)
+	decodeCommentEvent(&d, p, nil)
 	return d.End()
 }
 
 // decodeCommentEvent decodes the value at d into p, as encoding/json decodes it
 // into a CommentEventData without its UnmarshalJSON.
-func decodeCommentEvent(d *jsondec.Decoder, p *CommentEventData) {
+func decodeCommentEvent(d *jsondec.Decoder, p *CommentEventData, sp *spare) {
 	d.ObjectOf(commentEventFields, func(f int) {
 		switch f {
 		case fieldCommentEventComment:
 			decodeComment(d, &p.Comment)
 		case fieldCommentEventActor:
-			decodeActor(d, &p.Actor)
+			decodeActor(d, &p.Actor, sp)
 		default:
 			d.Skip()
 		}
@@ -151,13 +200,13 @@ func decodeCommentEvent(d *jsondec.Decoder, p *CommentEventData) {
 // partly set.
 func (p *MemberEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
-	decodeMemberEvent(&d, p)
+	decodeMemberEvent(&d, p, nil)
 	return d.End()
 }
 
 // decodeMemberEvent decodes the value at d into p, as encoding/json decodes it
 // into a MemberEventData without its UnmarshalJSON.
-func decodeMemberEvent(d *jsondec.Decoder, p *MemberEventData) {
+func decodeMemberEvent(d *jsondec.Decoder, p *MemberEventData, sp *spare) {
 	d.ObjectOf(memberEventFields, func(f int) {
 		switch f {
 		case fieldMemberEventMember:
@@ -165,7 +214,7 @@ func decodeMemberEvent(d *jsondec.Decoder, p *MemberEventData) {
 		case fieldMemberEventDiff:
 			decodeChanges(d, &p.Diff)
 		case fieldMemberEventActor:
-			decodeActor(d, &p.Actor)
+			decodeActor(d, &p.Actor, sp)
 		default:
 			d.Skip()
 		}
@@ -482,15 +531,18 @@ func decodeMember(d *jsondec.Decoder, m *Member) {
 }
 
 // decodeActor decodes an optional actor: null sets it to nil, and an
-// object is decoded into the Actor already there, or a new one.
-func decodeActor(d *jsondec.Decoder, dst **Actor) {
+// object is decoded into the Actor already there, or a new one (sp's if
+// it has one to spare).
+func decodeActor(d *jsondec.Decoder, dst **Actor, sp *spare) {
 	if d.Null() {
 		*dst = nil
 		return
 	}
 	a := *dst
 	if a == nil {
-		a = new(Actor)
+		if a = sp.takeActor(); a == nil {
+			a = new(Actor)
+		}
 		*dst = a
 	}
 	d.ObjectOf(actorFields, func(f int) {

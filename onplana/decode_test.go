@@ -220,13 +220,13 @@ func atCaseOf[T any, PT interface {
 		if decode == nil {
 			panic("no decoder registered for " + name)
 		}
-		var atVal, plainVal T
-		end, err := decode(doc, at, 1, &atVal)
+		var plainVal T
+		atVal, end, err := decode(doc, at, 1)
 		if err != nil {
 			return nil, nil, 0, err, nil
 		}
 		err = PT(&plainVal).UnmarshalJSON(doc[at:end])
-		return atVal, plainVal, end, nil, err
+		return *atVal, plainVal, end, nil, err
 	}, func(data []byte) error { return PT(new(T)).UnmarshalJSON(data) }}
 }
 

@@ -38,9 +38,10 @@ type Decoder struct {
 	i     int
 	depth int // containers open around the value at i
 	err   error
-	base  int    // where the value decoded starts in data
-	str   string // data[base:] as a string, once a plain string was decoded
-	raws  []byte // where Raw copies values; full at its capacity
+	base  int      // where the value decoded starts in data
+	str   string   // data[base:] as a string, once a plain string was decoded
+	raws  []byte   // where Raw copies values; full at its capacity
+	strs  []string // spare elements for an array of strings (Spare)
 
 	// The name of the member Object is at: data[keyLo:keyHi] when plain
 	// (no escape, valid UTF-8), else keyLo < 0.
@@ -61,6 +62,16 @@ func New(data []byte) Decoder {
 // Decoder's strings copy no byte of data before i.
 func NewAt(data []byte, i, depth int) Decoder {
 	return Decoder{data: data, i: i, depth: depth, base: i}
+}
+
+// Spare gives d memory to use before it allocates any: raws for the
+// values Raw copies, strs for the elements of the first array of strings
+// decoded into a slice without capacity. The values decoded then share
+// that memory, and keep it alive, as they share the Decoder's copy of its
+// input: a caller allocating the destination of a decoding can allocate
+// that memory with it, in one piece.
+func (d *Decoder) Spare(raws []byte, strs []string) {
+	d.raws, d.strs = raws[:0], strs
 }
 
 // Pos returns the index in the input after what has been decoded.
@@ -483,6 +494,10 @@ func Strings(d *Decoder, dst *[]string) {
 	d.i++
 	d.space()
 	s := (*dst)[:0]
+	spare := cap(s) == 0 && len(d.strs) > 0
+	if spare {
+		s, d.strs = d.strs[:0], nil // used once, so that no two slices share it
+	}
 	if d.i < len(d.data) && d.data[d.i] == ']' {
 		d.i++
 		d.depth--
@@ -507,6 +522,9 @@ func Strings(d *Decoder, dst *[]string) {
 		if d.i < len(d.data) && d.data[d.i] == ']' {
 			d.i++
 			d.depth--
+			if spare {
+				s = s[:len(s):len(s)] // an append to the result copies it
+			}
 			*dst = s
 			return
 		}

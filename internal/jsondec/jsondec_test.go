@@ -207,7 +207,8 @@ type registered struct{ A string }
 func TestRegistry(t *testing.T) {
 	t.Parallel()
 	require.Nil(t, Lookup[struct{ unregistered int }]())
-	Register(func(b []byte, i, depth int, v *registered) (int, error) {
+	Register(func(b []byte, i, depth int) (*registered, int, error) {
+		v := new(registered)
 		d := NewAt(b, i, depth)
 		d.Object(func(name []byte) {
 			if Match(name, []string{"a"}) == "a" {
@@ -216,13 +217,12 @@ func TestRegistry(t *testing.T) {
 			}
 			d.Skip()
 		})
-		return d.Pos(), d.Err()
+		return v, d.Pos(), d.Err()
 	})
 	decode := Lookup[registered]()
 	require.NotNil(t, decode)
-	var v registered
 	doc := []byte(`[{"A":"x"},1]`)
-	end, err := decode(doc, 1, 1, &v)
+	v, end, err := decode(doc, 1, 1)
 	require.NoError(t, err)
 	require.Equal(t, 10, end)
 	require.Equal(t, "x", v.A)
@@ -286,4 +286,45 @@ func TestObjectOf(t *testing.T) {
 		})
 		require.Equal(t, got, viaMatch, tt.data)
 	}
+}
+
+// TestSpare: raw values go to the spare bytes until they are full, the
+// first array of strings decoded into an empty slice gets the spare
+// elements, capped so that an append copies them, and the values are those
+// decoded without spare memory.
+func TestSpare(t *testing.T) {
+	t.Parallel()
+	data := []byte(`{"r1":"abc","r2":[1,2],"r3":"a value too long for what is left","s1":["x","y"],"s2":["z"]}`)
+	decode := func(d *Decoder) (raws []json.RawMessage, lists [][]string) {
+		d.Object(func(name []byte) {
+			switch name[0] {
+			case 'r':
+				var r json.RawMessage
+				Raw(d, &r)
+				raws = append(raws, r)
+			case 's':
+				var s []string
+				Strings(d, &s)
+				lists = append(lists, s)
+			}
+		})
+		require.NoError(t, d.End())
+		return raws, lists
+	}
+	plain := New(data)
+	wantRaws, wantLists := decode(&plain)
+
+	var rawSpare [12]byte
+	var strSpare [4]string
+	d := New(data)
+	d.Spare(rawSpare[:], strSpare[:])
+	raws, lists := decode(&d)
+	require.Equal(t, wantRaws, raws)
+	require.Equal(t, wantLists, lists)
+	require.Equal(t, `"abc"[1,2]`, string(rawSpare[:10]), "the first raw values, in the spare bytes")
+	require.Same(t, &strSpare[0], &lists[0][0], "the first list, in the spare elements")
+	require.Equal(t, 2, cap(lists[0]))
+	require.NotSame(t, &strSpare[0], &lists[1][0], "the spare elements are used once")
+	lists[0] = append(lists[0], "appended")
+	require.Empty(t, strSpare[2], "an append copies")
 }
