@@ -47,7 +47,17 @@ func NewMemoryDedupeStore(maxEntries int) *MemoryDedupeStore {
 	if maxEntries <= 0 {
 		maxEntries = DefaultDedupeMaxEntries
 	}
-	return &MemoryDedupeStore{max: maxEntries, entries: make(map[string]*dedupeEntry), now: time.Now}
+	return &MemoryDedupeStore{max: maxEntries, entries: make(map[string]*dedupeEntry), now: monotonicNow()}
+}
+
+// monotonicNow returns a clock for expiries, which only compare times
+// taken from it: time.Now less its wall clock reading, the current time as
+// the monotonic clock tells it since the clock was made. It reads one
+// clock where time.Now reads two, and a change of the wall clock does not
+// move expiries.
+func monotonicNow() func() time.Time {
+	epoch := time.Now()
+	return func() time.Time { return epoch.Add(time.Since(epoch)) }
 }
 
 // Claim implements DedupeStore.

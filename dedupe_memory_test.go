@@ -217,3 +217,20 @@ func TestMemoryDedupeStoreDoesNotAllocate(t *testing.T) {
 	}
 	require.Zero(t, testing.AllocsPerRun(1000, cycle))
 }
+
+// TestMonotonicNow: the store's clock follows time.Now, and its times
+// compare as time.Now's do.
+func TestMonotonicNow(t *testing.T) {
+	t.Parallel()
+	now := monotonicNow()
+	before := time.Now()
+	got := now()
+	after := time.Now()
+	require.False(t, got.Before(before), "%v before %v", got, before)
+	require.False(t, got.After(after.Add(time.Second)), "%v after %v", got, after)
+	later := now()
+	require.False(t, later.Before(got))
+	require.True(t, got.Before(got.Add(time.Nanosecond)))
+	time.Sleep(2 * time.Millisecond)
+	require.True(t, got.Before(now()))
+}
