@@ -117,15 +117,22 @@ func TestChangeOfMatchesFieldChangeDecode(t *testing.T) {
 }
 
 // TestChangeOfPlainStringsAllocateOnlyTheirValues: reading a change of
-// plain strings costs the two strings, nothing for the values around them.
+// plain strings costs one copy of the two, nothing for the values around
+// them; with one side null, the other's copy.
 func TestChangeOfPlainStringsAllocateOnlyTheirValues(t *testing.T) {
-	c := onplana.Changes{"due_date": {Before: json.RawMessage(`"2026-07-01"`), After: json.RawMessage(`"2026-07-03"`)}}
-	allocs := testing.AllocsPerRun(100, func() {
-		if _, _, ok, err := onplana.ChangeOf[string](c, "due_date"); !ok || err != nil {
-			panic(err)
-		}
-	})
-	require.LessOrEqual(t, allocs, 2.0)
+	for _, fc := range []onplana.FieldChange{
+		{Before: json.RawMessage(`"2026-07-01"`), After: json.RawMessage(`"2026-07-03"`)},
+		{Before: json.RawMessage(`null`), After: json.RawMessage(`"2026-07-03"`)},
+		{After: json.RawMessage(`"2026-07-03"`)},
+	} {
+		c := onplana.Changes{"due_date": fc}
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, _, ok, err := onplana.ChangeOf[string](c, "due_date"); !ok || err != nil {
+				panic(err)
+			}
+		})
+		require.LessOrEqual(t, allocs, 1.0, "%s / %s", fc.Before, fc.After)
+	}
 }
 
 // The fast path for plain strings gives what encoding/json gives, and
@@ -194,4 +201,28 @@ func TestFieldChangeDecode(t *testing.T) {
 	require.Equal(t, onplana.RoleAdmin, after)
 	require.NoError(t, fc.Decode(nil, nil))
 	require.ErrorContains(t, onplana.FieldChange{After: json.RawMessage(`[]`)}.Decode(nil, &after), "after")
+}
+
+// FuzzChangeOf checks ChangeOf[string], with its fast paths for plain
+// strings and null, against FieldChange.Decode on any pair of sides.
+func FuzzChangeOf(f *testing.F) {
+	for _, s := range []string{``, `null`, `"plain"`, `"\u00e9"`, `5`, `"x" 1`, "\"\xff\"", ` null`, `"a\"b"`} {
+		f.Add([]byte(s), []byte(`"after"`))
+		f.Add([]byte(`"before"`), []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, before, after []byte) {
+		fc := onplana.FieldChange{Before: before, After: after}
+		gotB, gotA, ok, err := onplana.ChangeOf[string](onplana.Changes{"f": fc}, "f")
+		if !ok {
+			t.Fatal("field not found")
+		}
+		var wantB, wantA string
+		wantErr := fc.Decode(&wantB, &wantA)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%q / %q: ChangeOf error %v, Decode %v", before, after, err, wantErr)
+		}
+		if err == nil && (gotB != wantB || gotA != wantA) {
+			t.Fatalf("%q / %q: ChangeOf %q, %q; Decode %q, %q", before, after, gotB, gotA, wantB, wantA)
+		}
+	})
 }
