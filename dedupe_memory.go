@@ -47,7 +47,17 @@ func NewMemoryDedupeStore(maxEntries int) *MemoryDedupeStore {
 	if maxEntries <= 0 {
 		maxEntries = DefaultDedupeMaxEntries
 	}
-	return &MemoryDedupeStore{max: maxEntries, entries: make(map[string]*dedupeEntry), now: time.Now}
+	return &MemoryDedupeStore{max: maxEntries, entries: make(map[string]*dedupeEntry), now: monotonicNow()}
+}
+
+// monotonicNow returns a clock for expiries, which only compare times
+// taken from it: time.Now less its wall clock reading, the current time as
+// the monotonic clock tells it since the clock was made. It reads one
+// clock where time.Now reads two, and a change of the wall clock does not
+// move expiries.
+func monotonicNow() func() time.Time {
+	epoch := time.Now()
+	return func() time.Time { return epoch.Add(time.Since(epoch)) }
 }
 
 // Claim implements DedupeStore.
@@ -71,13 +81,25 @@ func (s *MemoryDedupeStore) Claim(ctx context.Context, key, owner string, lease 
 		}
 		s.remove(e)
 	}
-	for len(s.entries) >= s.max {
-		s.remove(s.head)
-	}
-	e := &dedupeEntry{key: key, owner: owner, expires: now.Add(lease)}
+	e := s.evict()
+	*e = dedupeEntry{key: key, owner: owner, expires: now.Add(lease)}
 	s.entries[key] = e
 	s.append(e)
 	return ClaimAcquired, nil
+}
+
+// evict makes room for one more entry, and returns the struct of the last
+// entry it removed for reuse, or a new one.
+func (s *MemoryDedupeStore) evict() *dedupeEntry {
+	var free *dedupeEntry
+	for len(s.entries) >= s.max {
+		free = s.head
+		s.remove(free)
+	}
+	if free == nil {
+		free = new(dedupeEntry)
+	}
+	return free
 }
 
 // Done implements DedupeStore. Marking an unknown key done records it.
@@ -93,14 +115,15 @@ func (s *MemoryDedupeStore) Done(ctx context.Context, key string, ttl time.Durat
 		return nil // done already
 	}
 	if ok {
-		s.remove(e)
+		// Most often the caller's own claim: it becomes the done mark in
+		// place, moved to the tail of the list.
+		s.unlink(e)
+		*e = dedupeEntry{key: e.key, done: true, expires: now.Add(ttl)}
 	} else {
-		for len(s.entries) >= s.max {
-			s.remove(s.head)
-		}
+		e = s.evict()
+		*e = dedupeEntry{key: key, done: true, expires: now.Add(ttl)}
+		s.entries[key] = e
 	}
-	e = &dedupeEntry{key: key, done: true, expires: now.Add(ttl)}
-	s.entries[key] = e
 	s.append(e)
 	return nil
 }
@@ -158,7 +181,14 @@ func (s *MemoryDedupeStore) append(e *dedupeEntry) {
 	s.tail = e
 }
 
+// remove forgets e.
 func (s *MemoryDedupeStore) remove(e *dedupeEntry) {
+	s.unlink(e)
+	delete(s.entries, e.key)
+}
+
+// unlink takes e out of the list, leaving it in the map.
+func (s *MemoryDedupeStore) unlink(e *dedupeEntry) {
 	if e.prev != nil {
 		e.prev.next = e.next
 	} else {
@@ -170,5 +200,4 @@ func (s *MemoryDedupeStore) remove(e *dedupeEntry) {
 		s.tail = e.prev
 	}
 	e.prev, e.next = nil, nil
-	delete(s.entries, e.key)
 }

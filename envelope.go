@@ -3,6 +3,7 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -25,12 +26,23 @@ import (
 // an error. Every error wraps ErrInvalidEnvelope. ParseEvent never panics,
 // whatever body holds, and its work is linear in len(body).
 func ParseEvent(body []byte) (*Event, error) {
-	p := envelopeParser{b: body}
-	e, err := p.parse()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrInvalidEnvelope, err.reason())
+	e := new(Event)
+	if _, err := parseEvent(body, nil, e); err != nil {
+		return nil, err
 	}
 	return e, nil
+}
+
+// parseEvent is ParseEvent into e, which also decodes the data of the
+// event when router is not nil and has a route that decodes it in place
+// (see route.predecode), and the event's type comes before its data: it
+// then returns the decoded value, or nil. On error, e is partly set.
+func parseEvent(body []byte, router *Router, e *Event) (any, error) {
+	p := envelopeParser{b: body, router: router}
+	if err := p.parse(e); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidEnvelope, err.reason())
+	}
+	return p.predecoded, nil
 }
 
 // envelopeError describes why a body is not an envelope. It is a value, not
@@ -54,6 +66,9 @@ func (e *envelopeError) reason() string {
 type envelopeParser struct {
 	b []byte
 	i int
+
+	router     *Router // whose route may decode the data, or nil
+	predecoded any     // the data as that route decoded it
 }
 
 // Bits of the fields seen, to reject repeats and report missing ones.
@@ -71,34 +86,59 @@ func (p *envelopeParser) fail(msg string) *envelopeError {
 	return &envelopeError{msg: msg, off: p.i}
 }
 
-func (p *envelopeParser) parse() (*Event, *envelopeError) {
-	var e Event
+// plainSpan is a string field whose value is the bytes b[lo:hi] of the
+// body as they are: parse copies all of them into one string at the end,
+// one allocation for the envelope's ids rather than one per field.
+type plainSpan struct {
+	dst    *string
+	lo, hi int
+}
+
+func (p *envelopeParser) parse(e *Event) *envelopeError {
+	var spans [5]plainSpan // the string fields of Event.field
+	nspans := 0
 	p.skipSpace()
 	if !p.consume('{') {
-		return nil, p.fail("body is not a JSON object")
+		return p.fail("body is not a JSON object")
 	}
 	var seen int
+	next := 0 // in envelopeOrder, the field expected next
 	p.skipSpace()
 	if !p.consume('}') {
 		for {
 			p.skipSpace()
 			keyStart := p.i
-			if p.i >= len(p.b) || p.b[p.i] != '"' {
-				return nil, p.fail(jsonscan.ErrName.Error())
-			}
-			key, err := p.stringBytes()
-			if err != nil {
-				return nil, err
+			var key []byte
+			if next < len(envelopeOrder) && p.hasPrefix(envelopeOrder[next]) {
+				// The field a sender writes next, without escapes: its
+				// bytes are its name.
+				key = p.b[p.i+1 : p.i+len(envelopeOrder[next])-1]
+				p.i += len(envelopeOrder[next])
+				next++
+			} else {
+				if p.i >= len(p.b) || p.b[p.i] != '"' {
+					return p.fail(jsonscan.ErrName.Error())
+				}
+				var err *envelopeError
+				if key, err = p.stringBytes(); err != nil {
+					return err
+				}
+				for i, name := range envelopeOrder {
+					if string(key) == name[1:len(name)-1] {
+						next = i + 1 // a field left out: expect the one after
+						break
+					}
+				}
 			}
 			p.skipSpace()
 			if !p.consume(':') {
-				return nil, p.fail(jsonscan.ErrColon.Error())
+				return p.fail(jsonscan.ErrColon.Error())
 			}
 			p.skipSpace()
 			bit, dst := e.field(key)
 			if bit != 0 {
 				if seen&bit != 0 {
-					return nil, &envelopeError{msg: "repeated field " + quoteField(string(key)), off: keyStart}
+					return &envelopeError{msg: "repeated field " + quoteField(string(key)), off: keyStart}
 				}
 				seen |= bit
 			}
@@ -106,30 +146,45 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 			case bit == seenData:
 				start := p.i
 				if p.i >= len(p.b) || p.b[p.i] != '{' {
-					return nil, p.fail(`"data" is not an object`)
+					return p.fail(`"data" is not an object`)
 				}
-				if err := p.skipValue(); err != nil {
-					return nil, err
+				if !p.predecode(e.Type) {
+					if err := p.skipValue(); err != nil {
+						return err
+					}
 				}
 				e.Data = json.RawMessage(p.b[start:p.i:p.i])
 			case bit == seenProjectID && p.hasPrefix("null"):
 				p.i += len("null") // an organization-level event may say null
 			case bit == seenTimestamp:
 				if err := p.timestamp(&e.Timestamp); err != nil {
-					return nil, err
+					return err
 				}
 			case dst != nil:
 				if p.i >= len(p.b) || p.b[p.i] != '"' {
-					return nil, p.fail(quoteField(string(key)) + " is not a string")
+					return p.fail(quoteField(string(key)) + " is not a string")
 				}
-				s, err := p.stringValue()
+				start := p.i
+				plain, err := p.skipString()
 				if err != nil {
-					return nil, err
+					return err
 				}
-				*dst = s
+				raw := p.b[start+1 : p.i-1]
+				switch {
+				case !plain || !utf8.Valid(raw):
+					// Decoded by encoding/json, whose result (including the
+					// replacement of invalid UTF-8) is then json.Unmarshal's.
+					if json.Unmarshal(p.b[start:p.i], dst) != nil {
+						return &envelopeError{msg: "invalid string", off: start}
+					}
+				case bit == seenEvent && internType(raw, &e.Type):
+				default:
+					spans[nspans] = plainSpan{dst: dst, lo: start + 1, hi: p.i - 1}
+					nspans++
+				}
 			default:
 				if err := p.skipValue(); err != nil {
-					return nil, err
+					return err
 				}
 			}
 			p.skipSpace()
@@ -139,30 +194,76 @@ func (p *envelopeParser) parse() (*Event, *envelopeError) {
 			if p.consume('}') {
 				break
 			}
-			return nil, p.fail(jsonscan.ErrObjectEnd.Error())
+			return p.fail(jsonscan.ErrObjectEnd.Error())
 		}
 	}
 	p.skipSpace()
 	if p.i != len(p.b) {
-		return nil, p.fail("data after the JSON object")
+		return p.fail("data after the JSON object")
 	}
+	setSpans(p.b, spans[:nspans])
 	for _, f := range requiredFields {
 		if seen&f.bit == 0 {
-			return nil, &envelopeError{msg: "missing " + quoteField(f.name), off: -1}
+			return &envelopeError{msg: "missing " + quoteField(f.name), off: -1}
 		}
 	}
 	switch {
 	case e.DeliveryID == "":
-		return nil, &envelopeError{msg: `empty "delivery_id"`, off: -1}
+		return &envelopeError{msg: `empty "delivery_id"`, off: -1}
 	case e.ID == "":
-		return nil, &envelopeError{msg: `empty "event_id"`, off: -1}
+		return &envelopeError{msg: `empty "event_id"`, off: -1}
 	case e.Type == "":
-		return nil, &envelopeError{msg: `empty "event"`, off: -1}
+		return &envelopeError{msg: `empty "event"`, off: -1}
 	case e.OrganizationID == "":
-		return nil, &envelopeError{msg: `empty "organization_id"`, off: -1}
+		return &envelopeError{msg: `empty "organization_id"`, off: -1}
 	}
-	return &e, nil
+	return nil
 }
+
+// setSpans sets each span's field to its bytes of b, all copied into one
+// string.
+func setSpans(b []byte, spans []plainSpan) {
+	n := 0
+	for _, sp := range spans {
+		n += sp.hi - sp.lo
+	}
+	if n == 0 {
+		return
+	}
+	var all strings.Builder
+	all.Grow(n)
+	for _, sp := range spans {
+		all.Write(b[sp.lo:sp.hi])
+	}
+	s := all.String()
+	for _, sp := range spans {
+		*sp.dst, s = s[:sp.hi-sp.lo], s[sp.hi-sp.lo:]
+	}
+}
+
+// catalogTypes maps the name of each type of the catalog to its constant.
+var catalogTypes = func() map[string]EventType {
+	m := make(map[string]EventType, len(eventTypes))
+	for _, t := range eventTypes {
+		m[string(t)] = t
+	}
+	return m
+}()
+
+// internType sets *t to the catalog's constant named raw, if there is one,
+// and reports whether there was: the event's type then costs no copy.
+func internType(raw []byte, t *EventType) bool {
+	known, ok := catalogTypes[string(raw)]
+	if ok {
+		*t = known
+	}
+	return ok
+}
+
+// envelopeOrder holds the names of the envelope's fields between quotes,
+// in the order a Dispatcher writes them: the parser compares the bytes of
+// the next name with the one expected before scanning and decoding it.
+var envelopeOrder = [...]string{`"delivery_id"`, `"event_id"`, `"event"`, `"timestamp"`, `"organization_id"`, `"project_id"`, `"data"`}
 
 var requiredFields = []struct {
 	bit  int
@@ -229,6 +330,29 @@ func (p *envelopeParser) hasPrefix(s string) bool {
 
 func (p *envelopeParser) skipSpace() { p.i = jsonscan.Space(p.b, p.i) }
 
+// predecode decodes the data object at p.i with the route of p.router for
+// events of type typ, if there is one that can, and moves past it. It
+// reports whether it did: decoding validates the object as skipValue
+// does, so that a decoded object is a valid one. Otherwise (no route, a
+// type not known yet, or an object that does not decode, valid or not)
+// it leaves p.i alone for skipValue to validate the object and say what
+// is wrong with it.
+func (p *envelopeParser) predecode(typ EventType) bool {
+	if p.router == nil || typ == "" {
+		return false
+	}
+	decode := p.router.predecoder(typ)
+	if decode == nil {
+		return false
+	}
+	v, end, ok := decode(p.b, p.i)
+	if !ok {
+		return false
+	}
+	p.predecoded, p.i = v, end
+	return true
+}
+
 // skipValue moves past the value of a field of the envelope, validating it.
 func (p *envelopeParser) skipValue() *envelopeError {
 	end, err := jsonscan.Value(p.b, p.i, 1) // inside the envelope's object
@@ -250,29 +374,11 @@ func (p *envelopeParser) skipString() (plain bool, err *envelopeError) {
 	return plain, nil
 }
 
-// stringValue scans the string starting at p.i (a '"') and returns its
-// decoded value. Strings without escapes, the common case, are converted
-// directly; others go through encoding/json, whose result (including the
-// replacement of invalid UTF-8) is then the same as json.Unmarshal's.
-func (p *envelopeParser) stringValue() (string, *envelopeError) {
-	start := p.i
-	plain, err := p.skipString()
-	if err != nil {
-		return "", err
-	}
-	raw := p.b[start+1 : p.i-1]
-	if plain && utf8.Valid(raw) {
-		return string(raw), nil
-	}
-	var s string
-	if json.Unmarshal(p.b[start:p.i], &s) != nil {
-		return "", &envelopeError{msg: "invalid string", off: start}
-	}
-	return s, nil
-}
-
-// stringBytes is stringValue without the copy when the string holds no
-// escape: the result then aliases the body and must not be retained.
+// stringBytes scans the string starting at p.i (a '"') and returns its
+// decoded value. A string without escapes, in valid UTF-8, is returned as
+// it is in the body, which the result then aliases: it must not be
+// retained. Any other goes through encoding/json, whose result (including
+// the replacement of invalid UTF-8) is then the same as json.Unmarshal's.
 func (p *envelopeParser) stringBytes() ([]byte, *envelopeError) {
 	start := p.i
 	plain, err := p.skipString()

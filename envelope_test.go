@@ -102,6 +102,51 @@ func TestParseEventAccepts(t *testing.T) {
 			check: func(t *testing.T, e *webhook.Event) { require.Equal(t, "{}", string(e.Data)) },
 		},
 		{
+			name: "plain and escaped ids side by side keep their own values",
+			body: `{"project_id":"proj_1","delivery_id":"dlv_\u00e9","event_id":"evt_1","event":"task.\u0063reated","timestamp":"2026-06-27T09:15:23Z","organization_id":"org_1","data":{}}`,
+			check: func(t *testing.T, e *webhook.Event) {
+				require.Equal(t, "dlv_é", e.DeliveryID)
+				require.Equal(t, "evt_1", e.ID)
+				require.Equal(t, webhook.EventTaskCreated, e.Type)
+				require.Equal(t, "org_1", e.OrganizationID)
+				require.Equal(t, "proj_1", e.ProjectID)
+			},
+		},
+		{
+			name: "invalid UTF-8 replaced as encoding/json replaces it",
+			body: "{\"delivery_id\":\"dlv_\xff\",\"event_id\":\"evt_1\",\"event\":\"task.created\",\"timestamp\":\"2026-06-27T09:15:23Z\",\"organization_id\":\"org_\xc3\",\"data\":{}}",
+			check: func(t *testing.T, e *webhook.Event) {
+				require.Equal(t, "dlv_\ufffd", e.DeliveryID)
+				require.Equal(t, "org_\ufffd", e.OrganizationID)
+				require.Equal(t, "evt_1", e.ID)
+			},
+		},
+		{
+			name: "project_id left out, fields after it in order",
+			body: `{"delivery_id":"d","event_id":"e","event":"member.invited","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{"x":1},"extra":"z"}`,
+			check: func(t *testing.T, e *webhook.Event) {
+				require.Empty(t, e.ProjectID)
+				require.Equal(t, `{"x":1}`, string(e.Data))
+			},
+		},
+		{
+			name: "names that start like the expected ones",
+			body: `{"delivery_idx":"no","delivery_id":"d","event_id_":"no","event_id":"e","eventx":"no","event":"x","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{}}`,
+			check: func(t *testing.T, e *webhook.Event) {
+				require.Equal(t, "d", e.DeliveryID)
+				require.Equal(t, "e", e.ID)
+				require.Equal(t, webhook.EventType("x"), e.Type)
+			},
+		},
+		{
+			name: "space between an expected name and its colon",
+			body: `{"delivery_id" :"d","event_id"` + "\n" + `:"e","event"	:"x","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{}}`,
+			check: func(t *testing.T, e *webhook.Event) {
+				require.Equal(t, "d", e.DeliveryID)
+				require.Equal(t, "e", e.ID)
+			},
+		},
+		{
 			name:  "unknown event type accepted for forward compatibility",
 			body:  `{"delivery_id":"d","event_id":"e","event":"sprint.started","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{}}`,
 			check: func(t *testing.T, e *webhook.Event) { require.Equal(t, webhook.EventType("sprint.started"), e.Type) },
@@ -110,10 +155,16 @@ func TestParseEventAccepts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			require.True(t, json.Valid([]byte(tt.body)), "test body must be valid JSON")
 			e, err := webhook.ParseEvent([]byte(tt.body))
 			require.NoError(t, err)
 			tt.check(t, e)
+			var want webhook.Event
+			require.NoError(t, json.Unmarshal([]byte(tt.body), &want), "encoding/json reads the same envelope")
+			require.Equal(t, want.DeliveryID, e.DeliveryID)
+			require.Equal(t, want.ID, e.ID)
+			require.Equal(t, want.Type, e.Type)
+			require.Equal(t, want.OrganizationID, e.OrganizationID)
+			require.Equal(t, want.ProjectID, e.ProjectID)
 		})
 	}
 }
@@ -158,5 +209,20 @@ func TestParseEventRejects(t *testing.T) {
 			require.ErrorIs(t, err, webhook.ErrInvalidEnvelope)
 			require.Nil(t, e)
 		})
+	}
+}
+
+// TestParseEventAllocations: an envelope whose ids hold no escape costs two
+// allocations, the Event and one string shared by its ids, whatever its
+// size; a type of the catalog is not copied.
+func TestParseEventAllocations(t *testing.T) {
+	for _, body := range []string{validEnvelope, `{"delivery_id":"d","event_id":"e","event":"sprint.started","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":{"x":[` + strings.Repeat(`"padding",`, 1000) + `1]}}`} {
+		b := []byte(body)
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := webhook.ParseEvent(b); err != nil {
+				panic(err)
+			}
+		})
+		require.LessOrEqual(t, allocs, 2.0, body[:40])
 	}
 }

@@ -56,3 +56,7 @@ func DumpMemoryStore(s *MemoryStore) []byte {
 	}
 	return out
 }
+
+// RaceEnabled reports whether the race detector is on: sync.Pool then
+// drops items at random, and allocation counts mean little.
+func RaceEnabled() bool { return signRaceEnabled }

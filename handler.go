@@ -53,6 +53,7 @@ func NewHandler(cfg ReceiverConfig, h EventHandler) (*Handler, error) {
 	}
 	out := &Handler{rv: rv}
 	var inner http.Handler
+	var direct serveVerified
 	if async != nil {
 		ac := *async
 		if ac.Logger == nil {
@@ -64,11 +65,13 @@ func NewHandler(cfg ReceiverConfig, h EventHandler) (*Handler, error) {
 		inner = out.async
 	} else {
 		inner = rv.ServeEvents(h)
+		direct = rv.eventPipeline(h)
 	}
 	if rv.idem != nil {
 		inner = rv.idem.Middleware(inner)
 	}
-	out.next = rv.Middleware(inner)
+	router, _ := h.(*Router)
+	out.next = rv.pipeline(inner, router, direct)
 	return out, nil
 }
 

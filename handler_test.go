@@ -1,8 +1,11 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // discard is the logger of receivers whose logs the test does not read.
@@ -312,3 +316,177 @@ func post(t *testing.T, url string, req *http.Request) int {
 	defer resp.Body.Close()
 	return resp.StatusCode
 }
+
+// sequenceHandler answers the events of a test from their task titles:
+// "fail" an error, "permanent" a permanent one, "panic" a panic, "abort"
+// a panic with http.ErrAbortHandler; it records the context's event.
+func sequenceHandler(calls *atomic.Int32, sawEvent *atomic.Int32) webhook.EventHandler {
+	r := webhook.NewRouter()
+	webhook.Handle(r, webhook.EventTaskUpdated, func(ctx context.Context, e *webhook.Event, data *taskData) error {
+		calls.Add(1)
+		if got, ok := webhook.EventFromContext(ctx); ok && got == e {
+			sawEvent.Add(1)
+		}
+		switch data.Task.Title {
+		case "fail":
+			return errors.New("downstream unavailable")
+		case "permanent":
+			return webhook.Permanent(errors.New("project deleted here"))
+		case "panic":
+			panic("handler bug")
+		case "abort":
+			panic(http.ErrAbortHandler)
+		}
+		return nil
+	})
+	return r
+}
+
+// TestNewHandlerMatchesTheNestedLayers: NewHandler without an observer
+// runs its layers without the http.Handler between them; it answers every
+// step of a delivery's life as the layers nested by hand do, status, body
+// and handler runs alike.
+func TestNewHandlerMatchesTheNestedLayers(t *testing.T) {
+	t.Parallel()
+	steps := []struct{ id, title string }{
+		{"dlv_a", "ok"}, {"dlv_a", "ok"},
+		{"dlv_b", "fail"}, {"dlv_b", "fail"}, {"dlv_b", "ok"}, {"dlv_b", "ok"},
+		{"dlv_c", "permanent"}, {"dlv_c", "ok"},
+		{"dlv_d", "panic"}, {"dlv_d", "ok"}, {"dlv_d", "ok"},
+		{"dlv_e", "abort"}, {"dlv_e", "ok"}, {"dlv_e", "ok"},
+	}
+	type answer struct {
+		status  int
+		body    string
+		aborted bool
+	}
+	run := func(h http.Handler) []answer {
+		var out []answer
+		for _, s := range steps {
+			rec := httptest.NewRecorder()
+			aborted := func() (aborted bool) {
+				defer func() {
+					if p := recover(); p != nil {
+						require.Equal(t, http.ErrAbortHandler, p)
+						aborted = true
+					}
+				}()
+				h.ServeHTTP(rec, signedRequest(t, webhook.SchemeOnplana, delivery(s.id, s.title)))
+				return false
+			}()
+			out = append(out, answer{rec.Code, rec.Body.String(), aborted})
+		}
+		return out
+	}
+	for _, dedupe := range []bool{true, false} {
+		cfg := func() webhook.ReceiverConfig {
+			cfg := webhook.ReceiverConfig{Secrets: []webhook.Secret{receiverSecret}, Logger: discard}
+			if dedupe {
+				cfg.Dedupe = webhook.NewMemoryDedupeStore(0)
+			}
+			return cfg
+		}
+		var fusedCalls, fusedSaw, nestedCalls, nestedSaw atomic.Int32
+		fused, err := webhook.NewHandler(cfg(), sequenceHandler(&fusedCalls, &fusedSaw))
+		require.NoError(t, err)
+		c := cfg()
+		rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: c.Secrets, Logger: discard})
+		require.NoError(t, err)
+		nestedHandler := sequenceHandler(&nestedCalls, &nestedSaw)
+		inner := rv.ServeEvents(nestedHandler)
+		if dedupe {
+			idem, err := webhook.NewIdempotency(c.Dedupe, &webhook.IdempotencyConfig{Logger: discard})
+			require.NoError(t, err)
+			inner = idem.Middleware(inner)
+		}
+		nested := rv.Middleware(inner)
+
+		want := run(nested)
+		require.Equal(t, want, run(fused), "dedupe %v", dedupe)
+		require.Equal(t, nestedCalls.Load(), fusedCalls.Load(), "dedupe %v", dedupe)
+		require.Equal(t, fusedCalls.Load(), fusedSaw.Load(), "the handler's context carries the event")
+		if dedupe {
+			require.Equal(t, http.StatusOK, want[1].status, "a retry of a success is not run")
+			require.Equal(t, http.StatusNoContent, want[4].status, "a retry after a failure runs")
+			require.Equal(t, http.StatusNoContent, want[12].status, "a retry after an abort runs")
+		}
+	}
+}
+
+// TestReceivingAllocatesWithinBudget counts the allocations of a delivery
+// through NewHandler with a MemoryDedupeStore and a Router of a typed
+// handler, as receiverbench's BenchmarkReceive sends it: the body, the
+// request's state (event, context, received), the envelope's ids, the
+// payload with its actor, raw values and list, the payload's strings, and
+// the diff's map (two). More means a change added work to every delivery.
+func TestReceivingAllocatesWithinBudget(t *testing.T) {
+	if webhook.RaceEnabled() {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	r := webhook.NewRouter()
+	onplana.OnTaskUpdated(r, func(_ context.Context, _ *webhook.Event, data *onplana.TaskEventData) error {
+		if data.Task.ID == "" || len(data.Diff) == 0 {
+			return errors.New("not decoded")
+		}
+		return nil
+	})
+	h, err := webhook.NewHandler(webhook.ReceiverConfig{
+		Secrets: []webhook.Secret{receiverSecret},
+		Dedupe:  webhook.NewMemoryDedupeStore(64),
+		Logger:  discard,
+	}, r)
+	require.NoError(t, err)
+	info, ok := onplana.LookupEvent(webhook.EventTaskUpdated)
+	require.True(t, ok)
+	var sample webhook.Event
+	require.NoError(t, json.Unmarshal(info.Sample, &sample))
+	sample.DeliveryID = ""
+	subs := make([]string, 256) // more than the store holds: every delivery is new to it
+	for i := range subs {
+		subs[i] = fmt.Sprintf("sub_%03d", i)
+	}
+	dls, err := webhook.NewDeliveries(sample, subs, time.Now(), 1<<20)
+	require.NoError(t, err)
+	type prepared struct {
+		req  *http.Request
+		body []byte
+		rd   bytes.Reader
+	}
+	reqs := make([]*prepared, len(dls))
+	for i := range reqs {
+		body := dls[i].Body
+		req := httptest.NewRequest(http.MethodPost, "/hooks", nil)
+		req.Header.Set(webhook.DefaultSignatureHeader, webhook.Sign(receiverSecret, body))
+		req.ContentLength = int64(len(body))
+		reqs[i] = &prepared{req: req, body: body}
+	}
+	w := &statusWriter{header: http.Header{}}
+	i := 0
+	serve := func() {
+		p := reqs[i%len(reqs)]
+		i++
+		p.rd.Reset(p.body)
+		p.req.Body = io.NopCloser(&p.rd)
+		w.status = 0
+		h.ServeHTTP(w, p.req)
+		if w.status != http.StatusNoContent {
+			panic(fmt.Sprint("status ", w.status))
+		}
+	}
+	for range len(reqs) {
+		serve() // fill the store, the pools and the owner tokens
+	}
+	allocs := testing.AllocsPerRun(1000, serve)
+	// 7, and the io.NopCloser of the test's request body.
+	require.LessOrEqual(t, allocs, 8.0)
+}
+
+// statusWriter records the status and discards the body.
+type statusWriter struct {
+	header http.Header
+	status int
+}
+
+func (w *statusWriter) Header() http.Header         { return w.header }
+func (w *statusWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *statusWriter) WriteHeader(code int)        { w.status = code }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,7 +60,8 @@ func (c ClaimResult) String() string {
 // process; storetest.RunDedupe checks one against this contract.
 //
 // A claim has an owner: a token the claimer draws, unique to that claim
-// (Idempotency draws 128 random bits per request). A handler may outlive
+// (Idempotency numbers its claims after a prefix of 128 random bits drawn
+// once per process). A handler may outlive
 // its claim's lease, and another request then takes the key over; the
 // owner is what keeps the first request, when it finally ends, from
 // releasing the second one's claim.
@@ -115,6 +118,7 @@ type IdempotencyConfig struct {
 // safe for concurrent use.
 type Idempotency struct {
 	store      DedupeStore
+	mem        *MemoryDedupeStore // store, when it is one: its calls never wait
 	ttl        time.Duration
 	lease      time.Duration
 	retryAfter string
@@ -150,8 +154,10 @@ func NewIdempotency(store DedupeStore, cfg *IdempotencyConfig) (*Idempotency, er
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	mem, _ := store.(*MemoryDedupeStore)
 	return &Idempotency{
 		store:      store,
+		mem:        mem,
 		ttl:        c.TTL,
 		lease:      c.Lease,
 		retryAfter: retryAfterSeconds(c.RetryAfter),
@@ -183,60 +189,171 @@ func (d *Idempotency) Middleware(next http.Handler) http.Handler {
 			http.Error(w, "webhook: receiver misconfigured", http.StatusInternalServerError)
 			return
 		}
-		key := rec.event.DeliveryID
-		// The owner token only has to be unique among the claims of one
-		// key; 128 random bits make it so without coordination.
-		owner := rand.Text()
-		res, err := d.store.Claim(ctx, key, owner, d.lease)
-		if err != nil {
-			d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe claim failed",
-				slog.String("delivery_id", key), slog.String("error", err.Error()))
-			if rec.obs != nil {
-				rec.obs.RequestRejected(r, http.StatusServiceUnavailable, RejectDedupeUnavailable)
-			}
-			w.Header().Set("Retry-After", d.retryAfter)
-			http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
+		owner, ok := d.claim(ctx, w, r, rec)
+		if !ok {
 			return
 		}
-		if rec.obs != nil && (res == ClaimDone || res == ClaimInFlight) {
-			rec.obs.DuplicateDelivery(r, rec.event, res)
+		// The claim and the writer that records the status share one
+		// allocation. The claim travels to an AsyncHandler behind in rec,
+		// which the request already carries, rather than in a context of
+		// its own, which would cost a copy of the request.
+		run := &dedupeRun{
+			claim: dedupeClaim{idem: d, key: rec.event.DeliveryID, owner: owner},
+			sw:    dedupeStatusWriter{ResponseWriter: w},
 		}
-		switch res {
-		case ClaimDone:
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write([]byte("webhook: delivery already processed\n"))
-			return
-		case ClaimInFlight:
-			w.Header().Set("Retry-After", d.retryAfter)
-			http.Error(w, "webhook: delivery is being processed", http.StatusConflict)
-			return
-		case ClaimAcquired:
-		default:
-			d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe store returned an invalid claim result",
-				slog.String("delivery_id", key), slog.Int("result", int(res)))
-			if rec.obs != nil {
-				rec.obs.RequestRejected(r, http.StatusServiceUnavailable, RejectDedupeUnavailable)
-			}
-			w.Header().Set("Retry-After", d.retryAfter)
-			http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
-			return
-		}
-
-		c := &dedupeClaim{idem: d, key: key, owner: owner}
-		sw := &dedupeStatusWriter{ResponseWriter: w}
+		c, sw := &run.claim, &run.sw
+		outer := rec.claim
+		rec.claim = c
 		finished := false
 		defer func() {
+			rec.claim = outer
 			if !finished && !c.handedOver {
 				c.finish(ctx, false) // next panicked: let the retry run
 			}
 		}()
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(ctx, dedupeClaimKey{}, c)))
+		next.ServeHTTP(sw, r)
 		finished = true
 		if !c.handedOver {
 			c.finish(ctx, sw.status() >= 200 && sw.status() < 300)
 		}
 	})
+}
+
+// serveEvent is Middleware(rv.ServeEvents(h)) for a request that
+// Receiver.Middleware verified, whose context ctx carries rec: the
+// composition NewHandler makes when nothing between the layers needs an
+// http.Handler (no AsyncHandler, no ReceiverObserver). Knowing the status
+// that serveEvents answers, it needs neither a writer recording it nor a
+// request carrying the claim.
+func (d *Idempotency) serveEvent(ctx context.Context, w http.ResponseWriter, r *http.Request, rec *received, logger *slog.Logger, h EventHandler) {
+	owner, ok := d.claim(ctx, w, r, rec)
+	if !ok {
+		return
+	}
+	c := dedupeClaim{idem: d, key: rec.event.DeliveryID, owner: owner}
+	finished := false
+	defer func() {
+		if !finished {
+			c.finish(ctx, false) // h panicked with http.ErrAbortHandler: let the retry run
+		}
+	}()
+	status := serveEvents(ctx, w, rec, logger, h)
+	finished = true
+	c.finish(ctx, status >= 200 && status < 300)
+}
+
+// claim claims the delivery of rec for the request r (whose context is
+// ctx) and reports whether it acquired it, with the owner token it drew.
+// Otherwise it has answered the request: 200 for a delivery already
+// processed, 409 for one being processed, 503 when the store failed.
+func (d *Idempotency) claim(ctx context.Context, w http.ResponseWriter, r *http.Request, rec *received) (owner string, ok bool) {
+	key := rec.event.DeliveryID
+	owner = newClaimOwner()
+	res, err := d.store.Claim(ctx, key, owner, d.lease)
+	if err != nil {
+		d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe claim failed",
+			slog.String("delivery_id", key), slog.String("error", err.Error()))
+		if rec.obs != nil {
+			rec.obs.RequestRejected(r, http.StatusServiceUnavailable, RejectDedupeUnavailable)
+		}
+		w.Header().Set("Retry-After", d.retryAfter)
+		http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
+		return "", false
+	}
+	if rec.obs != nil && (res == ClaimDone || res == ClaimInFlight) {
+		rec.obs.DuplicateDelivery(r, rec.event, res)
+	}
+	switch res {
+	case ClaimDone:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("webhook: delivery already processed\n"))
+		return "", false
+	case ClaimInFlight:
+		w.Header().Set("Retry-After", d.retryAfter)
+		http.Error(w, "webhook: delivery is being processed", http.StatusConflict)
+		return "", false
+	case ClaimAcquired:
+		return owner, true
+	default:
+		d.log.LogAttrs(ctx, slog.LevelError, "webhook: dedupe store returned an invalid claim result",
+			slog.String("delivery_id", key), slog.Int("result", int(res)))
+		if rec.obs != nil {
+			rec.obs.RequestRejected(r, http.StatusServiceUnavailable, RejectDedupeUnavailable)
+		}
+		w.Header().Set("Retry-After", d.retryAfter)
+		http.Error(w, "webhook: temporarily unavailable", http.StatusServiceUnavailable)
+		return "", false
+	}
+}
+
+// claimOwnerPrefix starts every owner token of this process: 128 random
+// bits, so that tokens of different processes sharing a store differ.
+var claimOwnerPrefix = rand.Text() + "-"
+
+// claimOwners numbers the claims of this process.
+var claimOwners atomic.Uint64
+
+// Owner tokens are claimOwnerPrefix and the claim's number in
+// ownerDigits base-32 digits, all of one width, so that ownerBatch
+// tokens, made ownerBatchSize at a time, can share one string: one
+// allocation for that many claims instead of one each.
+const (
+	ownerDigits    = 13 // 64 bits
+	ownerBatchSize = 64
+)
+
+// ownerBatch holds the tokens of the claims first to first+ownerBatchSize-1.
+type ownerBatch struct {
+	first  uint64
+	tokens string
+}
+
+// ownerBatches is the batch of the latest claims.
+var ownerBatches atomic.Pointer[ownerBatch]
+
+// newClaimOwner returns an owner token unique to one claim: the process's
+// random prefix and the claim's number. A token only has to be unique, not
+// secret or unpredictable, so drawing random bits per request is not
+// needed.
+func newClaimOwner() string {
+	n := claimOwners.Add(1) - 1
+	first := n &^ (ownerBatchSize - 1)
+	b := ownerBatches.Load()
+	if b == nil || b.first != first {
+		// A batch's tokens follow from its first number, so goroutines
+		// racing here make equal batches, and one that finds a newer batch
+		// stored makes its own again: a token is never handed out twice,
+		// since its number is not.
+		b = newOwnerBatch(first)
+		ownerBatches.Store(b)
+	}
+	width := len(claimOwnerPrefix) + ownerDigits
+	i := int(n-first) * width
+	return b.tokens[i : i+width]
+}
+
+// newOwnerBatch returns the batch of tokens that starts at claim number
+// first.
+func newOwnerBatch(first uint64) *ownerBatch {
+	const digits = "0123456789abcdefghijklmnopqrstuv"
+	var all strings.Builder
+	all.Grow(ownerBatchSize * (len(claimOwnerPrefix) + ownerDigits))
+	for k := range uint64(ownerBatchSize) {
+		all.WriteString(claimOwnerPrefix)
+		var num [ownerDigits]byte
+		for i, v := len(num)-1, first+k; i >= 0; i, v = i-1, v>>5 {
+			num[i] = digits[v&31]
+		}
+		all.Write(num[:])
+	}
+	return &ownerBatch{first: first, tokens: all.String()}
+}
+
+// dedupeRun holds what Idempotency.Middleware allocates per claim.
+type dedupeRun struct {
+	claim dedupeClaim
+	sw    dedupeStatusWriter
 }
 
 // dedupeClaim is a claim acquired by Idempotency.Middleware. An
@@ -249,11 +366,13 @@ type dedupeClaim struct {
 	handedOver bool   // set and read only by the request's goroutine
 }
 
-type dedupeClaimKey struct{}
-
+// dedupeClaimFrom returns the claim of the Idempotency that runs the
+// request of ctx, or nil.
 func dedupeClaimFrom(ctx context.Context) *dedupeClaim {
-	c, _ := ctx.Value(dedupeClaimKey{}).(*dedupeClaim)
-	return c
+	if rec := receivedFrom(ctx); rec != nil {
+		return rec.claim
+	}
+	return nil
 }
 
 // dedupeStoreTimeout bounds Done and Release, which run even after the client
@@ -264,15 +383,29 @@ const dedupeStoreTimeout = 10 * time.Second
 
 // finish marks the claim done on success and releases it otherwise.
 func (c *dedupeClaim) finish(ctx context.Context, ok bool) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dedupeStoreTimeout)
-	defer cancel()
 	var err error
 	op := "done"
-	if ok {
-		err = c.idem.store.Done(ctx, c.key, c.idem.ttl)
-	} else {
-		op = "release"
-		err = c.idem.store.Release(ctx, c.key, c.owner)
+	switch {
+	case c.idem.mem != nil:
+		// A MemoryDedupeStore neither waits nor reads the context's
+		// values: it needs neither the request's context stripped of its
+		// cancellation (an allocation), nor a deadline and its timer.
+		if ok {
+			err = c.idem.mem.Done(context.Background(), c.key, c.idem.ttl)
+		} else {
+			op = "release"
+			err = c.idem.mem.Release(context.Background(), c.key, c.owner)
+		}
+	default:
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), dedupeStoreTimeout)
+		defer cancel()
+		if ok {
+			err = c.idem.store.Done(ctx, c.key, c.idem.ttl)
+		} else {
+			op = "release"
+			err = c.idem.store.Release(ctx, c.key, c.owner)
+		}
 	}
 	if err != nil {
 		// Done failing means a retry may run the handler again; Release

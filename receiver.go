@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -131,9 +132,15 @@ type Receiver struct {
 	eventHeader string
 	sigHeader   string
 	prevHeader  string
-	log         *slog.Logger
-	idem        *Idempotency // nil without ReceiverConfig.Dedupe
-	obs         ReceiverObserver
+	// The header names above in canonical form, the keys of an
+	// http.Header: looking them up directly spares canonicalizing the
+	// names on every request, which is all Header.Get adds.
+	eventKey string
+	sigKey   string
+	prevKey  string
+	log      *slog.Logger
+	idem     *Idempotency // nil without ReceiverConfig.Dedupe
+	obs      ReceiverObserver
 }
 
 // NewReceiver returns a Receiver for cfg. It returns an error wrapping
@@ -162,6 +169,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		log:         cfg.Logger,
 		obs:         cfg.Observer,
 	}
+	rv.eventKey = http.CanonicalHeaderKey(rv.eventHeader)
+	rv.sigKey = http.CanonicalHeaderKey(rv.sigHeader)
+	rv.prevKey = http.CanonicalHeaderKey(rv.prevHeader)
 	if rv.scheme == "" {
 		rv.scheme = SchemeOnplana
 	}
@@ -209,9 +219,58 @@ type received struct {
 	event *Event
 	body  []byte
 	obs   ReceiverObserver // the Receiver's; nil when it has none
+	// claim is the dedupe claim of the Idempotency running the request,
+	// for an AsyncHandler behind it to take over; nil outside one.
+	claim *dedupeClaim
+	// predecoded holds the event's data as decoded while parsing the
+	// envelope, for the Router's handler (see takePredecoded); nil when
+	// it was not, or has been taken.
+	predecoded atomic.Pointer[predecoded]
 }
 
+// predecoded is the data of an event decoded by a Router's route.
+type predecoded struct{ v any }
+
 type receivedKey struct{}
+
+// receivedRequest is what the Middleware allocates for a verified request,
+// in one piece: the event, the context carrying it and the reader of the
+// body.
+type receivedRequest struct {
+	event Event
+	ctx   receivedContext
+	rec   received
+	body  verifiedBody
+	pre   predecoded
+}
+
+// receivedContext is context.WithValue(parent, receivedKey{}, rec) without
+// an allocation of its own.
+type receivedContext struct {
+	context.Context
+	rec *received
+}
+
+// Value returns the received request for receivedKey{} and asks the parent
+// for any other key.
+func (c *receivedContext) Value(key any) any {
+	if _, ok := key.(receivedKey); ok {
+		return c.rec
+	}
+	return c.Context.Value(key)
+}
+
+// String describes the context as context.WithValue's does.
+func (c *receivedContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(webhook.receivedKey, verified event)"
+}
+
+// verifiedBody is the request Body the Middleware hands on: the verified
+// bytes, as io.NopCloser(bytes.NewReader(body)) would give them.
+type verifiedBody struct{ bytes.Reader }
+
+// Close does nothing.
+func (*verifiedBody) Close() error { return nil }
 
 // EventFromContext returns the verified event that Receiver.Middleware stored
 // in ctx, and whether there was one. Handlers behind the Middleware can rely
@@ -259,6 +318,42 @@ func receivedFrom(ctx context.Context) *received {
 // envelope relayed by another Standard Webhooks sender is not refused for
 // using its own message ids.
 func (rv *Receiver) Middleware(next http.Handler) http.Handler {
+	return rv.pipeline(next, nil, nil)
+}
+
+// serveVerified serves a request that the Middleware verified, whose
+// context is ctx, in place of an http.Handler called with a request
+// carrying ctx. r is the request as the Middleware got it.
+type serveVerified func(ctx context.Context, w http.ResponseWriter, r *http.Request, rec *received)
+
+// eventPipeline returns the rest of Handler(h), the layers behind the
+// Middleware, as a serveVerified when it can be one: with no
+// ReceiverObserver, which is told about requests and so must get the one
+// carrying the event, it runs Idempotency (if any) and ServeEvents in
+// turn without the http.Handler between them, which costs a copy of the
+// request and a writer recording the status. Otherwise it returns nil.
+func (rv *Receiver) eventPipeline(h EventHandler) serveVerified {
+	if rv.obs != nil || h == nil {
+		return nil
+	}
+	logger, idem := rv.log, rv.idem
+	if idem == nil {
+		return func(ctx context.Context, w http.ResponseWriter, _ *http.Request, rec *received) {
+			serveEvents(ctx, w, rec, logger, h)
+		}
+	}
+	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, rec *received) {
+		idem.serveEvent(ctx, w, r, rec, logger, h)
+	}
+}
+
+// pipeline is Middleware(next) for a next that ends in router, when router
+// is not nil: the data of an event that router's handler decodes into its
+// type is then decoded while the envelope is parsed, in the pass that
+// validates it, rather than in a pass of its own after. When direct is not
+// nil, it serves a verified request in place of next, which may then be
+// nil.
+func (rv *Receiver) pipeline(next http.Handler, router *Router, direct serveVerified) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -310,12 +405,15 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			rv.reject(w, r, http.StatusUnauthorized, reason, msg, err)
 			return
 		}
-		e, err := ParseEvent(body)
+		// The event lives in the one allocation of the request's state.
+		rr := new(receivedRequest)
+		e := &rr.event
+		pre, err := parseEvent(body, router, e)
 		if err != nil {
 			rv.reject(w, r, http.StatusBadRequest, RejectMalformed, "webhook: body is not a valid event envelope", err)
 			return
 		}
-		if typ := r.Header.Get(rv.eventHeader); typ != "" && typ != string(e.Type) {
+		if typ := headerValue(r.Header, rv.eventKey); typ != "" && typ != string(e.Type) {
 			rv.reject(w, r, http.StatusBadRequest, RejectEventMismatch, "webhook: event header does not match the envelope", nil)
 			return
 		}
@@ -323,9 +421,19 @@ func (rv *Receiver) Middleware(next http.Handler) http.Handler {
 			rv.reject(w, r, http.StatusBadRequest, RejectTooOld, "webhook: event too old", nil)
 			return
 		}
-		ctx := context.WithValue(r.Context(), receivedKey{}, &received{event: e, body: body, obs: rv.obs})
-		r = r.WithContext(ctx)
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		rr.rec = received{event: e, body: body, obs: rv.obs}
+		rr.ctx = receivedContext{Context: r.Context(), rec: &rr.rec}
+		if pre != nil {
+			rr.pre.v = pre
+			rr.rec.predecoded.Store(&rr.pre)
+		}
+		if direct != nil {
+			direct(&rr.ctx, w, r, &rr.rec)
+			return
+		}
+		rr.body.Reset(body)
+		r = r.WithContext(&rr.ctx)
+		r.Body = &rr.body
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
@@ -341,10 +449,18 @@ func (rv *Receiver) signaturePresent(h http.Header) error {
 		}
 		return nil
 	}
-	if strings.TrimSpace(h.Get(rv.sigHeader)) == "" && strings.TrimSpace(h.Get(rv.prevHeader)) == "" {
+	if strings.TrimSpace(headerValue(h, rv.sigKey)) == "" && strings.TrimSpace(headerValue(h, rv.prevKey)) == "" {
 		return ErrMissingSignature
 	}
 	return nil
+}
+
+// headerValue is h.Get for a key already in canonical form.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // verify checks the signature headers of the scheme over the body held in
@@ -354,7 +470,7 @@ func (rv *Receiver) verify(h http.Header, parts [][]byte) error {
 	if rv.scheme == SchemeStandard {
 		return rv.standard.verifyHeader(parts, h)
 	}
-	return rv.onplana.verifyHeader(parts, h, rv.sigHeader, rv.prevHeader)
+	return rv.onplana.verifyHeaderKeys(parts, h, rv.sigHeader, rv.sigKey, rv.prevHeader, rv.prevKey)
 }
 
 // readBody reads the whole body, at most rv.maxBody bytes, appends the
@@ -366,12 +482,13 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]b
 	if r.Body == nil || r.Body == http.NoBody {
 		return parts, nil
 	}
-	body := http.MaxBytesReader(w, r.Body, rv.maxBody)
-	rc := http.NewResponseController(w)
-	stop := context.AfterFunc(r.Context(), func() {
-		_ = rc.SetReadDeadline(time.Now()) // not supported by every ResponseWriter; best effort
-	})
-	defer stop()
+	if ctx := r.Context(); ctx.Done() != nil { // a context that never ends needs no watch
+		stop := context.AfterFunc(ctx, func() {
+			// Not supported by every ResponseWriter; best effort.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		})
+		defer stop()
+	}
 
 	// A body that Content-Length says is small, as most deliveries are, is
 	// read in place into a buffer of its size (the spare byte lets the
@@ -379,11 +496,24 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]b
 	// header said, goes into chunks taken as its bytes arrive: the header is
 	// not authenticated, so it sizes no more than a chunk, and a large body
 	// is never copied from one growing buffer into the next.
-	if r.ContentLength > 0 && r.ContentLength+1 < bodyChunkSize {
+	//
+	// The cap is enforced by http.MaxBytesReader, which also has the server
+	// close the connection after a body over it. A buffer sized from
+	// Content-Length, under the cap with its spare byte, cannot take the
+	// body over it: the reader is only needed past that buffer.
+	var body io.Reader
+	read := int64(0) // before body
+	if r.ContentLength > 0 && r.ContentLength+1 < bodyChunkSize && r.ContentLength < rv.maxBody {
 		parts = append(parts, make([]byte, 0, r.ContentLength+1))
+		body, read = r.Body, r.ContentLength+1
+	} else {
+		body = http.MaxBytesReader(w, r.Body, rv.maxBody)
 	}
 	for {
 		if len(parts) == 0 || len(parts[len(parts)-1]) == cap(parts[len(parts)-1]) {
+			if read > 0 { // past the buffer sized from Content-Length
+				body, read = http.MaxBytesReader(w, r.Body, rv.maxBody-read), 0
+			}
 			parts = append(parts, bodyChunks.Get().(*[bodyChunkSize]byte)[:0])
 		}
 		last := parts[len(parts)-1]
@@ -462,7 +592,8 @@ func (rv *Receiver) Handler(h EventHandler) http.Handler {
 	if rv.idem != nil {
 		inner = rv.idem.Middleware(inner)
 	}
-	return rv.Middleware(inner)
+	router, _ := h.(*Router)
+	return rv.pipeline(inner, router, rv.eventPipeline(h))
 }
 
 // ServeEvents returns the inner part of Handler: an http.Handler that calls
@@ -492,19 +623,26 @@ func (rv *Receiver) ServeEvents(h EventHandler) http.Handler {
 			http.Error(w, "webhook: receiver misconfigured", http.StatusInternalServerError)
 			return
 		}
-		if err := handle(r.Context(), h, rec, true); err != nil {
-			logEventError(r.Context(), logger, rec.event, err)
-			if isPermanent(err) {
-				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-				w.WriteHeader(http.StatusOK)
-				_, _ = w.Write([]byte(permanentAnswer))
-				return
-			}
-			http.Error(w, "webhook: event handler failed", http.StatusInternalServerError)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		serveEvents(r.Context(), w, rec, logger, h)
 	})
+}
+
+// serveEvents runs h for rec's event and answers as ServeEvents does, and
+// returns the status it answered.
+func serveEvents(ctx context.Context, w http.ResponseWriter, rec *received, logger *slog.Logger, h EventHandler) int {
+	if err := handle(ctx, h, rec, true); err != nil {
+		logEventError(ctx, logger, rec.event, err)
+		if isPermanent(err) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(permanentAnswer))
+			return http.StatusOK
+		}
+		http.Error(w, "webhook: event handler failed", http.StatusInternalServerError)
+		return http.StatusInternalServerError
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent
 }
 
 // PanicError is what an EventHandler's panic becomes. Receiver.ServeEvents

@@ -2,14 +2,18 @@ package webhook_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/onplana"
 )
 
 // FuzzParseEvent checks ParseEvent against encoding/json: it never panics,
@@ -109,6 +113,65 @@ func FuzzReceiverMiddleware(f *testing.F) {
 			}
 		default:
 			t.Fatalf("unexpected status %d", rec.Code)
+		}
+	})
+}
+
+// FuzzRouterDecodesInPlace sends envelopes with arbitrary data through a
+// Handler whose Router decodes the data while the envelope is parsed, and
+// through one that hides the Router behind an EventHandlerFunc, so that
+// it decodes the data after: both answer the same status, and their
+// handlers get the same data.
+func FuzzRouterDecodesInPlace(f *testing.F) {
+	for _, info := range onplana.Catalog() {
+		e, err := webhook.ParseEvent(info.Sample)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(e.Data))
+	}
+	for _, s := range []string{`{}`, `{"task":{"title":5}}`, `{"task":{"title":"a",}}`, `{"diff":{"a":{"before":1}},"actor":null}`, "{\"task\":{\"title\":\"\\u00e9\xff\"}}", `[]`, `{"task":{"created_at":"nope"}}`} {
+		f.Add([]byte(s))
+	}
+	handler := func(wrap bool) (http.Handler, *[]*onplana.TaskEventData) {
+		var got []*onplana.TaskEventData
+		r := webhook.NewRouter()
+		onplana.OnTaskUpdated(r, func(_ context.Context, _ *webhook.Event, data *onplana.TaskEventData) error {
+			got = append(got, data)
+			return nil
+		})
+		var h webhook.EventHandler = r
+		if wrap {
+			h = webhook.EventHandlerFunc(r.HandleEvent)
+		}
+		srv, err := webhook.NewHandler(webhook.ReceiverConfig{Secrets: []webhook.Secret{receiverSecret}, Logger: newReceiverTestLogger(io.Discard)}, h)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return srv, &got
+	}
+	inPlace, inPlaceGot := handler(false)
+	after, afterGot := handler(true)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		body := append([]byte(`{"delivery_id":"d","event_id":"e","event":"task.updated","timestamp":"2026-06-27T09:15:23Z","organization_id":"o","data":`), data...)
+		body = append(body, '}')
+		status := func(h http.Handler) int {
+			req := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+			req.Header.Set(webhook.DefaultSignatureHeader, webhook.Sign(receiverSecret, body))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec.Code
+		}
+		*inPlaceGot, *afterGot = nil, nil
+		a, b := status(inPlace), status(after)
+		if a != b {
+			t.Fatalf("%q: decoded in place %d, after %d", data, a, b)
+		}
+		if len(*inPlaceGot) != len(*afterGot) {
+			t.Fatalf("%q: handler runs in place %d, after %d", data, len(*inPlaceGot), len(*afterGot))
+		}
+		if len(*inPlaceGot) == 1 && !reflect.DeepEqual((*inPlaceGot)[0], (*afterGot)[0]) {
+			t.Fatalf("%q: decoded in place %+v, after %+v", data, (*inPlaceGot)[0], (*afterGot)[0])
 		}
 	})
 }

@@ -384,6 +384,27 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			wantStatus: http.StatusNoContent,
 		},
 		{
+			name: "custom header names in lower case",
+			cfg:  webhook.ReceiverConfig{EventHeader: "x-acme-event", SignatureHeader: "x-acme-signature", PreviousSignatureHeader: "x-acme-signature-old"},
+			req: func(t *testing.T) *http.Request {
+				r := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+				s := webhook.Signer{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"}
+				require.NoError(t, s.SignRequest(r.Header, []webhook.Secret{receiverSecret}, "dlv_1", webhook.EventTaskUpdated, time.Now(), body))
+				return r
+			},
+			wantStatus: http.StatusNoContent,
+		},
+		{
+			name: "custom event header in lower case, disagreeing",
+			cfg:  webhook.ReceiverConfig{EventHeader: "x-acme-event"},
+			req: func(t *testing.T) *http.Request {
+				r := signedRequest(t, "", body)
+				r.Header.Set("X-Acme-Event", "task.created")
+				return r
+			},
+			wantStatus: http.StatusBadRequest,
+		},
+		{
 			name:       "default header names ignored when custom ones are configured",
 			cfg:        webhook.ReceiverConfig{SignatureHeader: "X-Acme-Signature"},
 			req:        func(t *testing.T) *http.Request { return signedRequest(t, "", body) },

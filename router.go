@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/onplana/webhook/internal/jsondec"
 )
 
 // Router is an EventHandler that sends each event to the handler registered
@@ -38,8 +40,19 @@ type Router struct {
 	fallback EventHandler
 }
 
-// route runs the handler of one pattern for an event.
-type route func(ctx context.Context, e *Event, body []byte) error
+// route is the handler of one pattern.
+type route struct {
+	// run runs it for an event.
+	run func(ctx context.Context, e *Event, body []byte) error
+	// predecode, when the handler's data type has a decoder registered
+	// with jsondec, decodes the data object that starts at b[i] into a new
+	// value of that type, and returns it and the index after the object,
+	// or ok false if the bytes there are not JSON or do not decode into
+	// the type. Receiver.Middleware calls it when it reaches the data of
+	// an envelope whose type it already knows, so that the data is
+	// validated and decoded in one pass (see takePredecoded).
+	predecode func(b []byte, i int) (v any, end int, ok bool)
+}
 
 // NewRouter returns an empty Router.
 func NewRouter() *Router { return new(Router) }
@@ -65,13 +78,49 @@ func Handle[T any](r *Router, pattern EventType, fn func(ctx context.Context, e 
 	if fn == nil {
 		panic("webhook: Handle of " + string(pattern) + " with a nil function")
 	}
-	r.add(pattern, func(ctx context.Context, e *Event, _ []byte) error {
-		data := new(T)
-		if err := decodeEventData(ctx, e, data); err != nil {
-			return err
+	rt := route{run: func(ctx context.Context, e *Event, _ []byte) error {
+		data, _ := takePredecoded(ctx, e).(*T)
+		if data == nil {
+			data = new(T)
+			if err := decodeEventData(ctx, e, data); err != nil {
+				return err
+			}
 		}
 		return fn(ctx, e, data)
-	})
+	}}
+	if decode := jsondec.Lookup[T](); decode != nil {
+		rt.predecode = func(b []byte, i int) (any, int, bool) {
+			data, end, err := decode(b, i, 1) // data is a field of the envelope's object
+			if err != nil {
+				return nil, 0, false
+			}
+			return data, end, true
+		}
+	}
+	r.add(pattern, rt)
+}
+
+// takePredecoded returns the data of e that Receiver.Middleware decoded
+// while parsing its envelope, if it did, and nil otherwise. The value is
+// handed out once: a second call for the same request returns nil, so
+// that every handler run gets a value of its own, as it does from
+// decodeEventData.
+func takePredecoded(ctx context.Context, e *Event) any {
+	rec := receivedFrom(ctx)
+	if rec == nil || rec.event != e {
+		return nil
+	}
+	if p := rec.predecoded.Swap(nil); p != nil {
+		return p.v
+	}
+	return nil
+}
+
+// predecoder returns the predecode function of the route that events of
+// type t take, or nil.
+func (r *Router) predecoder(t EventType) func(b []byte, i int) (any, int, bool) {
+	rt, _ := r.lookup(t)
+	return rt.predecode
 }
 
 // HandleRaw registers h for the events whose type matches pattern, like
@@ -81,7 +130,7 @@ func (r *Router) HandleRaw(pattern EventType, h EventHandler) {
 	if h == nil {
 		panic("webhook: HandleRaw of " + string(pattern) + " with a nil handler")
 	}
-	r.add(pattern, h.HandleEvent)
+	r.add(pattern, route{run: h.HandleEvent})
 }
 
 // Fallback sets the handler of the events no pattern matches, in place of
@@ -132,34 +181,35 @@ func (r *Router) HandleEvent(ctx context.Context, e *Event, body []byte) error {
 	if e == nil {
 		return fmt.Errorf("%w: no event", ErrInvalidEnvelope)
 	}
-	fn, fallback := r.lookup(e.Type)
+	rt, fallback := r.lookup(e.Type)
 	switch {
-	case fn != nil:
-		return fn(ctx, e, body)
+	case rt.run != nil:
+		return rt.run(ctx, e, body)
 	case fallback != nil:
 		return fallback.HandleEvent(ctx, e, body)
 	}
 	return nil
 }
 
-// lookup returns the route of t, or else the fallback (possibly nil).
+// lookup returns the route of t, or else the fallback (possibly nil) and a
+// zero route.
 func (r *Router) lookup(t EventType) (route, EventHandler) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if fn, ok := r.routes[string(t)]; ok {
-		return fn, nil
+	if rt, ok := r.routes[string(t)]; ok {
+		return rt, nil
 	}
 	if cat := t.Category(); cat != string(t) {
 		// The lookup key is built on the stack: no allocation per event.
 		var buf [64]byte
-		if fn, ok := r.routes[string(append(append(buf[:0], cat...), ".*"...))]; ok {
-			return fn, nil
+		if rt, ok := r.routes[string(append(append(buf[:0], cat...), ".*"...))]; ok {
+			return rt, nil
 		}
 	}
-	if fn, ok := r.routes[WildcardAll]; ok {
-		return fn, nil
+	if rt, ok := r.routes[WildcardAll]; ok {
+		return rt, nil
 	}
-	return nil, r.fallback
+	return route{}, r.fallback
 }
 
 // decodeEventData decodes e.Data into v, as Event.DecodeData does. A v that

@@ -140,15 +140,34 @@ func newOnplanaVerifier(secrets ...Secret) (*onplanaVerifier, error) {
 // MaxSignatures, and a header sent more than once is refused rather than
 // guessed at. Errors are those of Verify.
 func (v *onplanaVerifier) verifyHeader(parts [][]byte, h http.Header, sigHeader, prevHeader string) error {
-	sig, err := singleHeader(h, sigHeader)
+	return v.verifyHeaderKeys(parts, h, sigHeader, http.CanonicalHeaderKey(sigHeader), prevHeader, http.CanonicalHeaderKey(prevHeader))
+}
+
+// verifyHeaderKeys is verifyHeader with each header name given with its
+// canonical form, the key of h.
+func (v *onplanaVerifier) verifyHeaderKeys(parts [][]byte, h http.Header, sigHeader, sigKey, prevHeader, prevKey string) error {
+	sig, err := singleHeaderKey(h, sigHeader, sigKey)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformedSignature, err)
 	}
-	prev, err := singleHeader(h, prevHeader)
+	prev, err := singleHeaderKey(h, prevHeader, prevKey)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformedSignature, err)
 	}
 	return v.verify(parts, sig, prev)
+}
+
+// singleHeaderKey is singleHeader for the header name whose canonical form
+// is key.
+func singleHeaderKey(h http.Header, name, key string) (string, error) {
+	vals := h[key]
+	if len(vals) > 1 {
+		return "", errors.New(name + " header sent more than once")
+	}
+	if len(vals) == 0 {
+		return "", nil
+	}
+	return vals[0], nil
 }
 
 // verify verifies the body held in parts, in order (so that a Receiver can

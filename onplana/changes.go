@@ -23,8 +23,35 @@ func ChangeOf[T any](c Changes, field string) (before, after T, ok bool, err err
 	if !ok {
 		return before, after, false, nil
 	}
-	err = fc.decode(field, &before, &after)
+	// As fc.decode(field, &before, &after), without making before and
+	// after escape to the heap for the common case of plain strings, which
+	// then share one copy.
+	if b, ok := any(&before).(*string); ok && plainStrings(fc.Before, fc.After, b, any(&after).(*string)) {
+		return before, after, true, nil
+	}
+	if err = decodeSideOf(field, "before", fc.Before, &before); err == nil {
+		err = decodeSideOf(field, "after", fc.After, &after)
+	}
 	return before, after, true, err
+}
+
+// decodeSideOf decodes raw, one side of the change of field, into dst as
+// FieldChange.decode does.
+func decodeSideOf[T any](field, side string, raw json.RawMessage, dst *T) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if s, ok := any(dst).(*string); ok && (string(raw) == "null" || plainString(raw, s)) {
+		return nil // null leaves a string as it is, as json.Unmarshal does
+	}
+	v := new(T) // only this path needs the value on the heap
+	*v = *dst
+	err := json.Unmarshal(raw, v)
+	*dst = *v
+	if err != nil {
+		return fmt.Errorf("onplana: diff of %q, %s: %w", field, side, err)
+	}
+	return nil
 }
 
 // Decode decodes the field's value before the change into before and its
@@ -102,6 +129,36 @@ func (c Changes) decodeSide(name string, side func(FieldChange) json.RawMessage,
 		return fmt.Errorf("onplana: diff %s: %w", name, err)
 	}
 	return nil
+}
+
+// plainStrings sets *before and *after to the values of the raw sides
+// before and after, in one string, and reports true when each is a plain
+// string (see plainString). Otherwise it sets nothing.
+func plainStrings(rawBefore, rawAfter []byte, before, after *string) bool {
+	b, ok := plainContent(rawBefore)
+	if !ok {
+		return false
+	}
+	a, ok := plainContent(rawAfter)
+	if !ok {
+		return false
+	}
+	both := string(b) + string(a) // one allocation: the conversions do not escape
+	*before, *after = both[:len(b)], both[len(b):]
+	return true
+}
+
+// plainContent returns the bytes between the quotes of raw when raw is one
+// JSON string without escapes, in valid UTF-8.
+func plainContent(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return nil, false
+	}
+	end, plain, err := jsonscan.String(raw, 0)
+	if err != nil || !plain || end != len(raw) || !utf8.Valid(raw[1:end-1]) {
+		return nil, false
+	}
+	return raw[1 : end-1], true
 }
 
 // plainString sets *dst to the value of raw and reports true when raw is

@@ -2,6 +2,7 @@ package onplana_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -79,6 +80,61 @@ func TestChangeOf(t *testing.T) {
 	require.ErrorContains(t, err, `"due_date"`)
 }
 
+// TestChangeOfMatchesFieldChangeDecode: ChangeOf gives what
+// FieldChange.Decode gives into the same type, error included, whatever
+// the sides hold.
+func TestChangeOfMatchesFieldChangeDecode(t *testing.T) {
+	t.Parallel()
+	sides := []string{``, `null`, `"plain"`, `"\u00e9"`, `5`, `[1,2]`, `{"a":1}`, `"2026-06-27T09:15:23Z"`, `true`, `"x" 1`}
+	check := func(t *testing.T, before, after string, decode func(c onplana.Changes) (b, a any, err error), into func() (any, any)) {
+		t.Helper()
+		c := onplana.Changes{"f": {Before: json.RawMessage(before), After: json.RawMessage(after)}}
+		gotB, gotA, err := decode(c)
+		wantB, wantA := into()
+		wantErr := c["f"].Decode(wantB, wantA)
+		require.Equal(t, wantErr != nil, err != nil, "%s / %s: %v, want %v", before, after, err, wantErr)
+		if wantErr == nil {
+			require.Equal(t, reflect.ValueOf(wantB).Elem().Interface(), gotB, "%s / %s", before, after)
+			require.Equal(t, reflect.ValueOf(wantA).Elem().Interface(), gotA, "%s / %s", before, after)
+		}
+	}
+	for _, before := range sides {
+		for _, after := range sides {
+			check(t, before, after, func(c onplana.Changes) (any, any, error) {
+				b, a, _, err := onplana.ChangeOf[string](c, "f")
+				return b, a, err
+			}, func() (any, any) { return new(string), new(string) })
+			check(t, before, after, func(c onplana.Changes) (any, any, error) {
+				b, a, _, err := onplana.ChangeOf[[]int](c, "f")
+				return b, a, err
+			}, func() (any, any) { return new([]int), new([]int) })
+			check(t, before, after, func(c onplana.Changes) (any, any, error) {
+				b, a, _, err := onplana.ChangeOf[time.Time](c, "f")
+				return b, a, err
+			}, func() (any, any) { return new(time.Time), new(time.Time) })
+		}
+	}
+}
+
+// TestChangeOfPlainStringsAllocateOnlyTheirValues: reading a change of
+// plain strings costs one copy of the two, nothing for the values around
+// them; with one side null, the other's copy.
+func TestChangeOfPlainStringsAllocateOnlyTheirValues(t *testing.T) {
+	for _, fc := range []onplana.FieldChange{
+		{Before: json.RawMessage(`"2026-07-01"`), After: json.RawMessage(`"2026-07-03"`)},
+		{Before: json.RawMessage(`null`), After: json.RawMessage(`"2026-07-03"`)},
+		{After: json.RawMessage(`"2026-07-03"`)},
+	} {
+		c := onplana.Changes{"due_date": fc}
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, _, ok, err := onplana.ChangeOf[string](c, "due_date"); !ok || err != nil {
+				panic(err)
+			}
+		})
+		require.LessOrEqual(t, allocs, 1.0, "%s / %s", fc.Before, fc.After)
+	}
+}
+
 // The fast path for plain strings gives what encoding/json gives, and
 // leaves escaped strings to it.
 func TestChangeOfStrings(t *testing.T) {
@@ -145,4 +201,28 @@ func TestFieldChangeDecode(t *testing.T) {
 	require.Equal(t, onplana.RoleAdmin, after)
 	require.NoError(t, fc.Decode(nil, nil))
 	require.ErrorContains(t, onplana.FieldChange{After: json.RawMessage(`[]`)}.Decode(nil, &after), "after")
+}
+
+// FuzzChangeOf checks ChangeOf[string], with its fast paths for plain
+// strings and null, against FieldChange.Decode on any pair of sides.
+func FuzzChangeOf(f *testing.F) {
+	for _, s := range []string{``, `null`, `"plain"`, `"\u00e9"`, `5`, `"x" 1`, "\"\xff\"", ` null`, `"a\"b"`} {
+		f.Add([]byte(s), []byte(`"after"`))
+		f.Add([]byte(`"before"`), []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, before, after []byte) {
+		fc := onplana.FieldChange{Before: before, After: after}
+		gotB, gotA, ok, err := onplana.ChangeOf[string](onplana.Changes{"f": fc}, "f")
+		if !ok {
+			t.Fatal("field not found")
+		}
+		var wantB, wantA string
+		wantErr := fc.Decode(&wantB, &wantA)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%q / %q: ChangeOf error %v, Decode %v", before, after, err, wantErr)
+		}
+		if err == nil && (gotB != wantB || gotA != wantA) {
+			t.Fatalf("%q / %q: ChangeOf %q, %q; Decode %q, %q", before, after, gotB, gotA, wantB, wantA)
+		}
+	})
 }

@@ -12,24 +12,109 @@ import (
 // give for the same struct without the method; the tests compare the two
 // on every sample and on fuzzed input.
 
+func init() {
+	// For webhook.Router, which decodes the data of an envelope while
+	// parsing it, in the one pass that also validates it. Each value is
+	// allocated in one piece with the memory its decoding needs (spare).
+	jsondec.Register(func(b []byte, i, depth int) (*ProjectEventData, int, error) {
+		v := new(struct {
+			data  ProjectEventData
+			spare spare
+		})
+		d := jsondec.NewAt(b, i, depth)
+		v.spare.give(&d)
+		decodeProjectEvent(&d, &v.data, &v.spare)
+		return &v.data, d.Pos(), d.Err()
+	})
+	jsondec.Register(func(b []byte, i, depth int) (*TaskEventData, int, error) {
+		v := new(struct {
+			data  TaskEventData
+			spare spare
+		})
+		d := jsondec.NewAt(b, i, depth)
+		v.spare.give(&d)
+		decodeTaskEvent(&d, &v.data, &v.spare)
+		return &v.data, d.Pos(), d.Err()
+	})
+	jsondec.Register(func(b []byte, i, depth int) (*MilestoneEventData, int, error) {
+		v := new(struct {
+			data  MilestoneEventData
+			spare spare
+		})
+		d := jsondec.NewAt(b, i, depth)
+		v.spare.give(&d)
+		decodeMilestoneEvent(&d, &v.data, &v.spare)
+		return &v.data, d.Pos(), d.Err()
+	})
+	jsondec.Register(func(b []byte, i, depth int) (*CommentEventData, int, error) {
+		v := new(struct {
+			data  CommentEventData
+			spare spare
+		})
+		d := jsondec.NewAt(b, i, depth)
+		v.spare.give(&d)
+		decodeCommentEvent(&d, &v.data, &v.spare)
+		return &v.data, d.Pos(), d.Err()
+	})
+	jsondec.Register(func(b []byte, i, depth int) (*MemberEventData, int, error) {
+		v := new(struct {
+			data  MemberEventData
+			spare spare
+		})
+		d := jsondec.NewAt(b, i, depth)
+		v.spare.give(&d)
+		decodeMemberEvent(&d, &v.data, &v.spare)
+		return &v.data, d.Pos(), d.Err()
+	})
+}
+
+// spare is memory allocated with a payload decoded in place, which its
+// decoding uses rather than allocating: the actor, the raw before and
+// after values of a small diff, and the ids of a short list. The payload's
+// fields then point into it, and keep it alive with the payload.
+type spare struct {
+	actor      Actor
+	actorTaken bool
+	raws       [96]byte
+	ids        [2]string
+}
+
+// give hands d the spare memory for raw values and lists.
+func (s *spare) give(d *jsondec.Decoder) { d.Spare(s.raws[:], s.ids[:]) }
+
+// takeActor returns the spare Actor, once; nil after, or without a spare.
+func (s *spare) takeActor() *Actor {
+	if s == nil || s.actorTaken {
+		return nil
+	}
+	s.actorTaken = true
+	return &s.actor
+}
+
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
 // into a ProjectEventData without this method, faster. On error, p may be
 // partly set.
 func (p *ProjectEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, projectEventFields) {
-		case "project":
-			decodeProject(&d, &p.Project)
-		case "diff":
-			decodeChanges(&d, &p.Diff)
-		case "actor":
-			decodeActor(&d, &p.Actor)
+	decodeProjectEvent(&d, p, nil)
+	return d.End()
+}
+
+// decodeProjectEvent decodes the value at d into p, as encoding/json decodes it
+// into a ProjectEventData without its UnmarshalJSON.
+func decodeProjectEvent(d *jsondec.Decoder, p *ProjectEventData, sp *spare) {
+	d.ObjectOf(projectEventFields, func(f int) {
+		switch f {
+		case fieldProjectEventProject:
+			decodeProject(d, &p.Project)
+		case fieldProjectEventDiff:
+			decodeChanges(d, &p.Diff)
+		case fieldProjectEventActor:
+			decodeActor(d, &p.Actor, sp)
 		default:
 			d.Skip()
 		}
 	})
-	return d.End()
 }
 
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
@@ -37,21 +122,27 @@ func (p *ProjectEventData) UnmarshalJSON(data []byte) error {
 // partly set.
 func (p *TaskEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, taskEventFields) {
-		case "task":
-			decodeTask(&d, &p.Task)
-		case "diff":
-			decodeChanges(&d, &p.Diff)
-		case "assignee_id":
-			jsondec.String(&d, &p.AssigneeID)
-		case "actor":
-			decodeActor(&d, &p.Actor)
+	decodeTaskEvent(&d, p, nil)
+	return d.End()
+}
+
+// decodeTaskEvent decodes the value at d into p, as encoding/json decodes it
+// into a TaskEventData without its UnmarshalJSON.
+func decodeTaskEvent(d *jsondec.Decoder, p *TaskEventData, sp *spare) {
+	d.ObjectOf(taskEventFields, func(f int) {
+		switch f {
+		case fieldTaskEventTask:
+			decodeTask(d, &p.Task)
+		case fieldTaskEventDiff:
+			decodeChanges(d, &p.Diff)
+		case fieldTaskEventAssigneeID:
+			jsondec.String(d, &p.AssigneeID)
+		case fieldTaskEventActor:
+			decodeActor(d, &p.Actor, sp)
 		default:
 			d.Skip()
 		}
 	})
-	return d.End()
 }
 
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
@@ -59,19 +150,25 @@ func (p *TaskEventData) UnmarshalJSON(data []byte) error {
 // partly set.
 func (p *MilestoneEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, milestoneEventFields) {
-		case "milestone":
-			decodeMilestone(&d, &p.Milestone)
-		case "diff":
-			decodeChanges(&d, &p.Diff)
-		case "actor":
-			decodeActor(&d, &p.Actor)
+	decodeMilestoneEvent(&d, p, nil)
+	return d.End()
+}
+
+// decodeMilestoneEvent decodes the value at d into p, as encoding/json decodes it
+// into a MilestoneEventData without its UnmarshalJSON.
+func decodeMilestoneEvent(d *jsondec.Decoder, p *MilestoneEventData, sp *spare) {
+	d.ObjectOf(milestoneEventFields, func(f int) {
+		switch f {
+		case fieldMilestoneEventMilestone:
+			decodeMilestone(d, &p.Milestone)
+		case fieldMilestoneEventDiff:
+			decodeChanges(d, &p.Diff)
+		case fieldMilestoneEventActor:
+			decodeActor(d, &p.Actor, sp)
 		default:
 			d.Skip()
 		}
 	})
-	return d.End()
 }
 
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
@@ -79,17 +176,23 @@ func (p *MilestoneEventData) UnmarshalJSON(data []byte) error {
 // partly set.
 func (p *CommentEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, commentEventFields) {
-		case "comment":
-			decodeComment(&d, &p.Comment)
-		case "actor":
-			decodeActor(&d, &p.Actor)
+	decodeCommentEvent(&d, p, nil)
+	return d.End()
+}
+
+// decodeCommentEvent decodes the value at d into p, as encoding/json decodes it
+// into a CommentEventData without its UnmarshalJSON.
+func decodeCommentEvent(d *jsondec.Decoder, p *CommentEventData, sp *spare) {
+	d.ObjectOf(commentEventFields, func(f int) {
+		switch f {
+		case fieldCommentEventComment:
+			decodeComment(d, &p.Comment)
+		case fieldCommentEventActor:
+			decodeActor(d, &p.Actor, sp)
 		default:
 			d.Skip()
 		}
 	})
-	return d.End()
 }
 
 // UnmarshalJSON decodes data into p exactly as encoding/json decodes it
@@ -97,72 +200,193 @@ func (p *CommentEventData) UnmarshalJSON(data []byte) error {
 // partly set.
 func (p *MemberEventData) UnmarshalJSON(data []byte) error {
 	d := jsondec.New(data)
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, memberEventFields) {
-		case "member":
-			decodeMember(&d, &p.Member)
-		case "diff":
-			decodeChanges(&d, &p.Diff)
-		case "actor":
-			decodeActor(&d, &p.Actor)
+	decodeMemberEvent(&d, p, nil)
+	return d.End()
+}
+
+// decodeMemberEvent decodes the value at d into p, as encoding/json decodes it
+// into a MemberEventData without its UnmarshalJSON.
+func decodeMemberEvent(d *jsondec.Decoder, p *MemberEventData, sp *spare) {
+	d.ObjectOf(memberEventFields, func(f int) {
+		switch f {
+		case fieldMemberEventMember:
+			decodeMember(d, &p.Member)
+		case fieldMemberEventDiff:
+			decodeChanges(d, &p.Diff)
+		case fieldMemberEventActor:
+			decodeActor(d, &p.Actor, sp)
 		default:
 			d.Skip()
 		}
 	})
-	return d.End()
 }
 
-// The JSON names of each type's fields, as its struct tags spell them
-// (TestDecodersKnowEveryField checks them against the tags).
+// The JSON names of each type's fields, as its struct tags spell them and in
+// their order (TestDecodersKnowEveryField checks them against the tags), and
+// the index of each name, which ObjectOf hands the decoders.
 var (
-	projectEventFields   = []string{"project", "diff", "actor"}
-	taskEventFields      = []string{"task", "diff", "assignee_id", "actor"}
-	milestoneEventFields = []string{"milestone", "diff", "actor"}
-	commentEventFields   = []string{"comment", "actor"}
-	memberEventFields    = []string{"member", "diff", "actor"}
+	projectEventFields   = jsondec.NewFields("project", "diff", "actor")
+	taskEventFields      = jsondec.NewFields("task", "diff", "assignee_id", "actor")
+	milestoneEventFields = jsondec.NewFields("milestone", "diff", "actor")
+	commentEventFields   = jsondec.NewFields("comment", "actor")
+	memberEventFields    = jsondec.NewFields("member", "diff", "actor")
+	projectFields        = jsondec.NewFields("id", "organization_id", "name", "description", "status", "owner_id", "start_date", "due_date", "url", "archived_at", "deleted_at", "created_at", "updated_at")
+	taskFields           = jsondec.NewFields("id", "project_id", "milestone_id", "title", "description", "status", "priority", "assignee_ids", "reporter_id", "due_date", "url", "completed_at", "deleted_at", "created_at", "updated_at")
+	milestoneFields      = jsondec.NewFields("id", "project_id", "name", "description", "status", "due_date", "url", "completed_at", "created_at", "updated_at")
+	commentFields        = jsondec.NewFields("id", "project_id", "target_type", "target_id", "author_id", "body", "mention_ids", "url", "created_at", "updated_at")
+	memberFields         = jsondec.NewFields("id", "user_id", "organization_id", "scope", "project_id", "email", "name", "role", "status", "invited_by_id", "invited_at", "activated_at", "deactivated_at", "created_at", "updated_at")
+	actorFields          = jsondec.NewFields("type", "id", "name", "email")
+	fieldChangeFields    = jsondec.NewFields("before", "after")
+)
 
-	projectFields = []string{"id", "organization_id", "name", "description", "status", "owner_id",
-		"start_date", "due_date", "url", "archived_at", "deleted_at", "created_at", "updated_at"}
-	taskFields = []string{"id", "project_id", "milestone_id", "title", "description", "status", "priority",
-		"assignee_ids", "reporter_id", "due_date", "url", "completed_at", "deleted_at", "created_at", "updated_at"}
-	milestoneFields = []string{"id", "project_id", "name", "description", "status", "due_date", "url",
-		"completed_at", "created_at", "updated_at"}
-	commentFields = []string{"id", "project_id", "target_type", "target_id", "author_id", "body",
-		"mention_ids", "url", "created_at", "updated_at"}
-	memberFields = []string{"id", "user_id", "organization_id", "scope", "project_id", "email", "name", "role",
-		"status", "invited_by_id", "invited_at", "activated_at", "deactivated_at", "created_at", "updated_at"}
-	actorFields       = []string{"type", "id", "name", "email"}
-	fieldChangeFields = []string{"before", "after"}
+const (
+	fieldProjectEventProject = iota
+	fieldProjectEventDiff
+	fieldProjectEventActor
+)
+
+const (
+	fieldTaskEventTask = iota
+	fieldTaskEventDiff
+	fieldTaskEventAssigneeID
+	fieldTaskEventActor
+)
+
+const (
+	fieldMilestoneEventMilestone = iota
+	fieldMilestoneEventDiff
+	fieldMilestoneEventActor
+)
+
+const (
+	fieldCommentEventComment = iota
+	fieldCommentEventActor
+)
+
+const (
+	fieldMemberEventMember = iota
+	fieldMemberEventDiff
+	fieldMemberEventActor
+)
+
+const (
+	fieldProjectID = iota
+	fieldProjectOrganizationID
+	fieldProjectName
+	fieldProjectDescription
+	fieldProjectStatus
+	fieldProjectOwnerID
+	fieldProjectStartDate
+	fieldProjectDueDate
+	fieldProjectURL
+	fieldProjectArchivedAt
+	fieldProjectDeletedAt
+	fieldProjectCreatedAt
+	fieldProjectUpdatedAt
+)
+
+const (
+	fieldTaskID = iota
+	fieldTaskProjectID
+	fieldTaskMilestoneID
+	fieldTaskTitle
+	fieldTaskDescription
+	fieldTaskStatus
+	fieldTaskPriority
+	fieldTaskAssigneeIDs
+	fieldTaskReporterID
+	fieldTaskDueDate
+	fieldTaskURL
+	fieldTaskCompletedAt
+	fieldTaskDeletedAt
+	fieldTaskCreatedAt
+	fieldTaskUpdatedAt
+)
+
+const (
+	fieldMilestoneID = iota
+	fieldMilestoneProjectID
+	fieldMilestoneName
+	fieldMilestoneDescription
+	fieldMilestoneStatus
+	fieldMilestoneDueDate
+	fieldMilestoneURL
+	fieldMilestoneCompletedAt
+	fieldMilestoneCreatedAt
+	fieldMilestoneUpdatedAt
+)
+
+const (
+	fieldCommentID = iota
+	fieldCommentProjectID
+	fieldCommentTargetType
+	fieldCommentTargetID
+	fieldCommentAuthorID
+	fieldCommentBody
+	fieldCommentMentionIDs
+	fieldCommentURL
+	fieldCommentCreatedAt
+	fieldCommentUpdatedAt
+)
+
+const (
+	fieldMemberID = iota
+	fieldMemberUserID
+	fieldMemberOrganizationID
+	fieldMemberScope
+	fieldMemberProjectID
+	fieldMemberEmail
+	fieldMemberName
+	fieldMemberRole
+	fieldMemberStatus
+	fieldMemberInvitedByID
+	fieldMemberInvitedAt
+	fieldMemberActivatedAt
+	fieldMemberDeactivatedAt
+	fieldMemberCreatedAt
+	fieldMemberUpdatedAt
+)
+
+const (
+	fieldActorType = iota
+	fieldActorID
+	fieldActorName
+	fieldActorEmail
+)
+
+const (
+	fieldChangeBefore = iota
+	fieldChangeAfter
 )
 
 func decodeProject(d *jsondec.Decoder, p *Project) {
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, projectFields) {
-		case "id":
+	d.ObjectOf(projectFields, func(f int) {
+		switch f {
+		case fieldProjectID:
 			jsondec.String(d, &p.ID)
-		case "organization_id":
+		case fieldProjectOrganizationID:
 			jsondec.String(d, &p.OrganizationID)
-		case "name":
+		case fieldProjectName:
 			jsondec.String(d, &p.Name)
-		case "description":
+		case fieldProjectDescription:
 			jsondec.String(d, &p.Description)
-		case "status":
+		case fieldProjectStatus:
 			jsondec.String(d, &p.Status)
-		case "owner_id":
+		case fieldProjectOwnerID:
 			jsondec.String(d, &p.OwnerID)
-		case "start_date":
+		case fieldProjectStartDate:
 			jsondec.String(d, &p.StartDate)
-		case "due_date":
+		case fieldProjectDueDate:
 			jsondec.String(d, &p.DueDate)
-		case "url":
+		case fieldProjectURL:
 			jsondec.String(d, &p.URL)
-		case "archived_at":
+		case fieldProjectArchivedAt:
 			jsondec.Time(d, &p.ArchivedAt)
-		case "deleted_at":
+		case fieldProjectDeletedAt:
 			jsondec.Time(d, &p.DeletedAt)
-		case "created_at":
+		case fieldProjectCreatedAt:
 			jsondec.Time(d, &p.CreatedAt)
-		case "updated_at":
+		case fieldProjectUpdatedAt:
 			jsondec.Time(d, &p.UpdatedAt)
 		default:
 			d.Skip()
@@ -171,37 +395,37 @@ func decodeProject(d *jsondec.Decoder, p *Project) {
 }
 
 func decodeTask(d *jsondec.Decoder, t *Task) {
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, taskFields) {
-		case "id":
+	d.ObjectOf(taskFields, func(f int) {
+		switch f {
+		case fieldTaskID:
 			jsondec.String(d, &t.ID)
-		case "project_id":
+		case fieldTaskProjectID:
 			jsondec.String(d, &t.ProjectID)
-		case "milestone_id":
+		case fieldTaskMilestoneID:
 			jsondec.String(d, &t.MilestoneID)
-		case "title":
+		case fieldTaskTitle:
 			jsondec.String(d, &t.Title)
-		case "description":
+		case fieldTaskDescription:
 			jsondec.String(d, &t.Description)
-		case "status":
+		case fieldTaskStatus:
 			jsondec.String(d, &t.Status)
-		case "priority":
+		case fieldTaskPriority:
 			jsondec.String(d, &t.Priority)
-		case "assignee_ids":
+		case fieldTaskAssigneeIDs:
 			jsondec.Strings(d, &t.AssigneeIDs)
-		case "reporter_id":
+		case fieldTaskReporterID:
 			jsondec.String(d, &t.ReporterID)
-		case "due_date":
+		case fieldTaskDueDate:
 			jsondec.String(d, &t.DueDate)
-		case "url":
+		case fieldTaskURL:
 			jsondec.String(d, &t.URL)
-		case "completed_at":
+		case fieldTaskCompletedAt:
 			jsondec.Time(d, &t.CompletedAt)
-		case "deleted_at":
+		case fieldTaskDeletedAt:
 			jsondec.Time(d, &t.DeletedAt)
-		case "created_at":
+		case fieldTaskCreatedAt:
 			jsondec.Time(d, &t.CreatedAt)
-		case "updated_at":
+		case fieldTaskUpdatedAt:
 			jsondec.Time(d, &t.UpdatedAt)
 		default:
 			d.Skip()
@@ -210,27 +434,27 @@ func decodeTask(d *jsondec.Decoder, t *Task) {
 }
 
 func decodeMilestone(d *jsondec.Decoder, m *Milestone) {
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, milestoneFields) {
-		case "id":
+	d.ObjectOf(milestoneFields, func(f int) {
+		switch f {
+		case fieldMilestoneID:
 			jsondec.String(d, &m.ID)
-		case "project_id":
+		case fieldMilestoneProjectID:
 			jsondec.String(d, &m.ProjectID)
-		case "name":
+		case fieldMilestoneName:
 			jsondec.String(d, &m.Name)
-		case "description":
+		case fieldMilestoneDescription:
 			jsondec.String(d, &m.Description)
-		case "status":
+		case fieldMilestoneStatus:
 			jsondec.String(d, &m.Status)
-		case "due_date":
+		case fieldMilestoneDueDate:
 			jsondec.String(d, &m.DueDate)
-		case "url":
+		case fieldMilestoneURL:
 			jsondec.String(d, &m.URL)
-		case "completed_at":
+		case fieldMilestoneCompletedAt:
 			jsondec.Time(d, &m.CompletedAt)
-		case "created_at":
+		case fieldMilestoneCreatedAt:
 			jsondec.Time(d, &m.CreatedAt)
-		case "updated_at":
+		case fieldMilestoneUpdatedAt:
 			jsondec.Time(d, &m.UpdatedAt)
 		default:
 			d.Skip()
@@ -239,27 +463,27 @@ func decodeMilestone(d *jsondec.Decoder, m *Milestone) {
 }
 
 func decodeComment(d *jsondec.Decoder, c *Comment) {
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, commentFields) {
-		case "id":
+	d.ObjectOf(commentFields, func(f int) {
+		switch f {
+		case fieldCommentID:
 			jsondec.String(d, &c.ID)
-		case "project_id":
+		case fieldCommentProjectID:
 			jsondec.String(d, &c.ProjectID)
-		case "target_type":
+		case fieldCommentTargetType:
 			jsondec.String(d, &c.TargetType)
-		case "target_id":
+		case fieldCommentTargetID:
 			jsondec.String(d, &c.TargetID)
-		case "author_id":
+		case fieldCommentAuthorID:
 			jsondec.String(d, &c.AuthorID)
-		case "body":
+		case fieldCommentBody:
 			jsondec.String(d, &c.Body)
-		case "mention_ids":
+		case fieldCommentMentionIDs:
 			jsondec.Strings(d, &c.MentionIDs)
-		case "url":
+		case fieldCommentURL:
 			jsondec.String(d, &c.URL)
-		case "created_at":
+		case fieldCommentCreatedAt:
 			jsondec.Time(d, &c.CreatedAt)
-		case "updated_at":
+		case fieldCommentUpdatedAt:
 			jsondec.Time(d, &c.UpdatedAt)
 		default:
 			d.Skip()
@@ -268,37 +492,37 @@ func decodeComment(d *jsondec.Decoder, c *Comment) {
 }
 
 func decodeMember(d *jsondec.Decoder, m *Member) {
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, memberFields) {
-		case "id":
+	d.ObjectOf(memberFields, func(f int) {
+		switch f {
+		case fieldMemberID:
 			jsondec.String(d, &m.ID)
-		case "user_id":
+		case fieldMemberUserID:
 			jsondec.String(d, &m.UserID)
-		case "organization_id":
+		case fieldMemberOrganizationID:
 			jsondec.String(d, &m.OrganizationID)
-		case "scope":
+		case fieldMemberScope:
 			jsondec.String(d, &m.Scope)
-		case "project_id":
+		case fieldMemberProjectID:
 			jsondec.String(d, &m.ProjectID)
-		case "email":
+		case fieldMemberEmail:
 			jsondec.String(d, &m.Email)
-		case "name":
+		case fieldMemberName:
 			jsondec.String(d, &m.Name)
-		case "role":
+		case fieldMemberRole:
 			jsondec.String(d, &m.Role)
-		case "status":
+		case fieldMemberStatus:
 			jsondec.String(d, &m.Status)
-		case "invited_by_id":
+		case fieldMemberInvitedByID:
 			jsondec.String(d, &m.InvitedByID)
-		case "invited_at":
+		case fieldMemberInvitedAt:
 			jsondec.Time(d, &m.InvitedAt)
-		case "activated_at":
+		case fieldMemberActivatedAt:
 			jsondec.Time(d, &m.ActivatedAt)
-		case "deactivated_at":
+		case fieldMemberDeactivatedAt:
 			jsondec.Time(d, &m.DeactivatedAt)
-		case "created_at":
+		case fieldMemberCreatedAt:
 			jsondec.Time(d, &m.CreatedAt)
-		case "updated_at":
+		case fieldMemberUpdatedAt:
 			jsondec.Time(d, &m.UpdatedAt)
 		default:
 			d.Skip()
@@ -307,26 +531,29 @@ func decodeMember(d *jsondec.Decoder, m *Member) {
 }
 
 // decodeActor decodes an optional actor: null sets it to nil, and an
-// object is decoded into the Actor already there, or a new one.
-func decodeActor(d *jsondec.Decoder, dst **Actor) {
+// object is decoded into the Actor already there, or a new one (sp's if
+// it has one to spare).
+func decodeActor(d *jsondec.Decoder, dst **Actor, sp *spare) {
 	if d.Null() {
 		*dst = nil
 		return
 	}
 	a := *dst
 	if a == nil {
-		a = new(Actor)
+		if a = sp.takeActor(); a == nil {
+			a = new(Actor)
+		}
 		*dst = a
 	}
-	d.Object(func(name []byte) {
-		switch jsondec.Match(name, actorFields) {
-		case "type":
+	d.ObjectOf(actorFields, func(f int) {
+		switch f {
+		case fieldActorType:
 			jsondec.String(d, &a.Type)
-		case "id":
+		case fieldActorID:
 			jsondec.String(d, &a.ID)
-		case "name":
+		case fieldActorName:
 			jsondec.String(d, &a.Name)
-		case "email":
+		case fieldActorEmail:
 			jsondec.String(d, &a.Email)
 		default:
 			d.Skip()
@@ -347,19 +574,20 @@ func decodeChanges(d *jsondec.Decoder, dst *Changes) {
 	}
 	m := *dst
 	d.Object(func(name []byte) {
+		key := d.Key(name)
 		var c FieldChange
-		d.Object(func(side []byte) {
-			switch jsondec.Match(side, fieldChangeFields) {
-			case "before":
+		d.ObjectOf(fieldChangeFields, func(f int) {
+			switch f {
+			case fieldChangeBefore:
 				jsondec.Raw(d, &c.Before)
-			case "after":
+			case fieldChangeAfter:
 				jsondec.Raw(d, &c.After)
 			default:
 				d.Skip()
 			}
 		})
 		if d.Err() == nil {
-			m[string(name)] = c
+			m[key] = c
 		}
 	})
 }

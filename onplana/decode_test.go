@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/jsondec"
+	"github.com/onplana/webhook/internal/jsonscan"
 	"github.com/onplana/webhook/onplana"
 )
 
@@ -195,5 +197,106 @@ func FuzzPayloadDecoders(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		requireSameDecoding(t, data)
+	})
+}
+
+// atCase decodes the data object that starts at doc[at], inside an
+// envelope, with a payload type's registered decoder (what webhook.Router
+// does while the receiver parses the envelope), and the same bytes with
+// its UnmarshalJSON.
+type atCase struct {
+	name   string
+	decode func(doc []byte, at int) (atVal, plainVal any, end int, atErr, plainErr error)
+	// unmarshal decodes data with UnmarshalJSON into a new value.
+	unmarshal func(data []byte) error
+}
+
+func atCaseOf[T any, PT interface {
+	*T
+	json.Unmarshaler
+}](name string) atCase {
+	return atCase{name, func(doc []byte, at int) (any, any, int, error, error) {
+		decode := jsondec.Lookup[T]()
+		if decode == nil {
+			panic("no decoder registered for " + name)
+		}
+		var plainVal T
+		atVal, end, err := decode(doc, at, 1)
+		if err != nil {
+			return nil, nil, 0, err, nil
+		}
+		err = PT(&plainVal).UnmarshalJSON(doc[at:end])
+		return *atVal, plainVal, end, nil, err
+	}, func(data []byte) error { return PT(new(T)).UnmarshalJSON(data) }}
+}
+
+var atCases = []atCase{
+	atCaseOf[onplana.ProjectEventData]("ProjectEventData"),
+	atCaseOf[onplana.TaskEventData]("TaskEventData"),
+	atCaseOf[onplana.MilestoneEventData]("MilestoneEventData"),
+	atCaseOf[onplana.CommentEventData]("CommentEventData"),
+	atCaseOf[onplana.MemberEventData]("MemberEventData"),
+}
+
+// requireSameDecodingAt checks the decoding of data as the "data" field of
+// an envelope: where the registered decoder succeeds, the object it read
+// is exactly the value jsonscan.Value finds there (so the receiver may
+// take it as validated) and UnmarshalJSON reads the same value from it;
+// where it fails, the object is not valid JSON there, or UnmarshalJSON
+// fails on it too.
+func requireSameDecodingAt(t *testing.T, data []byte) {
+	t.Helper()
+	doc := append(append([]byte(`{"event":"task.updated","data":`), data...), '}')
+	at := len(`{"event":"task.updated","data":`)
+	if len(data) == 0 || data[0] != '{' {
+		return // the envelope parser refuses data that is not an object before decoding
+	}
+	end, verr := jsonscan.Value(doc, at, 1)
+	for _, c := range atCases {
+		atVal, plainVal, atEnd, atErr, plainErr := c.decode(doc, at)
+		if atErr != nil {
+			if verr == nil {
+				require.Error(t, c.unmarshal(doc[at:end]),
+					"%s: the decoder in place refuses valid %q (%v), UnmarshalJSON accepts it", c.name, doc[at:end], atErr)
+			}
+			continue
+		}
+		require.NoError(t, verr, "%s: the decoder in place accepts %q, which is not valid there", c.name, doc)
+		require.Equal(t, end, atEnd, "%s: %q", c.name, doc)
+		require.NoError(t, plainErr, "%s: UnmarshalJSON refuses %q", c.name, doc[at:atEnd])
+		require.Equal(t, plainVal, atVal, "%s of %q", c.name, data)
+	}
+}
+
+func TestDecodersInPlace(t *testing.T) {
+	t.Parallel()
+	for _, s := range decoderSeeds {
+		requireSameDecodingAt(t, []byte(s))
+	}
+	for _, info := range onplana.Catalog() {
+		e, err := webhook.ParseEvent(info.Sample)
+		require.NoError(t, err)
+		requireSameDecodingAt(t, e.Data)
+	}
+	deep := `{"x":` + strings.Repeat("[", jsonscan.MaxDepth-2) + strings.Repeat("]", jsonscan.MaxDepth-2) + `}`
+	requireSameDecodingAt(t, []byte(deep))
+	requireSameDecodingAt(t, []byte(`{"x":[`+deep+`]}`))
+}
+
+// FuzzPayloadDecodersInPlace checks the registered decoders, which read
+// an envelope's data in place, against jsonscan.Value and UnmarshalJSON.
+func FuzzPayloadDecodersInPlace(f *testing.F) {
+	for _, s := range decoderSeeds {
+		f.Add([]byte(s))
+	}
+	for _, info := range onplana.Catalog() {
+		e, err := webhook.ParseEvent(info.Sample)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(e.Data))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		requireSameDecodingAt(t, data)
 	})
 }

@@ -28,17 +28,24 @@ import (
 // value into their argument; after the first error they do nothing, and
 // Err reports it.
 //
-// The strings it decodes share one copy of the input, made on first use, as
-// do the raw values: one allocation each rather than one per field, which
-// is most of the cost of decoding a payload. A string kept from the result
-// therefore keeps that copy alive.
+// The strings it decodes share one copy of the input, made on first use:
+// one allocation rather than one per field, which is most of the cost of
+// decoding a payload. A string kept from the result therefore keeps that
+// copy alive. Raw values are copied into a buffer of their own, grown as
+// needed, which they share.
 type Decoder struct {
 	data  []byte
 	i     int
 	depth int // containers open around the value at i
 	err   error
-	str   string // data as a string, once a plain string was decoded
-	copy  []byte // a copy of data, once a raw value was decoded
+	base  int      // where the value decoded starts in data
+	str   string   // data[base:] as a string, once a plain string was decoded
+	raws  []byte   // where Raw copies values; full at its capacity
+	strs  []string // spare elements for an array of strings (Spare)
+
+	// The name of the member Object is at: data[keyLo:keyHi] when plain
+	// (no escape, valid UTF-8), else keyLo < 0.
+	keyLo, keyHi int
 }
 
 // New returns a Decoder reading data.
@@ -47,6 +54,28 @@ func New(data []byte) Decoder {
 	d.space()
 	return d
 }
+
+// NewAt returns a Decoder reading the value that starts at data[i] (not
+// at whitespace), nested in depth arrays and objects of data, as
+// jsonscan.Value scans it: the decoding of a value inside a document
+// already being parsed. Pos then tells where the value ended; the
+// Decoder's strings copy no byte of data before i.
+func NewAt(data []byte, i, depth int) Decoder {
+	return Decoder{data: data, i: i, depth: depth, base: i}
+}
+
+// Spare gives d memory to use before it allocates any: raws for the
+// values Raw copies, strs for the elements of the first array of strings
+// decoded into a slice without capacity. The values decoded then share
+// that memory, and keep it alive, as they share the Decoder's copy of its
+// input: a caller allocating the destination of a decoding can allocate
+// that memory with it, in one piece.
+func (d *Decoder) Spare(raws []byte, strs []string) {
+	d.raws, d.strs = raws[:0], strs
+}
+
+// Pos returns the index in the input after what has been decoded.
+func (d *Decoder) Pos() int { return d.i }
 
 // Err returns the first error, or nil.
 func (d *Decoder) Err() error { return d.err }
@@ -133,11 +162,17 @@ func (d *Decoder) Skip() {
 
 // raw moves past the next value, validating it, and returns its bytes.
 func (d *Decoder) raw() []byte {
-	if d.peek() == 0 {
+	var end int
+	var err error
+	switch d.peek() {
+	case 0:
 		return nil
+	case '"': // the common case, a string, without Value's bookkeeping
+		end, _, err = jsonscan.StringFlags(d.data, d.i)
+	default:
+		end, err = jsonscan.Value(d.data, d.i, d.depth)
 	}
 	start := d.i
-	end, err := jsonscan.Value(d.data, d.i, d.depth)
 	if err != nil {
 		d.i = end
 		d.fail(err.Error())
@@ -154,6 +189,131 @@ func (d *Decoder) raw() []byte {
 // object: null is not, and leaves the caller's value unchanged; any other
 // value is an error.
 func (d *Decoder) Object(field func(name []byte)) bool {
+	if !d.open() {
+		return false
+	}
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		d.depth--
+		return true
+	}
+	for d.err == nil {
+		name := d.name()
+		if d.err != nil {
+			break
+		}
+		field(name)
+		if d.err != nil {
+			break
+		}
+		if d.close() {
+			return true
+		}
+	}
+	return false
+}
+
+// Fields are the JSON names of the fields of a struct type, in the order
+// its encoder writes them, for ObjectOf.
+type Fields struct {
+	names  []string
+	quoted []string // each name between quotes, as it appears unescaped
+}
+
+// NewFields returns the Fields of names.
+func NewFields(names ...string) *Fields {
+	f := &Fields{names: names, quoted: make([]string, len(names))}
+	for i, n := range names {
+		f.quoted[i] = `"` + n + `"`
+	}
+	return f
+}
+
+// Names returns the names, in order.
+func (f *Fields) Names() []string { return f.names }
+
+// index returns the index of the name that key matches, as Match does,
+// or -1.
+func (f *Fields) index(key []byte) int {
+	for i, n := range f.names {
+		if string(key) == n {
+			return i
+		}
+	}
+	for i, n := range f.names {
+		if bytes.EqualFold(key, []byte(n)) {
+			return i
+		}
+	}
+	return -1
+}
+
+// ObjectOf is Object for an object decoded into a struct whose fields are
+// f: it calls field with the index in f of the name that a member's name
+// matches (exactly, or else case-insensitively, as Match), or -1 when it
+// matches none. field must decode or skip the member's value.
+//
+// An encoder writes a struct's fields in order, so ObjectOf first checks
+// whether a member is the field after the one before, by comparing the
+// bytes of its name with that field's: the common case then costs no scan
+// of the name and no search.
+func (d *Decoder) ObjectOf(f *Fields, field func(i int)) bool {
+	if !d.open() {
+		return false
+	}
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		d.depth--
+		return true
+	}
+	next := 0 // the field expected next
+	for d.err == nil {
+		i := -1
+		if next < len(f.quoted) && d.member(f.quoted[next]) {
+			i = next
+		} else {
+			name := d.name()
+			if d.err != nil {
+				break
+			}
+			i = f.index(name)
+		}
+		if i >= 0 {
+			next = i + 1
+		}
+		field(i)
+		if d.err != nil {
+			break
+		}
+		if d.close() {
+			return true
+		}
+	}
+	return false
+}
+
+// member reports whether the member at i has the name whose quoted,
+// unescaped form is quoted, and if so moves past its name and colon, and
+// the space after.
+func (d *Decoder) member(quoted string) bool {
+	end := d.i + len(quoted)
+	if end > len(d.data) || string(d.data[d.i:end]) != quoted {
+		return false
+	}
+	j := jsonscan.Space(d.data, end)
+	if j >= len(d.data) || d.data[j] != ':' {
+		return false // name() reports the error
+	}
+	d.keyLo, d.keyHi = d.i+1, end-1
+	d.i = jsonscan.Space(d.data, j+1)
+	return true
+}
+
+// open moves into the object at i, and past the space after its '{'. It
+// reports false when there is no object there: null, which it consumes,
+// leaving the value unchanged; another value, an error; or an error
+// already.
+func (d *Decoder) open() bool {
 	switch d.peek() {
 	case '{':
 	case 'n':
@@ -172,33 +332,25 @@ func (d *Decoder) Object(field func(name []byte)) bool {
 	d.depth++
 	d.i++
 	d.space()
+	return true
+}
+
+// close moves past the ',' after a member, and the space after it, and
+// reports false; or past the '}' that ends the object, and reports true.
+// Anything else is an error.
+func (d *Decoder) close() bool {
+	d.space()
+	if d.i < len(d.data) && d.data[d.i] == ',' {
+		d.i++
+		d.space()
+		return false
+	}
 	if d.i < len(d.data) && d.data[d.i] == '}' {
 		d.i++
 		d.depth--
 		return true
 	}
-	for d.err == nil {
-		name := d.name()
-		if d.err != nil {
-			break
-		}
-		field(name)
-		if d.err != nil {
-			break
-		}
-		d.space()
-		if d.i < len(d.data) && d.data[d.i] == ',' {
-			d.i++
-			d.space()
-			continue
-		}
-		if d.i < len(d.data) && d.data[d.i] == '}' {
-			d.i++
-			d.depth--
-			return true
-		}
-		d.fail(jsonscan.ErrObjectEnd.Error())
-	}
+	d.fail(jsonscan.ErrObjectEnd.Error())
 	return false
 }
 
@@ -208,9 +360,14 @@ func (d *Decoder) name() []byte {
 		d.fail(jsonscan.ErrName.Error())
 		return nil
 	}
-	name, ok := d.stringBytes()
+	start := d.i
+	name, plain, ok := d.stringBytes()
 	if !ok {
 		return nil
+	}
+	d.keyLo, d.keyHi = -1, 0
+	if plain {
+		d.keyLo, d.keyHi = start+1, d.i-1
 	}
 	d.space()
 	if d.i >= len(d.data) || d.data[d.i] != ':' {
@@ -223,25 +380,50 @@ func (d *Decoder) name() []byte {
 }
 
 // stringBytes reads the string at i. Without escapes, and if it is valid
-// UTF-8, the result aliases the input; otherwise encoding/json decodes it,
-// so that escapes and invalid UTF-8 turn out as they do there.
-func (d *Decoder) stringBytes() ([]byte, bool) {
+// UTF-8 (plain), the result aliases the input; otherwise encoding/json
+// decodes it, so that escapes and invalid UTF-8 turn out as they do there.
+func (d *Decoder) stringBytes() (b []byte, plain, ok bool) {
 	start := d.i
-	end, plain, err := jsonscan.String(d.data, d.i)
+	end, flags, err := jsonscan.StringFlags(d.data, d.i)
 	d.i = end
 	if err != nil {
 		d.fail(err.Error())
-		return nil, false
+		return nil, false, false
 	}
-	if raw := d.data[start+1 : end-1]; plain && utf8.Valid(raw) {
-		return raw, true
+	if raw := d.data[start+1 : end-1]; isPlain(flags, raw) {
+		return raw, true, true
 	}
 	var s string
 	if err := json.Unmarshal(d.data[start:end], &s); err != nil {
 		d.fail("invalid string")
-		return nil, false
+		return nil, false, false
 	}
-	return []byte(s), true
+	return []byte(s), false, true
+}
+
+// isPlain reports whether raw, the bytes of a string scanned with flags,
+// are its value: no escape, and valid UTF-8.
+func isPlain(flags int, raw []byte) bool {
+	return flags&jsonscan.Plain != 0 && (flags&jsonscan.ASCII != 0 || utf8.Valid(raw))
+}
+
+// substr returns data[lo:hi] as a string that shares the Decoder's one copy
+// of its input.
+func (d *Decoder) substr(lo, hi int) string {
+	if d.str == "" {
+		d.str = string(d.data[d.base:])
+	}
+	return d.str[lo-d.base : hi-d.base]
+}
+
+// Key returns name, the name Object passed to its function, as a string:
+// one that shares the Decoder's copy of its input when it can. Call it
+// before decoding the member's value.
+func (d *Decoder) Key(name []byte) string {
+	if d.keyLo >= 0 && d.keyHi-d.keyLo == len(name) {
+		return d.substr(d.keyLo, d.keyHi)
+	}
+	return string(name)
 }
 
 // Match returns the name in names that key matches: exactly, or else
@@ -266,21 +448,18 @@ func String[S ~string](d *Decoder, dst *S) {
 	switch d.peek() {
 	case '"':
 		start := d.i
-		end, plain, err := jsonscan.String(d.data, d.i)
+		end, flags, err := jsonscan.StringFlags(d.data, d.i)
 		if err != nil {
 			d.i = end
 			d.fail(err.Error())
 			return
 		}
-		if raw := d.data[start+1 : end-1]; plain && utf8.Valid(raw) {
-			if d.str == "" {
-				d.str = string(d.data)
-			}
+		if isPlain(flags, d.data[start+1:end-1]) {
 			d.i = end
-			*dst = S(d.str[start+1 : end-1])
+			*dst = S(d.substr(start+1, end-1))
 			return
 		}
-		if b, ok := d.stringBytes(); ok {
+		if b, _, ok := d.stringBytes(); ok {
 			*dst = S(b)
 		}
 	case 'n':
@@ -315,6 +494,10 @@ func Strings(d *Decoder, dst *[]string) {
 	d.i++
 	d.space()
 	s := (*dst)[:0]
+	spare := cap(s) == 0 && len(d.strs) > 0
+	if spare {
+		s, d.strs = d.strs[:0], nil // used once, so that no two slices share it
+	}
 	if d.i < len(d.data) && d.data[d.i] == ']' {
 		d.i++
 		d.depth--
@@ -339,6 +522,9 @@ func Strings(d *Decoder, dst *[]string) {
 		if d.i < len(d.data) && d.data[d.i] == ']' {
 			d.i++
 			d.depth--
+			if spare {
+				s = s[:len(s):len(s)] // an append to the result copies it
+			}
 			*dst = s
 			return
 		}
@@ -361,11 +547,19 @@ func Time(d *Decoder, dst *time.Time) {
 // Raw copies the next value, whatever it is, into dst as
 // json.RawMessage's UnmarshalJSON does (null included).
 func Raw(d *Decoder, dst *json.RawMessage) {
-	start := d.i
-	if d.raw(); d.err == nil {
-		if d.copy == nil {
-			d.copy = bytes.Clone(d.data)
-		}
-		*dst = d.copy[start:d.i:d.i]
+	v := d.raw()
+	if d.err != nil {
+		return
 	}
+	if cap(d.raws)-len(d.raws) < len(v) {
+		// The raw values of a payload are few and small (a diff's before
+		// and after): start small, double as needed.
+		d.raws = make([]byte, 0, max(2*cap(d.raws), len(v), minRaws))
+	}
+	lo := len(d.raws)
+	d.raws = append(d.raws, v...)
+	*dst = d.raws[lo:len(d.raws):len(d.raws)]
 }
+
+// minRaws is the size of the first buffer of raw values.
+const minRaws = 128

@@ -1,6 +1,8 @@
 package jsondec
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -70,4 +72,259 @@ func TestDecoderReadsObjects(t *testing.T) {
 		require.Equal(t, tt.a, a, tt.data)
 		require.Equal(t, tt.b, b, tt.data)
 	}
+}
+
+// TestNewAt decodes a value in the middle of a document: the decoder
+// starts at the value, stops after it (Pos), counts the containers around
+// it against MaxDepth as jsonscan.Value does, and its strings hold no byte
+// of the document before the value.
+func TestNewAt(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		doc      string
+		at       int
+		depth    int
+		a, b     string
+		end      int  // -1: an error
+		copyFrom bool // strings were decoded: their copy must hold nothing before at
+	}{
+		{"inner object", `{"x":1,"data":{"a":"1","b":"2"},"y":2}`, 14, 1, "1", "2", 31, true},
+		{"object at the end", `{"data":{"a":"only"}}`, 8, 1, "only", "", 20, true},
+		{"escapes", `[{"a":"\u00e9","b":"x"}]`, 1, 1, "é", "x", 23, true},
+		{"not JSON", `{"data":{"a":"1",}}`, 8, 1, "1", "", -1, false},
+		// The envelope, data and its arrays: MaxDepth containers in all at
+		// the limit, one more over it.
+		{"depth over the limit", `{"data":{"c":` + strings.Repeat("[", jsonscan.MaxDepth-1) + strings.Repeat("]", jsonscan.MaxDepth-1) + `}}`, 8, 1, "", "", -1, false},
+		{"depth at the limit", `{"data":{"c":` + strings.Repeat("[", jsonscan.MaxDepth-2) + strings.Repeat("]", jsonscan.MaxDepth-2) + `}}`, 8, 1, "", "", len(`{"data":{"c":`) + 2*(jsonscan.MaxDepth-2) + 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := []byte(tt.doc)
+			d := NewAt(doc, tt.at, tt.depth)
+			var a, b string
+			d.Object(func(name []byte) {
+				switch Match(name, []string{"a", "b"}) {
+				case "a":
+					String(&d, &a)
+				case "b":
+					String(&d, &b)
+				default:
+					d.Skip()
+				}
+			})
+			end, verr := jsonscan.Value(doc, tt.at, tt.depth)
+			if tt.end < 0 {
+				require.Error(t, d.Err())
+				require.Error(t, verr, "jsonscan.Value agrees")
+				return
+			}
+			require.NoError(t, d.Err())
+			require.NoError(t, verr)
+			require.Equal(t, tt.end, d.Pos())
+			require.Equal(t, end, d.Pos(), "jsonscan.Value agrees")
+			require.Equal(t, tt.a, a)
+			require.Equal(t, tt.b, b)
+			if tt.copyFrom {
+				require.Equal(t, tt.doc[tt.at:], d.str, "the copy starts at the value")
+			}
+		})
+	}
+}
+
+func TestKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		data string
+		keys []string
+	}{
+		{`{"a":1,"long key with spaces":2}`, []string{"a", "long key with spaces"}},
+		{`{"t\u0061b\t":1,"é":2,"":3}`, []string{"tab\t", "é", ""}},
+		{"{\"bad \xff utf-8\":1}", []string{"bad \ufffd utf-8"}},
+		{`{"outer":{"inner":1},"next":2}`, []string{"outer", "next"}},
+	}
+	for _, tt := range tests {
+		d := New([]byte(tt.data))
+		var keys []string
+		d.Object(func(name []byte) {
+			keys = append(keys, d.Key(name))
+			d.Skip()
+		})
+		require.NoError(t, d.End(), tt.data)
+		require.Equal(t, tt.keys, keys, tt.data)
+	}
+}
+
+// TestRaw: raw values are copies, each capped at its length so that
+// appending to one leaves the next alone, however many there are.
+func TestRaw(t *testing.T) {
+	t.Parallel()
+	var want []string
+	var data strings.Builder
+	data.WriteString("[")
+	for i := range 40 {
+		if i > 0 {
+			data.WriteString(",")
+		}
+		v := fmt.Sprintf(`{"n":%d,"s":"%s"}`, i, strings.Repeat("x", i*3))
+		want = append(want, v)
+		data.WriteString(v)
+	}
+	data.WriteString(`,null]`)
+	want = append(want, "null")
+	input := []byte(data.String())
+	d := New(input)
+	var got []json.RawMessage
+	require.Equal(t, byte('['), d.Peek())
+	// Decode the array's elements by hand, as Raw values.
+	d.i++
+	for {
+		var r json.RawMessage
+		Raw(&d, &r)
+		got = append(got, r)
+		d.space()
+		if d.data[d.i] == ']' {
+			d.i++
+			break
+		}
+		d.i++ // ','
+		d.space()
+	}
+	require.NoError(t, d.End())
+	require.Len(t, got, len(want))
+	for i := range got {
+		require.Equal(t, want[i], string(got[i]))
+		require.Equal(t, len(got[i]), cap(got[i]))
+	}
+	got[0] = append(got[0], "clobber"...)
+	require.Equal(t, want[1], string(got[1]))
+	clear(input)
+	require.Equal(t, want[2], string(got[2]), "a copy, not the input")
+}
+
+type registered struct{ A string }
+
+func TestRegistry(t *testing.T) {
+	t.Parallel()
+	require.Nil(t, Lookup[struct{ unregistered int }]())
+	Register(func(b []byte, i, depth int) (*registered, int, error) {
+		v := new(registered)
+		d := NewAt(b, i, depth)
+		d.Object(func(name []byte) {
+			if Match(name, []string{"a"}) == "a" {
+				String(&d, &v.A)
+				return
+			}
+			d.Skip()
+		})
+		return v, d.Pos(), d.Err()
+	})
+	decode := Lookup[registered]()
+	require.NotNil(t, decode)
+	doc := []byte(`[{"A":"x"},1]`)
+	v, end, err := decode(doc, 1, 1)
+	require.NoError(t, err)
+	require.Equal(t, 10, end)
+	require.Equal(t, "x", v.A)
+}
+
+// TestObjectOf: members are matched to fields whether or not they come in
+// the fields' order, exactly or else case-insensitively, escaped or not,
+// as Match matches them; a name that merely starts like the field
+// expected next is not taken for it.
+func TestObjectOf(t *testing.T) {
+	t.Parallel()
+	fields := NewFields("id", "name", "tags")
+	tests := []struct {
+		data string
+		want []int // the field of each member, in order
+		err  bool
+	}{
+		{`{"id":1,"name":2,"tags":3}`, []int{0, 1, 2}, false},
+		{`{"tags":1,"id":2,"name":3}`, []int{2, 0, 1}, false},
+		{`{"id":1,"tags":2}`, []int{0, 2}, false},
+		{`{ "id" : 1 , "name"	:2 }`, []int{0, 1}, false},
+		{`{"idx":1,"id":2,"i":3,"name":4}`, []int{-1, 0, -1, 1}, false},
+		{`{"ID":1,"Name":2,"TAGS":3}`, []int{0, 1, 2}, false},
+		{`{"\u0069d":1,"n\u0061me":2}`, []int{0, 1}, false},
+		{`{"id":1,"id":2,"name":3,"name":4}`, []int{0, 0, 1, 1}, false},
+		{`{"other":1,"id":2}`, []int{-1, 0}, false},
+		{`{}`, nil, false},
+		{`null`, nil, false},
+		{`{"id" 1}`, nil, true},
+		{`{"id":1,}`, []int{0}, true},
+		{`{"id":1 "name":2}`, []int{0}, true},
+		{`{"id`, nil, true},
+		{`[]`, nil, true},
+	}
+	for _, tt := range tests {
+		d := New([]byte(tt.data))
+		var got []int
+		d.ObjectOf(fields, func(i int) {
+			got = append(got, i)
+			d.Skip()
+		})
+		if tt.err {
+			require.Error(t, d.End(), tt.data)
+		} else {
+			require.NoError(t, d.End(), tt.data)
+		}
+		require.Equal(t, tt.want, got, tt.data)
+
+		// Object, with Match, sees the same members.
+		d = New([]byte(tt.data))
+		var viaMatch []int
+		d.Object(func(name []byte) {
+			i := -1
+			for j, n := range fields.Names() {
+				if Match(name, fields.Names()) == n {
+					i = j
+				}
+			}
+			viaMatch = append(viaMatch, i)
+			d.Skip()
+		})
+		require.Equal(t, got, viaMatch, tt.data)
+	}
+}
+
+// TestSpare: raw values go to the spare bytes until they are full, the
+// first array of strings decoded into an empty slice gets the spare
+// elements, capped so that an append copies them, and the values are those
+// decoded without spare memory.
+func TestSpare(t *testing.T) {
+	t.Parallel()
+	data := []byte(`{"r1":"abc","r2":[1,2],"r3":"a value too long for what is left","s1":["x","y"],"s2":["z"]}`)
+	decode := func(d *Decoder) (raws []json.RawMessage, lists [][]string) {
+		d.Object(func(name []byte) {
+			switch name[0] {
+			case 'r':
+				var r json.RawMessage
+				Raw(d, &r)
+				raws = append(raws, r)
+			case 's':
+				var s []string
+				Strings(d, &s)
+				lists = append(lists, s)
+			}
+		})
+		require.NoError(t, d.End())
+		return raws, lists
+	}
+	plain := New(data)
+	wantRaws, wantLists := decode(&plain)
+
+	var rawSpare [12]byte
+	var strSpare [4]string
+	d := New(data)
+	d.Spare(rawSpare[:], strSpare[:])
+	raws, lists := decode(&d)
+	require.Equal(t, wantRaws, raws)
+	require.Equal(t, wantLists, lists)
+	require.Equal(t, `"abc"[1,2]`, string(rawSpare[:10]), "the first raw values, in the spare bytes")
+	require.Same(t, &strSpare[0], &lists[0][0], "the first list, in the spare elements")
+	require.Equal(t, 2, cap(lists[0]))
+	require.NotSame(t, &strSpare[0], &lists[1][0], "the spare elements are used once")
+	lists[0] = append(lists[0], "appended")
+	require.Empty(t, strSpare[2], "an append copies")
 }

@@ -12,6 +12,7 @@ package jsonscan
 import (
 	"encoding/binary"
 	"errors"
+	"math/bits"
 )
 
 // MaxDepth is the nesting depth past which encoding/json refuses a value.
@@ -163,40 +164,76 @@ func name(data []byte, i int) (int, error) {
 // escape sequence, so that its bytes between the quotes are its value (if
 // they are valid UTF-8).
 func String(data []byte, i int) (end int, plain bool, err error) {
-	plain = true
+	end, flags, err := StringFlags(data, i)
+	return end, flags&Plain != 0, err
+}
+
+// Flags of a string scanned by StringFlags.
+const (
+	// Plain: the string holds no escape sequence.
+	Plain = 1 << iota
+	// ASCII: every byte between the quotes is below 0x80, so they are
+	// valid UTF-8.
+	ASCII
+)
+
+// StringFlags is String, reporting with [Plain] and [ASCII] what the
+// string holds: a plain ASCII string is its own value, with no need to
+// check that it is valid UTF-8.
+func StringFlags(data []byte, i int) (end int, flags int, err error) {
+	const highs = 0x8080808080808080
+	var seen uint64 // every byte of the string, or-ed: its high bits tell non-ASCII
+	flags = Plain
 	for i++; ; {
 		// Skip eight plain bytes at a time while no byte of the word needs
-		// attention, then find the exact one byte by byte.
-		for len(data)-i >= 8 && !wordNeedsAttention(binary.LittleEndian.Uint64(data[i:])) {
+		// attention; the lowest flagged byte of the first word that does is
+		// the one (see attention), so jump to it. Fewer than eight bytes
+		// from the end, go byte by byte.
+		for {
+			if len(data)-i < 8 {
+				for i < len(data) && plainByte[data[i]] {
+					seen |= uint64(data[i])
+					i++
+				}
+				if i == len(data) {
+					return i, 0, ErrUnterminated
+				}
+				break
+			}
+			w := binary.LittleEndian.Uint64(data[i:])
+			if m := attention(w); m != 0 {
+				n := bits.TrailingZeros64(m) / 8
+				seen |= w & (1<<(8*n) - 1)
+				i += n
+				break
+			}
+			seen |= w
 			i += 8
-		}
-		for i < len(data) && plainByte[data[i]] {
-			i++
-		}
-		if i == len(data) {
-			return i, false, ErrUnterminated
 		}
 		switch c := data[i]; {
 		case c == '"':
-			return i + 1, plain, nil
+			if seen&highs == 0 {
+				flags |= ASCII
+			}
+			return i + 1, flags, nil
 		case c == '\\':
-			plain = false
+			flags &^= Plain
 			if i+1 == len(data) {
-				return i, false, ErrUnterminated
+				return i, 0, ErrUnterminated
 			}
 			switch data[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if len(data)-i < 6 || !isHex(data[i+2]) || !isHex(data[i+3]) || !isHex(data[i+4]) || !isHex(data[i+5]) {
-					return i, false, ErrUnicode
+					return i, 0, ErrUnicode
 				}
 				i += 6
 			default:
-				return i, false, ErrEscape
+				return i, 0, ErrEscape
 			}
 		default: // a control character
-			return i, false, ErrControl
+			return i, 0, ErrControl
 		}
 	}
 }
@@ -212,9 +249,15 @@ var plainByte = func() (t [256]bool) {
 
 // wordNeedsAttention reports whether any of the eight bytes of w is a
 // quote, a backslash or a control character (below 0x20): whether any is
-// not a plainByte. It uses the classic bit tricks (hasless, haszero),
-// exact as a yes/no answer.
-func wordNeedsAttention(w uint64) bool {
+// not a plainByte.
+func wordNeedsAttention(w uint64) bool { return attention(w) != 0 }
+
+// attention returns the high bit of each byte of w (little-endian) that
+// is a quote, a backslash or a control character, using the classic bit
+// tricks (hasless, haszero). A byte after a flagged one may be flagged
+// wrongly (a borrow runs on), but the lowest flagged byte is always one:
+// the result is exact as a yes/no answer and as to which byte comes first.
+func attention(w uint64) uint64 {
 	const (
 		ones  = 0x0101010101010101
 		highs = 0x8080808080808080
@@ -224,7 +267,7 @@ func wordNeedsAttention(w uint64) bool {
 	quote = (quote - ones) &^ quote
 	bslash := w ^ '\\'*ones
 	bslash = (bslash - ones) &^ bslash
-	return (less|quote|bslash)&highs != 0
+	return (less | quote | bslash) & highs
 }
 
 // literal checks that lit (true, false or null) starts at data[i] and

@@ -234,3 +234,98 @@ func BenchmarkValid(b *testing.B) {
 		}
 	})
 }
+
+// stringFlagsByByte is StringFlags one byte at a time, the reference its
+// word-at-a-time scan is checked against.
+func stringFlagsByByte(data []byte, i int) (end, flags int, err error) {
+	flags = Plain | ASCII
+	for i++; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '"':
+			return i + 1, flags, nil
+		case c == '\\':
+			flags &^= Plain
+			if i+1 == len(data) {
+				return i, 0, ErrUnterminated
+			}
+			switch data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				if len(data)-i < 6 || !isHex(data[i+2]) || !isHex(data[i+3]) || !isHex(data[i+4]) || !isHex(data[i+5]) {
+					return i, 0, ErrUnicode
+				}
+				i += 5
+			default:
+				return i, 0, ErrEscape
+			}
+		case c < 0x20:
+			return i, 0, ErrControl
+		case c >= 0x80:
+			flags &^= ASCII
+		}
+	}
+	return i, 0, ErrUnterminated
+}
+
+func TestStringFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in    string
+		end   int // -1: the whole input
+		flags int
+		err   error
+	}{
+		{`""`, -1, Plain | ASCII, nil},
+		{`"short"`, -1, Plain | ASCII, nil},
+		{`"exactly8"`, -1, Plain | ASCII, nil},
+		{`"a string of more than eight bytes, all ASCII"`, -1, Plain | ASCII, nil},
+		{`"é"`, -1, Plain, nil},
+		{`"ASCII for sixteen bytes, then é"`, -1, Plain, nil},
+		{`"é, then ASCII for sixteen bytes"`, -1, Plain, nil},
+		{`"a\nb"`, -1, ASCII, nil},
+		{`"twelve bytes\u00e9 escaped"`, -1, ASCII, nil},
+		{`"é and \t"`, -1, 0, nil},
+		{`"ends" after`, 6, Plain | ASCII, nil},
+		{`"eight!!!" then more bytes after the quote é`, 10, Plain | ASCII, nil},
+		{`"unterminated`, 13, 0, ErrUnterminated},
+		{`"unterminated after eight bytes`, 31, 0, ErrUnterminated},
+		{`"\`, 1, 0, ErrUnterminated},
+		{"\"control \x01 here\"", 9, 0, ErrControl},
+		{`"bad \q"`, 5, 0, ErrEscape},
+		{`"bad \u12"`, 5, 0, ErrUnicode},
+	}
+	for _, tt := range tests {
+		end, flags, err := StringFlags([]byte(tt.in), 0)
+		want := tt.end
+		if want < 0 {
+			want = len(tt.in)
+		}
+		require.Equal(t, want, end, "%q", tt.in)
+		require.Equal(t, tt.flags, flags, "%q", tt.in)
+		require.Equal(t, tt.err, err, "%q", tt.in)
+		rEnd, rFlags, rErr := stringFlagsByByte([]byte(tt.in), 0)
+		require.Equal(t, []any{rEnd, rFlags, rErr}, []any{end, flags, err}, "reference, %q", tt.in)
+	}
+}
+
+// FuzzStringFlags checks StringFlags against the byte-at-a-time reference,
+// from every quote of the input.
+func FuzzStringFlags(f *testing.F) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`"eight!!!\"quote and \\ backslash é ☃ \u00e9 then plain text to the end"`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for i, c := range data {
+			if c != '"' {
+				continue
+			}
+			end, flags, err := StringFlags(data, i)
+			rEnd, rFlags, rErr := stringFlagsByByte(data, i)
+			if end != rEnd || flags != rFlags || err != rErr {
+				t.Fatalf("%q from %d: StringFlags = %d, %b, %v; byte by byte %d, %b, %v", data, i, end, flags, err, rEnd, rFlags, rErr)
+			}
+		}
+	})
+}
