@@ -81,8 +81,9 @@ type DedupeStore interface {
 	// it is, with its own ttl.
 	//
 	// Idempotency calls Done and Release with a context that keeps the
-	// request's values but not its cancellation (the sender may have hung
-	// up), bounded to a few seconds.
+	// request's values but neither its cancellation (the sender may have
+	// hung up) nor a deadline: a store whose calls can block, on a network
+	// or a lock, bounds them itself, as pgstore's does (a few seconds).
 	Done(ctx context.Context, key string, ttl time.Duration) error
 	// Release forgets owner's claim on key, so the next Claim acquires it.
 	// It changes nothing unless key is in flight under a claim of owner:
@@ -118,7 +119,6 @@ type IdempotencyConfig struct {
 // safe for concurrent use.
 type Idempotency struct {
 	store      DedupeStore
-	mem        *MemoryDedupeStore // store, when it is one: its calls never wait
 	ttl        time.Duration
 	lease      time.Duration
 	retryAfter string
@@ -154,10 +154,8 @@ func NewIdempotency(store DedupeStore, cfg *IdempotencyConfig) (*Idempotency, er
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	mem, _ := store.(*MemoryDedupeStore)
 	return &Idempotency{
 		store:      store,
-		mem:        mem,
 		ttl:        c.TTL,
 		lease:      c.Lease,
 		retryAfter: retryAfterSeconds(c.RetryAfter),
@@ -375,37 +373,22 @@ func dedupeClaimFrom(ctx context.Context) *dedupeClaim {
 	return nil
 }
 
-// dedupeStoreTimeout bounds Done and Release, which run even after the client
-// went away: the request context is stripped of its cancellation for them,
-// since a claim left in flight would block the sender's retries for a
-// whole lease.
-const dedupeStoreTimeout = 10 * time.Second
-
 // finish marks the claim done on success and releases it otherwise.
 func (c *dedupeClaim) finish(ctx context.Context, ok bool) {
+	// These run even after the client went away: a claim left in flight
+	// would block the sender's retries for a whole lease. The store bounds
+	// its own calls (see DedupeStore), so that one that never blocks, such
+	// as MemoryDedupeStore, pays for no timer.
+	if ctx.Done() != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
 	var err error
 	op := "done"
-	switch {
-	case c.idem.mem != nil:
-		// A MemoryDedupeStore neither waits nor reads the context's
-		// values: it needs neither the request's context stripped of its
-		// cancellation (an allocation), nor a deadline and its timer.
-		if ok {
-			err = c.idem.mem.Done(context.Background(), c.key, c.idem.ttl)
-		} else {
-			op = "release"
-			err = c.idem.mem.Release(context.Background(), c.key, c.owner)
-		}
-	default:
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), dedupeStoreTimeout)
-		defer cancel()
-		if ok {
-			err = c.idem.store.Done(ctx, c.key, c.idem.ttl)
-		} else {
-			op = "release"
-			err = c.idem.store.Release(ctx, c.key, c.owner)
-		}
+	if ok {
+		err = c.idem.store.Done(ctx, c.key, c.idem.ttl)
+	} else {
+		op = "release"
+		err = c.idem.store.Release(ctx, c.key, c.owner)
 	}
 	if err != nil {
 		// Done failing means a retry may run the handler again; Release

@@ -124,12 +124,20 @@ func (d *DedupeStore) Claim(ctx context.Context, key, owner string, lease time.D
 	return webhook.ClaimInFlight, nil
 }
 
+// finishTimeout bounds Done and Release, which webhook.Idempotency calls
+// with a context that has no deadline (see webhook.DedupeStore): a claim left
+// in flight blocks the sender's retries for a whole lease, but a hung
+// connection must not hold the request forever.
+const finishTimeout = 10 * time.Second
+
 // Done implements webhook.DedupeStore with one upsert that turns any claim
 // on key into a done mark and leaves an unexpired done mark as it is.
 func (d *DedupeStore) Done(ctx context.Context, key string, ttl time.Duration) error {
 	if err := validateDedupe(key, ttl, "ttl"); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, finishTimeout)
+	defer cancel()
 	_, err := d.pool.Exec(ctx, `INSERT INTO webhook_dedupe (key, done, owner, expires_at)
 		VALUES ($1, true, '', statement_timestamp() + $2 * interval '1 microsecond')
 		ON CONFLICT (key) DO UPDATE SET done = true, owner = '', expires_at = excluded.expires_at
@@ -150,6 +158,8 @@ func (d *DedupeStore) Release(ctx context.Context, key, owner string) error {
 	if err := validateOwner(owner); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, finishTimeout)
+	defer cancel()
 	if _, err := d.pool.Exec(ctx, `DELETE FROM webhook_dedupe WHERE key = $1 AND owner = $2 AND NOT done`, key, owner); err != nil {
 		return dbErr("dedupe release", err)
 	}
