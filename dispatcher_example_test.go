@@ -43,16 +43,15 @@ func ExampleDispatcher() {
 	}
 
 	// The secret is returned once, at creation: the customer keeps it.
-	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: []webhook.Secret{sub.Secrets[0].Secret}})
-	if err != nil {
-		log.Fatal(err)
-	}
-	endpoint = rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+	endpoint, err = webhook.NewHandler(webhook.ReceiverConfig{Secrets: []webhook.Secret{sub.Secrets[0].Secret}}, webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
 		if e.Type != webhook.EventPing { // the ping sent at creation
 			received <- fmt.Sprintf("%s in %s", e.Type, e.ProjectID)
 		}
 		return nil
 	}))
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	if err := d.Start(ctx); err != nil {
 		log.Fatal(err)

@@ -399,17 +399,17 @@ func TestDispatcherStopsOnPermanentHandlerError(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	sub := h.subscribe(t, srv.URL, "", "task.*")
-	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
+	var hh http.Handler
+	hh, err := webhook.NewHandler(webhook.ReceiverConfig{
 		Secrets: []webhook.Secret{sub.Secrets[0].Secret},
 		Logger:  slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
-	hh := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+	}, webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
 		if e.Type != webhook.EventPing {
 			calls.Add(1)
 		}
 		return webhook.Permanent(errors.New("task_1 is in a project this host deleted"))
 	}))
+	require.NoError(t, err)
 	handler.Store(&hh)
 	h.start(t)
 

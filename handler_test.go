@@ -83,19 +83,6 @@ func TestNewHandlerPipeline(t *testing.T) {
 	require.NoError(t, h.Shutdown(context.Background()), "a synchronous Handler has nothing to drain")
 }
 
-// Receiver.Handler deduplicates too when the config has a store.
-func TestReceiverHandlerUsesDedupe(t *testing.T) {
-	t.Parallel()
-	var calls atomic.Int32
-	rv := newReceiver(t, webhook.ReceiverConfig{Dedupe: webhook.NewMemoryDedupeStore(0), Logger: discard})
-	srv := httptest.NewServer(rv.Handler(countingRouter(&calls)))
-	t.Cleanup(srv.Close)
-	for range 3 {
-		post(t, srv.URL, signedRequest(t, webhook.SchemeOnplana, delivery("dlv_x", "ok")))
-	}
-	require.EqualValues(t, 1, calls.Load())
-}
-
 func TestNewHandlerAsync(t *testing.T) {
 	t.Parallel()
 	entered := make(chan string, 4)
@@ -226,7 +213,7 @@ func TestReceiverVerifyEvent(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body)))
 			req.Header = tt.req.Header
 			w := httptest.NewRecorder()
-			rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil })).ServeHTTP(w, req)
+			rv.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil }))).ServeHTTP(w, req)
 			require.Equal(t, tt.wantStatus, w.Code)
 		})
 	}

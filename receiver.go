@@ -72,8 +72,8 @@ type ReceiverConfig struct {
 	// slog.Default().
 	Logger *slog.Logger
 
-	// Dedupe, if set, runs the handler of Receiver.Handler and NewHandler
-	// at most once per delivery_id (see Idempotency), which every receiver
+	// Dedupe, if set, runs the handler of NewHandler at most once per
+	// delivery_id (see Idempotency), which every receiver
 	// with side effects needs: delivery is at least once. Use
 	// NewMemoryDedupeStore for one process, a shared store (pgstore) for
 	// several. Receiver.Middleware alone does not deduplicate. Defaults to
@@ -582,21 +582,7 @@ func (f EventHandlerFunc) HandleEvent(ctx context.Context, e *Event, body []byte
 	return f(ctx, e, body)
 }
 
-// Handler returns a complete webhook endpoint that verifies each request
-// (rv.Middleware), skips the deliveries already processed when
-// ReceiverConfig.Dedupe is set (Idempotency), then calls h with the decoded
-// event (rv.ServeEvents): the three layers in the one order that works.
-// NewHandler does the same and can also make h asynchronous.
-func (rv *Receiver) Handler(h EventHandler) http.Handler {
-	inner := rv.ServeEvents(h)
-	if rv.idem != nil {
-		inner = rv.idem.Middleware(inner)
-	}
-	router, _ := h.(*Router)
-	return rv.pipeline(inner, router, rv.eventPipeline(h))
-}
-
-// ServeEvents returns the inner part of Handler: an http.Handler that calls
+// ServeEvents returns the inner part of NewHandler: an http.Handler that calls
 // h with the event the Middleware put in the request context. Use it to put
 // other middleware, such as Idempotency, between the two:
 //
@@ -646,7 +632,7 @@ func serveEvents(ctx context.Context, w http.ResponseWriter, rec *received, logg
 }
 
 // PanicError is what an EventHandler's panic becomes. Receiver.ServeEvents
-// (and so Receiver.Handler) and AsyncHandler recover the panic, so that one
+// (and so NewHandler) and AsyncHandler recover the panic, so that one
 // bad event cannot crash the process, and report it like a returned error:
 // in the log, and to AsyncConfig.OnError.
 type PanicError struct {

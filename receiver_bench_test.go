@@ -61,16 +61,15 @@ func BenchmarkReceiver(b *testing.B) {
 			})
 		})
 		b.Run("size="+name+"/impl=Handler", func(b *testing.B) {
-			rv, err := NewReceiver(ReceiverConfig{Secrets: []Secret{benchReceiverSecret}, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			h := rv.Handler(EventHandlerFunc(func(ctx context.Context, e *Event, body []byte) error {
+			h, err := NewHandler(ReceiverConfig{Secrets: []Secret{benchReceiverSecret}, Logger: slog.New(slog.DiscardHandler)}, EventHandlerFunc(func(ctx context.Context, e *Event, body []byte) error {
 				if e.Type != EventTaskUpdated {
 					return fmt.Errorf("got %q", e.Type)
 				}
 				return nil
 			}))
+			if err != nil {
+				b.Fatal(err)
+			}
 			req := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
 			if err := (Signer{}).SignRequest(req.Header, []Secret{benchReceiverSecret}, "dlv_1", EventTaskUpdated, time.Now(), body); err != nil {
 				b.Fatal(err)

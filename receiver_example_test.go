@@ -37,19 +37,17 @@ const exampleBody = `{"delivery_id":"dlv_01","event_id":"evt_01","event":"task.c
 	`"timestamp":"2026-06-27T09:15:23Z","organization_id":"org_abc123","project_id":"proj_xyz789",` +
 	`"data":{"task":{"id":"task_8f3k2m","title":"Ship the pricing page"}}}`
 
-func ExampleReceiver_Handler() {
+// An untyped handler behind NewHandler: verified, then called with the
+// event; a forged delivery never reaches it.
+func ExampleNewHandler_eventHandlerFunc() {
 	// The secret shown once when the webhook was created; keep it in a
 	// secret manager, not in code.
 	secret := webhook.Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 
-	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
+	handler, err := webhook.NewHandler(webhook.ReceiverConfig{
 		Secrets: []webhook.Secret{secret},
 		Logger:  slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	handler := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+	}, webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
 		var data struct {
 			Task struct{ Title string } `json:"task"`
 		}
@@ -59,6 +57,9 @@ func ExampleReceiver_Handler() {
 		fmt.Printf("%s in %s: %q\n", e.Type, e.ProjectID, data.Task.Title)
 		return nil
 	}))
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	// In production, mount handler on an http.Server with ReadHeaderTimeout
 	// and ReadTimeout set (see Receiver).
@@ -141,21 +142,20 @@ func ExampleNewAsyncHandler() {
 
 func ExamplePermanent() {
 	secret := webhook.Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
+	projects := map[string]bool{"proj_other": true} // proj_xyz789 was deleted here
+	handler, err := webhook.NewHandler(webhook.ReceiverConfig{
 		Secrets: []webhook.Secret{secret},
 		Logger:  slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	projects := map[string]bool{"proj_other": true} // proj_xyz789 was deleted here
-	handler := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+	}, webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
 		if !projects[e.ProjectID] {
 			// Retrying for days would fail the same way: acknowledge it.
 			return webhook.Permanent(fmt.Errorf("project %s is not synced here", e.ProjectID))
 		}
 		return nil
 	}))
+	if err != nil {
+		log.Fatal(err)
+	}
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
 

@@ -143,7 +143,7 @@ func TestReceiverObserverRejections(t *testing.T) {
 			tt.cfg.Logger = newReceiverTestLogger(io.Discard)
 			rv := newReceiver(t, tt.cfg)
 			rec := httptest.NewRecorder()
-			rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil })).ServeHTTP(rec, tt.req(t))
+			rv.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil }))).ServeHTTP(rec, tt.req(t))
 
 			rejected, duplicates, started, _ := obs.snapshot()
 			require.Equal(t, []string{tt.want}, rejected)
@@ -167,11 +167,11 @@ func TestReceiverObserverHandlerRuns(t *testing.T) {
 		func() error { return webhook.Permanent(failure) },
 	}
 	n := 0
-	h := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, _ []byte) error {
+	h := rv.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, _ []byte) error {
 		seen = append(seen, ctx.Value(handlerCtxKey{}))
 		n++
 		return results[n-1]()
-	}))
+	})))
 	for range results {
 		h.ServeHTTP(httptest.NewRecorder(), signedRequest(t, "", []byte(validEnvelope)))
 	}

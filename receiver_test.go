@@ -551,14 +551,14 @@ func TestReceiverHandler(t *testing.T) {
 			var logs bytes.Buffer
 			rv := newReceiver(t, webhook.ReceiverConfig{Logger: newReceiverTestLogger(&logs)})
 			got := make(chan *webhook.Event, 1)
-			h := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, b []byte) error {
+			h := rv.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, b []byte) error {
 				require.Equal(t, string(body), string(b))
 				ce, ok := webhook.EventFromContext(ctx)
 				require.True(t, ok)
 				require.Same(t, e, ce)
 				got <- e
 				return tt.handle(ctx, e, b)
-			}))
+			})))
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, signedRequest(t, "", body))
 			require.Equal(t, tt.wantStatus, rec.Code)
@@ -837,10 +837,10 @@ func TestReceiverPassesTheExactBody(t *testing.T) {
 				t.Parallel()
 				rv := newReceiver(t, webhook.ReceiverConfig{})
 				got := make(chan []byte, 1)
-				h := rv.Handler(webhook.EventHandlerFunc(func(_ context.Context, _ *webhook.Event, body []byte) error {
+				h := rv.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(_ context.Context, _ *webhook.Event, body []byte) error {
 					got <- body
 					return nil
-				}))
+				})))
 				req := signedRequest(t, webhook.SchemeOnplana, body)
 				req.ContentLength = cl.of(len(body))
 				rec := httptest.NewRecorder()
@@ -936,7 +936,7 @@ func TestReceiverCopiesOnlyVerifiedBodies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rv := newReceiver(t, webhook.ReceiverConfig{Scheme: tt.scheme, Logger: newReceiverTestLogger(io.Discard)})
-			h := rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil }))
+			h := rv.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil })))
 			req := signedRequest(t, tt.scheme, body, tt.secret)
 			alloc := allocatedBy(func() {
 				req.Body = io.NopCloser(bytes.NewReader(body))

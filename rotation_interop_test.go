@@ -81,9 +81,8 @@ func TestRotationInterop(t *testing.T) {
 		{"after grace, old secret only", after, old, http.StatusUnauthorized},
 		{"after grace, new secret", after, fresh, http.StatusNoContent},
 	} {
-		rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: []webhook.Secret{tc.secret}, Logger: slog.New(slog.DiscardHandler)})
+		handler, err := webhook.NewHandler(webhook.ReceiverConfig{Secrets: []webhook.Secret{tc.secret}, Logger: slog.New(slog.DiscardHandler)}, webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil }))
 		require.NoError(t, err)
-		handler := rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil }))
 		req := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(string(tc.r.body)))
 		req.Header = tc.r.header.Clone()
 		rec := httptest.NewRecorder()

@@ -15,8 +15,8 @@
 // the ReceiverConfig.Observer:
 //
 //	obs, err := otelwebhook.NewReceiverObserver(nil)
-//	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{Secrets: secrets, Observer: obs})
-//	http.Handle("/webhooks", obs.Middleware(rv.Handler(h)))
+//	h, err := webhook.NewHandler(webhook.ReceiverConfig{Secrets: secrets, Observer: obs}, router)
+//	http.Handle("/webhooks", obs.Middleware(h))
 //
 // # Metrics
 //

@@ -114,19 +114,19 @@ func ExampleReceiverObserver() {
 	if err != nil {
 		panic(err)
 	}
-	rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
+	handler, err := webhook.NewHandler(webhook.ReceiverConfig{
 		Secrets:  []webhook.Secret{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
 		Observer: obs,
 		Logger:   slog.New(slog.DiscardHandler),
-	})
+	}, webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
+		return nil
+	}))
 	if err != nil {
 		panic(err)
 	}
 	// Middleware adds an HTTP server span per request; leave it out when
 	// the server has HTTP instrumentation of its own.
-	h := obs.Middleware(rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
-		return nil
-	})))
+	h := obs.Middleware(handler)
 
 	forged := httptest.NewRequest(http.MethodPost, "/webhooks", strings.NewReader(`{"event":"task.deleted"}`))
 	forged.Header.Set(webhook.DefaultSignatureHeader, strings.Repeat("0", 64))

@@ -85,10 +85,10 @@ func TestReceiverObserverUnauthorized(t *testing.T) {
 	t.Parallel()
 	tm, obs, rv := newReceiver(t)
 	called := false
-	h := obs.Middleware(rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
+	h := obs.Middleware(rv.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
 		called = true
 		return nil
-	})))
+	}))))
 
 	require.Equal(t, http.StatusUnauthorized, serve(h, signed(t, "dlv_1", "whsec_dGhpcyBpcyBhbm90aGVyIHRlc3Qgc2VjcmV0IQ==")))
 	noSig := signed(t, "dlv_2", secret)
@@ -155,9 +155,9 @@ func TestReceiverObserverDuplicate(t *testing.T) {
 func TestReceiverObserverHandlerFailure(t *testing.T) {
 	t.Parallel()
 	tm, obs, rv := newReceiver(t)
-	h := obs.Middleware(rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
+	h := obs.Middleware(rv.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error {
 		return errors.New("database down")
-	})))
+	}))))
 	require.Equal(t, http.StatusInternalServerError, serve(h, signed(t, "dlv_1", secret)))
 
 	typ := otelwebhook.EventTypeKey.String("task.updated")
@@ -222,7 +222,7 @@ func TestReceiverObserverAsyncQueueFull(t *testing.T) {
 func TestReceiverMiddlewareLinksRemoteTrace(t *testing.T) {
 	t.Parallel()
 	tm, obs, rv := newReceiver(t)
-	h := obs.Middleware(rv.Handler(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil })))
+	h := obs.Middleware(rv.Middleware(rv.ServeEvents(webhook.EventHandlerFunc(func(context.Context, *webhook.Event, []byte) error { return nil }))))
 	r := signed(t, "dlv_1", secret)
 	r.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 	require.Equal(t, http.StatusNoContent, serve(h, r))

@@ -4,7 +4,7 @@
 // working), in a module of its own so that the library's users never pull
 // go-playground/webhooks:
 //
-//   - BenchmarkReceiver: webhook.Receiver.Handler beside a naive HMAC and
+//   - BenchmarkReceiver: webhook.NewHandler beside a naive HMAC and
 //     go-playground's Parse, on bodies from 1 KiB to 4 MiB;
 //   - BenchmarkReceive: the whole pipeline of webhook.NewHandler (verify,
 //     deduplicate, route to a typed onplana handler) beside go-playground's

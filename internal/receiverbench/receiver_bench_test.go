@@ -26,7 +26,7 @@ const secret webhook.Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 // BenchmarkReceiver runs, on the same body and in the same process:
 //
 //   - naive: hmac.New + hex encoding of the body, the unit of the ratios;
-//   - Receiver: webhook.Receiver.Handler, from the request to the event
+//   - Receiver: webhook.NewHandler, from the request to the event
 //     handler's 204: the body read under the cap, the X-Onplana-Signature
 //     verified, the envelope decoded;
 //   - go-playground: go-playground/webhooks' GitHub Parse behind a handler
@@ -59,19 +59,18 @@ func BenchmarkReceiver(b *testing.B) {
 			})
 		})
 		b.Run("size="+size.Name+"/impl=Receiver", func(b *testing.B) {
-			rv, err := webhook.NewReceiver(webhook.ReceiverConfig{
+			h, err := webhook.NewHandler(webhook.ReceiverConfig{
 				Secrets: []webhook.Secret{secret},
 				Logger:  slog.New(slog.DiscardHandler),
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			h := rv.Handler(webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
+			}, webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event, body []byte) error {
 				if e.Type != webhook.EventTaskUpdated {
 					return fmt.Errorf("got %q", e.Type)
 				}
 				return nil
 			}))
+			if err != nil {
+				b.Fatal(err)
+			}
 			benchHandler(b, h, body, func(hdr http.Header) {
 				hdr.Set(webhook.DefaultEventHeader, string(webhook.EventTaskUpdated))
 				hdr.Set(webhook.DefaultSignatureHeader, sig)
