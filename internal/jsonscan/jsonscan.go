@@ -10,6 +10,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math/bits"
@@ -184,12 +185,24 @@ func StringFlags(data []byte, i int) (end int, flags int, err error) {
 	const highs = 0x8080808080808080
 	var seen uint64 // every byte of the string, or-ed: its high bits tell non-ASCII
 	flags = Plain
+	long := longWords // clean words before trying plainRun
 	for i++; ; {
 		// Skip eight plain bytes at a time while no byte of the word needs
 		// attention; the lowest flagged byte of the first word that does is
 		// the one (see attention), so jump to it. Fewer than eight bytes
 		// from the end, go byte by byte.
 		for {
+			if long == 0 {
+				// A long run of plain bytes so far: most likely a long
+				// plain string, which plainRun checks faster.
+				long = -1
+				if n, s, ok := plainRun(data[i:]); ok {
+					seen |= s
+					i += n
+					break
+				}
+			}
+			long--
 			if len(data)-i < 8 {
 				for i < len(data) && plainByte[data[i]] {
 					seen |= uint64(data[i])
@@ -236,6 +249,60 @@ func StringFlags(data []byte, i int) (end int, flags int, err error) {
 			return i, 0, ErrControl
 		}
 	}
+}
+
+// longWords is how many words of plain bytes StringFlags scans before it
+// tries plainRun on the rest of the string: a short string, such as an id,
+// is done before then.
+const longWords = 4
+
+// plainRun checks whether data, the rest of a string being scanned, holds
+// a closing quote with only plain bytes before it (see plainByte). If so
+// it returns the index of that quote and the or of the bytes before it,
+// whose high bits tell non-ASCII. Otherwise it reports false, and the
+// caller scans the bytes one word at a time, finding what needs
+// attention.
+//
+// Rather than test each word for three kinds of byte, it finds the quote
+// and then any backslash before it with bytes.IndexByte, which the
+// runtime vectorizes, and is left with a test for control characters.
+func plainRun(data []byte) (n int, seen uint64, ok bool) {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	n = bytes.IndexByte(data, '"')
+	if n < 0 {
+		return 0, 0, false
+	}
+	span := data[:n]
+	if bytes.IndexByte(span, '\\') >= 0 {
+		return 0, 0, false
+	}
+	var less uint64 // high bit set in a byte if some byte was below 0x20
+	for len(span) >= 16 {
+		w := binary.LittleEndian.Uint64(span)
+		v := binary.LittleEndian.Uint64(span[8:])
+		less |= (w-0x20*ones)&^w | (v-0x20*ones)&^v
+		seen |= w | v
+		span = span[16:]
+	}
+	for len(span) >= 8 {
+		w := binary.LittleEndian.Uint64(span)
+		less |= (w - 0x20*ones) &^ w
+		seen |= w
+		span = span[8:]
+	}
+	for _, c := range span {
+		if c < 0x20 {
+			return 0, 0, false
+		}
+		seen |= uint64(c)
+	}
+	if less&highs != 0 {
+		return 0, 0, false
+	}
+	return n, seen, true
 }
 
 // plainByte marks the bytes that stand for themselves inside a JSON

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -292,6 +293,20 @@ func TestStringFlags(t *testing.T) {
 		{`"unterminated after eight bytes`, 31, 0, ErrUnterminated},
 		{`"\`, 1, 0, ErrUnterminated},
 		{"\"control \x01 here\"", 9, 0, ErrControl},
+		// Long strings, past the words scanned before plainRun.
+		{`"` + long + `"`, -1, Plain | ASCII, nil},
+		{`"` + long + `" then "another" string`, len(long) + 2, Plain | ASCII, nil},
+		{`"` + long + `é"`, -1, Plain, nil},
+		{`"` + long[:40] + `é` + long[40:] + `"`, -1, Plain, nil},
+		{`"` + long + `\" still the string"`, -1, ASCII, nil},
+		{`"` + long + `\n"`, -1, ASCII, nil},
+		{`"` + long + `\q"`, len(long) + 1, 0, ErrEscape},
+		{`"` + long + "\x1f\"", len(long) + 1, 0, ErrControl},
+		{`"` + long[:50] + "\t" + long[50:] + `"`, 51, 0, ErrControl},
+		{`"` + long[:37] + "\x00" + `"`, 38, 0, ErrControl},
+		{`"` + long, len(long) + 1, 0, ErrUnterminated},
+		{`"` + long + `\`, len(long) + 1, 0, ErrUnterminated},
+		{`"` + long + "\x7f\x80\xff" + `"`, -1, Plain, nil},
 		{`"bad \q"`, 5, 0, ErrEscape},
 		{`"bad \u12"`, 5, 0, ErrUnicode},
 	}
@@ -306,6 +321,24 @@ func TestStringFlags(t *testing.T) {
 		require.Equal(t, tt.err, err, "%q", tt.in)
 		rEnd, rFlags, rErr := stringFlagsByByte([]byte(tt.in), 0)
 		require.Equal(t, []any{rEnd, rFlags, rErr}, []any{end, flags, err}, "reference, %q", tt.in)
+	}
+}
+
+// long is a plain ASCII string longer than what StringFlags scans one
+// word at a time before trying plainRun.
+var long = strings.Repeat("Port the plan cards; keep the URLs. ", 3)
+
+func BenchmarkStringFlags(b *testing.B) {
+	for _, n := range []int{16, 64, 800} {
+		data := []byte(`"` + strings.Repeat("Port the plan cards; keep the URLs. ", n/36+1)[:n] + `","next":1}`)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				if end, _, err := StringFlags(data, 0); err != nil || end != n+2 {
+					b.Fatal(end, err)
+				}
+			}
+		})
 	}
 }
 
