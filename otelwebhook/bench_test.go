@@ -205,16 +205,18 @@ func median(xs []float64) float64 {
 
 // BenchmarkObserverCalls measures what the adapter does for one delivery
 // that succeeds at its first attempt, alone: AttemptRecorded and
-// DeliveryStateChanged, as a Dispatcher calls them, with metrics only (a
-// no-op TracerProvider), and with attempt spans sampled one in ten or
-// all (ParentBased(TraceIDRatioBased), batched to an exporter that drops
-// them; the batch span processor blocks rather than drop a span when its
-// queue is full). The delivery carries a publisher's trace context, decoded into
-// the link of each sampled span. sdk-measurements is the floor the
-// OpenTelemetry SDK sets: the four measurements of a delivery (two
-// counters, two histograms) with attribute sets built beforehand, and
-// nothing else. Run it with -cpu 1: the batch span processor's goroutine
-// then shares the one P with the benchmark, and its work is counted.
+// DeliveryStateChanged, as a Dispatcher's recorders call them, from
+// GOMAXPROCS goroutines at once. Its variants: metrics only (a no-op
+// TracerProvider), and attempt spans sampled one in ten or all
+// (ParentBased(TraceIDRatioBased), batched to an exporter that drops
+// them; the batch span processor blocks rather than drop a span). The
+// delivery carries a publisher's trace context, decoded into the link of
+// each sampled span. sdk-measurements is the floor the OpenTelemetry SDK
+// sets: the four measurements of a delivery (two counters, two
+// histograms) with attribute sets built beforehand, and nothing else. It
+// reports the process CPU time per delivery, the batch span processor's
+// included; run it with -cpu 1,2 for the cost alone and with two cores
+// recording at once, as a Dispatcher's recorders do.
 func BenchmarkObserverCalls(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
@@ -241,22 +243,27 @@ func BenchmarkObserverCalls(b *testing.B) {
 				b.Fatal(err)
 			}
 			now := time.Now()
-			d := &webhook.Delivery{
-				ID: "dlv_01jz8k3m4n5p6q7r8s9t0v1w2x", EventID: "evt_01jz8k3m4n5p6q7r8s9t0v1w2y", SubscriptionID: "sub_1",
-				EventType: webhook.EventTaskUpdated, State: webhook.StateSucceeded,
-				CreatedAt: now.Add(-time.Second), UpdatedAt: now,
-				TraceContext: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-			}
 			a := &webhook.Attempt{Number: 1, StartedAt: now, Duration: time.Millisecond, StatusCode: http.StatusNoContent}
-			b.ReportAllocs()
-			for b.Loop() {
-				o.AttemptRecorded(d, a, "https://hooks.example.com/webhook")
-				o.DeliveryStateChanged(d)
-			}
+			perDelivery := parallelCPU(b, func(pb *testing.PB) {
+				d := &webhook.Delivery{
+					ID: "dlv_01jz8k3m4n5p6q7r8s9t0v1w2x", EventID: "evt_01jz8k3m4n5p6q7r8s9t0v1w2y", SubscriptionID: "sub_1",
+					EventType: webhook.EventTaskUpdated, State: webhook.StateSucceeded,
+					CreatedAt: now.Add(-time.Second), UpdatedAt: now,
+					TraceContext: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+				}
+				for pb.Next() {
+					o.AttemptRecorded(d, a, "https://hooks.example.com/webhook")
+					o.DeliveryStateChanged(d)
+				}
+			}, func() {
+				if sdk != nil {
+					// The spans still queued are work of the deliveries
+					// measured.
+					_ = sdk.ForceFlush(context.Background())
+				}
+			})
+			b.ReportMetric(perDelivery, "cpu-ns/delivery")
 			if sdk != nil {
-				// In the time measured: the spans still queued are work of
-				// the deliveries measured.
-				_ = sdk.ForceFlush(context.Background())
 				b.ReportMetric(float64(exported.n.Load())/float64(b.N), "spans/delivery")
 			}
 		})
@@ -279,14 +286,30 @@ func BenchmarkObserverCalls(b *testing.B) {
 		addAttempt, recordAttempt := []metric.AddOption{metric.WithAttributeSet(attempt)}, []metric.RecordOption{metric.WithAttributeSet(attempt)}
 		addDelivery, recordDelivery := []metric.AddOption{metric.WithAttributeSet(delivery)}, []metric.RecordOption{metric.WithAttributeSet(delivery)}
 		ctx := context.Background()
-		b.ReportAllocs()
-		for b.Loop() {
-			attempts.Add(ctx, 1, addAttempt...)
-			attemptDuration.Record(ctx, 0.001, recordAttempt...)
-			deliveries.Add(ctx, 1, addDelivery...)
-			deliveryDuration.Record(ctx, 1, recordDelivery...)
-		}
+		perDelivery := parallelCPU(b, func(pb *testing.PB) {
+			for pb.Next() {
+				attempts.Add(ctx, 1, addAttempt...)
+				attemptDuration.Record(ctx, 0.001, recordAttempt...)
+				deliveries.Add(ctx, 1, addDelivery...)
+				deliveryDuration.Record(ctx, 1, recordDelivery...)
+			}
+		}, nil)
+		b.ReportMetric(perDelivery, "cpu-ns/delivery")
 	})
+}
+
+// parallelCPU runs body with b.RunParallel, then finish if set, and
+// returns the process CPU time per iteration in nanoseconds.
+func parallelCPU(b *testing.B, body func(*testing.PB), finish func()) float64 {
+	b.ReportAllocs()
+	runtime.GC()
+	b.ResetTimer()
+	start := processCPU(b)
+	b.RunParallel(body)
+	if finish != nil {
+		finish()
+	}
+	return float64(processCPU(b)-start) / float64(b.N)
 }
 
 // countingExporter counts the spans exported to it and drops them.
