@@ -4,6 +4,7 @@ package otelwebhook_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,9 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -198,3 +202,122 @@ func median(xs []float64) float64 {
 	slices.Sort(xs)
 	return xs[len(xs)/2]
 }
+
+// BenchmarkObserverCalls measures what the adapter does for one delivery
+// that succeeds at its first attempt, alone: AttemptRecorded and
+// DeliveryStateChanged, as a Dispatcher's recorders call them, from
+// GOMAXPROCS goroutines at once. Its variants: metrics only (a no-op
+// TracerProvider), and attempt spans sampled one in ten or all
+// (ParentBased(TraceIDRatioBased), batched to an exporter that drops
+// them; the batch span processor blocks rather than drop a span). The
+// delivery carries a publisher's trace context, decoded into the link of
+// each sampled span. sdk-measurements is the floor the OpenTelemetry SDK
+// sets: the four measurements of a delivery (two counters, two
+// histograms) with attribute sets built beforehand, and nothing else. It
+// reports the process CPU time per delivery, the batch span processor's
+// included; run it with -cpu 1,2 for the cost alone and with two cores
+// recording at once, as a Dispatcher's recorders do.
+func BenchmarkObserverCalls(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		sampler sdktrace.Sampler // nil: a no-op TracerProvider
+	}{
+		{"metrics-only", nil},
+		{"traces-10%", sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1))},
+		{"traces-all", sdktrace.AlwaysSample()},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var tp trace.TracerProvider = noop.NewTracerProvider()
+			var sdk *sdktrace.TracerProvider
+			var exported countingExporter
+			if bc.sampler != nil {
+				// Blocking: a span dropped would not be paid for.
+				sdk = sdktrace.NewTracerProvider(sdktrace.WithSampler(bc.sampler), sdktrace.WithBatcher(&exported, sdktrace.WithBlocking()))
+				b.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
+				tp = sdk
+			}
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+			b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+			o, err := otelwebhook.NewObserver(&otelwebhook.Config{MeterProvider: mp, TracerProvider: tp})
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			a := &webhook.Attempt{Number: 1, StartedAt: now, Duration: time.Millisecond, StatusCode: http.StatusNoContent}
+			perDelivery := parallelCPU(b, func(pb *testing.PB) {
+				d := &webhook.Delivery{
+					ID: "dlv_01jz8k3m4n5p6q7r8s9t0v1w2x", EventID: "evt_01jz8k3m4n5p6q7r8s9t0v1w2y", SubscriptionID: "sub_1",
+					EventType: webhook.EventTaskUpdated, State: webhook.StateSucceeded,
+					CreatedAt: now.Add(-time.Second), UpdatedAt: now,
+					TraceContext: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+				}
+				for pb.Next() {
+					o.AttemptRecorded(d, a, "https://hooks.example.com/webhook")
+					o.DeliveryStateChanged(d)
+				}
+			}, func() {
+				if sdk != nil {
+					// The spans still queued are work of the deliveries
+					// measured.
+					_ = sdk.ForceFlush(context.Background())
+				}
+			})
+			b.ReportMetric(perDelivery, "cpu-ns/delivery")
+			if sdk != nil {
+				b.ReportMetric(float64(exported.n.Load())/float64(b.N), "spans/delivery")
+			}
+		})
+	}
+	b.Run("sdk-measurements", func(b *testing.B) {
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+		m := mp.Meter("bench")
+		attempts, err1 := m.Int64Counter("attempts")
+		attemptDuration, err2 := m.Float64Histogram("attempt.duration")
+		deliveries, err3 := m.Int64Counter("deliveries")
+		deliveryDuration, err4 := m.Float64Histogram("delivery.duration")
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			b.Fatal(err)
+		}
+		attempt := attribute.NewSet(otelwebhook.EventTypeKey.String(string(webhook.EventTaskUpdated)),
+			semconv.ServerAddress("hooks.example.com"), semconv.ServerPort(443), semconv.HTTPResponseStatusCode(http.StatusNoContent))
+		delivery := attribute.NewSet(otelwebhook.EventTypeKey.String(string(webhook.EventTaskUpdated)),
+			otelwebhook.DeliveryStateKey.String(string(webhook.StateSucceeded)))
+		addAttempt, recordAttempt := []metric.AddOption{metric.WithAttributeSet(attempt)}, []metric.RecordOption{metric.WithAttributeSet(attempt)}
+		addDelivery, recordDelivery := []metric.AddOption{metric.WithAttributeSet(delivery)}, []metric.RecordOption{metric.WithAttributeSet(delivery)}
+		ctx := context.Background()
+		perDelivery := parallelCPU(b, func(pb *testing.PB) {
+			for pb.Next() {
+				attempts.Add(ctx, 1, addAttempt...)
+				attemptDuration.Record(ctx, 0.001, recordAttempt...)
+				deliveries.Add(ctx, 1, addDelivery...)
+				deliveryDuration.Record(ctx, 1, recordDelivery...)
+			}
+		}, nil)
+		b.ReportMetric(perDelivery, "cpu-ns/delivery")
+	})
+}
+
+// parallelCPU runs body with b.RunParallel, then finish if set, and
+// returns the process CPU time per iteration in nanoseconds.
+func parallelCPU(b *testing.B, body func(*testing.PB), finish func()) float64 {
+	b.ReportAllocs()
+	runtime.GC()
+	b.ResetTimer()
+	start := processCPU(b)
+	b.RunParallel(body)
+	if finish != nil {
+		finish()
+	}
+	return float64(processCPU(b)-start) / float64(b.N)
+}
+
+// countingExporter counts the spans exported to it and drops them.
+type countingExporter struct{ n atomic.Int64 }
+
+func (e *countingExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	e.n.Add(int64(len(spans)))
+	return nil
+}
+
+func (*countingExporter) Shutdown(context.Context) error { return nil }

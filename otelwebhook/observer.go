@@ -3,11 +3,13 @@ package otelwebhook
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -50,10 +52,9 @@ type Observer struct {
 	queueOldest      metric.Float64ObservableGauge
 	queueLag         metric.Float64ObservableGauge
 
-	mu           sync.RWMutex // guards the caches below
-	endpoints    map[string]*endpointInfo
-	attemptSets  map[attemptKey]*measurement
-	deliverySets map[deliveryKey]*measurement
+	endpoints    readMostly[string, *endpointInfo]
+	attemptSets  readMostly[attemptKey, *measurement]
+	deliverySets readMostly[deliveryKey, *measurement]
 }
 
 var (
@@ -76,12 +77,7 @@ var deliveryBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300
 // nil. It returns an error if an instrument cannot be created.
 func NewObserver(cfg *Config) (*Observer, error) {
 	c := cfg.withDefaults()
-	o := &Observer{
-		cfg: c, tracer: c.tracer(), meter: c.meter(), now: c.Now,
-		endpoints:    make(map[string]*endpointInfo),
-		attemptSets:  make(map[attemptKey]*measurement),
-		deliverySets: make(map[deliveryKey]*measurement),
-	}
+	o := &Observer{cfg: c, tracer: c.tracer(), meter: c.meter(), now: c.Now}
 	m := o.meter
 	var errs [8]error
 	o.deliveries, errs[0] = m.Int64Counter("webhook.deliveries", metric.WithUnit("{delivery}"),
@@ -123,7 +119,7 @@ func (o *Observer) AttemptRecorded(d *webhook.Delivery, a *webhook.Attempt, rawU
 	o.attempts.Add(ctx, 1, m.add...)
 	o.attemptDuration.Record(ctx, a.Duration.Seconds(), m.record...)
 
-	_, span := o.tracer.Start(ctx, http.MethodPost, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(a.StartedAt))
+	_, span := o.tracer.Start(ctx, http.MethodPost, clientSpan, trace.WithTimestamp(a.StartedAt))
 	if !span.IsRecording() {
 		// Not sampled: the link and the attributes would be built for
 		// nothing. (Added after the start, they are not seen by the
@@ -160,6 +156,9 @@ func (o *Observer) AttemptRecorded(d *webhook.Delivery, a *webhook.Attempt, rawU
 	span.End(trace.WithTimestamp(a.StartedAt.Add(a.Duration)))
 }
 
+// clientSpan is the kind of the attempt spans, as an option made once.
+var clientSpan = trace.WithSpanKind(trace.SpanKindClient)
+
 // measurement is the attributes of a data point, ready to pass to Add and
 // Record: built once per attribute set, since building one (sorting and
 // hashing the attributes) costs more than recording the value.
@@ -189,7 +188,7 @@ func (o *Observer) attemptMeasurement(d *webhook.Delivery, a *webhook.Attempt, e
 	if o.cfg.SubscriptionMetrics {
 		k.subscription = d.SubscriptionID
 	}
-	return cached(&o.mu, o.attemptSets, k, func() *measurement {
+	return o.attemptSets.get(k, func() *measurement {
 		errType := attemptErrorType(a)
 		attrs := []attribute.KeyValue{EventTypeKey.String(string(d.EventType))}
 		if ep != nil {
@@ -213,22 +212,77 @@ func (o *Observer) attemptMeasurement(d *webhook.Delivery, a *webhook.Attempt, e
 // cannot grow it without end: past it, values are computed at each use.
 const maxCached = 100_000
 
-// cached returns m[k], computing it with compute on a miss and keeping it
-// unless m holds maxCached entries already. mu guards m.
-func cached[K comparable, V any](mu *sync.RWMutex, m map[K]V, k K, compute func() V) V {
-	mu.RLock()
-	v, ok := m[k]
-	mu.RUnlock()
-	if ok {
+// readMostly is a cache of values computed once per key and read, at
+// every attempt, by all of a Dispatcher's recorders at once. A hit reads
+// an immutable snapshot without taking a lock (a lock word written by
+// every reader bounces between the cores). A miss takes mu, and keeps the
+// new value in dirty until the locked lookups since the last snapshot
+// have cost as much as copying every entry into a new one. The zero value
+// is an empty cache.
+type readMostly[K comparable, V any] struct {
+	read atomic.Pointer[map[K]V] // never written once stored
+
+	mu     sync.Mutex
+	dirty  map[K]V // values not in read yet
+	size   int     // entries in read and dirty, at most maxCached
+	misses int     // locked lookups since read was stored
+}
+
+// get returns the value of k, computing it with compute on a miss and
+// keeping it unless the cache holds maxCached entries already.
+func (c *readMostly[K, V]) get(k K, compute func() V) V {
+	if v, ok := c.load(k); ok {
 		return v
 	}
-	v = compute()
-	mu.Lock()
-	if len(m) < maxCached {
-		m[k] = v
+	c.mu.Lock()
+	v, ok := c.lookLocked(k)
+	if !ok {
+		// Computed outside the lock: past maxCached, every lookup of a
+		// key not kept computes.
+		c.mu.Unlock()
+		v = compute()
+		c.mu.Lock()
+		if old, ok := c.lookLocked(k); ok {
+			v = old
+		} else if c.size < maxCached {
+			if c.dirty == nil {
+				c.dirty = make(map[K]V)
+			}
+			c.dirty[k] = v
+			c.size++
+		}
 	}
-	mu.Unlock()
+	c.misses++
+	if len(c.dirty) > 0 && c.misses >= c.size {
+		next := make(map[K]V, c.size)
+		if r := c.read.Load(); r != nil {
+			maps.Copy(next, *r)
+		}
+		maps.Copy(next, c.dirty)
+		c.read.Store(&next)
+		c.dirty, c.misses = nil, 0
+	}
+	c.mu.Unlock()
 	return v
+}
+
+// lookLocked returns the value of k in dirty or the snapshot. c.mu is
+// held.
+func (c *readMostly[K, V]) lookLocked(k K) (V, bool) {
+	if v, ok := c.dirty[k]; ok {
+		return v, true
+	}
+	return c.load(k)
+}
+
+// load returns the value of k in the snapshot.
+func (c *readMostly[K, V]) load(k K) (V, bool) {
+	if r := c.read.Load(); r != nil {
+		v, ok := (*r)[k]
+		return v, ok
+	}
+	var zero V
+	return zero, false
 }
 
 // attemptErrorType is the error.type of a failed attempt, "" for a
@@ -254,7 +308,7 @@ type deliveryKey struct {
 // DeliveryStateChanged implements webhook.Observer: it counts the
 // delivery that ended and records how long it took.
 func (o *Observer) DeliveryStateChanged(d *webhook.Delivery) {
-	m := cached(&o.mu, o.deliverySets, deliveryKey{d.EventType, d.State}, func() *measurement {
+	m := o.deliverySets.get(deliveryKey{d.EventType, d.State}, func() *measurement {
 		return newMeasurement("", EventTypeKey.String(string(d.EventType)), DeliveryStateKey.String(string(d.State)))
 	})
 	ctx := context.Background()
@@ -394,7 +448,7 @@ func (o *Observer) endpoint(rawURL string) *endpointInfo {
 	if rawURL == "" {
 		return nil
 	}
-	return cached(&o.mu, o.endpoints, rawURL, func() *endpointInfo {
+	return o.endpoints.get(rawURL, func() *endpointInfo {
 		u, err := url.Parse(rawURL)
 		if err != nil || u.Host == "" {
 			return nil

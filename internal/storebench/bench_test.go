@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -136,15 +137,15 @@ func subscribe(tb testing.TB, store webhook.Store, id, org, url string) {
 	}
 }
 
-// publish publishes n task.created events of org through d, 8 at a time,
-// as concurrent requests of an application would.
-func publish(tb testing.TB, d *webhook.Dispatcher, org string, n int) {
+// publish publishes n task.created events of org through d with ctx, 8
+// at a time, as concurrent requests of an application would.
+func publish(tb testing.TB, ctx context.Context, d *webhook.Dispatcher, org string, n int) {
 	tb.Helper()
 	var g errgroup.Group
 	g.SetLimit(8)
 	for range n {
 		g.Go(func() error {
-			return d.Publish(context.Background(), benchEvent(org))
+			return d.Publish(ctx, benchEvent(org))
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -219,54 +220,114 @@ func BenchmarkBacklog(b *testing.B) {
 		for _, cfg := range configs {
 			b.Run(sc.name+"/"+cfg.name, func(b *testing.B) {
 				for range b.N {
-					b.StopTimer()
-					inner, publisherStore := sc.open(b)
-					store := &claimCounter{Store: inner}
-					subscribe(b, store, "sub_backlog", "org_backlog", recv.urls[0]+"/ok")
-					publish(b, newDispatcher(b, publisherStore, nil), "org_backlog", backlog)
-					recv.reset()
 					var timer attemptTimer
-					d := newDispatcher(b, store, func(c *webhook.Config) {
+					r := drainBacklog(b, recv, sc, drainSetup{dispatcher: func(c *webhook.Config) {
 						c.Workers, c.MaxPerEndpoint = cfg.slots, cfg.slots
 						c.Observer = &timer
-					})
-					queries.n.Store(0)
-					b.StartTimer()
-					machine0, ok0 := benchcpu.Machine()
-					self0, ok1 := benchcpu.Process()
-					start := time.Now()
-					if err := d.Start(context.Background()); err != nil {
-						b.Fatal(err)
-					}
-					recv.wait(b, backlog, 10*time.Minute)
-					// Drained once every result is recorded too.
-					if err := d.Close(context.Background()); err != nil {
-						b.Fatal(err)
-					}
-					elapsed := time.Since(start)
-					machine1, _ := benchcpu.Machine()
-					self1, _ := benchcpu.Process()
-					b.StopTimer()
-					if ok0 && ok1 {
-						// All of the machine's CPU per delivery (the receiver's and
-						// PostgreSQL's included), and this process's part.
-						perDelivery := func(d time.Duration) float64 { return float64(d.Microseconds()) / backlog }
-						b.ReportMetric(perDelivery(machine1-machine0), "machine-cpu-µs/delivery")
-						b.ReportMetric(perDelivery(self1-self0), "dispatcher-cpu-µs/delivery")
-					}
+					}})
+					r.report(b)
 					slots := cmp.Or(cfg.slots, webhook.DefaultMaxPerEndpoint)
-					b.ReportMetric(backlog/elapsed.Seconds(), "deliveries/s")
-					b.ReportMetric(100*float64(timer.total.Load())/float64(slots)/float64(elapsed), "slots-busy-%")
-					b.ReportMetric(float64(store.claimed.Load())/backlog, "claims/delivery")
-					if _, dups := recv.count(); dups > 0 {
-						b.ReportMetric(float64(dups), "duplicates")
-					}
-					if _, ok := inner.(*pgstore.Store); ok {
-						b.ReportMetric(float64(queries.n.Load())/backlog, "queries/delivery")
-					}
+					b.ReportMetric(100*float64(timer.total.Load())/float64(slots)/float64(r.elapsed), "slots-busy-%")
 				}
 			})
 		}
+	}
+}
+
+// drainSetup is what a drain of the backlog runs with, beside the store.
+type drainSetup struct {
+	// ctx is the context of the Publish calls; nil for Background.
+	ctx context.Context
+	// publisher and dispatcher edit the Config of the Dispatcher that
+	// publishes the backlog (never started: an application server) and of
+	// the one that drains it; either may be nil.
+	publisher, dispatcher func(*webhook.Config)
+	// finish, when set, runs once the draining Dispatcher has closed,
+	// within the measured time: for an exporter's last flush.
+	finish func(testing.TB)
+}
+
+// drained is the outcome of one drain of the backlog.
+type drained struct {
+	store   webhook.Store // as the store case opened it
+	elapsed time.Duration
+	// self and machine are this process's CPU time and the whole
+	// machine's during the drain; cpu is false where the platform cannot
+	// tell them.
+	self, machine time.Duration
+	cpu           bool
+	claimed       int64 // deliveries Claim handed out
+	queries       int64 // statements sent to PostgreSQL, on pgstore
+	dups          int   // deliveries the receiver got more than once
+}
+
+// drainBacklog publishes backlog events to one subscription on a fresh
+// store of sc, whose endpoint is recv's /ok, then starts a Dispatcher and
+// measures until recv has every delivery and the Dispatcher has recorded
+// every result and closed (and setup.finish has run). Only that part is
+// timed: it stops b's timer for the rest.
+func drainBacklog(b *testing.B, recv *receiver, sc storeCase, setup drainSetup) drained {
+	b.Helper()
+	b.StopTimer()
+	inner, publisherStore := sc.open(b)
+	store := &claimCounter{Store: inner}
+	subscribe(b, store, "sub_backlog", "org_backlog", recv.urls[0]+"/ok")
+	publish(b, cmp.Or(setup.ctx, context.Background()), newDispatcher(b, publisherStore, setup.publisher), "org_backlog", backlog)
+	recv.reset()
+	d := newDispatcher(b, store, setup.dispatcher)
+	queries.n.Store(0)
+	// The garbage of the publishing, and of the drain before, is not
+	// this drain's.
+	runtime.GC()
+	b.StartTimer()
+	machine0, ok0 := benchcpu.Machine()
+	self0, ok1 := benchcpu.Process()
+	start := time.Now()
+	if err := d.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	recv.wait(b, backlog, 10*time.Minute)
+	// Drained once every result is recorded too.
+	if err := d.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if setup.finish != nil {
+		setup.finish(b)
+	}
+	elapsed := time.Since(start)
+	machine1, ok2 := benchcpu.Machine()
+	self1, ok3 := benchcpu.Process()
+	b.StopTimer()
+	_, dups := recv.count()
+	return drained{
+		store: inner, elapsed: elapsed,
+		self: self1 - self0, machine: machine1 - machine0, cpu: ok0 && ok1 && ok2 && ok3,
+		claimed: store.claimed.Load(), queries: queries.n.Load(), dups: dups,
+	}
+}
+
+// perDelivery returns t per delivery of the backlog, in microseconds.
+func perDelivery(t time.Duration) float64 { return float64(t.Microseconds()) / backlog }
+
+// rate returns the deliveries per second of the drain.
+func (r drained) rate() float64 { return backlog / r.elapsed.Seconds() }
+
+// report reports the drain's metrics to b: deliveries per second, CPU per
+// delivery (this process's, and the whole machine's: the receiver's and
+// PostgreSQL's included), claims per delivery, duplicates if any, and on
+// pgstore statements per delivery.
+func (r drained) report(b *testing.B) {
+	if r.cpu {
+		b.ReportMetric(perDelivery(r.machine), "machine-cpu-µs/delivery")
+		b.ReportMetric(perDelivery(r.self), "dispatcher-cpu-µs/delivery")
+	}
+	b.ReportMetric(r.rate(), "deliveries/s")
+	b.ReportMetric(float64(r.claimed)/backlog, "claims/delivery")
+	if r.dups > 0 {
+		b.ReportMetric(float64(r.dups), "duplicates")
+	}
+	if _, ok := r.store.(*pgstore.Store); ok {
+		b.ReportMetric(float64(r.queries)/backlog, "queries/delivery")
 	}
 }
 
