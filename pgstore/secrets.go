@@ -2,69 +2,19 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/storedsecrets"
 	"github.com/onplana/webhook/keyring"
 )
 
-// stored is the stored form of a subscription's secrets: in clear, as JSON
-// in clear with keyID empty; sealed (see keyring.Ring), as "[]" in clear
-// with the key id and the ciphertext.
-type stored struct {
-	clear  []byte
-	keyID  string
-	sealed []byte
-}
-
-// storedSecret is the clear form of a webhook.SigningSecret. It exists
-// because webhook.Secret marshals to a redacted placeholder on purpose.
-type storedSecret struct {
-	Secret    string    `json:"secret"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-}
-
-// sealSecrets returns the stored form of the secrets of subscription id:
-// sealed under the current key of keys, or in clear if keys is nil.
-func sealSecrets(keys *keyring.Ring, id string, ss []webhook.SigningSecret) (stored, error) {
-	if keys != nil {
-		keyID, sealed, err := webhook.SealSecrets(keys, id, ss)
-		return stored{clear: []byte("[]"), keyID: keyID, sealed: sealed}, err
-	}
-	out := make([]storedSecret, len(ss))
-	for i, s := range ss {
-		out[i] = storedSecret{Secret: s.Secret.Reveal(), CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
-	}
-	b, err := json.Marshal(out)
-	return stored{clear: b}, err
-}
-
-// openSecrets returns the secrets of subscription id from their stored
-// form, or a *keyring.KeyError.
-func openSecrets(keys *keyring.Ring, id string, st *stored) ([]webhook.SigningSecret, error) {
-	if st.keyID != "" {
-		return webhook.OpenSecrets(keys, id, st.keyID, st.sealed)
-	}
-	var in []storedSecret
-	if err := json.Unmarshal(st.clear, &in); err != nil {
-		return nil, err
-	}
-	if len(in) == 0 {
-		return nil, nil
-	}
-	out := make([]webhook.SigningSecret, len(in))
-	for i, s := range in {
-		out[i] = webhook.SigningSecret{Secret: webhook.Secret(s.Secret), CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
-	}
-	return out, nil
-}
+// stored is the stored form of a subscription's secrets (see package
+// storedsecrets).
+type stored = storedsecrets.Stored
 
 // prepareSecrets runs in Migrate, after the schema. Without a key ring it
 // refuses a database holding sealed secrets and warns that secrets are
@@ -96,7 +46,7 @@ func (s *Store) prepareSecrets(ctx context.Context) error {
 			id string
 			st stored
 		)
-		if err := rows.Scan(&id, &st.keyID, &st.sealed); err != nil {
+		if err := rows.Scan(&id, &st.KeyID, &st.Sealed); err != nil {
 			rows.Close()
 			return err
 		}
@@ -106,7 +56,7 @@ func (s *Store) prepareSecrets(ctx context.Context) error {
 		return err
 	}
 	for i := range ids {
-		if _, err := openSecrets(s.keys, ids[i], &sts[i]); err != nil {
+		if _, err := storedsecrets.Open(s.keys, ids[i], &sts[i]); err != nil {
 			return err
 		}
 	}
@@ -169,7 +119,7 @@ func (s *Store) reseal(ctx context.Context, clearOnly bool) (int, error) {
 					id string
 					st stored
 				)
-				if err := rows.Scan(&id, &st.clear, &st.keyID, &st.sealed); err != nil {
+				if err := rows.Scan(&id, &st.Clear, &st.KeyID, &st.Sealed); err != nil {
 					rows.Close()
 					return err
 				}
@@ -179,17 +129,17 @@ func (s *Store) reseal(ctx context.Context, clearOnly bool) (int, error) {
 				return err
 			}
 			for i, id := range ids {
-				secrets, err := openSecrets(s.keys, id, &sts[i])
+				secrets, err := storedsecrets.Open(s.keys, id, &sts[i])
 				if err != nil {
 					return err
 				}
-				st, err := sealSecrets(s.keys, id, secrets)
+				st, err := storedsecrets.Seal(s.keys, id, secrets)
 				if err != nil {
 					return err
 				}
 				if _, err := tx.Exec(ctx, `UPDATE webhook_subscriptions
 					SET secrets = $2, secrets_key_id = $3, secrets_sealed = $4 WHERE id = $1`,
-					id, st.clear, st.keyID, st.sealed); err != nil {
+					id, st.Clear, st.KeyID, st.Sealed); err != nil {
 					return err
 				}
 			}

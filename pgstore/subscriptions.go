@@ -11,6 +11,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/eventpattern"
+	"github.com/onplana/webhook/internal/storedsecrets"
 	"github.com/onplana/webhook/keyring"
 )
 
@@ -28,7 +29,7 @@ type rawSubscription struct {
 func (r *rawSubscription) dest() []any {
 	s := &r.sub
 	return []any{&s.ID, &s.OrganizationID, &s.ProjectID, &s.URL, &s.EventTypes, &s.Description, &s.Disabled,
-		&s.DisabledReason, &r.secrets.clear, &r.secrets.keyID, &r.secrets.sealed, &r.failing, &s.CreatedAt, &s.UpdatedAt}
+		&s.DisabledReason, &r.secrets.Clear, &r.secrets.KeyID, &r.secrets.Sealed, &r.failing, &s.CreatedAt, &s.UpdatedAt}
 }
 
 // subscription decodes the scanned row into a new Subscription, opening
@@ -38,7 +39,7 @@ func (r *rawSubscription) subscription(keys *keyring.Ring) (*webhook.Subscriptio
 	// The next row may be scanned into the same slice.
 	sub.EventTypes = slices.Clone(r.sub.EventTypes)
 	var err error
-	if sub.Secrets, err = openSecrets(keys, sub.ID, &r.secrets); err != nil {
+	if sub.Secrets, err = storedsecrets.Open(keys, sub.ID, &r.secrets); err != nil {
 		return nil, err
 	}
 	sub.FailingSince = fromNull(r.failing)
@@ -82,7 +83,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err := webhook.ValidateSubscription(sub); err != nil {
 		return err
 	}
-	secrets, err := sealSecrets(s.keys, sub.ID, sub.Secrets)
+	secrets, err := storedsecrets.Seal(s.keys, sub.ID, sub.Secrets)
 	if err != nil {
 		return dbErr("create subscription", err)
 	}
@@ -92,7 +93,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscriptio
 		 secrets, secrets_key_id, secrets_sealed, failing_since, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
 		sub.ID, sub.OrganizationID, sub.ProjectID, sub.URL, sub.EventTypes, sub.Description,
-		sub.Disabled, sub.DisabledReason, secrets.clear, secrets.keyID, secrets.sealed, nullTime(sub.FailingSince), now)
+		sub.Disabled, sub.DisabledReason, secrets.Clear, secrets.KeyID, secrets.Sealed, nullTime(sub.FailingSince), now)
 	if isUniqueViolation(err) {
 		return conflict("create subscription", "subscription "+sub.ID+" exists")
 	}
@@ -145,7 +146,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err := webhook.ValidateSubscription(sub); err != nil {
 		return err
 	}
-	secrets, err := sealSecrets(s.keys, sub.ID, sub.Secrets)
+	secrets, err := storedsecrets.Seal(s.keys, sub.ID, sub.Secrets)
 	if err != nil {
 		return dbErr("update subscription", err)
 	}
@@ -174,8 +175,8 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 		)
 		SELECT created_at, (SELECT count(*) FROM notified) FROM upd`,
 		sub.ID, sub.OrganizationID, sub.ProjectID, sub.URL, sub.EventTypes, sub.Description,
-		sub.Disabled, sub.DisabledReason, secrets.clear, nullTime(sub.FailingSince), now, s.channel,
-		secrets.keyID, secrets.sealed,
+		sub.Disabled, sub.DisabledReason, secrets.Clear, nullTime(sub.FailingSince), now, s.channel,
+		secrets.KeyID, secrets.Sealed,
 	).Scan(&created, &freed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var org string

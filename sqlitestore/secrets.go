@@ -3,67 +3,17 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
-	"github.com/onplana/webhook"
+	"github.com/onplana/webhook/internal/storedsecrets"
 	"github.com/onplana/webhook/keyring"
 )
 
-// stored is the stored form of a subscription's secrets: in clear, as
-// JSON in clear with keyID empty; sealed (see keyring.Ring), as "[]" in
-// clear with the key id and the ciphertext.
-type stored struct {
-	clear  string
-	keyID  string
-	sealed []byte
-}
-
-// storedSecret is the clear form of a webhook.SigningSecret, which
-// marshals to a redacted placeholder on purpose.
-type storedSecret struct {
-	Secret    string    `json:"secret"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-}
-
-// sealSecrets returns the stored form of the secrets of subscription id:
-// sealed under the current key when the store has a key ring.
-func (s *Store) sealSecrets(id string, ss []webhook.SigningSecret) (stored, error) {
-	if s.keys != nil {
-		keyID, sealed, err := webhook.SealSecrets(s.keys, id, ss)
-		return stored{clear: "[]", keyID: keyID, sealed: sealed}, err
-	}
-	out := make([]storedSecret, len(ss))
-	for i, s := range ss {
-		out[i] = storedSecret{Secret: s.Secret.Reveal(), CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
-	}
-	b, err := json.Marshal(out)
-	return stored{clear: string(b)}, err
-}
-
-// openSecrets returns the secrets of subscription id from their stored
-// form, or a *keyring.KeyError.
-func (s *Store) openSecrets(id string, st *stored) ([]webhook.SigningSecret, error) {
-	if st.keyID != "" {
-		return webhook.OpenSecrets(s.keys, id, st.keyID, st.sealed)
-	}
-	var in []storedSecret
-	if err := json.Unmarshal([]byte(st.clear), &in); err != nil {
-		return nil, err
-	}
-	if len(in) == 0 {
-		return nil, nil
-	}
-	out := make([]webhook.SigningSecret, len(in))
-	for i, s := range in {
-		out[i] = webhook.SigningSecret{Secret: webhook.Secret(s.Secret), CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
-	}
-	return out, nil
-}
+// stored is the stored form of a subscription's secrets (see package
+// storedsecrets). Its Clear goes to a TEXT column as a string.
+type stored = storedsecrets.Stored
 
 // prepareSecrets runs at Open, after the migrations. Without a key ring it
 // refuses a database holding sealed secrets and warns that secrets are
@@ -94,10 +44,10 @@ func (s *Store) prepareSecrets(ctx context.Context) error {
 			id string
 			st stored
 		)
-		if err := rows.Scan(&id, &st.keyID, &st.sealed); err != nil {
+		if err := rows.Scan(&id, &st.KeyID, &st.Sealed); err != nil {
 			return err
 		}
-		if _, err := s.openSecrets(id, &st); err != nil {
+		if _, err := storedsecrets.Open(s.keys, id, &st); err != nil {
 			return err
 		}
 	}
@@ -161,7 +111,7 @@ func (s *Store) reseal(ctx context.Context, clearOnly bool) (int, error) {
 			var batch []row
 			for rows.Next() {
 				var r row
-				if err := rows.Scan(&r.id, &r.st.clear, &r.st.keyID, &r.st.sealed); err != nil {
+				if err := rows.Scan(&r.id, &r.st.Clear, &r.st.KeyID, &r.st.Sealed); err != nil {
 					rows.Close()
 					return err
 				}
@@ -172,16 +122,16 @@ func (s *Store) reseal(ctx context.Context, clearOnly bool) (int, error) {
 				return err
 			}
 			for _, r := range batch {
-				secrets, err := s.openSecrets(r.id, &r.st)
+				secrets, err := storedsecrets.Open(s.keys, r.id, &r.st)
 				if err != nil {
 					return err
 				}
-				st, err := s.sealSecrets(r.id, secrets)
+				st, err := storedsecrets.Seal(s.keys, r.id, secrets)
 				if err != nil {
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET secrets = ?, secrets_key_id = ?, secrets_sealed = ?
-					WHERE id = ?`, st.clear, st.keyID, st.sealed, r.id); err != nil {
+					WHERE id = ?`, string(st.Clear), st.KeyID, st.Sealed, r.id); err != nil {
 					return err
 				}
 			}

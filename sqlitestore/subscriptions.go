@@ -8,6 +8,7 @@ import (
 
 	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/internal/eventpattern"
+	"github.com/onplana/webhook/internal/storedsecrets"
 )
 
 const subscriptionColumns = `s.id, s.organization_id, s.project_id, s.url, s.event_types, s.description,
@@ -26,14 +27,14 @@ func (s *Store) scanSubscription(row scanner) (*webhook.Subscription, error) {
 		failing, created, updated int64
 	)
 	err := row.Scan(&sub.ID, &sub.OrganizationID, &sub.ProjectID, &sub.URL, &types, &sub.Description,
-		&sub.Disabled, &sub.DisabledReason, &secrets.clear, &secrets.keyID, &secrets.sealed, &failing, &created, &updated)
+		&sub.Disabled, &sub.DisabledReason, &secrets.Clear, &secrets.KeyID, &secrets.Sealed, &failing, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(types), &sub.EventTypes); err != nil {
 		return nil, err
 	}
-	if sub.Secrets, err = s.openSecrets(sub.ID, &secrets); err != nil {
+	if sub.Secrets, err = storedsecrets.Open(s.keys, sub.ID, &secrets); err != nil {
 		return nil, err
 	}
 	sub.FailingSince, sub.CreatedAt, sub.UpdatedAt = dec(failing), dec(created), dec(updated)
@@ -78,7 +79,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err != nil {
 		return dbErr("create subscription", err)
 	}
-	secrets, err := s.sealSecrets(sub.ID, sub.Secrets)
+	secrets, err := storedsecrets.Seal(s.keys, sub.ID, sub.Secrets)
 	if err != nil {
 		return dbErr("create subscription", err)
 	}
@@ -89,7 +90,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub *webhook.Subscriptio
 			failing_since, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sub.ID, sub.OrganizationID, sub.ProjectID, sub.URL, string(types), sub.Description, sub.Disabled,
-			sub.DisabledReason, secrets.clear, secrets.keyID, secrets.sealed, enc(sub.FailingSince), enc(now), enc(now))
+			sub.DisabledReason, string(secrets.Clear), secrets.KeyID, secrets.Sealed, enc(sub.FailingSince), enc(now), enc(now))
 		if err != nil {
 			return err
 		}
@@ -150,7 +151,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 	if err != nil {
 		return dbErr("update subscription", err)
 	}
-	secrets, err := s.sealSecrets(sub.ID, sub.Secrets)
+	secrets, err := storedsecrets.Seal(s.keys, sub.ID, sub.Secrets)
 	if err != nil {
 		return dbErr("update subscription", err)
 	}
@@ -173,7 +174,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub *webhook.Subscriptio
 			secrets_sealed = ?, failing_since = ?, updated_at = ?
 			WHERE id = ?`,
 			sub.ProjectID, sub.URL, string(types), sub.Description, sub.Disabled, sub.DisabledReason,
-			secrets.clear, secrets.keyID, secrets.sealed, enc(sub.FailingSince), max(enc(now), created), sub.ID); err != nil {
+			string(secrets.Clear), secrets.KeyID, secrets.Sealed, enc(sub.FailingSince), max(enc(now), created), sub.ID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET held = ?
