@@ -412,7 +412,7 @@ func TestReceivingAllocatesWithinBudget(t *testing.T) {
 	}
 	r := webhook.NewRouter()
 	onplana.OnTaskUpdated(r, func(_ context.Context, _ *webhook.Event, data *onplana.TaskEventData) error {
-		if data.Task.ID == "" || len(data.Diff) == 0 {
+		if data.Task.ID == "" || data.Diff.IsZero() {
 			return errors.New("not decoded")
 		}
 		return nil

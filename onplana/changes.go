@@ -1,14 +1,200 @@
 package onplana
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"unicode/utf8"
 
+	"github.com/onplana/webhook/internal/jsondec"
 	"github.com/onplana/webhook/internal/jsonscan"
 )
+
+// Changes is the diff of an update event: for each changed top-level field
+// of the resource, by its JSON name, the value before and after. Diff
+// computes one; a receiver finds one in the Diff field of an update's
+// data.
+//
+// Changes keeps the diff as the JSON it arrived in and decodes a field
+// when asked (Field, ChangeOf, Decode), so that a handler pays only for
+// the fields it reads: decoding an event validates the diff's shape, not
+// its values. The zero Changes names no field. A Changes is immutable and
+// safe for concurrent use.
+type Changes struct {
+	// raw is a JSON object of change objects ({"before":…,"after":…}),
+	// validated by whoever set it; nil for the zero Changes.
+	raw json.RawMessage
+}
+
+// NewChanges returns the Changes holding fields, for a test or a publisher
+// that computes its diffs itself (Diff computes them from two values). A
+// side left empty is JSON null. It returns an error if a side is not valid
+// JSON.
+func NewChanges(fields map[string]FieldChange) (Changes, error) {
+	if len(fields) == 0 {
+		return Changes{}, nil
+	}
+	b := []byte{'{'}
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		fc := fields[name]
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		key, _ := json.Marshal(name) // a string always encodes
+		b = append(append(b, key...), `:{"before":`...)
+		var err error
+		if b, err = appendSide(b, fc.Before); err != nil {
+			return Changes{}, fmt.Errorf("onplana: diff of %q, before: %w", name, err)
+		}
+		b = append(b, `,"after":`...)
+		if b, err = appendSide(b, fc.After); err != nil {
+			return Changes{}, fmt.Errorf("onplana: diff of %q, after: %w", name, err)
+		}
+		b = append(b, '}')
+	}
+	return Changes{raw: append(b, '}')}, nil
+}
+
+// errInvalidSide is the error of NewChanges for a side that is not JSON.
+var errInvalidSide = errors.New("not valid JSON")
+
+// appendSide appends raw, compacted, to b: null when raw is empty.
+func appendSide(b []byte, raw json.RawMessage) ([]byte, error) {
+	if len(raw) == 0 {
+		return append(b, "null"...), nil
+	}
+	buf := bytes.NewBuffer(b)
+	if err := json.Compact(buf, raw); err != nil {
+		return b, errInvalidSide
+	}
+	return buf.Bytes(), nil
+}
+
+// Len returns the number of fields the diff names.
+func (c Changes) Len() int {
+	n := 0
+	for range c.All() {
+		n++
+	}
+	return n
+}
+
+// IsZero reports whether the diff names no field, so that an update's
+// data omits an empty diff (the omitzero option).
+func (c Changes) IsZero() bool {
+	for range c.members {
+		return false
+	}
+	return true
+}
+
+// Field returns the change of the field named name, and whether the diff
+// names it. When a diff names a field twice, the last one counts, as
+// json.Unmarshal into a map has it.
+func (c Changes) Field(name string) (FieldChange, bool) {
+	var fc FieldChange
+	found := false
+	for n, v := range c.members {
+		if string(n) == name {
+			fc, found = c.fieldChange(v), true
+		}
+	}
+	return fc, found
+}
+
+// All returns an iterator over the changed fields, by name, in the order
+// of the diff (Diff and NewChanges sort them), each named once.
+func (c Changes) All() iter.Seq2[string, FieldChange] {
+	return func(yield func(string, FieldChange) bool) {
+		var names []string
+		for n := range c.members {
+			names = append(names, string(n))
+		}
+		i := 0
+		for n, v := range c.members {
+			i++
+			if slices.Contains(names[i:], string(n)) {
+				continue // named again later: that one counts
+			}
+			if !yield(string(n), c.fieldChange(v)) {
+				return
+			}
+		}
+	}
+}
+
+// Fields returns the names of the changed fields, sorted.
+func (c Changes) Fields() []string {
+	names := []string{}
+	for n := range c.All() {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// MarshalJSON returns the diff as a JSON object: {} for the zero Changes.
+func (c Changes) MarshalJSON() ([]byte, error) {
+	if c.raw == nil {
+		return []byte("{}"), nil
+	}
+	return c.raw, nil
+}
+
+// UnmarshalJSON sets c to the diff data holds, a JSON object of change
+// objects, and leaves it unchanged for null. It returns an error, and
+// leaves c unchanged, for any other JSON.
+func (c *Changes) UnmarshalJSON(data []byte) error {
+	d := jsondec.New(data)
+	next := *c
+	decodeChanges(&d, &next)
+	if err := d.End(); err != nil {
+		return err
+	}
+	*c = next
+	return nil
+}
+
+// members calls yield with the name and the value of each member of the
+// diff, in order. The name aliases c or a scratch buffer; the value is
+// the change object's bytes in c.
+func (c Changes) members(yield func(name []byte, value []byte) bool) {
+	if c.raw == nil {
+		return
+	}
+	d := jsondec.New(c.raw)
+	stop := false
+	d.Object(func(name []byte) {
+		if stop {
+			d.Skip()
+			return
+		}
+		start := d.Pos()
+		d.Skip()
+		stop = !yield(name, c.raw[start:d.Pos()])
+	})
+}
+
+// fieldChange decodes one change object of c, validated when c was set.
+func (c Changes) fieldChange(v []byte) FieldChange {
+	var fc FieldChange
+	d := jsondec.New(v)
+	d.ObjectOf(fieldChangeFields, func(f int) {
+		start := d.Pos()
+		d.Skip()
+		switch f {
+		case fieldChangeBefore:
+			fc.Before = v[start:d.Pos():d.Pos()]
+		case fieldChangeAfter:
+			fc.After = v[start:d.Pos():d.Pos()]
+		}
+	})
+	return fc
+}
 
 // ChangeOf returns the values of field before and after the change, each
 // decoded into a T, and whether the diff names the field:
@@ -19,7 +205,7 @@ import (
 // value. An error says that a value does not decode into T, and names the
 // field.
 func ChangeOf[T any](c Changes, field string) (before, after T, ok bool, err error) {
-	fc, ok := c[field]
+	fc, ok := c.Field(field)
 	if !ok {
 		return before, after, false, nil
 	}
@@ -110,18 +296,15 @@ func (c Changes) Decode(before, after any) error {
 // it into dst.
 func (c Changes) decodeSide(name string, side func(FieldChange) json.RawMessage, dst any) error {
 	b := []byte{'{'}
-	for _, field := range slices.Sorted(maps.Keys(c)) {
-		v := side(c[field])
+	for field, fc := range c.All() {
+		v := side(fc)
 		if len(v) == 0 {
 			v = jsonNull
 		}
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		key, err := json.Marshal(field)
-		if err != nil {
-			return fmt.Errorf("onplana: diff field %q: %w", field, err)
-		}
+		key, _ := json.Marshal(field) // a string always encodes
 		b = append(append(append(b, key...), ':'), v...)
 	}
 	b = append(b, '}')

@@ -2,6 +2,7 @@ package onplana_test
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"testing"
 	"time"
@@ -30,6 +31,14 @@ func diffOf(t *testing.T) onplana.Changes {
 	var got onplana.Changes
 	require.NoError(t, json.Unmarshal(raw, &got))
 	return got
+}
+
+// changesOf returns the Changes holding fields.
+func changesOf(t testing.TB, fields map[string]onplana.FieldChange) onplana.Changes {
+	t.Helper()
+	c, err := onplana.NewChanges(fields)
+	require.NoError(t, err)
+	return c
 }
 
 func TestChangeOf(t *testing.T) {
@@ -88,10 +97,17 @@ func TestChangeOfMatchesFieldChangeDecode(t *testing.T) {
 	sides := []string{``, `null`, `"plain"`, `"\u00e9"`, `5`, `[1,2]`, `{"a":1}`, `"2026-06-27T09:15:23Z"`, `true`, `"x" 1`}
 	check := func(t *testing.T, before, after string, decode func(c onplana.Changes) (b, a any, err error), into func() (any, any)) {
 		t.Helper()
-		c := onplana.Changes{"f": {Before: json.RawMessage(before), After: json.RawMessage(after)}}
+		c, err := onplana.NewChanges(map[string]onplana.FieldChange{"f": {Before: json.RawMessage(before), After: json.RawMessage(after)}})
+		if !json.Valid([]byte(before)) && before != "" || !json.Valid([]byte(after)) && after != "" {
+			require.Error(t, err, "NewChanges takes %s / %s", before, after)
+			return
+		}
+		require.NoError(t, err)
 		gotB, gotA, err := decode(c)
 		wantB, wantA := into()
-		wantErr := c["f"].Decode(wantB, wantA)
+		fc, ok := c.Field("f")
+		require.True(t, ok)
+		wantErr := fc.Decode(wantB, wantA)
 		require.Equal(t, wantErr != nil, err != nil, "%s / %s: %v, want %v", before, after, err, wantErr)
 		if wantErr == nil {
 			require.Equal(t, reflect.ValueOf(wantB).Elem().Interface(), gotB, "%s / %s", before, after)
@@ -125,7 +141,7 @@ func TestChangeOfPlainStringsAllocateOnlyTheirValues(t *testing.T) {
 		{Before: json.RawMessage(`null`), After: json.RawMessage(`"2026-07-03"`)},
 		{After: json.RawMessage(`"2026-07-03"`)},
 	} {
-		c := onplana.Changes{"due_date": fc}
+		c := changesOf(t, map[string]onplana.FieldChange{"due_date": fc})
 		allocs := testing.AllocsPerRun(100, func() {
 			if _, _, ok, err := onplana.ChangeOf[string](c, "due_date"); !ok || err != nil {
 				panic(err)
@@ -155,8 +171,12 @@ func TestChangeOfStrings(t *testing.T) {
 		{`"a" "b"`, "", true},
 	}
 	for _, tt := range tests {
-		c := onplana.Changes{"f": {Before: json.RawMessage(tt.raw), After: json.RawMessage(`"x"`)}}
-		before, _, _, err := onplana.ChangeOf[string](c, "f")
+		// NewChanges refuses what is not JSON; ChangeOf what is no string.
+		c, err := onplana.NewChanges(map[string]onplana.FieldChange{"f": {Before: json.RawMessage(tt.raw), After: json.RawMessage(`"x"`)}})
+		var before string
+		if err == nil {
+			before, _, _, err = onplana.ChangeOf[string](c, "f")
+		}
 		if tt.wantErr {
 			require.Error(t, err, tt.raw)
 			continue
@@ -186,10 +206,9 @@ func TestChangesDecode(t *testing.T) {
 	require.Equal(t, "2026-07-03", m.DueDate)
 
 	// A value of the wrong type is an error.
-	bad := onplana.Changes{"due_date": {Before: json.RawMessage(`5`), After: json.RawMessage(`"x"`)}}
+	bad := changesOf(t, map[string]onplana.FieldChange{"due_date": {Before: json.RawMessage(`5`), After: json.RawMessage(`"x"`)}})
 	require.ErrorContains(t, bad.Decode(&was, nil), "diff before")
 	require.NoError(t, onplana.Changes{}.Decode(&was, &now))
-	require.NoError(t, onplana.Changes(nil).Decode(&was, &now))
 }
 
 func TestFieldChangeDecode(t *testing.T) {
@@ -212,7 +231,14 @@ func FuzzChangeOf(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, before, after []byte) {
 		fc := onplana.FieldChange{Before: before, After: after}
-		gotB, gotA, ok, err := onplana.ChangeOf[string](onplana.Changes{"f": fc}, "f")
+		c, err := onplana.NewChanges(map[string]onplana.FieldChange{"f": fc})
+		if err != nil {
+			if (len(before) == 0 || json.Valid(before)) && (len(after) == 0 || json.Valid(after)) {
+				t.Fatalf("%q / %q: NewChanges refuses valid JSON: %v", before, after, err)
+			}
+			return
+		}
+		gotB, gotA, ok, err := onplana.ChangeOf[string](c, "f")
 		if !ok {
 			t.Fatal("field not found")
 		}
@@ -224,5 +250,122 @@ func FuzzChangeOf(f *testing.F) {
 		if err == nil && (gotB != wantB || gotA != wantA) {
 			t.Fatalf("%q / %q: ChangeOf %q, %q; Decode %q, %q", before, after, gotB, gotA, wantB, wantA)
 		}
+	})
+}
+
+// TestChangesAccessors: Field, All, Len and Fields read the diff as
+// json.Unmarshal into a map reads it: the last of two members with one
+// name counts, null is a zero change.
+func TestChangesAccessors(t *testing.T) {
+	t.Parallel()
+	var c onplana.Changes
+	require.NoError(t, json.Unmarshal([]byte(`{"b":{"before":1,"after":2},"a":null,"b":{"AFTER":3}}`), &c))
+	require.Equal(t, 2, c.Len())
+	require.Equal(t, []string{"a", "b"}, c.Fields())
+	b, ok := c.Field("b")
+	require.True(t, ok)
+	require.Equal(t, onplana.FieldChange{After: json.RawMessage(`3`)}, b, "the last one counts")
+	a, ok := c.Field("a")
+	require.True(t, ok)
+	require.Zero(t, a)
+	_, ok = c.Field("c")
+	require.False(t, ok)
+	require.Equal(t, map[string]onplana.FieldChange{"a": {}, "b": b}, maps.Collect(c.All()))
+	for range c.All() {
+		break // an iterator that stops early does not panic
+	}
+
+	var zero onplana.Changes
+	require.True(t, zero.IsZero())
+	require.Zero(t, zero.Len())
+	require.Equal(t, []string{}, zero.Fields())
+	_, ok = zero.Field("a")
+	require.False(t, ok)
+	raw, err := json.Marshal(zero)
+	require.NoError(t, err)
+	require.Equal(t, `{}`, string(raw))
+}
+
+// TestChangesJSON: an empty diff is left out of an update's data; null
+// leaves a diff unchanged, as for any json.Unmarshaler; anything but an
+// object of change objects is refused and leaves it unchanged too.
+func TestChangesJSON(t *testing.T) {
+	t.Parallel()
+	b, err := json.Marshal(onplana.TaskEventData{Task: onplana.Task{ID: "task_1"}})
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "diff")
+	var empty onplana.Changes
+	require.NoError(t, json.Unmarshal([]byte(`{}`), &empty))
+	b, err = json.Marshal(onplana.TaskEventData{Diff: empty})
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "diff", "an empty diff is left out")
+
+	c := changesOf(t, map[string]onplana.FieldChange{"title": {Before: json.RawMessage(`"a"`), After: json.RawMessage(`"b"`)}})
+	kept := c
+	require.NoError(t, json.Unmarshal([]byte(`null`), &c))
+	require.Equal(t, kept, c)
+	for _, bad := range []string{`[]`, `5`, `"x"`, `{"a":5}`, `{"a":[]}`, `{"a":{"before":}}`, `{"a":{}`, `{} {}`} {
+		require.Error(t, json.Unmarshal([]byte(bad), &c), bad)
+		require.Equal(t, kept, c, bad)
+	}
+}
+
+func TestNewChanges(t *testing.T) {
+	t.Parallel()
+	c, err := onplana.NewChanges(map[string]onplana.FieldChange{
+		"title":   {Before: json.RawMessage(` "a" `), After: json.RawMessage(`"b"`)},
+		"due\"on": {After: json.RawMessage(`{ "x" : [1, 2] }`)},
+	})
+	require.NoError(t, err)
+	raw, err := json.Marshal(c)
+	require.NoError(t, err)
+	require.Equal(t, `{"due\"on":{"before":null,"after":{"x":[1,2]}},"title":{"before":"a","after":"b"}}`, string(raw),
+		"sorted, compact, an empty side null")
+
+	c, err = onplana.NewChanges(nil)
+	require.NoError(t, err)
+	require.True(t, c.IsZero())
+
+	_, err = onplana.NewChanges(map[string]onplana.FieldChange{"title": {Before: json.RawMessage(`"a`)}})
+	require.ErrorContains(t, err, `diff of "title", before`)
+	_, err = onplana.NewChanges(map[string]onplana.FieldChange{"title": {After: json.RawMessage(`1 2`)}})
+	require.ErrorContains(t, err, `diff of "title", after`)
+}
+
+// FuzzChanges checks Changes against json.Unmarshal into a map of
+// FieldChange, what a diff was before Changes kept its JSON: the same
+// inputs accepted, the same fields with the same values.
+func FuzzChanges(f *testing.F) {
+	for _, s := range []string{`{}`, `null`, `{"a":{"before":1,"after":"x"}}`, `{"a":null,"a":{"After":2}}`,
+		`{"\u00e9":{"before":{"x":[true]},"other":1}}`, `{"a":5}`, `[]`, `{"a":{"before":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want map[string]onplana.FieldChange
+		wantErr := json.Unmarshal(data, &want)
+		var c onplana.Changes
+		err := json.Unmarshal(data, &c)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%q: Changes: %v, a map: %v", data, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		got := maps.Collect(c.All())
+		if want == nil {
+			want = map[string]onplana.FieldChange{} // null
+		}
+		require.Equal(t, want, got, "%q", data)
+		require.Equal(t, len(want), c.Len())
+		for name, fc := range want {
+			f, ok := c.Field(name)
+			require.True(t, ok, name)
+			require.Equal(t, fc, f, name)
+		}
+		raw, err := json.Marshal(c)
+		require.NoError(t, err)
+		var back onplana.Changes
+		require.NoError(t, json.Unmarshal(raw, &back))
+		require.Equal(t, got, maps.Collect(back.All()))
 	})
 }

@@ -1,6 +1,8 @@
 package onplana
 
 import (
+	"encoding/json"
+
 	"github.com/onplana/webhook/internal/jsondec"
 )
 
@@ -69,18 +71,22 @@ func init() {
 }
 
 // spare is memory allocated with a payload decoded in place, which its
-// decoding uses rather than allocating: the actor, the raw before and
-// after values of a small diff, and the ids of a short list. The payload's
+// decoding uses rather than allocating: the actor and the ids of a short
+// list. The payload's
 // fields then point into it, and keep it alive with the payload.
 type spare struct {
 	actor      Actor
 	actorTaken bool
-	raws       [96]byte
 	ids        [2]string
 }
 
-// give hands d the spare memory for raw values and lists.
-func (s *spare) give(d *jsondec.Decoder) { d.Spare(s.raws[:], s.ids[:]) }
+// give hands d the spare memory for lists, and lets the raw values (a
+// diff) share the envelope's bytes: the event's Data holds them, and the
+// verified body is never modified.
+func (s *spare) give(d *jsondec.Decoder) {
+	d.Spare(s.ids[:])
+	d.ShareInput()
+}
 
 // takeActor returns the spare Actor, once; nil after, or without a spare.
 func (s *spare) takeActor() *Actor {
@@ -561,33 +567,21 @@ func decodeActor(d *jsondec.Decoder, dst **Actor, sp *spare) {
 	})
 }
 
-// decodeChanges decodes a diff as encoding/json decodes a map: null sets it
-// to nil; an object adds its fields to the map already there, or a new one,
-// each decoded into a zero FieldChange.
+// decodeChanges decodes a diff: an object whose members are change
+// objects, or null, which leaves dst as it is. It checks the diff's shape,
+// as decoding it into a map of FieldChange would, and keeps its bytes:
+// the fields are decoded when the handler asks for them (Changes.Field).
 func decodeChanges(d *jsondec.Decoder, dst *Changes) {
 	if d.Null() {
-		*dst = nil
-		return
+		return // as encoding/json calls Changes.UnmarshalJSON: no change
 	}
-	if d.Peek() == '{' && *dst == nil {
-		*dst = make(Changes)
-	}
-	m := *dst
-	d.Object(func(name []byte) {
-		key := d.Key(name)
-		var c FieldChange
-		d.ObjectOf(fieldChangeFields, func(f int) {
-			switch f {
-			case fieldChangeBefore:
-				jsondec.Raw(d, &c.Before)
-			case fieldChangeAfter:
-				jsondec.Raw(d, &c.After)
-			default:
-				d.Skip()
-			}
-		})
-		if d.Err() == nil {
-			m[key] = c
-		}
+	start := d.Pos()
+	d.Object(func([]byte) {
+		d.ObjectOf(fieldChangeFields, func(int) { d.Skip() })
 	})
+	var raw json.RawMessage
+	jsondec.RawFrom(d, start, &raw)
+	if d.Err() == nil {
+		*dst = Changes{raw: raw}
+	}
 }

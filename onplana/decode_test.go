@@ -153,6 +153,14 @@ func fill(v reflect.Value, path string) {
 	case reflect.String:
 		v.SetString(path)
 	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[onplana.Changes]() {
+			c, err := onplana.NewChanges(map[string]onplana.FieldChange{path + ".key": {Before: json.RawMessage(`"` + path + `.before"`)}})
+			if err != nil {
+				panic(err)
+			}
+			v.Set(reflect.ValueOf(c))
+			return
+		}
 		if v.Type() == reflect.TypeFor[time.Time]() {
 			v.Set(reflect.ValueOf(time.Date(2026, 6, 27, 9, 15, len(path)%60, 0, time.UTC)))
 			return

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 )
 
 // ErrDiffInput is returned by Diff when its arguments are not two values of
@@ -25,25 +24,25 @@ var ErrDiffInput = errors.New("onplana: diff needs two JSON objects of the same 
 // cleared) is a change whose missing side is JSON null; a field absent on one
 // side and null on the other is not. Values are compared as JSON, so key
 // order and whitespace inside nested objects do not count as changes. Diff
-// returns an empty, non-nil Changes when nothing changed, and an error
+// returns the zero Changes when nothing changed, and an error
 // wrapping ErrDiffInput when the types differ or either value is nil or does
 // not encode to a JSON object.
 func Diff(before, after any) (Changes, error) {
 	if before == nil || after == nil {
-		return nil, fmt.Errorf("%w: got a nil value", ErrDiffInput)
+		return Changes{}, fmt.Errorf("%w: got a nil value", ErrDiffInput)
 	}
 	if tb, ta := reflect.TypeOf(before), reflect.TypeOf(after); tb != ta {
-		return nil, fmt.Errorf("%w: %v and %v", ErrDiffInput, tb, ta)
+		return Changes{}, fmt.Errorf("%w: %v and %v", ErrDiffInput, tb, ta)
 	}
 	b, err := objectFields(before)
 	if err != nil {
-		return nil, err
+		return Changes{}, err
 	}
 	a, err := objectFields(after)
 	if err != nil {
-		return nil, err
+		return Changes{}, err
 	}
-	changes := Changes{}
+	changes := map[string]FieldChange{}
 	for name, bv := range b {
 		if av, ok := a[name]; !ok || !jsonEqual(bv, av) {
 			changes[name] = FieldChange{Before: bv, After: orNull(av)}
@@ -60,17 +59,7 @@ func Diff(before, after any) (Changes, error) {
 			delete(changes, name)
 		}
 	}
-	return changes, nil
-}
-
-// Fields returns the names of the changed fields, sorted.
-func (c Changes) Fields() []string {
-	names := make([]string, 0, len(c))
-	for name := range c {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
+	return NewChanges(changes)
 }
 
 var jsonNull = json.RawMessage("null")

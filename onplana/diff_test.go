@@ -2,6 +2,7 @@ package onplana_test
 
 import (
 	"encoding/json"
+	"maps"
 	"testing"
 	"time"
 
@@ -31,13 +32,13 @@ func TestDiff(t *testing.T) {
 	tests := []struct {
 		name          string
 		before, after any
-		want          onplana.Changes
+		want          map[string]onplana.FieldChange
 	}{
-		{name: "identical structs", before: task, after: task, want: onplana.Changes{}},
+		{name: "identical structs", before: task, after: task, want: map[string]onplana.FieldChange{}},
 		{
 			name: "scalar fields", before: task,
 			after: edit(func(c *onplana.Task) { c.DueDate = "2026-07-03"; c.Priority = onplana.TaskPriorityUrgent }),
-			want: onplana.Changes{
+			want: map[string]onplana.FieldChange{
 				"due_date": change(`"2026-07-01"`, `"2026-07-03"`),
 				"priority": change(`"low"`, `"urgent"`),
 			},
@@ -45,38 +46,38 @@ func TestDiff(t *testing.T) {
 		{
 			name: "omitted field set", before: task,
 			after: edit(func(c *onplana.Task) { c.MilestoneID = "ms_1" }),
-			want:  onplana.Changes{"milestone_id": change(`null`, `"ms_1"`)},
+			want:  map[string]onplana.FieldChange{"milestone_id": change(`null`, `"ms_1"`)},
 		},
 		{
 			name: "field cleared", before: task,
 			after: edit(func(c *onplana.Task) { c.DueDate = "" }),
-			want:  onplana.Changes{"due_date": change(`"2026-07-01"`, `null`)},
+			want:  map[string]onplana.FieldChange{"due_date": change(`"2026-07-01"`, `null`)},
 		},
 		{
 			name: "timestamp field", before: task,
 			after: edit(func(c *onplana.Task) { c.CompletedAt = created.Add(time.Hour) }),
-			want:  onplana.Changes{"completed_at": change(`null`, `"2026-06-01T09:00:00Z"`)},
+			want:  map[string]onplana.FieldChange{"completed_at": change(`null`, `"2026-06-01T09:00:00Z"`)},
 		},
 		{
 			name: "slice field", before: task,
 			after: edit(func(c *onplana.Task) { c.AssigneeIDs = append(c.AssigneeIDs, "usr_2") }),
-			want:  onplana.Changes{"assignee_ids": change(`["usr_1"]`, `["usr_1","usr_2"]`)},
+			want:  map[string]onplana.FieldChange{"assignee_ids": change(`["usr_1"]`, `["usr_1","usr_2"]`)},
 		},
 		{
 			name: "nil and empty slice encode the same", before: edit(func(c *onplana.Task) { c.AssigneeIDs = nil }),
 			after: edit(func(c *onplana.Task) { c.AssigneeIDs = []string{} }),
-			want:  onplana.Changes{},
+			want:  map[string]onplana.FieldChange{},
 		},
 		{
 			name: "pointers to structs", before: &task,
 			after: new(edit(func(c *onplana.Task) { c.Title = "Ship it now" })),
-			want:  onplana.Changes{"title": change(`"Ship it"`, `"Ship it now"`)},
+			want:  map[string]onplana.FieldChange{"title": change(`"Ship it"`, `"Ship it now"`)},
 		},
 		{
 			name:   "maps with added and removed keys",
 			before: map[string]any{"a": 1, "b": "x", "gone": true},
 			after:  map[string]any{"a": 2, "b": "x", "new": []int{1}},
-			want: onplana.Changes{
+			want: map[string]onplana.FieldChange{
 				"a":    change(`1`, `2`),
 				"gone": change(`true`, `null`),
 				"new":  change(`null`, `[1]`),
@@ -86,31 +87,31 @@ func TestDiff(t *testing.T) {
 			name:   "absent and null are the same",
 			before: map[string]any{"a": nil},
 			after:  map[string]any{"b": nil},
-			want:   onplana.Changes{},
+			want:   map[string]onplana.FieldChange{},
 		},
 		{
 			name:   "nested key order and whitespace do not count",
 			before: json.RawMessage(`{"meta": {"x": 1, "y": [1, 2]}, "n": 1}`),
 			after:  json.RawMessage(`{"n":1,"meta":{"y":[1,2],"x":1}}`),
-			want:   onplana.Changes{},
+			want:   map[string]onplana.FieldChange{},
 		},
 		{
 			name:   "nested value change is a change of the top-level field",
 			before: json.RawMessage(`{"meta":{"x":1,"y":2}}`),
 			after:  json.RawMessage(`{"meta":{"x":1,"y":3}}`),
-			want:   onplana.Changes{"meta": change(`{"x":1,"y":2}`, `{"x":1,"y":3}`)},
+			want:   map[string]onplana.FieldChange{"meta": change(`{"x":1,"y":2}`, `{"x":1,"y":3}`)},
 		},
 		{
 			name:   "number literals compare as written",
 			before: json.RawMessage(`{"n":1}`),
 			after:  json.RawMessage(`{"n":1.0}`),
-			want:   onplana.Changes{"n": change(`1`, `1.0`)},
+			want:   map[string]onplana.FieldChange{"n": change(`1`, `1.0`)},
 		},
 		{
 			name:   "role change of a member",
 			before: onplana.Member{ID: "mem_1", Role: onplana.RoleMember},
 			after:  onplana.Member{ID: "mem_1", Role: onplana.RoleAdmin},
-			want:   onplana.Changes{"role": change(`"MEMBER"`, `"ADMIN"`)},
+			want:   map[string]onplana.FieldChange{"role": change(`"MEMBER"`, `"ADMIN"`)},
 		},
 	}
 	for _, tt := range tests {
@@ -118,8 +119,8 @@ func TestDiff(t *testing.T) {
 			t.Parallel()
 			got, err := onplana.Diff(tt.before, tt.after)
 			require.NoError(t, err)
-			require.NotNil(t, got)
-			require.Equal(t, tt.want, got)
+			require.Equal(t, tt.want, maps.Collect(got.All()))
+			require.Equal(t, len(tt.want), got.Len())
 		})
 	}
 }
@@ -148,7 +149,7 @@ func TestDiffRejectsInput(t *testing.T) {
 			t.Parallel()
 			got, err := onplana.Diff(tt.before, tt.after)
 			require.ErrorIs(t, err, onplana.ErrDiffInput)
-			require.Nil(t, got)
+			require.Zero(t, got)
 		})
 	}
 }
@@ -171,7 +172,9 @@ func TestChangesEncoding(t *testing.T) {
 	require.Equal(t, c, back)
 
 	var status onplana.ProjectStatus
-	require.NoError(t, json.Unmarshal(back["status"].After, &status))
+	fc, ok := back.Field("status")
+	require.True(t, ok)
+	require.NoError(t, json.Unmarshal(fc.After, &status))
 	require.Equal(t, onplana.ProjectStatusAtRisk, status)
 
 	require.Empty(t, onplana.Changes{}.Fields())
@@ -192,13 +195,15 @@ func FuzzDiff(f *testing.F) {
 		}
 		same, err := onplana.Diff(json.RawMessage(a), json.RawMessage(a))
 		require.NoError(t, err)
-		require.Empty(t, same)
+		require.True(t, same.IsZero())
 
 		ba, err := onplana.Diff(json.RawMessage(b), json.RawMessage(a))
 		require.NoError(t, err)
-		require.Len(t, ba, len(ab))
-		for name, c := range ab {
-			require.Equal(t, onplana.FieldChange{Before: c.After, After: c.Before}, ba[name], name)
+		require.Equal(t, ab.Len(), ba.Len())
+		for name, c := range ab.All() {
+			mirror, ok := ba.Field(name)
+			require.True(t, ok, name)
+			require.Equal(t, onplana.FieldChange{Before: c.After, After: c.Before}, mirror, name)
 		}
 	})
 }

@@ -34,9 +34,10 @@
 // [Diff] compares a resource before and after a change and returns the
 // [Changes] that update events carry in data.diff: each changed top-level
 // field, by its JSON name, with its value before and after. On the
-// receiving side, [ChangeOf] decodes one field's values into a Go type and
-// [Changes.Decode] fills two values of the resource type with every
-// changed field.
+// receiving side, [ChangeOf] decodes one field's values into a Go type,
+// [Changes.Field] and [Changes.All] give them raw, and [Changes.Decode]
+// fills two values of the resource type with every changed field. A
+// Changes keeps the diff's JSON and decodes only the fields asked for.
 //
 // # Catalog
 //

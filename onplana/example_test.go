@@ -118,7 +118,7 @@ func ExampleDiff() {
 	fmt.Println(string(body))
 
 	// Receiver side: decode one field's new value.
-	if change, ok := diff["due_date"]; ok {
+	if change, ok := diff.Field("due_date"); ok {
 		var due string
 		if err := json.Unmarshal(change.After, &due); err != nil {
 			log.Fatal(err)
@@ -170,8 +170,9 @@ func ExampleLookupEvent() {
 	if err := e.DecodeData(&data); err != nil {
 		log.Fatal(err)
 	}
+	status, _ := data.Diff.Field("status")
 	var was onplana.ProjectStatus
-	if err := json.Unmarshal(data.Diff["status"].Before, &was); err != nil {
+	if err := json.Unmarshal(status.Before, &was); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("%s: %q went from %s to %s\n", e.Type, data.Project.Name, was, data.Project.Status)

@@ -298,10 +298,6 @@ type Actor struct {
 	Email string    `json:"email,omitempty"`
 }
 
-// Changes is the diff of an update event: for each changed top-level field
-// of the resource, by its JSON name, the value before and after. See Diff.
-type Changes map[string]FieldChange
-
 // FieldChange is one field of a diff. Before is JSON null when the field was
 // absent (newly set), After is JSON null when it was removed (cleared).
 type FieldChange struct {
@@ -313,7 +309,7 @@ type FieldChange struct {
 // project.updated and project.status_changed.
 type ProjectEventData struct {
 	Project Project `json:"project"`
-	Diff    Changes `json:"diff,omitempty"`
+	Diff    Changes `json:"diff,omitzero"`
 	Actor   *Actor  `json:"actor,omitempty"`
 }
 
@@ -322,7 +318,7 @@ type ProjectEventData struct {
 // task.assigned and task.unassigned.
 type TaskEventData struct {
 	Task       Task    `json:"task"`
-	Diff       Changes `json:"diff,omitempty"`
+	Diff       Changes `json:"diff,omitzero"`
 	AssigneeID string  `json:"assignee_id,omitempty"`
 	Actor      *Actor  `json:"actor,omitempty"`
 }
@@ -331,7 +327,7 @@ type TaskEventData struct {
 // milestone.updated.
 type MilestoneEventData struct {
 	Milestone Milestone `json:"milestone"`
-	Diff      Changes   `json:"diff,omitempty"`
+	Diff      Changes   `json:"diff,omitzero"`
 	Actor     *Actor    `json:"actor,omitempty"`
 }
 
@@ -346,7 +342,7 @@ type CommentEventData struct {
 // memberships and empty for organization memberships.
 type MemberEventData struct {
 	Member Member  `json:"member"`
-	Diff   Changes `json:"diff,omitempty"`
+	Diff   Changes `json:"diff,omitzero"`
 	Actor  *Actor  `json:"actor,omitempty"`
 }
 

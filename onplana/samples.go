@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/onplana/webhook"
@@ -117,8 +118,12 @@ func sampleMemberState() Member {
 // bookkeeping field, as the samples show it.
 func update(before, after any) (Changes, error) {
 	c, err := Diff(before, after)
-	delete(c, "updated_at")
-	return c, err
+	if err != nil {
+		return Changes{}, err
+	}
+	fields := maps.Collect(c.All())
+	delete(fields, "updated_at")
+	return NewChanges(fields)
 }
 
 // sampleData returns the Data of the sample of t and its project id.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -207,7 +208,7 @@ func TestSlackNotifier(t *testing.T) {
 		var d onplana.ProjectEventData
 		e2e.Sample(t, webhook.EventProjectStatusChanged, &d)
 		d.Project.Status = onplana.ProjectStatusOnTrack
-		d.Diff = onplana.Changes{"status": {Before: json.RawMessage(`"at_risk"`), After: json.RawMessage(`"on_track"`)}}
+		d.Diff = statusChange(t, `"at_risk"`, `"on_track"`)
 		s.Send(t, webhook.EventProjectStatusChanged, d.Project.ID, d)
 
 		var m onplana.MilestoneEventData
@@ -234,7 +235,7 @@ func TestSlackNotifier(t *testing.T) {
 		require.Equal(t, webhook.StateSucceeded, again.State)
 		require.Equal(t, http.StatusOK, again.LastStatusCode, "the idempotency middleware answers a processed duplicate")
 		d.Project.Status = onplana.ProjectStatusOffTrack
-		d.Diff = onplana.Changes{"status": {Before: json.RawMessage(`"on_track"`), After: json.RawMessage(`"off_track"`)}}
+		d.Diff = statusChange(t, `"on_track"`, `"off_track"`)
 		s.Send(t, webhook.EventProjectStatusChanged, d.Project.ID, d)
 		header, fields, _ = requireBlockKit(t, slack.next(t))
 		require.Equal(t, "🔴 Project Website Relaunch is off track", header)
@@ -260,7 +261,11 @@ func TestSlackNotifier(t *testing.T) {
 	t.Run("routine task update is not posted", func(t *testing.T) {
 		var d onplana.TaskEventData
 		e2e.Sample(t, webhook.EventTaskUpdated, &d)
-		delete(d.Diff, "status")
+		routine := maps.Collect(d.Diff.All())
+		delete(routine, "status")
+		var err error
+		d.Diff, err = onplana.NewChanges(routine)
+		require.NoError(t, err)
 		s.Send(t, webhook.EventTaskUpdated, d.Task.ProjectID, d)
 		var created onplana.TaskEventData
 		e2e.Sample(t, webhook.EventTaskCreated, &created)
@@ -404,4 +409,13 @@ func TestSlackNotifierConfig(t *testing.T) {
 	t.Parallel()
 	require.ErrorContains(t, run(context.Background(), config{SlackWebhookURL: "https://hooks.slack.com/x"}), "WEBHOOK_SECRET")
 	require.ErrorContains(t, run(context.Background(), config{Secrets: []webhook.Secret{webhook.NewSecret()}}), "SLACK_WEBHOOK_URL")
+}
+
+// statusChange returns the diff of a status that went from before to
+// after, two JSON strings.
+func statusChange(t *testing.T, before, after string) onplana.Changes {
+	t.Helper()
+	c, err := onplana.NewChanges(map[string]onplana.FieldChange{"status": {Before: json.RawMessage(before), After: json.RawMessage(after)}})
+	require.NoError(t, err)
+	return c
 }

@@ -274,7 +274,8 @@ func TestTicketSync(t *testing.T) {
 	t.Run("task.updated without a ticket creates it", func(t *testing.T) {
 		other := after
 		other.ID, other.Title = "task_other1", "Predates the sync"
-		otherDiff := onplana.Changes{"priority": {Before: json.RawMessage(`"low"`), After: json.RawMessage(`"urgent"`)}}
+		otherDiff, err := onplana.NewChanges(map[string]onplana.FieldChange{"priority": {Before: json.RawMessage(`"low"`), After: json.RawMessage(`"urgent"`)}})
+		require.NoError(t, err)
 		s.Send(t, webhook.EventTaskUpdated, other.ProjectID, onplana.TaskEventData{Task: other, Diff: otherDiff})
 		c := nextCall(t, h.jira.writes)
 		require.Equal(t, "POST /rest/api/2/issue", c.method+" "+c.path)

@@ -153,7 +153,7 @@ func ticketUpdate(diff onplana.Changes) (TicketUpdate, error) {
 	if err := diff.Decode(nil, &now); err != nil {
 		return TicketUpdate{}, err
 	}
-	changed := func(field string) bool { _, ok := diff[field]; return ok }
+	changed := func(field string) bool { _, ok := diff.Field(field); return ok }
 	u := TicketUpdate{Fields: map[string]any{}}
 	if changed("title") {
 		u.Fields["summary"] = now.Title

@@ -159,7 +159,7 @@ func testWarehouse(t *testing.T, dsn string) {
 		"the task dimension holds the state after the update")
 	require.Equal(t, 1, h.count(t, `SELECT COUNT(*) FROM dim_milestones WHERE id = $1 AND status = 'completed'`, milestone.Milestone.ID))
 	require.Equal(t, 1, h.count(t, `SELECT COUNT(*) FROM dim_members WHERE id = $1 AND role = $2`, member.Member.ID, string(member.Member.Role)))
-	require.Equal(t, len(diff), h.count(t, `SELECT COUNT(*) FROM fact_changes WHERE entity_id = $1`, after.ID), "one change row per diff field")
+	require.Equal(t, diff.Len(), h.count(t, `SELECT COUNT(*) FROM fact_changes WHERE entity_id = $1`, after.ID), "one change row per diff field")
 	require.Equal(t, 1, h.count(t, `SELECT COUNT(*) FROM fact_changes WHERE entity_id = $1 AND field = 'status'`, after.ID))
 
 	t.Run("redelivery is not inserted twice", func(t *testing.T) {
@@ -167,7 +167,7 @@ func testWarehouse(t *testing.T, dsn string) {
 		require.Equal(t, webhook.StateSucceeded, d.State, "a duplicate is acknowledged with a 2xx")
 		require.Equal(t, 7, h.count(t, `SELECT COUNT(*) FROM staging_events`))
 		require.Equal(t, 6, h.count(t, `SELECT COUNT(*) FROM fact_events`))
-		require.Equal(t, len(diff), h.count(t, `SELECT COUNT(*) FROM fact_changes`))
+		require.Equal(t, diff.Len(), h.count(t, `SELECT COUNT(*) FROM fact_changes`))
 	})
 
 	t.Run("same event under another delivery id is one fact", func(t *testing.T) {
@@ -178,7 +178,7 @@ func testWarehouse(t *testing.T, dsn string) {
 		h.waitProcessed(t, 8)
 		require.Equal(t, 8, h.count(t, `SELECT COUNT(*) FROM staging_events`))
 		require.Equal(t, 6, h.count(t, `SELECT COUNT(*) FROM fact_events`))
-		require.Equal(t, len(diff), h.count(t, `SELECT COUNT(*) FROM fact_changes`))
+		require.Equal(t, diff.Len(), h.count(t, `SELECT COUNT(*) FROM fact_changes`))
 	})
 
 	t.Run("an older state arriving late does not roll the dimension back", func(t *testing.T) {

@@ -308,8 +308,7 @@ func (w *warehouse) appendFacts(ctx context.Context, tx *sql.Tx, f *fact) error 
 		nullString(f.entityID), nullString(actorID), ts(e.Timestamp)); err != nil {
 		return fmt.Errorf("append fact of %s: %w", e.ID, err)
 	}
-	for _, field := range f.diff.Fields() {
-		c := f.diff[field]
+	for field, c := range f.diff.All() {
 		if _, err := tx.ExecContext(ctx, w.d.rebind(`
 			INSERT INTO fact_changes (event_id, entity_id, field, before_value, after_value, occurred_at)
 			VALUES ($1, $2, $3, $4, $5, $6)

@@ -32,7 +32,7 @@ import (
 // one allocation rather than one per field, which is most of the cost of
 // decoding a payload. A string kept from the result therefore keeps that
 // copy alive. Raw values are copied into a buffer of their own, grown as
-// needed, which they share.
+// needed, which they share, unless the input can be shared (ShareInput).
 type Decoder struct {
 	data  []byte
 	i     int
@@ -42,6 +42,8 @@ type Decoder struct {
 	str   string   // data[base:] as a string, once a plain string was decoded
 	raws  []byte   // where Raw copies values; full at its capacity
 	strs  []string // spare elements for an array of strings (Spare)
+
+	shareInput bool // raw values alias data (ShareInput)
 
 	// The name of the member Object is at: data[keyLo:keyHi] when plain
 	// (no escape, valid UTF-8), else keyLo < 0.
@@ -64,15 +66,21 @@ func NewAt(data []byte, i, depth int) Decoder {
 	return Decoder{data: data, i: i, depth: depth, base: i}
 }
 
-// Spare gives d memory to use before it allocates any: raws for the
-// values Raw copies, strs for the elements of the first array of strings
-// decoded into a slice without capacity. The values decoded then share
-// that memory, and keep it alive, as they share the Decoder's copy of its
-// input: a caller allocating the destination of a decoding can allocate
-// that memory with it, in one piece.
-func (d *Decoder) Spare(raws []byte, strs []string) {
-	d.raws, d.strs = raws[:0], strs
+// Spare gives d the elements for the first array of strings decoded into
+// a slice without capacity, to use before it allocates any. The slice
+// decoded then shares that memory, and keeps it alive, as strings share
+// the Decoder's copy of its input: a caller allocating the destination of
+// a decoding can allocate that memory with it, in one piece.
+func (d *Decoder) Spare(strs []string) {
+	d.strs = strs
 }
+
+// ShareInput has the raw values that d decodes (Raw, RawFrom) alias its
+// input instead of copying it: for input that nobody modifies and that
+// outlives the values anyway, such as the verified body of a delivery,
+// which the event's Data holds. Strings are still copied: a string must
+// never change, and the input is not the Decoder's to guarantee that.
+func (d *Decoder) ShareInput() { d.shareInput = true }
 
 // Pos returns the index in the input after what has been decoded.
 func (d *Decoder) Pos() int { return d.i }
@@ -547,8 +555,22 @@ func Time(d *Decoder, dst *time.Time) {
 // Raw copies the next value, whatever it is, into dst as
 // json.RawMessage's UnmarshalJSON does (null included).
 func Raw(d *Decoder, dst *json.RawMessage) {
-	v := d.raw()
+	start := d.i
+	d.raw()
+	RawFrom(d, start, dst)
+}
+
+// RawFrom sets *dst to the input from start, a position Pos returned
+// before the value just decoded, to the end of that value, as Raw sets a
+// value: for a value that had to be decoded (to validate its structure)
+// before it is kept raw. It does nothing after an error.
+func RawFrom(d *Decoder, start int, dst *json.RawMessage) {
 	if d.err != nil {
+		return
+	}
+	v := d.data[start:d.i:d.i]
+	if d.shareInput {
+		*dst = v
 		return
 	}
 	if cap(d.raws)-len(d.raws) < len(v) {

@@ -288,43 +288,58 @@ func TestObjectOf(t *testing.T) {
 	}
 }
 
-// TestSpare: raw values go to the spare bytes until they are full, the
-// first array of strings decoded into an empty slice gets the spare
-// elements, capped so that an append copies them, and the values are those
-// decoded without spare memory.
+// TestSpare: the first array of strings decoded into an empty slice gets
+// the spare elements, capped so that an append copies them, and the values
+// are those decoded without spare memory.
 func TestSpare(t *testing.T) {
 	t.Parallel()
-	data := []byte(`{"r1":"abc","r2":[1,2],"r3":"a value too long for what is left","s1":["x","y"],"s2":["z"]}`)
-	decode := func(d *Decoder) (raws []json.RawMessage, lists [][]string) {
-		d.Object(func(name []byte) {
-			switch name[0] {
-			case 'r':
-				var r json.RawMessage
-				Raw(d, &r)
-				raws = append(raws, r)
-			case 's':
-				var s []string
-				Strings(d, &s)
-				lists = append(lists, s)
-			}
+	data := []byte(`{"s1":["x","y"],"s2":["z"]}`)
+	decode := func(d *Decoder) (lists [][]string) {
+		d.Object(func([]byte) {
+			var s []string
+			Strings(d, &s)
+			lists = append(lists, s)
 		})
 		require.NoError(t, d.End())
-		return raws, lists
+		return lists
 	}
 	plain := New(data)
-	wantRaws, wantLists := decode(&plain)
+	wantLists := decode(&plain)
 
-	var rawSpare [12]byte
 	var strSpare [4]string
 	d := New(data)
-	d.Spare(rawSpare[:], strSpare[:])
-	raws, lists := decode(&d)
-	require.Equal(t, wantRaws, raws)
+	d.Spare(strSpare[:])
+	lists := decode(&d)
 	require.Equal(t, wantLists, lists)
-	require.Equal(t, `"abc"[1,2]`, string(rawSpare[:10]), "the first raw values, in the spare bytes")
 	require.Same(t, &strSpare[0], &lists[0][0], "the first list, in the spare elements")
 	require.Equal(t, 2, cap(lists[0]))
 	require.NotSame(t, &strSpare[0], &lists[1][0], "the spare elements are used once")
 	lists[0] = append(lists[0], "appended")
 	require.Empty(t, strSpare[2], "an append copies")
+}
+
+// TestShareInput: raw values alias the input with ShareInput, capped so
+// that an append copies them, and are copies without it.
+func TestShareInput(t *testing.T) {
+	t.Parallel()
+	data := []byte(`{"a":[1, 2],"b":"x"}`)
+	decode := func(share bool) (raws []json.RawMessage) {
+		d := New(data)
+		if share {
+			d.ShareInput()
+		}
+		d.Object(func([]byte) {
+			var r json.RawMessage
+			Raw(&d, &r)
+			raws = append(raws, r)
+		})
+		require.NoError(t, d.End())
+		return raws
+	}
+	copied, shared := decode(false), decode(true)
+	require.Equal(t, copied, shared)
+	require.Equal(t, `[1, 2]`, string(shared[0]))
+	require.Same(t, &data[5], &shared[0][0], "shared: in the input")
+	require.NotSame(t, &data[5], &copied[0][0], "copied")
+	require.Equal(t, len(shared[0]), cap(shared[0]), "an append copies")
 }

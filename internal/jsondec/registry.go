@@ -11,7 +11,8 @@ import (
 // what the type's UnmarshalJSON decodes from the value's bytes into a zero
 // T. Allocating the T itself, the function can allocate with it the memory
 // its decoding would otherwise allocate piece by piece (see
-// Decoder.Spare).
+// Decoder.Spare). The caller does not modify data afterwards: the T may
+// share its bytes (see Decoder.ShareInput).
 type DecodeAt[T any] func(data []byte, i, depth int) (v *T, end int, err error)
 
 // decoders holds the registered DecodeAt functions, by the type they
