@@ -69,7 +69,9 @@ func NewRouter() *Router { return new(Router) }
 // have are ignored, so a sender may add fields. Data that does not decode
 // into T is an error wrapping ErrInvalidEnvelope and fn is not called; it is
 // not permanent, since the fix may be on the receiver's side (a wrong T) and
-// a redeployed receiver then processes the sender's retry.
+// a redeployed receiver then processes the sender's retry. The T's raw
+// JSON values (an update's diff) may share their bytes with e.Data, which
+// like the rest of the event must not be modified.
 //
 // Handle panics, like http.ServeMux.Handle, when pattern is not one of the
 // three forms, when fn is nil, or when pattern already has a handler: these
