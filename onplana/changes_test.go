@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/onplana/webhook"
 	"github.com/onplana/webhook/onplana"
 )
 
@@ -368,4 +369,21 @@ func FuzzChanges(f *testing.F) {
 		require.NoError(t, json.Unmarshal(raw, &back))
 		require.Equal(t, got, maps.Collect(back.All()))
 	})
+}
+
+// BenchmarkChangeOf reads one field of the sample task.updated diff (three
+// fields) as a typed handler does.
+func BenchmarkChangeOf(b *testing.B) {
+	info, ok := onplana.LookupEvent(webhook.EventTaskUpdated)
+	require.True(b, ok)
+	var e webhook.Event
+	require.NoError(b, json.Unmarshal(info.Sample, &e))
+	var data onplana.TaskEventData
+	require.NoError(b, e.DecodeData(&data))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok, err := onplana.ChangeOf[string](data.Diff, "priority"); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
 }
