@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,6 +134,9 @@ func (o *Observer) AttemptRecorded(d *webhook.Delivery, a *webhook.Attempt, rawU
 	if sc := o.publisher(d.TraceContext); sc.IsValid() {
 		span.AddLink(trace.Link{SpanContext: sc})
 	}
+	// Built on the stack, then handed over as a copy of its length: the
+	// span's methods are called through an interface, so whatever slice
+	// they are given is allocated, and buf would be allocated whole.
 	var buf [16]attribute.KeyValue
 	attrs := append(buf[:0],
 		EventTypeKey.String(string(d.EventType)),
@@ -155,7 +159,7 @@ func (o *Observer) AttemptRecorded(d *webhook.Delivery, a *webhook.Attempt, rawU
 		attrs = append(attrs, semconv.ErrorTypeKey.String(m.errType), ErrorClassKey.String(string(a.ErrorClass)))
 		span.SetStatus(codes.Error, a.Error)
 	}
-	span.SetAttributes(attrs...)
+	span.SetAttributes(slices.Clone(attrs)...)
 	span.End(trace.WithTimestamp(a.StartedAt.Add(a.Duration)))
 }
 
