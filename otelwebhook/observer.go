@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/onplana/webhook"
 )
@@ -45,6 +46,10 @@ type Observer struct {
 	meter  metric.Meter
 	now    func() time.Time
 	w3c    bool // cfg.Propagator is propagation.TraceContext: see publisher
+	// traced is false when tracer is a no-op, the usual way to have the
+	// metrics alone: the attempt spans are then not started, since even a
+	// no-op span costs three allocations.
+	traced bool
 
 	deliveries       metric.Int64Counter
 	deliveryDuration metric.Float64Histogram
@@ -82,6 +87,8 @@ func NewObserver(cfg *Config) (*Observer, error) {
 	c := cfg.withDefaults()
 	_, w3c := c.Propagator.(propagation.TraceContext)
 	o := &Observer{cfg: c, tracer: c.tracer(), meter: c.meter(), now: c.Now, w3c: w3c}
+	_, noopTracer := o.tracer.(noop.Tracer)
+	o.traced = !noopTracer
 	m := o.meter
 	var errs [8]error
 	o.deliveries, errs[0] = m.Int64Counter("webhook.deliveries", metric.WithUnit("{delivery}"),
@@ -122,6 +129,9 @@ func (o *Observer) AttemptRecorded(d *webhook.Delivery, a *webhook.Attempt, rawU
 	m := o.attemptMeasurement(d, a, ep)
 	o.attempts.Add(ctx, 1, m.add...)
 	o.attemptDuration.Record(ctx, a.Duration.Seconds(), m.record...)
+	if !o.traced {
+		return
+	}
 
 	_, span := o.tracer.Start(ctx, http.MethodPost, clientSpan, trace.WithTimestamp(a.StartedAt))
 	if !span.IsRecording() {
