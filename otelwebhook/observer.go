@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,8 +16,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/onplana/webhook"
 )
@@ -42,6 +45,11 @@ type Observer struct {
 	tracer trace.Tracer
 	meter  metric.Meter
 	now    func() time.Time
+	w3c    bool // cfg.Propagator is propagation.TraceContext: see publisher
+	// traced is false when tracer is a no-op, the usual way to have the
+	// metrics alone: the attempt spans are then not started, since even a
+	// no-op span costs three allocations.
+	traced bool
 
 	deliveries       metric.Int64Counter
 	deliveryDuration metric.Float64Histogram
@@ -77,7 +85,10 @@ var deliveryBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300
 // nil. It returns an error if an instrument cannot be created.
 func NewObserver(cfg *Config) (*Observer, error) {
 	c := cfg.withDefaults()
-	o := &Observer{cfg: c, tracer: c.tracer(), meter: c.meter(), now: c.Now}
+	_, w3c := c.Propagator.(propagation.TraceContext)
+	o := &Observer{cfg: c, tracer: c.tracer(), meter: c.meter(), now: c.Now, w3c: w3c}
+	_, noopTracer := o.tracer.(noop.Tracer)
+	o.traced = !noopTracer
 	m := o.meter
 	var errs [8]error
 	o.deliveries, errs[0] = m.Int64Counter("webhook.deliveries", metric.WithUnit("{delivery}"),
@@ -118,6 +129,9 @@ func (o *Observer) AttemptRecorded(d *webhook.Delivery, a *webhook.Attempt, rawU
 	m := o.attemptMeasurement(d, a, ep)
 	o.attempts.Add(ctx, 1, m.add...)
 	o.attemptDuration.Record(ctx, a.Duration.Seconds(), m.record...)
+	if !o.traced {
+		return
+	}
 
 	_, span := o.tracer.Start(ctx, http.MethodPost, clientSpan, trace.WithTimestamp(a.StartedAt))
 	if !span.IsRecording() {
@@ -130,6 +144,9 @@ func (o *Observer) AttemptRecorded(d *webhook.Delivery, a *webhook.Attempt, rawU
 	if sc := o.publisher(d.TraceContext); sc.IsValid() {
 		span.AddLink(trace.Link{SpanContext: sc})
 	}
+	// Built on the stack, then handed over as a copy of its length: the
+	// span's methods are called through an interface, so whatever slice
+	// they are given is allocated, and buf would be allocated whole.
 	var buf [16]attribute.KeyValue
 	attrs := append(buf[:0],
 		EventTypeKey.String(string(d.EventType)),
@@ -152,7 +169,7 @@ func (o *Observer) AttemptRecorded(d *webhook.Delivery, a *webhook.Attempt, rawU
 		attrs = append(attrs, semconv.ErrorTypeKey.String(m.errType), ErrorClassKey.String(string(a.ErrorClass)))
 		span.SetStatus(codes.Error, a.Error)
 	}
-	span.SetAttributes(attrs...)
+	span.SetAttributes(slices.Clone(attrs)...)
 	span.End(trace.WithTimestamp(a.StartedAt.Add(a.Duration)))
 }
 
@@ -354,13 +371,65 @@ func (o *Observer) InjectHeaders(d *webhook.Delivery, h http.Header) {
 }
 
 // publisher returns the span context stored as tc, invalid when there is
-// none.
+// none. A traceparent alone, what the default propagator stores, is
+// decoded here: Extract would put the span context in a context only to
+// take it out again, at three allocations a span.
 func (o *Observer) publisher(tc string) trace.SpanContext {
 	if tc == "" {
 		return trace.SpanContext{}
 	}
+	if o.w3c && !strings.Contains(tc, "=") {
+		return parseTraceparent(tc)
+	}
 	ctx := o.cfg.Propagator.Extract(context.Background(), decoder(tc))
 	return trace.SpanContextFromContext(ctx)
+}
+
+// parseTraceparent returns the remote span context of a W3C traceparent,
+// invalid if h is not one. It accepts what propagation.TraceContext's
+// Extract accepts: a version other than ff, further fields only past
+// version 00, and lower-case hex digits only.
+func parseTraceparent(h string) trace.SpanContext {
+	ver, h, _ := strings.Cut(h, "-")
+	tid, h, _ := strings.Cut(h, "-")
+	sid, h, _ := strings.Cut(h, "-")
+	flags, h, _ := strings.Cut(h, "-")
+	v, ok1 := hexByte(ver)
+	f, ok2 := hexByte(flags)
+	if !ok1 || !ok2 || v == 0xff || v == 0 && (h != "" || f > 3) {
+		return trace.SpanContext{}
+	}
+	var scc trace.SpanContextConfig
+	var err1, err2 error
+	scc.TraceID, err1 = trace.TraceIDFromHex(tid)
+	scc.SpanID, err2 = trace.SpanIDFromHex(sid)
+	if err1 != nil || err2 != nil {
+		return trace.SpanContext{}
+	}
+	scc.TraceFlags = trace.TraceFlags(f) & (trace.FlagsSampled | trace.FlagsRandom)
+	scc.Remote = true
+	return trace.NewSpanContext(scc)
+}
+
+// hexByte decodes two lower-case hex digits, as the W3C trace context
+// writes them.
+func hexByte(s string) (byte, bool) {
+	if len(s) != 2 {
+		return 0, false
+	}
+	hi, ok1 := hexDigit(s[0])
+	lo, ok2 := hexDigit(s[1])
+	return hi<<4 | lo, ok1 && ok2
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // traceparent is the header of the W3C trace context.
