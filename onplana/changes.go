@@ -3,7 +3,6 @@ package onplana
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -32,8 +31,8 @@ type Changes struct {
 
 // NewChanges returns the Changes holding fields, for a test or a publisher
 // that computes its diffs itself (Diff computes them from two values). A
-// side left empty is JSON null. It returns an error if a side is not valid
-// JSON.
+// side left empty is JSON null. It returns an error naming the field, and
+// wrapping json.Compact's *json.SyntaxError, if a side is not valid JSON.
 func NewChanges(fields map[string]FieldChange) (Changes, error) {
 	if len(fields) == 0 {
 		return Changes{}, nil
@@ -59,9 +58,6 @@ func NewChanges(fields map[string]FieldChange) (Changes, error) {
 	return Changes{raw: append(b, '}')}, nil
 }
 
-// errInvalidSide is the error of NewChanges for a side that is not JSON.
-var errInvalidSide = errors.New("not valid JSON")
-
 // appendSide appends raw, compacted, to b: null when raw is empty.
 func appendSide(b []byte, raw json.RawMessage) ([]byte, error) {
 	if len(raw) == 0 {
@@ -69,7 +65,7 @@ func appendSide(b []byte, raw json.RawMessage) ([]byte, error) {
 	}
 	buf := bytes.NewBuffer(b)
 	if err := json.Compact(buf, raw); err != nil {
-		return b, errInvalidSide
+		return b, err
 	}
 	return buf.Bytes(), nil
 }
@@ -94,20 +90,22 @@ func (c Changes) IsZero() bool {
 
 // Field returns the change of the field named name, and whether the diff
 // names it. When a diff names a field twice, the last one counts, as
-// json.Unmarshal into a map has it.
+// json.Unmarshal into a map has it. The change's Before and After share
+// the diff's bytes: they must not be modified.
 func (c Changes) Field(name string) (FieldChange, bool) {
 	var fc FieldChange
 	found := false
 	for n, v := range c.members {
 		if string(n) == name {
-			fc, found = c.fieldChange(v), true
+			fc, found = fieldChangeOf(v), true
 		}
 	}
 	return fc, found
 }
 
 // All returns an iterator over the changed fields, by name, in the order
-// of the diff (Diff and NewChanges sort them), each named once.
+// of the diff (Diff and NewChanges sort them), each named once, as Field
+// returns them.
 func (c Changes) All() iter.Seq2[string, FieldChange] {
 	return func(yield func(string, FieldChange) bool) {
 		var names []string
@@ -120,7 +118,7 @@ func (c Changes) All() iter.Seq2[string, FieldChange] {
 			if slices.Contains(names[i:], string(n)) {
 				continue // named again later: that one counts
 			}
-			if !yield(string(n), c.fieldChange(v)) {
+			if !yield(string(n), fieldChangeOf(v)) {
 				return
 			}
 		}
@@ -142,7 +140,7 @@ func (c Changes) MarshalJSON() ([]byte, error) {
 	if c.raw == nil {
 		return []byte("{}"), nil
 	}
-	return c.raw, nil
+	return bytes.Clone(c.raw), nil
 }
 
 // UnmarshalJSON sets c to the diff data holds, a JSON object of change
@@ -179,8 +177,9 @@ func (c Changes) members(yield func(name []byte, value []byte) bool) {
 	})
 }
 
-// fieldChange decodes one change object of c, validated when c was set.
-func (c Changes) fieldChange(v []byte) FieldChange {
+// fieldChangeOf decodes v, a change object of a Changes, validated when
+// the Changes was set.
+func fieldChangeOf(v []byte) FieldChange {
 	var fc FieldChange
 	d := jsondec.New(v)
 	d.ObjectOf(fieldChangeFields, func(f int) {

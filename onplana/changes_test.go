@@ -329,6 +329,8 @@ func TestNewChanges(t *testing.T) {
 
 	_, err = onplana.NewChanges(map[string]onplana.FieldChange{"title": {Before: json.RawMessage(`"a`)}})
 	require.ErrorContains(t, err, `diff of "title", before`)
+	var syntax *json.SyntaxError
+	require.ErrorAs(t, err, &syntax)
 	_, err = onplana.NewChanges(map[string]onplana.FieldChange{"title": {After: json.RawMessage(`1 2`)}})
 	require.ErrorContains(t, err, `diff of "title", after`)
 }
