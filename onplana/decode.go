@@ -72,8 +72,8 @@ func init() {
 
 // spare is memory allocated with a payload decoded in place, which its
 // decoding uses rather than allocating: the actor and the ids of a short
-// list. The payload's
-// fields then point into it, and keep it alive with the payload.
+// list. The payload's fields then point into it, and keep it alive with
+// the payload.
 type spare struct {
 	actor      Actor
 	actorTaken bool
