@@ -24,24 +24,6 @@ import (
 // discard is the logger of receivers whose logs the test does not read.
 var discard = slog.New(slog.DiscardHandler)
 
-// countingRouter returns a Router whose task.updated handler counts its
-// calls and answers what the task title asks for: "fail" an error,
-// "permanent" a permanent one.
-func countingRouter(calls *atomic.Int32) *webhook.Router {
-	r := webhook.NewRouter()
-	webhook.Handle(r, webhook.EventTaskUpdated, func(_ context.Context, _ *webhook.Event, data *taskData) error {
-		calls.Add(1)
-		switch data.Task.Title {
-		case "fail":
-			return errors.New("downstream unavailable")
-		case "permanent":
-			return webhook.Permanent(errors.New("project deleted here"))
-		}
-		return nil
-	})
-	return r
-}
-
 // delivery returns the test envelope with its delivery_id and task title.
 func delivery(id, title string) []byte {
 	return []byte(strings.Replace(string(envelopeFor(id)), `"title":"Ship"`, `"title":"`+title+`"`, 1))
@@ -56,7 +38,7 @@ func TestNewHandlerPipeline(t *testing.T) {
 		Secrets: []webhook.Secret{receiverSecret},
 		Dedupe:  webhook.NewMemoryDedupeStore(0),
 		Logger:  discard,
-	}, countingRouter(&calls))
+	}, sequenceHandler(&calls, new(atomic.Int32)))
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

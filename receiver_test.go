@@ -373,25 +373,15 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			wantStatus: http.StatusNoContent,
 		},
 		{
-			name: "custom header names",
-			cfg:  webhook.ReceiverConfig{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"},
-			req: func(t *testing.T) *http.Request {
-				r := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
-				s := webhook.Signer{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"}
-				require.NoError(t, s.SignRequest(r.Header, []webhook.Secret{receiverSecret}, "dlv_1", webhook.EventTaskUpdated, time.Now(), body))
-				return r
-			},
+			name:       "custom header names",
+			cfg:        webhook.ReceiverConfig{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"},
+			req:        func(t *testing.T) *http.Request { return acmeSignedRequest(t, body) },
 			wantStatus: http.StatusNoContent,
 		},
 		{
-			name: "custom header names in lower case",
-			cfg:  webhook.ReceiverConfig{EventHeader: "x-acme-event", SignatureHeader: "x-acme-signature", PreviousSignatureHeader: "x-acme-signature-old"},
-			req: func(t *testing.T) *http.Request {
-				r := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
-				s := webhook.Signer{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"}
-				require.NoError(t, s.SignRequest(r.Header, []webhook.Secret{receiverSecret}, "dlv_1", webhook.EventTaskUpdated, time.Now(), body))
-				return r
-			},
+			name:       "custom header names in lower case",
+			cfg:        webhook.ReceiverConfig{EventHeader: "x-acme-event", SignatureHeader: "x-acme-signature", PreviousSignatureHeader: "x-acme-signature-old"},
+			req:        func(t *testing.T) *http.Request { return acmeSignedRequest(t, body) },
 			wantStatus: http.StatusNoContent,
 		},
 		{
@@ -438,6 +428,16 @@ func TestReceiverMiddlewareStatus(t *testing.T) {
 			require.Equal(t, webhook.EventTaskUpdated, e.Type)
 		})
 	}
+}
+
+// acmeSignedRequest returns a request of body signed by a Signer with the
+// header names X-Acme-Event and X-Acme-Signature.
+func acmeSignedRequest(t *testing.T, body []byte) *http.Request {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/hooks", bytes.NewReader(body))
+	s := webhook.Signer{EventHeader: "X-Acme-Event", SignatureHeader: "X-Acme-Signature"}
+	require.NoError(t, s.SignRequest(r.Header, []webhook.Secret{receiverSecret}, "dlv_1", webhook.EventTaskUpdated, time.Now(), body))
+	return r
 }
 
 func TestReceiverStandardScheme(t *testing.T) {

@@ -190,19 +190,33 @@ func fill(v reflect.Value, path string) {
 	}
 }
 
-// FuzzPayloadDecoders checks the decoders against encoding/json on any
-// input.
-func FuzzPayloadDecoders(f *testing.F) {
+// sampleData returns the data of every sample of the catalog.
+func sampleData(tb testing.TB) [][]byte {
+	tb.Helper()
+	var all [][]byte
+	for _, info := range onplana.Catalog() {
+		e, err := webhook.ParseEvent(info.Sample)
+		require.NoError(tb, err, info.Type)
+		all = append(all, e.Data)
+	}
+	return all
+}
+
+// addDecoderSeeds seeds f's corpus with decoderSeeds and the catalog's
+// sample data.
+func addDecoderSeeds(f *testing.F) {
 	for _, s := range decoderSeeds {
 		f.Add([]byte(s))
 	}
-	for _, info := range onplana.Catalog() {
-		e, err := webhook.ParseEvent(info.Sample)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add([]byte(e.Data))
+	for _, data := range sampleData(f) {
+		f.Add(data)
 	}
+}
+
+// FuzzPayloadDecoders checks the decoders against encoding/json on any
+// input.
+func FuzzPayloadDecoders(f *testing.F) {
+	addDecoderSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		requireSameDecoding(t, data)
 	})
@@ -281,10 +295,8 @@ func TestDecodersInPlace(t *testing.T) {
 	for _, s := range decoderSeeds {
 		requireSameDecodingAt(t, []byte(s))
 	}
-	for _, info := range onplana.Catalog() {
-		e, err := webhook.ParseEvent(info.Sample)
-		require.NoError(t, err)
-		requireSameDecodingAt(t, e.Data)
+	for _, data := range sampleData(t) {
+		requireSameDecodingAt(t, data)
 	}
 	deep := `{"x":` + strings.Repeat("[", jsonscan.MaxDepth-2) + strings.Repeat("]", jsonscan.MaxDepth-2) + `}`
 	requireSameDecodingAt(t, []byte(deep))
@@ -294,16 +306,7 @@ func TestDecodersInPlace(t *testing.T) {
 // FuzzPayloadDecodersInPlace checks the registered decoders, which read
 // an envelope's data in place, against jsonscan.Value and UnmarshalJSON.
 func FuzzPayloadDecodersInPlace(f *testing.F) {
-	for _, s := range decoderSeeds {
-		f.Add([]byte(s))
-	}
-	for _, info := range onplana.Catalog() {
-		e, err := webhook.ParseEvent(info.Sample)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add([]byte(e.Data))
-	}
+	addDecoderSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		requireSameDecodingAt(t, data)
 	})

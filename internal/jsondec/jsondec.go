@@ -197,13 +197,8 @@ func (d *Decoder) raw() []byte {
 // object: null is not, and leaves the caller's value unchanged; any other
 // value is an error.
 func (d *Decoder) Object(field func(name []byte)) bool {
-	if !d.open() {
-		return false
-	}
-	if d.i < len(d.data) && d.data[d.i] == '}' {
-		d.i++
-		d.depth--
-		return true
+	if obj, members := d.openObject(); !members {
+		return obj
 	}
 	for d.err == nil {
 		name := d.name()
@@ -266,13 +261,8 @@ func (f *Fields) index(key []byte) int {
 // bytes of its name with that field's: the common case then costs no scan
 // of the name and no search.
 func (d *Decoder) ObjectOf(f *Fields, field func(i int)) bool {
-	if !d.open() {
-		return false
-	}
-	if d.i < len(d.data) && d.data[d.i] == '}' {
-		d.i++
-		d.depth--
-		return true
+	if obj, members := d.openObject(); !members {
+		return obj
 	}
 	next := 0 // the field expected next
 	for d.err == nil {
@@ -317,30 +307,36 @@ func (d *Decoder) member(quoted string) bool {
 	return true
 }
 
-// open moves into the object at i, and past the space after its '{'. It
-// reports false when there is no object there: null, which it consumes,
-// leaving the value unchanged; another value, an error; or an error
-// already.
-func (d *Decoder) open() bool {
+// openObject moves into the object at i, past the space after its '{',
+// and reports whether there is an object there and whether a member
+// follows: past the '}' of an empty one, it reports none. There is no
+// object for null, which it consumes, leaving the value unchanged; for
+// another value, an error; or after an error.
+func (d *Decoder) openObject() (obj, members bool) {
 	switch d.peek() {
 	case '{':
 	case 'n':
 		d.Null()
-		return false
+		return false, false
 	case 0:
-		return false
+		return false, false
 	default:
 		d.failType("object")
-		return false
+		return false, false
 	}
 	if d.depth >= jsonscan.MaxDepth {
 		d.fail(jsonscan.ErrDepth.Error())
-		return false
+		return false, false
 	}
 	d.depth++
 	d.i++
 	d.space()
-	return true
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		d.depth--
+		return true, false
+	}
+	return true, true
 }
 
 // close moves past the ',' after a member, and the space after it, and

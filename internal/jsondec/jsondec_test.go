@@ -31,17 +31,23 @@ func TestMatch(t *testing.T) {
 // decodeObject decodes data as an object of string fields a and b.
 func decodeObject(data string) (a, b string, err error) {
 	d := New([]byte(data))
+	a, b = decodeAB(&d)
+	return a, b, d.End()
+}
+
+// decodeAB decodes the object at d, of string fields a and b.
+func decodeAB(d *Decoder) (a, b string) {
 	d.Object(func(name []byte) {
 		switch Match(name, []string{"a", "b"}) {
 		case "a":
-			String(&d, &a)
+			String(d, &a)
 		case "b":
-			String(&d, &b)
+			String(d, &b)
 		default:
 			d.Skip()
 		}
 	})
-	return a, b, d.End()
+	return a, b
 }
 
 func TestDecoderRefusesWhatIsNotJSON(t *testing.T) {
@@ -102,17 +108,7 @@ func TestNewAt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := []byte(tt.doc)
 			d := NewAt(doc, tt.at, tt.depth)
-			var a, b string
-			d.Object(func(name []byte) {
-				switch Match(name, []string{"a", "b"}) {
-				case "a":
-					String(&d, &a)
-				case "b":
-					String(&d, &b)
-				default:
-					d.Skip()
-				}
-			})
+			a, b := decodeAB(&d)
 			end, verr := jsonscan.Value(doc, tt.at, tt.depth)
 			if tt.end < 0 {
 				require.Error(t, d.Err())
