@@ -3,10 +3,10 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/onplana/webhook/internal/jsondec"
 	"github.com/onplana/webhook/internal/jsonscan"
 )
 
@@ -86,16 +86,11 @@ func (p *envelopeParser) fail(msg string) *envelopeError {
 	return &envelopeError{msg: msg, off: p.i}
 }
 
-// plainSpan is a string field whose value is the bytes b[lo:hi] of the
-// body as they are: parse copies all of them into one string at the end,
-// one allocation for the envelope's ids rather than one per field.
-type plainSpan struct {
-	dst    *string
-	lo, hi int
-}
-
 func (p *envelopeParser) parse(e *Event) *envelopeError {
-	var spans [5]plainSpan // the string fields of Event.field
+	// The string fields of Event.field whose value is their bytes in the
+	// body as they are: parse copies all of them into one string at the
+	// end, one allocation for the envelope's ids rather than one per field.
+	var spans [5]jsondec.Span
 	nspans := 0
 	p.skipSpace()
 	if !p.consume('{') {
@@ -179,7 +174,7 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 					}
 				case bit == seenEvent && internType(raw, &e.Type):
 				default:
-					spans[nspans] = plainSpan{dst: dst, lo: start + 1, hi: p.i - 1}
+					spans[nspans] = jsondec.Span{Dst: dst, Lo: start + 1, Hi: p.i - 1}
 					nspans++
 				}
 			default:
@@ -201,7 +196,7 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 	if p.i != len(p.b) {
 		return p.fail("data after the JSON object")
 	}
-	setSpans(p.b, spans[:nspans])
+	jsondec.SetSpans(p.b, spans[:nspans])
 	for _, f := range requiredFields {
 		if seen&f.bit == 0 {
 			return &envelopeError{msg: "missing " + quoteField(f.name), off: -1}
@@ -218,27 +213,6 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 		return &envelopeError{msg: `empty "organization_id"`, off: -1}
 	}
 	return nil
-}
-
-// setSpans sets each span's field to its bytes of b, all copied into one
-// string.
-func setSpans(b []byte, spans []plainSpan) {
-	n := 0
-	for _, sp := range spans {
-		n += sp.hi - sp.lo
-	}
-	if n == 0 {
-		return
-	}
-	var all strings.Builder
-	all.Grow(n)
-	for _, sp := range spans {
-		all.Write(b[sp.lo:sp.hi])
-	}
-	s := all.String()
-	for _, sp := range spans {
-		*sp.dst, s = s[:sp.hi-sp.lo], s[sp.hi-sp.lo:]
-	}
 }
 
 // catalogTypes maps the name of each type of the catalog to its constant.

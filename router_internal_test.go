@@ -44,7 +44,8 @@ func init() {
 		v := new(preData)
 		d := jsondec.NewAt(b, i, depth)
 		decodePreData(&d, v)
-		return v, d.Pos(), d.Err()
+		end, err := d.Done()
+		return v, end, err
 	})
 }
 

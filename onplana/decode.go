@@ -26,7 +26,8 @@ func init() {
 		d := jsondec.NewAt(b, i, depth)
 		v.spare.give(&d)
 		decodeProjectEvent(&d, &v.data, &v.spare)
-		return &v.data, d.Pos(), d.Err()
+		end, err := d.Done()
+		return &v.data, end, err
 	})
 	jsondec.Register(func(b []byte, i, depth int) (*TaskEventData, int, error) {
 		v := new(struct {
@@ -36,7 +37,8 @@ func init() {
 		d := jsondec.NewAt(b, i, depth)
 		v.spare.give(&d)
 		decodeTaskEvent(&d, &v.data, &v.spare)
-		return &v.data, d.Pos(), d.Err()
+		end, err := d.Done()
+		return &v.data, end, err
 	})
 	jsondec.Register(func(b []byte, i, depth int) (*MilestoneEventData, int, error) {
 		v := new(struct {
@@ -46,7 +48,8 @@ func init() {
 		d := jsondec.NewAt(b, i, depth)
 		v.spare.give(&d)
 		decodeMilestoneEvent(&d, &v.data, &v.spare)
-		return &v.data, d.Pos(), d.Err()
+		end, err := d.Done()
+		return &v.data, end, err
 	})
 	jsondec.Register(func(b []byte, i, depth int) (*CommentEventData, int, error) {
 		v := new(struct {
@@ -56,7 +59,8 @@ func init() {
 		d := jsondec.NewAt(b, i, depth)
 		v.spare.give(&d)
 		decodeCommentEvent(&d, &v.data, &v.spare)
-		return &v.data, d.Pos(), d.Err()
+		end, err := d.Done()
+		return &v.data, end, err
 	})
 	jsondec.Register(func(b []byte, i, depth int) (*MemberEventData, int, error) {
 		v := new(struct {
@@ -66,7 +70,8 @@ func init() {
 		d := jsondec.NewAt(b, i, depth)
 		v.spare.give(&d)
 		decodeMemberEvent(&d, &v.data, &v.spare)
-		return &v.data, d.Pos(), d.Err()
+		end, err := d.Done()
+		return &v.data, end, err
 	})
 }
 
@@ -377,7 +382,7 @@ func decodeProject(d *jsondec.Decoder, p *Project) {
 		case fieldProjectDescription:
 			jsondec.String(d, &p.Description)
 		case fieldProjectStatus:
-			jsondec.String(d, &p.Status)
+			jsondec.String(d, (*string)(&p.Status))
 		case fieldProjectOwnerID:
 			jsondec.String(d, &p.OwnerID)
 		case fieldProjectStartDate:
@@ -414,9 +419,9 @@ func decodeTask(d *jsondec.Decoder, t *Task) {
 		case fieldTaskDescription:
 			jsondec.String(d, &t.Description)
 		case fieldTaskStatus:
-			jsondec.String(d, &t.Status)
+			jsondec.String(d, (*string)(&t.Status))
 		case fieldTaskPriority:
-			jsondec.String(d, &t.Priority)
+			jsondec.String(d, (*string)(&t.Priority))
 		case fieldTaskAssigneeIDs:
 			jsondec.Strings(d, &t.AssigneeIDs)
 		case fieldTaskReporterID:
@@ -451,7 +456,7 @@ func decodeMilestone(d *jsondec.Decoder, m *Milestone) {
 		case fieldMilestoneDescription:
 			jsondec.String(d, &m.Description)
 		case fieldMilestoneStatus:
-			jsondec.String(d, &m.Status)
+			jsondec.String(d, (*string)(&m.Status))
 		case fieldMilestoneDueDate:
 			jsondec.String(d, &m.DueDate)
 		case fieldMilestoneURL:
@@ -476,7 +481,7 @@ func decodeComment(d *jsondec.Decoder, c *Comment) {
 		case fieldCommentProjectID:
 			jsondec.String(d, &c.ProjectID)
 		case fieldCommentTargetType:
-			jsondec.String(d, &c.TargetType)
+			jsondec.String(d, (*string)(&c.TargetType))
 		case fieldCommentTargetID:
 			jsondec.String(d, &c.TargetID)
 		case fieldCommentAuthorID:
@@ -507,7 +512,7 @@ func decodeMember(d *jsondec.Decoder, m *Member) {
 		case fieldMemberOrganizationID:
 			jsondec.String(d, &m.OrganizationID)
 		case fieldMemberScope:
-			jsondec.String(d, &m.Scope)
+			jsondec.String(d, (*string)(&m.Scope))
 		case fieldMemberProjectID:
 			jsondec.String(d, &m.ProjectID)
 		case fieldMemberEmail:
@@ -515,9 +520,9 @@ func decodeMember(d *jsondec.Decoder, m *Member) {
 		case fieldMemberName:
 			jsondec.String(d, &m.Name)
 		case fieldMemberRole:
-			jsondec.String(d, &m.Role)
+			jsondec.String(d, (*string)(&m.Role))
 		case fieldMemberStatus:
-			jsondec.String(d, &m.Status)
+			jsondec.String(d, (*string)(&m.Status))
 		case fieldMemberInvitedByID:
 			jsondec.String(d, &m.InvitedByID)
 		case fieldMemberInvitedAt:
@@ -554,7 +559,7 @@ func decodeActor(d *jsondec.Decoder, dst **Actor, sp *spare) {
 	d.ObjectOf(actorFields, func(f int) {
 		switch f {
 		case fieldActorType:
-			jsondec.String(d, &a.Type)
+			jsondec.String(d, (*string)(&a.Type))
 		case fieldActorID:
 			jsondec.String(d, &a.ID)
 		case fieldActorName:

@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -28,20 +29,25 @@ import (
 // value into their argument; after the first error they do nothing, and
 // Err reports it.
 //
-// The strings it decodes share one copy of the input, made on first use:
-// one allocation rather than one per field, which is most of the cost of
-// decoding a payload. A string kept from the result therefore keeps that
-// copy alive. Raw values are copied into a buffer of their own, grown as
-// needed, which they share, unless the input can be shared (ShareInput).
+// The strings it decodes are set when it is done (End, Done), not before:
+// those without escapes wait until then, to be copied together into one
+// string, one allocation rather than one per field, which is most of the
+// cost of decoding a payload. A string kept from the result therefore
+// keeps the others alive. Raw values are copied into a buffer of their
+// own, grown as needed, which they share, unless the input can be shared
+// (ShareInput).
 type Decoder struct {
 	data  []byte
 	i     int
 	depth int // containers open around the value at i
 	err   error
-	base  int      // where the value decoded starts in data
-	str   string   // data[base:] as a string, once a plain string was decoded
 	raws  []byte   // where Raw copies values; full at its capacity
 	strs  []string // spare elements for an array of strings (Spare)
+
+	// The plain strings decoded and not yet set, in the order decoded, so
+	// that the last of two for one destination wins.
+	pending  [maxPending]Span
+	npending int
 
 	shareInput bool // raw values alias data (ShareInput)
 
@@ -61,9 +67,9 @@ func New(data []byte) Decoder {
 // at whitespace), nested in depth arrays and objects of data, as
 // jsonscan.Value scans it: the decoding of a value inside a document
 // already being parsed. Pos then tells where the value ended; the
-// Decoder's strings copy no byte of data before i.
+// Decoder's strings copy no byte of data but theirs.
 func NewAt(data []byte, i, depth int) Decoder {
-	return Decoder{data: data, i: i, depth: depth, base: i}
+	return Decoder{data: data, i: i, depth: depth}
 }
 
 // Spare gives d the elements for the first array of strings decoded into
@@ -88,9 +94,19 @@ func (d *Decoder) Pos() int { return d.i }
 // Err returns the first error, or nil.
 func (d *Decoder) Err() error { return d.err }
 
-// End checks that nothing but whitespace follows the value decoded, and
-// returns Err.
+// Done sets the strings decoded, and returns Pos and Err: the end of a
+// decoding that NewAt started. After an error, the strings decoded before
+// it are set, as encoding/json sets them.
+func (d *Decoder) Done() (end int, err error) {
+	d.setPending()
+	return d.i, d.err
+}
+
+// End sets the strings decoded, checks that nothing but whitespace follows
+// the value decoded, and returns Err: the end of a decoding that New
+// started.
 func (d *Decoder) End() error {
+	d.setPending()
 	if d.err == nil {
 		d.space()
 		if d.i != len(d.data) {
@@ -411,25 +427,6 @@ func isPlain(flags int, raw []byte) bool {
 	return flags&jsonscan.Plain != 0 && (flags&jsonscan.ASCII != 0 || utf8.Valid(raw))
 }
 
-// substr returns data[lo:hi] as a string that shares the Decoder's one copy
-// of its input.
-func (d *Decoder) substr(lo, hi int) string {
-	if d.str == "" {
-		d.str = string(d.data[d.base:])
-	}
-	return d.str[lo-d.base : hi-d.base]
-}
-
-// Key returns name, the name Object passed to its function, as a string:
-// one that shares the Decoder's copy of its input when it can. Call it
-// before decoding the member's value.
-func (d *Decoder) Key(name []byte) string {
-	if d.keyLo >= 0 && d.keyHi-d.keyLo == len(name) {
-		return d.substr(d.keyLo, d.keyHi)
-	}
-	return string(name)
-}
-
 // Match returns the name in names that key matches: exactly, or else
 // case-insensitively, as encoding/json matches struct fields. It returns ""
 // when none does.
@@ -447,8 +444,10 @@ func Match(key []byte, names []string) string {
 	return ""
 }
 
-// String decodes a string into dst; null leaves dst unchanged.
-func String[S ~string](d *Decoder, dst *S) {
+// String decodes a string into dst, which is set when d is done (End,
+// Done); null leaves dst unchanged. For a field of a named string type,
+// pass (*string)(&field).
+func String(d *Decoder, dst *string) {
 	switch d.peek() {
 	case '"':
 		start := d.i
@@ -460,11 +459,14 @@ func String[S ~string](d *Decoder, dst *S) {
 		}
 		if isPlain(flags, d.data[start+1:end-1]) {
 			d.i = end
-			*dst = S(d.substr(start+1, end-1))
+			d.setLater(dst, start+1, end-1)
 			return
 		}
 		if b, _, ok := d.stringBytes(); ok {
-			*dst = S(b)
+			// Set now, so after the strings pending: one of them may be
+			// for dst, from an earlier member of the same name.
+			d.setPending()
+			*dst = string(b)
 		}
 	case 'n':
 		d.Null()
@@ -514,6 +516,9 @@ func Strings(d *Decoder, dst *[]string) {
 		if len(s) < cap(s) {
 			s = s[:len(s)+1]
 		} else {
+			// The strings pending for the elements so far go where append
+			// copies them from.
+			d.setPending()
 			s = append(s, "")
 		}
 		String(d, &s[len(s)-1])
@@ -581,3 +586,47 @@ func RawFrom(d *Decoder, start int, dst *json.RawMessage) {
 
 // minRaws is the size of the first buffer of raw values.
 const minRaws = 128
+
+// maxPending is how many plain strings a Decoder holds before it sets
+// them: more than a payload type of package onplana has.
+const maxPending = 24
+
+// setLater has *dst set to data[lo:hi] by setPending.
+func (d *Decoder) setLater(dst *string, lo, hi int) {
+	if d.npending == len(d.pending) {
+		d.setPending()
+	}
+	d.pending[d.npending] = Span{Dst: dst, Lo: lo, Hi: hi}
+	d.npending++
+}
+
+// setPending sets the strings pending, in one allocation.
+func (d *Decoder) setPending() {
+	SetSpans(d.data, d.pending[:d.npending])
+	d.npending = 0
+}
+
+// Span is a string whose value is the bytes b[Lo:Hi] of some input b as
+// they are, to be stored in *Dst by SetSpans.
+type Span struct {
+	Dst    *string
+	Lo, Hi int
+}
+
+// SetSpans sets the destination of each span, in order, to its bytes of b,
+// all copied into one string: one allocation, however many spans.
+func SetSpans(b []byte, spans []Span) {
+	n := 0
+	for _, sp := range spans {
+		n += sp.Hi - sp.Lo
+	}
+	var all strings.Builder
+	all.Grow(n)
+	for _, sp := range spans {
+		all.Write(b[sp.Lo:sp.Hi])
+	}
+	s := all.String()
+	for _, sp := range spans {
+		*sp.Dst, s = s[:sp.Hi-sp.Lo], s[sp.Hi-sp.Lo:]
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -31,23 +32,28 @@ func TestMatch(t *testing.T) {
 // decodeObject decodes data as an object of string fields a and b.
 func decodeObject(data string) (a, b string, err error) {
 	d := New([]byte(data))
-	a, b = decodeAB(&d)
-	return a, b, d.End()
+	var v ab
+	decodeAB(&d, &v)
+	err = d.End()
+	return v.a, v.b, err
 }
 
-// decodeAB decodes the object at d, of string fields a and b.
-func decodeAB(d *Decoder) (a, b string) {
+// ab is an object of string fields a and b.
+type ab struct{ a, b string }
+
+// decodeAB decodes the object at d into v, whose strings are set when d is
+// done.
+func decodeAB(d *Decoder, v *ab) {
 	d.Object(func(name []byte) {
 		switch Match(name, []string{"a", "b"}) {
 		case "a":
-			String(d, &a)
+			String(d, &v.a)
 		case "b":
-			String(d, &b)
+			String(d, &v.b)
 		default:
 			d.Skip()
 		}
 	})
-	return a, b
 }
 
 func TestDecoderRefusesWhatIsNotJSON(t *testing.T) {
@@ -81,74 +87,113 @@ func TestDecoderReadsObjects(t *testing.T) {
 }
 
 // TestNewAt decodes a value in the middle of a document: the decoder
-// starts at the value, stops after it (Pos), counts the containers around
-// it against MaxDepth as jsonscan.Value does, and its strings hold no byte
-// of the document before the value.
+// starts at the value, stops after it (Done), counts the containers around
+// it against MaxDepth as jsonscan.Value does, and its strings are set when
+// it is done.
 func TestNewAt(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name     string
-		doc      string
-		at       int
-		depth    int
-		a, b     string
-		end      int  // -1: an error
-		copyFrom bool // strings were decoded: their copy must hold nothing before at
+		name  string
+		doc   string
+		at    int
+		depth int
+		a, b  string
+		end   int // -1: an error
 	}{
-		{"inner object", `{"x":1,"data":{"a":"1","b":"2"},"y":2}`, 14, 1, "1", "2", 31, true},
-		{"object at the end", `{"data":{"a":"only"}}`, 8, 1, "only", "", 20, true},
-		{"escapes", `[{"a":"\u00e9","b":"x"}]`, 1, 1, "é", "x", 23, true},
-		{"not JSON", `{"data":{"a":"1",}}`, 8, 1, "1", "", -1, false},
+		{"inner object", `{"x":1,"data":{"a":"1","b":"2"},"y":2}`, 14, 1, "1", "2", 31},
+		{"object at the end", `{"data":{"a":"only"}}`, 8, 1, "only", "", 20},
+		{"escapes", `[{"a":"\u00e9","b":"x"}]`, 1, 1, "é", "x", 23},
+		{"not JSON", `{"data":{"a":"1",}}`, 8, 1, "1", "", -1},
 		// The envelope, data and its arrays: MaxDepth containers in all at
 		// the limit, one more over it.
-		{"depth over the limit", `{"data":{"c":` + strings.Repeat("[", jsonscan.MaxDepth-1) + strings.Repeat("]", jsonscan.MaxDepth-1) + `}}`, 8, 1, "", "", -1, false},
-		{"depth at the limit", `{"data":{"c":` + strings.Repeat("[", jsonscan.MaxDepth-2) + strings.Repeat("]", jsonscan.MaxDepth-2) + `}}`, 8, 1, "", "", len(`{"data":{"c":`) + 2*(jsonscan.MaxDepth-2) + 1, false},
+		{"depth over the limit", `{"data":{"c":` + strings.Repeat("[", jsonscan.MaxDepth-1) + strings.Repeat("]", jsonscan.MaxDepth-1) + `}}`, 8, 1, "", "", -1},
+		{"depth at the limit", `{"data":{"c":` + strings.Repeat("[", jsonscan.MaxDepth-2) + strings.Repeat("]", jsonscan.MaxDepth-2) + `}}`, 8, 1, "", "", len(`{"data":{"c":`) + 2*(jsonscan.MaxDepth-2) + 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := []byte(tt.doc)
 			d := NewAt(doc, tt.at, tt.depth)
-			a, b := decodeAB(&d)
+			var v ab
+			decodeAB(&d, &v)
+			pos, err := d.Done()
 			end, verr := jsonscan.Value(doc, tt.at, tt.depth)
+			// Strings decoded before an error are set, as encoding/json
+			// sets them.
+			require.Equal(t, tt.a, v.a)
+			require.Equal(t, tt.b, v.b)
 			if tt.end < 0 {
-				require.Error(t, d.Err())
+				require.Error(t, err)
 				require.Error(t, verr, "jsonscan.Value agrees")
 				return
 			}
-			require.NoError(t, d.Err())
+			require.NoError(t, err)
 			require.NoError(t, verr)
-			require.Equal(t, tt.end, d.Pos())
-			require.Equal(t, end, d.Pos(), "jsonscan.Value agrees")
-			require.Equal(t, tt.a, a)
-			require.Equal(t, tt.b, b)
-			if tt.copyFrom {
-				require.Equal(t, tt.doc[tt.at:], d.str, "the copy starts at the value")
-			}
+			require.Equal(t, tt.end, pos)
+			require.Equal(t, end, pos, "jsonscan.Value agrees")
 		})
 	}
 }
 
-func TestKey(t *testing.T) {
+// TestStringsShareOneCopyOfTheirBytes: the plain strings a Decoder sets
+// are copied together into one string holding their bytes and nothing
+// else, in the order decoded; a string with an escape is decoded on its
+// own. Members of one name set the last value, whichever way each was
+// decoded.
+func TestStringsShareOneCopyOfTheirBytes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		data string
-		keys []string
-	}{
-		{`{"a":1,"long key with spaces":2}`, []string{"a", "long key with spaces"}},
-		{`{"t\u0061b\t":1,"é":2,"":3}`, []string{"tab\t", "é", ""}},
-		{"{\"bad \xff utf-8\":1}", []string{"bad \ufffd utf-8"}},
-		{`{"outer":{"inner":1},"next":2}`, []string{"outer", "next"}},
-	}
-	for _, tt := range tests {
-		d := New([]byte(tt.data))
-		var keys []string
-		d.Object(func(name []byte) {
-			keys = append(keys, d.Key(name))
+	d := New([]byte(`{"a":"first","n":[1,2,3],"b":"second","c":"\u00e9"}`))
+	var v struct{ a, b, c string }
+	d.Object(func(name []byte) {
+		switch string(name) {
+		case "a":
+			String(&d, &v.a)
+		case "b":
+			String(&d, &v.b)
+		case "c":
+			String(&d, &v.c)
+		default:
 			d.Skip()
-		})
-		require.NoError(t, d.End(), tt.data)
-		require.Equal(t, tt.keys, keys, tt.data)
+		}
+	})
+	require.NoError(t, d.End())
+	require.Equal(t, "first", v.a)
+	require.Equal(t, "second", v.b)
+	require.Equal(t, "é", v.c)
+	require.Equal(t, unsafe.Add(unsafe.Pointer(unsafe.StringData(v.a)), len(v.a)), unsafe.Pointer(unsafe.StringData(v.b)),
+		"b follows a in one copy, without the bytes between them in the input")
+
+	for _, data := range []string{
+		`{"a":"plain","a":"\u00e9scaped"}`,
+		`{"a":"\u00e9scaped","a":"plain"}`,
+		`{"a":"plain","a":"again"}`,
+		`{"a":"plain","a":null}`,
+	} {
+		a, _, err := decodeObject(data)
+		require.NoError(t, err)
+		var want struct{ A string }
+		require.NoError(t, json.Unmarshal([]byte(data), &want))
+		require.Equal(t, want.A, a, data)
 	}
+}
+
+// TestManyStrings: more plain strings than a Decoder holds pending, in an
+// array that grows past its spare elements, are all set.
+func TestManyStrings(t *testing.T) {
+	t.Parallel()
+	var want []string
+	for i := range 3*maxPending + 1 {
+		want = append(want, fmt.Sprintf("s%d", i))
+	}
+	data, err := json.Marshal(want)
+	require.NoError(t, err)
+	d := New(data)
+	var spare [2]string
+	d.Spare(spare[:])
+	var got []string
+	Strings(&d, &got)
+	require.NoError(t, d.End())
+	require.Equal(t, want, got)
+	require.Equal(t, []string{"s0", "s1"}, spare[:], "the first elements, set before the array grew")
 }
 
 // TestRaw: raw values are copies, each capped at its length so that
@@ -213,7 +258,8 @@ func TestRegistry(t *testing.T) {
 			}
 			d.Skip()
 		})
-		return v, d.Pos(), d.Err()
+		end, err := d.Done()
+		return v, end, err
 	})
 	decode := Lookup[registered]()
 	require.NotNil(t, decode)

@@ -22,8 +22,9 @@ var decoders sync.Map // reflect.Type → DecodeAt[T]
 // Register records decode as the way to decode a JSON value inside a
 // larger document into a T, which UnmarshalJSON cannot do. A package
 // registers its types when it is initialized. decode should make its
-// Decoder and call the functions that use it directly: a Decoder passed
-// through a function value escapes to the heap.
+// Decoder, call the functions that use it directly (a Decoder passed
+// through a function value escapes to the heap), and end with its Done,
+// which sets the strings decoded.
 func Register[T any](decode DecodeAt[T]) {
 	decoders.Store(reflect.TypeFor[T](), decode)
 }
