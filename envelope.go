@@ -71,7 +71,8 @@ type envelopeParser struct {
 	predecoded any     // the data as that route decoded it
 }
 
-// Bits of the fields seen, to reject repeats and report missing ones.
+// Bits of the fields seen, to reject repeats and report missing ones: the
+// bit of envelopeOrder[i] is 1<<i.
 const (
 	seenDeliveryID = 1 << iota
 	seenEventID
@@ -104,11 +105,13 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 			p.skipSpace()
 			keyStart := p.i
 			var key []byte
+			f := -1 // the field's index in envelopeOrder, or -1 for an unknown one
 			if next < len(envelopeOrder) && p.hasPrefix(envelopeOrder[next]) {
 				// The field a sender writes next, without escapes: its
 				// bytes are its name.
 				key = p.b[p.i+1 : p.i+len(envelopeOrder[next])-1]
 				p.i += len(envelopeOrder[next])
+				f = next
 				next++
 			} else {
 				if p.i >= len(p.b) || p.b[p.i] != '"' {
@@ -120,7 +123,7 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 				}
 				for i, name := range envelopeOrder {
 					if string(key) == name[1:len(name)-1] {
-						next = i + 1 // a field left out: expect the one after
+						f, next = i, i+1 // a field left out: expect the one after
 						break
 					}
 				}
@@ -130,7 +133,7 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 				return p.fail(jsonscan.ErrColon.Error())
 			}
 			p.skipSpace()
-			bit, dst := e.field(key)
+			bit, dst := e.field(f)
 			if bit != 0 {
 				if seen&bit != 0 {
 					return &envelopeError{msg: "repeated field " + quoteField(string(key)), off: keyStart}
@@ -160,13 +163,13 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 					return p.fail(quoteField(string(key)) + " is not a string")
 				}
 				start := p.i
-				plain, err := p.skipString()
+				flags, err := p.skipString()
 				if err != nil {
 					return err
 				}
 				raw := p.b[start+1 : p.i-1]
 				switch {
-				case !plain || !utf8.Valid(raw):
+				case !isPlain(flags, raw):
 					// Decoded by encoding/json, whose result (including the
 					// replacement of invalid UTF-8) is then json.Unmarshal's.
 					if json.Unmarshal(p.b[start:p.i], dst) != nil {
@@ -251,26 +254,27 @@ var requiredFields = []struct {
 	{seenData, "data"},
 }
 
-// field maps an envelope field name to its bit and, for string fields, to
-// where its value goes. Unknown names return 0, nil.
-func (e *Event) field(name []byte) (int, *string) {
-	switch string(name) { // compiled without converting name
-	case "delivery_id":
-		return seenDeliveryID, &e.DeliveryID
-	case "event_id":
-		return seenEventID, &e.ID
-	case "event":
-		return seenEvent, (*string)(&e.Type)
-	case "timestamp":
-		return seenTimestamp, nil
-	case "organization_id":
-		return seenOrganizationID, &e.OrganizationID
-	case "project_id":
-		return seenProjectID, &e.ProjectID
-	case "data":
-		return seenData, nil
+// field maps the index of an envelope field in envelopeOrder (-1 for an
+// unknown field) to its bit, 0 when unknown, and for string fields to
+// where its value goes.
+func (e *Event) field(i int) (int, *string) {
+	if i < 0 {
+		return 0, nil
 	}
-	return 0, nil
+	bit := 1 << i
+	switch bit {
+	case seenDeliveryID:
+		return bit, &e.DeliveryID
+	case seenEventID:
+		return bit, &e.ID
+	case seenEvent:
+		return bit, (*string)(&e.Type)
+	case seenOrganizationID:
+		return bit, &e.OrganizationID
+	case seenProjectID:
+		return bit, &e.ProjectID
+	}
+	return bit, nil
 }
 
 func (p *envelopeParser) timestamp(t *time.Time) *envelopeError {
@@ -338,14 +342,21 @@ func (p *envelopeParser) skipValue() *envelopeError {
 }
 
 // skipString moves past the string starting at p.i (a '"'), validating its
-// escapes. plain reports that it held no escape.
-func (p *envelopeParser) skipString() (plain bool, err *envelopeError) {
-	end, plain, serr := jsonscan.String(p.b, p.i)
+// escapes, and returns what jsonscan.StringFlags tells of it.
+func (p *envelopeParser) skipString() (flags int, err *envelopeError) {
+	end, flags, serr := jsonscan.StringFlags(p.b, p.i)
 	p.i = end
 	if serr != nil {
-		return false, p.fail(serr.Error())
+		return 0, p.fail(serr.Error())
 	}
-	return plain, nil
+	return flags, nil
+}
+
+// isPlain reports whether raw, the bytes between the quotes of a string
+// scanned with flags, are its value: no escape, and valid UTF-8, which a
+// string of ASCII bytes is without checking.
+func isPlain(flags int, raw []byte) bool {
+	return flags&jsonscan.Plain != 0 && (flags&jsonscan.ASCII != 0 || utf8.Valid(raw))
 }
 
 // stringBytes scans the string starting at p.i (a '"') and returns its
@@ -355,11 +366,11 @@ func (p *envelopeParser) skipString() (plain bool, err *envelopeError) {
 // the replacement of invalid UTF-8) is then the same as json.Unmarshal's.
 func (p *envelopeParser) stringBytes() ([]byte, *envelopeError) {
 	start := p.i
-	plain, err := p.skipString()
+	flags, err := p.skipString()
 	if err != nil {
 		return nil, err
 	}
-	if raw := p.b[start+1 : p.i-1]; plain && utf8.Valid(raw) {
+	if raw := p.b[start+1 : p.i-1]; isPlain(flags, raw) {
 		return raw, nil
 	}
 	var s string
