@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/onplana/webhook/internal/jsondec"
 )
@@ -35,7 +37,14 @@ import (
 // concurrent use; handlers registered while it serves apply to the events
 // routed after.
 type Router struct {
-	mu       sync.RWMutex
+	mu    sync.Mutex                 // serializes changes to table
+	table atomic.Pointer[routeTable] // nil while empty
+}
+
+// routeTable is what a Router routes with. A change stores a new table,
+// and one stored is never modified, so that routing an event, which
+// happens far more often than registering a handler, takes no lock.
+type routeTable struct {
 	routes   map[string]route // by pattern: "task.updated", "task.*", "*"
 	fallback EventHandler
 }
@@ -142,7 +151,11 @@ func (r *Router) HandleRaw(pattern EventType, h EventHandler) {
 func (r *Router) Fallback(h EventHandler) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.fallback = h
+	t := &routeTable{fallback: h}
+	if old := r.table.Load(); old != nil {
+		t.routes = old.routes // never modified once stored: shared
+	}
+	r.table.Store(t)
 }
 
 func (r *Router) add(pattern EventType, fn route) {
@@ -151,13 +164,17 @@ func (r *Router) add(pattern EventType, fn route) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.routes[string(pattern)]; ok {
+	old := r.table.Load()
+	if old == nil {
+		old = new(routeTable)
+	}
+	if _, ok := old.routes[string(pattern)]; ok {
 		panic("webhook: Router already has a handler for " + string(pattern))
 	}
-	if r.routes == nil {
-		r.routes = make(map[string]route)
-	}
-	r.routes[string(pattern)] = fn
+	t := &routeTable{routes: make(map[string]route, len(old.routes)+1), fallback: old.fallback}
+	maps.Copy(t.routes, old.routes)
+	t.routes[string(pattern)] = fn
+	r.table.Store(t)
 }
 
 // checkRoutePattern accepts "*", "<category>.*", and event types made of
@@ -196,22 +213,24 @@ func (r *Router) HandleEvent(ctx context.Context, e *Event, body []byte) error {
 // lookup returns the route of t, or else the fallback (possibly nil) and a
 // zero route.
 func (r *Router) lookup(t EventType) (route, EventHandler) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if rt, ok := r.routes[string(t)]; ok {
+	tab := r.table.Load()
+	if tab == nil {
+		return route{}, nil
+	}
+	if rt, ok := tab.routes[string(t)]; ok {
 		return rt, nil
 	}
 	if cat := t.Category(); cat != string(t) {
 		// The lookup key is built on the stack: no allocation per event.
 		var buf [64]byte
-		if rt, ok := r.routes[string(append(append(buf[:0], cat...), ".*"...))]; ok {
+		if rt, ok := tab.routes[string(append(append(buf[:0], cat...), ".*"...))]; ok {
 			return rt, nil
 		}
 	}
-	if rt, ok := r.routes[WildcardAll]; ok {
+	if rt, ok := tab.routes[WildcardAll]; ok {
 		return rt, nil
 	}
-	return route{}, r.fallback
+	return route{}, tab.fallback
 }
 
 // decodeEventData decodes e.Data into v, as Event.DecodeData does. A v that
