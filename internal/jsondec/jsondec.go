@@ -157,13 +157,21 @@ func (d *Decoder) kind() string {
 func (d *Decoder) Peek() byte { return d.peek() }
 
 func (d *Decoder) peek() byte {
-	if d.err != nil || d.i >= len(d.data) {
-		if d.err == nil {
-			d.fail("unexpected end of input")
-		}
-		return 0
+	if d.err == nil && d.i < len(d.data) {
+		return d.data[d.i]
 	}
-	return d.data[d.i]
+	return d.peekEnd()
+}
+
+// peekEnd is peek after an error or at the end of the input, which is one.
+// It is kept apart so that peek, called for every value, is inlined.
+//
+//go:noinline
+func (d *Decoder) peekEnd() byte {
+	if d.err == nil {
+		d.fail("unexpected end of input")
+	}
+	return 0
 }
 
 // Null consumes a null and reports whether there was one.
