@@ -298,7 +298,7 @@ var claimOwners atomic.Uint64
 // allocation for that many claims instead of one each.
 const (
 	ownerDigits    = 13 // 64 bits
-	ownerBatchSize = 64
+	ownerBatchSize = 64 // a power of two up to 32*32 (see newOwnerBatch)
 )
 
 // ownerBatch holds the tokens of the claims first to first+ownerBatchSize-1.
@@ -335,15 +335,20 @@ func newClaimOwner() string {
 // first.
 func newOwnerBatch(first uint64) *ownerBatch {
 	const digits = "0123456789abcdefghijklmnopqrstuv"
+	var buf [64]byte
+	token := append(append(buf[:0], claimOwnerPrefix...), make([]byte, ownerDigits)...)
+	num := token[len(claimOwnerPrefix):]
+	for i, v := len(num)-1, first; i >= 0; i, v = i-1, v>>5 {
+		num[i] = digits[v&31]
+	}
 	var all strings.Builder
-	all.Grow(ownerBatchSize * (len(claimOwnerPrefix) + ownerDigits))
+	all.Grow(ownerBatchSize * len(token))
 	for k := range uint64(ownerBatchSize) {
-		all.WriteString(claimOwnerPrefix)
-		var num [ownerDigits]byte
-		for i, v := len(num)-1, first+k; i >= 0; i, v = i-1, v>>5 {
-			num[i] = digits[v&31]
-		}
-		all.Write(num[:])
+		// The tokens of a batch differ in their last two digits only:
+		// first is a multiple of ownerBatchSize, which divides 32*32.
+		v := first + k
+		num[len(num)-2], num[len(num)-1] = digits[v>>5&31], digits[v&31]
+		all.Write(token)
 	}
 	return &ownerBatch{first: first, tokens: all.String()}
 }
