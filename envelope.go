@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/onplana/webhook/internal/jsondec"
 	"github.com/onplana/webhook/internal/jsonscan"
@@ -169,7 +168,7 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 				}
 				raw := p.b[start+1 : p.i-1]
 				switch {
-				case !isPlain(flags, raw):
+				case !jsonscan.Verbatim(flags, raw):
 					// Decoded by encoding/json, whose result (including the
 					// replacement of invalid UTF-8) is then json.Unmarshal's.
 					if json.Unmarshal(p.b[start:p.i], dst) != nil {
@@ -352,13 +351,6 @@ func (p *envelopeParser) skipString() (flags int, err *envelopeError) {
 	return flags, nil
 }
 
-// isPlain reports whether raw, the bytes between the quotes of a string
-// scanned with flags, are its value: no escape, and valid UTF-8, which a
-// string of ASCII bytes is without checking.
-func isPlain(flags int, raw []byte) bool {
-	return flags&jsonscan.Plain != 0 && (flags&jsonscan.ASCII != 0 || utf8.Valid(raw))
-}
-
 // stringBytes scans the string starting at p.i (a '"') and returns its
 // decoded value. A string without escapes, in valid UTF-8, is returned as
 // it is in the body, which the result then aliases: it must not be
@@ -370,7 +362,7 @@ func (p *envelopeParser) stringBytes() ([]byte, *envelopeError) {
 	if err != nil {
 		return nil, err
 	}
-	if raw := p.b[start+1 : p.i-1]; isPlain(flags, raw) {
+	if raw := p.b[start+1 : p.i-1]; jsonscan.Verbatim(flags, raw) {
 		return raw, nil
 	}
 	var s string

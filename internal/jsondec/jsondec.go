@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/onplana/webhook/internal/jsonscan"
 )
@@ -418,7 +417,7 @@ func (d *Decoder) stringBytes() (b []byte, plain, ok bool) {
 		d.fail(err.Error())
 		return nil, false, false
 	}
-	if raw := d.data[start+1 : end-1]; isPlain(flags, raw) {
+	if raw := d.data[start+1 : end-1]; jsonscan.Verbatim(flags, raw) {
 		return raw, true, true
 	}
 	var s string
@@ -427,12 +426,6 @@ func (d *Decoder) stringBytes() (b []byte, plain, ok bool) {
 		return nil, false, false
 	}
 	return []byte(s), false, true
-}
-
-// isPlain reports whether raw, the bytes of a string scanned with flags,
-// are its value: no escape, and valid UTF-8.
-func isPlain(flags int, raw []byte) bool {
-	return flags&jsonscan.Plain != 0 && (flags&jsonscan.ASCII != 0 || utf8.Valid(raw))
 }
 
 // Match returns the name in names that key matches: exactly, or else
@@ -465,7 +458,7 @@ func String(d *Decoder, dst *string) {
 			d.fail(err.Error())
 			return
 		}
-		if isPlain(flags, d.data[start+1:end-1]) {
+		if jsonscan.Verbatim(flags, d.data[start+1:end-1]) {
 			d.i = end
 			d.setLater(dst, start+1, end-1)
 			return

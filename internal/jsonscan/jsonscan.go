@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // MaxDepth is the nesting depth past which encoding/json refuses a value.
@@ -249,6 +250,13 @@ func StringFlags(data []byte, i int) (end int, flags int, err error) {
 			return i, 0, ErrControl
 		}
 	}
+}
+
+// Verbatim reports whether raw, the bytes between the quotes of a string
+// that StringFlags scanned with flags, are its value: no escape, and valid
+// UTF-8, which ASCII bytes are without checking.
+func Verbatim(flags int, raw []byte) bool {
+	return flags&Plain != 0 && (flags&ASCII != 0 || utf8.Valid(raw))
 }
 
 // longWords is how many words of plain bytes StringFlags scans before it

@@ -362,3 +362,16 @@ func FuzzStringFlags(f *testing.F) {
 		}
 	})
 }
+
+// TestVerbatim: a string is its own bytes without an escape and in valid
+// UTF-8, as encoding/json decodes it.
+func TestVerbatim(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{`""`, `"ascii"`, `"é"`, "\"bad \xff utf-8\"", `"esc\naped"`, `"é\t"`, `"` + long + `"`, "\"" + long + "\xc3\"", "\"\xed\xa0\x80 surrogate\""} {
+		end, flags, err := StringFlags([]byte(in), 0)
+		require.NoError(t, err, "%q", in)
+		var s string
+		require.NoError(t, json.Unmarshal([]byte(in), &s), "%q", in)
+		require.Equal(t, s == in[1:end-1], Verbatim(flags, []byte(in[1:end-1])), "%q", in)
+	}
+}
