@@ -7,6 +7,7 @@ import (
 
 	"github.com/onplana/webhook/internal/jsondec"
 	"github.com/onplana/webhook/internal/jsonscan"
+	"github.com/onplana/webhook/internal/rfc3339"
 )
 
 // ParseEvent decodes a delivery envelope. It decodes only the top-level
@@ -285,11 +286,12 @@ func (p *envelopeParser) timestamp(t *time.Time) *envelopeError {
 	if err != nil {
 		return err
 	}
-	// UnmarshalText parses strict RFC 3339, as encoding/json does; time.Parse
-	// would also take forms such as a comma before the fraction.
-	if t.UnmarshalText(s) != nil {
+	// time.Time's UnmarshalText, which rfc3339.Parse is, faster.
+	ts, perr := rfc3339.Parse(s)
+	if perr != nil {
 		return &envelopeError{msg: `"timestamp" is not an RFC 3339 time`, off: start}
 	}
+	*t = ts
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/onplana/webhook/internal/jsonscan"
+	"github.com/onplana/webhook/internal/rfc3339"
 )
 
 // Decoder reads one JSON value from its input. Its methods decode the next
@@ -542,12 +543,19 @@ func Strings(d *Decoder, dst *[]string) {
 	}
 }
 
-// Time decodes the next value with time.Time's UnmarshalJSON, as
+// Time decodes the next value as time.Time's UnmarshalJSON does, as
 // encoding/json does: an RFC 3339 string, or null for no change.
 func Time(d *Decoder, dst *time.Time) {
 	raw := d.raw()
 	if d.err != nil {
 		return
+	}
+	if len(raw) >= 2 && raw[0] == '"' {
+		// UnmarshalJSON parses the bytes between the quotes as they are.
+		if t, err := rfc3339.Parse(raw[1 : len(raw)-1]); err == nil {
+			*dst = t
+			return
+		}
 	}
 	if err := dst.UnmarshalJSON(raw); err != nil {
 		d.err = err
