@@ -50,10 +50,6 @@ type Decoder struct {
 	npending int
 
 	shareInput bool // raw values alias data (ShareInput)
-
-	// The name of the member Object is at: data[keyLo:keyHi] when plain
-	// (no escape, valid UTF-8), else keyLo < 0.
-	keyLo, keyHi int
 }
 
 // New returns a Decoder reading data.
@@ -66,7 +62,7 @@ func New(data []byte) Decoder {
 // NewAt returns a Decoder reading the value that starts at data[i] (not
 // at whitespace), nested in depth arrays and objects of data, as
 // jsonscan.Value scans it: the decoding of a value inside a document
-// already being parsed. Pos then tells where the value ended; the
+// already being parsed. Done then tells where the value ended; the
 // Decoder's strings copy no byte of data but theirs.
 func NewAt(data []byte, i, depth int) Decoder {
 	return Decoder{data: data, i: i, depth: depth}
@@ -96,7 +92,7 @@ func (d *Decoder) Err() error { return d.err }
 
 // Done sets the strings decoded, and returns Pos and Err: the end of a
 // decoding that NewAt started. After an error, the strings decoded before
-// it are set, as encoding/json sets them.
+// it are set too: the value is partly set.
 func (d *Decoder) Done() (end int, err error) {
 	d.setPending()
 	return d.i, d.err
@@ -326,7 +322,6 @@ func (d *Decoder) member(quoted string) bool {
 	if j >= len(d.data) || d.data[j] != ':' {
 		return false // name() reports the error
 	}
-	d.keyLo, d.keyHi = d.i+1, end-1
 	d.i = jsonscan.Space(d.data, j+1)
 	return true
 }
@@ -388,14 +383,9 @@ func (d *Decoder) name() []byte {
 		d.fail(jsonscan.ErrName.Error())
 		return nil
 	}
-	start := d.i
-	name, plain, ok := d.stringBytes()
+	name, ok := d.stringBytes()
 	if !ok {
 		return nil
-	}
-	d.keyLo, d.keyHi = -1, 0
-	if plain {
-		d.keyLo, d.keyHi = start+1, d.i-1
 	}
 	d.space()
 	if d.i >= len(d.data) || d.data[d.i] != ':' {
@@ -408,25 +398,26 @@ func (d *Decoder) name() []byte {
 }
 
 // stringBytes reads the string at i. Without escapes, and if it is valid
-// UTF-8 (plain), the result aliases the input; otherwise encoding/json
-// decodes it, so that escapes and invalid UTF-8 turn out as they do there.
-func (d *Decoder) stringBytes() (b []byte, plain, ok bool) {
+// UTF-8 (jsonscan.Verbatim), the result aliases the input; otherwise
+// encoding/json decodes it, so that escapes and invalid UTF-8 turn out as
+// they do there.
+func (d *Decoder) stringBytes() (b []byte, ok bool) {
 	start := d.i
 	end, flags, err := jsonscan.StringFlags(d.data, d.i)
 	d.i = end
 	if err != nil {
 		d.fail(err.Error())
-		return nil, false, false
+		return nil, false
 	}
 	if raw := d.data[start+1 : end-1]; jsonscan.Verbatim(flags, raw) {
-		return raw, true, true
+		return raw, true
 	}
 	var s string
 	if err := json.Unmarshal(d.data[start:end], &s); err != nil {
 		d.fail("invalid string")
-		return nil, false, false
+		return nil, false
 	}
-	return []byte(s), false, true
+	return []byte(s), true
 }
 
 // Match returns the name in names that key matches: exactly, or else
@@ -464,7 +455,7 @@ func String(d *Decoder, dst *string) {
 			d.setLater(dst, start+1, end-1)
 			return
 		}
-		if b, _, ok := d.stringBytes(); ok {
+		if b, ok := d.stringBytes(); ok {
 			// Set now, so after the strings pending: one of them may be
 			// for dst, from an earlier member of the same name.
 			d.setPending()
