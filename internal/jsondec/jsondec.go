@@ -509,9 +509,11 @@ func Strings(d *Decoder, dst *[]string) {
 		if len(s) < cap(s) {
 			s = s[:len(s)+1]
 		} else {
-			// The strings pending for the elements so far go where append
-			// copies them from.
-			d.setPending()
+			if len(s) > 0 {
+				// The strings pending for the elements so far go where
+				// append copies them from.
+				d.setPending()
+			}
 			s = append(s, "")
 		}
 		String(d, &s[len(s)-1])
