@@ -120,8 +120,8 @@ type ReceiverConfig struct {
 //
 // Without ReadTimeout a client trickling its body a byte at a time holds a
 // connection until the size cap is reached. The Middleware also abandons the
-// body as soon as the request's context ends (a deadline set by an outer
-// middleware, or the connection closing), answering 408.
+// body when the request's context ends, answering 408: at its deadline, if
+// an outer middleware set one, or else at the next bytes read.
 type Receiver struct {
 	scheme      Scheme
 	onplana     *onplanaVerifier
@@ -379,6 +379,10 @@ func (rv *Receiver) pipeline(next http.Handler, router *Router, direct serveVeri
 			case errors.As(err, &tooLarge):
 				rv.reject(w, r, http.StatusRequestEntityTooLarge, RejectTooLarge, "webhook: body too large", ErrPayloadTooLarge)
 			case r.Context().Err() != nil || errors.Is(err, os.ErrDeadlineExceeded):
+				// The rest of the body is not read: net/http would read it
+				// before answering, at the pace the client sends it, and the
+				// connection could not serve another request after it.
+				w.Header().Set("Connection", "close")
 				rv.reject(w, r, http.StatusRequestTimeout, RejectReadTimeout, "webhook: body not received in time", err)
 			default:
 				rv.reject(w, r, http.StatusBadRequest, RejectUnreadable, "webhook: could not read body", err)
@@ -475,14 +479,21 @@ func (rv *Receiver) verify(h http.Header, parts [][]byte) error {
 
 // readBody reads the whole body, at most rv.maxBody bytes, appends the
 // buffers that hold it to parts and returns them, also with an error: the
-// caller passes them to releaseChunks. The read is abandoned when the request context
-// ends: a blocked Read does not watch the context, so the connection's read
-// deadline is moved to now instead.
+// caller passes them to releaseChunks. The read is abandoned when the
+// request context ends: between two Reads, and during one when the context
+// has a deadline.
 func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]byte) ([][]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return parts, nil
 	}
-	if ctx := r.Context(); ctx.Done() != nil { // a context that never ends needs no watch
+	ctx := r.Context()
+	if _, ok := ctx.Deadline(); ok {
+		// A blocked Read does not watch the context, so the connection's
+		// read deadline is moved to now when it ends. Only a context with a
+		// deadline, set by an outer middleware, is watched so: the one
+		// net/http gives every request ends when the client goes away,
+		// which ends a Read too, or after the handler returns, and watching
+		// it would cost every request three allocations.
 		stop := context.AfterFunc(ctx, func() {
 			// Not supported by every ResponseWriter; best effort.
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
@@ -523,6 +534,9 @@ func (rv *Receiver) readBody(w http.ResponseWriter, r *http.Request, parts [][]b
 			return parts, nil
 		}
 		if err != nil {
+			return parts, err
+		}
+		if err := ctx.Err(); err != nil { // ended without a deadline
 			return parts, err
 		}
 	}

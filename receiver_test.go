@@ -686,7 +686,7 @@ func TestReceiverEndlessBodyOverTheWire(t *testing.T) {
 
 // TestReceiverSlowBody is R16: a body trickled a byte at a time is
 // abandoned when the server's ReadTimeout passes or when the request's
-// context ends, and the handler never runs.
+// context ends, with a deadline or without, and the handler never runs.
 func TestReceiverSlowBody(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -701,6 +701,15 @@ func TestReceiverSlowBody(t *testing.T) {
 			srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
 				defer cancel()
+				h.ServeHTTP(w, r.WithContext(ctx))
+			})
+		}},
+		{"request context canceled, no deadline", func(srv *httptest.Server, h http.Handler) {
+			srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ctx, cancel := context.WithCancel(r.Context())
+				defer cancel()
+				stop := time.AfterFunc(300*time.Millisecond, cancel)
+				defer stop.Stop()
 				h.ServeHTTP(w, r.WithContext(ctx))
 			})
 		}},
@@ -733,6 +742,7 @@ func TestReceiverSlowBody(t *testing.T) {
 			require.NoError(t, err, "the server answers before closing")
 			resp.Body.Close()
 			require.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
+			require.True(t, resp.Close, "the connection, its body half read, is closed")
 			require.Less(t, time.Since(start), 5*time.Second, "the trickle was not abandoned")
 			require.Zero(t, next.calls.Load())
 		})

@@ -184,14 +184,18 @@ func run(b *testing.B, h http.Handler, reqs []*request, size int) {
 
 // request is a request whose body can be read again.
 type request struct {
-	r    *http.Request
-	body []byte
-	rd   bytes.Reader
+	r      *http.Request
+	body   []byte
+	rd     bytes.Reader
+	cancel context.CancelFunc
 }
 
+// newRequest returns a request of body with headers. Its context is one
+// of its own that can end, as net/http gives each request it serves.
 func newRequest(body []byte, headers map[string]string) *request {
-	req := &request{body: body}
-	r, err := http.NewRequest(http.MethodPost, "http://receiver.example/webhook", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	req := &request{body: body, cancel: cancel}
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://receiver.example/webhook", nil)
 	if err != nil {
 		panic(err)
 	}
