@@ -150,7 +150,7 @@ func (a *AsyncHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "webhook: receiver misconfigured", http.StatusInternalServerError)
 		return
 	}
-	job := asyncJob{ctx: context.WithoutCancel(ctx), rec: rec, claim: dedupeClaimFrom(ctx)}
+	job := asyncJob{ctx: detach(ctx), rec: rec, claim: dedupeClaimFrom(ctx)}
 	queued, closed := a.enqueue(job)
 	if !queued {
 		msg, reason := "webhook: queue full, retry later", RejectQueueFull

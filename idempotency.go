@@ -384,9 +384,7 @@ func (c *dedupeClaim) finish(ctx context.Context, ok bool) {
 	// would block the sender's retries for a whole lease. The store bounds
 	// its own calls (see DedupeStore), so that one that never blocks, such
 	// as MemoryDedupeStore, pays for no timer.
-	if ctx.Done() != nil {
-		ctx = context.WithoutCancel(ctx)
-	}
+	ctx = detach(ctx)
 	var err error
 	op := "done"
 	if ok {

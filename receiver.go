@@ -226,6 +226,8 @@ type received struct {
 	// envelope, for the Router's handler (see takePredecoded); nil when
 	// it was not, or has been taken.
 	predecoded atomic.Pointer[predecoded]
+	// detached is the room for detach's context.
+	detached detachedContext
 }
 
 // predecoded is the data of an event decoded by a Router's route.
@@ -264,6 +266,31 @@ func (c *receivedContext) Value(key any) any {
 func (c *receivedContext) String() string {
 	return fmt.Sprint(c.Context) + ".WithValue(webhook.receivedKey, verified event)"
 }
+
+// detach returns ctx without its cancellation, as context.WithoutCancel
+// does, for the work that must finish after the client went away. For the
+// context of a verified request it needs no allocation: the request's
+// state has room for it, used once.
+func detach(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	if rec := receivedFrom(ctx); rec != nil && rec.detached.Context == nil {
+		rec.detached.Context = ctx
+		return &rec.detached
+	}
+	return context.WithoutCancel(ctx)
+}
+
+// detachedContext is context.WithoutCancel(Context).
+type detachedContext struct{ context.Context }
+
+func (*detachedContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*detachedContext) Done() <-chan struct{}       { return nil }
+func (*detachedContext) Err() error                  { return nil }
+
+// String describes the context as context.WithoutCancel's does.
+func (c *detachedContext) String() string { return fmt.Sprint(c.Context) + ".WithoutCancel" }
 
 // verifiedBody is the request Body the Middleware hands on: the verified
 // bytes, as io.NopCloser(bytes.NewReader(body)) would give them.

@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -56,6 +57,30 @@ func TestReceivedContext(t *testing.T) {
 	<-fired
 	require.ErrorIs(t, ctx.Err(), context.Canceled)
 	require.ErrorIs(t, child.Err(), context.Canceled)
+}
+
+// TestDetach: detach keeps a context's values and drops its end, as
+// context.WithoutCancel does, in the request's state when it can, once.
+func TestDetach(t *testing.T) {
+	t.Parallel()
+	rec := &received{event: &Event{DeliveryID: "dlv_1"}}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), parentKey{}, "p"))
+	ctx := &receivedContext{Context: parent, rec: rec}
+	first, second := detach(ctx), detach(ctx)
+	require.Same(t, &rec.detached, first, "the room in the request's state")
+	require.NotEqual(t, context.Context(&rec.detached), second, "used once")
+	cancel()
+	for _, d := range []context.Context{first, second, detach(parent)} {
+		require.Nil(t, d.Done())
+		require.NoError(t, d.Err())
+		_, ok := d.Deadline()
+		require.False(t, ok)
+		require.Equal(t, "p", d.Value(parentKey{}))
+	}
+	require.Same(t, rec, receivedFrom(first))
+	require.Contains(t, first.(fmt.Stringer).String(), "WithoutCancel")
+	background := context.Background()
+	require.Equal(t, background, detach(background), "a context that never ends is its own")
 }
 
 // TestVerifiedBody: the Body handed on yields the verified bytes, as
