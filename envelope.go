@@ -90,9 +90,9 @@ func (p *envelopeParser) fail(msg string) *envelopeError {
 func (p *envelopeParser) parse(e *Event) *envelopeError {
 	// The string fields of Event.field whose value is their bytes in the
 	// body as they are: parse copies all of them into one string at the
-	// end, one allocation for the envelope's ids rather than one per field.
-	var spans [5]jsondec.Span
-	nspans := 0
+	// end, one allocation for the envelope's ids rather than one per field,
+	// or the data's decoder does, with the data's strings.
+	var strs jsondec.Carried
 	p.skipSpace()
 	if !p.consume('{') {
 		return p.fail("body is not a JSON object")
@@ -146,10 +146,10 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 				if p.i >= len(p.b) || p.b[p.i] != '{' {
 					return p.fail(`"data" is not an object`)
 				}
-				if !p.predecode(e.Type) {
-					if err := p.skipValue(); err != nil {
-						return err
-					}
+				if p.predecode(e.Type, strs) {
+					strs = jsondec.Carried{} // set
+				} else if err := p.skipValue(); err != nil {
+					return err
 				}
 				e.Data = json.RawMessage(p.b[start:p.i:p.i])
 			case bit == seenProjectID && p.hasPrefix("null"):
@@ -177,8 +177,8 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 					}
 				case bit == seenEvent && internType(raw, &e.Type):
 				default:
-					spans[nspans] = jsondec.Span{Dst: dst, Lo: start + 1, Hi: p.i - 1}
-					nspans++
+					// One field each (a repeat is refused): room for all.
+					strs.Add(jsondec.Span{Dst: dst, Lo: start + 1, Hi: p.i - 1})
 				}
 			default:
 				if err := p.skipValue(); err != nil {
@@ -199,7 +199,7 @@ func (p *envelopeParser) parse(e *Event) *envelopeError {
 	if p.i != len(p.b) {
 		return p.fail("data after the JSON object")
 	}
-	jsondec.SetSpans(p.b, spans[:nspans])
+	jsondec.SetSpans(p.b, strs.Spans())
 	for _, f := range requiredFields {
 		if seen&f.bit == 0 {
 			return &envelopeError{msg: "missing " + quoteField(f.name), off: -1}
@@ -315,8 +315,9 @@ func (p *envelopeParser) skipSpace() { p.i = jsonscan.Space(p.b, p.i) }
 // does, so that a decoded object is a valid one. Otherwise (no route, a
 // type not known yet, or an object that does not decode, valid or not)
 // it leaves p.i alone for skipValue to validate the object and say what
-// is wrong with it.
-func (p *envelopeParser) predecode(typ EventType) bool {
+// is wrong with it. Once it calls the route's decoder, the strings of strs
+// are set, with the data's.
+func (p *envelopeParser) predecode(typ EventType, strs jsondec.Carried) bool {
 	if p.router == nil || typ == "" {
 		return false
 	}
@@ -324,7 +325,7 @@ func (p *envelopeParser) predecode(typ EventType) bool {
 	if decode == nil {
 		return false
 	}
-	v, end, ok := decode(p.b, p.i)
+	v, end, ok := decode(p.b, p.i, strs)
 	if !ok {
 		return false
 	}

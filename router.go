@@ -59,8 +59,9 @@ type route struct {
 	// or ok false if the bytes there are not JSON or do not decode into
 	// the type. Receiver.Middleware calls it when it reaches the data of
 	// an envelope whose type it already knows, so that the data is
-	// validated and decoded in one pass (see takePredecoded).
-	predecode func(b []byte, i int) (v any, end int, ok bool)
+	// validated and decoded in one pass (see takePredecoded); it sets the
+	// envelope's strings that carried holds with the data's, ok or not.
+	predecode func(b []byte, i int, carried jsondec.Carried) (v any, end int, ok bool)
 }
 
 // NewRouter returns an empty Router.
@@ -100,8 +101,8 @@ func Handle[T any](r *Router, pattern EventType, fn func(ctx context.Context, e 
 		return fn(ctx, e, data)
 	}}
 	if decode := jsondec.Lookup[T](); decode != nil {
-		rt.predecode = func(b []byte, i int) (any, int, bool) {
-			data, end, err := decode(b, i, 1) // data is a field of the envelope's object
+		rt.predecode = func(b []byte, i int, carried jsondec.Carried) (any, int, bool) {
+			data, end, err := decode(b, i, 1, carried) // data is a field of the envelope's object
 			if err != nil {
 				return nil, 0, false
 			}
@@ -129,7 +130,7 @@ func takePredecoded(ctx context.Context, e *Event) any {
 
 // predecoder returns the predecode function of the route that events of
 // type t take, or nil.
-func (r *Router) predecoder(t EventType) func(b []byte, i int) (any, int, bool) {
+func (r *Router) predecoder(t EventType) func(b []byte, i int, carried jsondec.Carried) (any, int, bool) {
 	rt, _ := r.lookup(t)
 	return rt.predecode
 }

@@ -39,10 +39,10 @@ func (v *preData) UnmarshalJSON(b []byte) error {
 }
 
 func init() {
-	jsondec.Register(func(b []byte, i, depth int) (*preData, int, error) {
+	jsondec.Register(func(b []byte, i, depth int, carried jsondec.Carried) (*preData, int, error) {
 		preInPlace.Add(1)
 		v := new(preData)
-		d := jsondec.NewAt(b, i, depth)
+		d := jsondec.NewAt(b, i, depth, carried)
 		decodePreData(&d, v)
 		end, err := d.Done()
 		return v, end, err

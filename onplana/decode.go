@@ -18,56 +18,56 @@ func init() {
 	// For webhook.Router, which decodes the data of an envelope while
 	// parsing it, in the one pass that also validates it. Each value is
 	// allocated in one piece with the memory its decoding needs (spare).
-	jsondec.Register(func(b []byte, i, depth int) (*ProjectEventData, int, error) {
+	jsondec.Register(func(b []byte, i, depth int, carried jsondec.Carried) (*ProjectEventData, int, error) {
 		v := new(struct {
 			data  ProjectEventData
 			spare spare
 		})
-		d := jsondec.NewAt(b, i, depth)
+		d := jsondec.NewAt(b, i, depth, carried)
 		v.spare.give(&d)
 		decodeProjectEvent(&d, &v.data, &v.spare)
 		end, err := d.Done()
 		return &v.data, end, err
 	})
-	jsondec.Register(func(b []byte, i, depth int) (*TaskEventData, int, error) {
+	jsondec.Register(func(b []byte, i, depth int, carried jsondec.Carried) (*TaskEventData, int, error) {
 		v := new(struct {
 			data  TaskEventData
 			spare spare
 		})
-		d := jsondec.NewAt(b, i, depth)
+		d := jsondec.NewAt(b, i, depth, carried)
 		v.spare.give(&d)
 		decodeTaskEvent(&d, &v.data, &v.spare)
 		end, err := d.Done()
 		return &v.data, end, err
 	})
-	jsondec.Register(func(b []byte, i, depth int) (*MilestoneEventData, int, error) {
+	jsondec.Register(func(b []byte, i, depth int, carried jsondec.Carried) (*MilestoneEventData, int, error) {
 		v := new(struct {
 			data  MilestoneEventData
 			spare spare
 		})
-		d := jsondec.NewAt(b, i, depth)
+		d := jsondec.NewAt(b, i, depth, carried)
 		v.spare.give(&d)
 		decodeMilestoneEvent(&d, &v.data, &v.spare)
 		end, err := d.Done()
 		return &v.data, end, err
 	})
-	jsondec.Register(func(b []byte, i, depth int) (*CommentEventData, int, error) {
+	jsondec.Register(func(b []byte, i, depth int, carried jsondec.Carried) (*CommentEventData, int, error) {
 		v := new(struct {
 			data  CommentEventData
 			spare spare
 		})
-		d := jsondec.NewAt(b, i, depth)
+		d := jsondec.NewAt(b, i, depth, carried)
 		v.spare.give(&d)
 		decodeCommentEvent(&d, &v.data, &v.spare)
 		end, err := d.Done()
 		return &v.data, end, err
 	})
-	jsondec.Register(func(b []byte, i, depth int) (*MemberEventData, int, error) {
+	jsondec.Register(func(b []byte, i, depth int, carried jsondec.Carried) (*MemberEventData, int, error) {
 		v := new(struct {
 			data  MemberEventData
 			spare spare
 		})
-		d := jsondec.NewAt(b, i, depth)
+		d := jsondec.NewAt(b, i, depth, carried)
 		v.spare.give(&d)
 		decodeMemberEvent(&d, &v.data, &v.spare)
 		end, err := d.Done()

@@ -243,7 +243,7 @@ func atCaseOf[T any, PT interface {
 			panic("no decoder registered for " + name)
 		}
 		var plainVal T
-		atVal, end, err := decode(doc, at, 1)
+		atVal, end, err := decode(doc, at, 1, jsondec.Carried{})
 		if err != nil {
 			return nil, nil, 0, err, nil
 		}

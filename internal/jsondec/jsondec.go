@@ -62,11 +62,36 @@ func New(data []byte) Decoder {
 // NewAt returns a Decoder reading the value that starts at data[i] (not
 // at whitespace), nested in depth arrays and objects of data, as
 // jsonscan.Value scans it: the decoding of a value inside a document
-// already being parsed. Done then tells where the value ended; the
-// Decoder's strings copy no byte of data but theirs.
-func NewAt(data []byte, i, depth int) Decoder {
-	return Decoder{data: data, i: i, depth: depth}
+// already being parsed. Done then tells where the value ended, and sets
+// the strings of the document that carried holds with the Decoder's own.
+// The Decoder's strings copy no byte of data but theirs.
+func NewAt(data []byte, i, depth int, carried Carried) Decoder {
+	d := Decoder{data: data, i: i, depth: depth}
+	d.npending = copy(d.pending[:], carried.Spans())
+	return d
 }
+
+// Carried holds up to five strings of a document, as spans of its bytes,
+// for a Decoder of a value inside it (NewAt) to set with its own, in the
+// same allocation: the fields of an envelope with those of its data. The
+// zero Carried holds none.
+type Carried struct {
+	spans [5]Span
+	n     int
+}
+
+// Add adds sp and reports whether there was room for it.
+func (c *Carried) Add(sp Span) bool {
+	if c.n == len(c.spans) {
+		return false
+	}
+	c.spans[c.n] = sp
+	c.n++
+	return true
+}
+
+// Spans returns the spans held, in the order added.
+func (c *Carried) Spans() []Span { return c.spans[:c.n] }
 
 // Spare gives d the elements for the first array of strings decoded into
 // a slice without capacity, to use before it allocates any. The slice

@@ -112,7 +112,7 @@ func TestNewAt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := []byte(tt.doc)
-			d := NewAt(doc, tt.at, tt.depth)
+			d := NewAt(doc, tt.at, tt.depth, Carried{})
 			var v ab
 			decodeAB(&d, &v)
 			pos, err := d.Done()
@@ -174,6 +174,31 @@ func TestStringsShareOneCopyOfTheirBytes(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(data), &want))
 		require.Equal(t, want.A, a, data)
 	}
+}
+
+// TestCarried: the strings of the document around a value, carried into
+// its Decoder, are set with the value's, in the same copy, before them.
+func TestCarried(t *testing.T) {
+	t.Parallel()
+	doc := []byte(`{"id":"env_1","data":{"a":"x","b":"y"}}`)
+	var id string
+	var c Carried
+	require.True(t, c.Add(Span{Dst: &id, Lo: 7, Hi: 12}))
+	d := NewAt(doc, 21, 1, c)
+	var v ab
+	decodeAB(&d, &v)
+	end, err := d.Done()
+	require.NoError(t, err)
+	require.Equal(t, len(doc)-1, end)
+	require.Equal(t, "env_1", id)
+	require.Equal(t, ab{"x", "y"}, v)
+	require.Equal(t, unsafe.Add(unsafe.Pointer(unsafe.StringData(id)), len(id)), unsafe.Pointer(unsafe.StringData(v.a)), "one copy")
+
+	for range 5 {
+		c.Add(Span{})
+	}
+	require.Len(t, c.Spans(), 5)
+	require.False(t, c.Add(Span{}), "full")
 }
 
 // TestManyStrings: more plain strings than a Decoder holds pending, in an
@@ -248,9 +273,9 @@ type registered struct{ A string }
 func TestRegistry(t *testing.T) {
 	t.Parallel()
 	require.Nil(t, Lookup[struct{ unregistered int }]())
-	Register(func(b []byte, i, depth int) (*registered, int, error) {
+	Register(func(b []byte, i, depth int, carried Carried) (*registered, int, error) {
 		v := new(registered)
-		d := NewAt(b, i, depth)
+		d := NewAt(b, i, depth, carried)
 		d.Object(func(name []byte) {
 			if Match(name, []string{"a"}) == "a" {
 				String(&d, &v.A)
@@ -264,7 +289,7 @@ func TestRegistry(t *testing.T) {
 	decode := Lookup[registered]()
 	require.NotNil(t, decode)
 	doc := []byte(`[{"A":"x"},1]`)
-	v, end, err := decode(doc, 1, 1)
+	v, end, err := decode(doc, 1, 1, Carried{})
 	require.NoError(t, err)
 	require.Equal(t, 10, end)
 	require.Equal(t, "x", v.A)

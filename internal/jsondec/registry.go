@@ -7,13 +7,14 @@ import (
 
 // DecodeAt decodes the JSON value that starts at data[i], nested in depth
 // arrays and objects of data, into a new T, and returns it and the index
-// after the value: what a Decoder made by NewAt does. The value must equal
+// after the value: what a Decoder made by NewAt does, carried strings
+// included, which it sets whether or not it returns an error. The value must equal
 // what the type's UnmarshalJSON decodes from the value's bytes into a zero
 // T. Allocating the T itself, the function can allocate with it the memory
 // its decoding would otherwise allocate piece by piece (see
 // Decoder.Spare). The caller does not modify data afterwards: the T may
 // share its bytes (see Decoder.ShareInput).
-type DecodeAt[T any] func(data []byte, i, depth int) (v *T, end int, err error)
+type DecodeAt[T any] func(data []byte, i, depth int, carried Carried) (v *T, end int, err error)
 
 // decoders holds the registered DecodeAt functions, by the type they
 // decode.
