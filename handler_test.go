@@ -462,3 +462,41 @@ type statusWriter struct {
 func (w *statusWriter) Header() http.Header         { return w.header }
 func (w *statusWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *statusWriter) WriteHeader(code int)        { w.status = code }
+
+// TestDecodedInPlaceWhereverTheIDsAre: when the Router decodes the data
+// while the envelope is parsed, the envelope's ids (whose strings the
+// data's decoder sets with its own) come out as ParseEvent gives them,
+// whether they come before the data, after it, around it, or escaped.
+func TestDecodedInPlaceWhereverTheIDsAre(t *testing.T) {
+	t.Parallel()
+	const (
+		data = `"data":{"task":{"id":"task_1","title":"Ship it"}}`
+		head = `"event":"task.updated","timestamp":"2026-06-27T09:15:23Z"`
+	)
+	for name, body := range map[string]string{
+		"before":  `{"delivery_id":"dlv_1","event_id":"evt_1",` + head + `,"organization_id":"org_1","project_id":"proj_1",` + data + `}`,
+		"after":   `{` + head + `,` + data + `,"delivery_id":"dlv_1","event_id":"evt_1","organization_id":"org_1","project_id":"proj_1"}`,
+		"around":  `{"delivery_id":"dlv_1",` + head + `,"organization_id":"org_1",` + data + `,"event_id":"evt_1","project_id":"proj_1"}`,
+		"escaped": `{"delivery_id":"dlv\u005f1","event_id":"evt_1",` + head + `,"organization_id":"org_1","project_id":"proj_1",` + data + `}`,
+	} {
+		want, err := webhook.ParseEvent([]byte(body))
+		require.NoError(t, err, name)
+		var got *webhook.Event
+		var title string
+		r := webhook.NewRouter()
+		onplana.OnTaskUpdated(r, func(_ context.Context, e *webhook.Event, d *onplana.TaskEventData) error {
+			got, title = e, d.Task.Title
+			return nil
+		})
+		h, err := webhook.NewHandler(webhook.ReceiverConfig{Secrets: []webhook.Secret{receiverSecret}, Logger: discard}, r)
+		require.NoError(t, err)
+		req := httptest.NewRequest(http.MethodPost, "/hooks", strings.NewReader(body))
+		req.Header.Set(webhook.DefaultSignatureHeader, webhook.Sign(receiverSecret, []byte(body)))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusNoContent, rec.Code, name)
+		require.Equal(t, "Ship it", title, name)
+		require.Equal(t, want, got, name)
+		require.Equal(t, "dlv_1", got.DeliveryID, name)
+	}
+}
