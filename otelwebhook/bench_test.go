@@ -103,18 +103,7 @@ func observerOverhead(b *testing.B, sampler sdktrace.Sampler) {
 	}))
 	b.Cleanup(srv.Close)
 
-	var tp trace.TracerProvider = noop.NewTracerProvider()
-	if sampler != nil {
-		sdk := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithBatcher(tracetest.NewNoopExporter()))
-		b.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
-		tp = sdk
-	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	otelObs, err := otelwebhook.NewObserver(&otelwebhook.Config{MeterProvider: mp, TracerProvider: tp})
-	if err != nil {
-		b.Fatal(err)
-	}
+	otelObs, _ := benchObserver(b, sampler, tracetest.NewNoopExporter())
 	// The publisher's span is always sampled, so that every event has a
 	// trace context to store and link, whatever the attempts' sampler.
 	ctx, span := sdktrace.NewTracerProvider().Tracer("bench").Start(context.Background(), "publish")
@@ -227,21 +216,9 @@ func BenchmarkObserverCalls(b *testing.B) {
 		{"traces-all", sdktrace.AlwaysSample()},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var tp trace.TracerProvider = noop.NewTracerProvider()
-			var sdk *sdktrace.TracerProvider
 			var exported countingExporter
-			if bc.sampler != nil {
-				// Blocking: a span dropped would not be paid for.
-				sdk = sdktrace.NewTracerProvider(sdktrace.WithSampler(bc.sampler), sdktrace.WithBatcher(&exported, sdktrace.WithBlocking()))
-				b.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
-				tp = sdk
-			}
-			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-			b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-			o, err := otelwebhook.NewObserver(&otelwebhook.Config{MeterProvider: mp, TracerProvider: tp})
-			if err != nil {
-				b.Fatal(err)
-			}
+			// Blocking: a span dropped would not be paid for.
+			o, sdk := benchObserver(b, bc.sampler, &exported, sdktrace.WithBlocking())
 			now := time.Now()
 			a := &webhook.Attempt{Number: 1, StartedAt: now, Duration: time.Millisecond, StatusCode: http.StatusNoContent}
 			perDelivery := parallelCPU(b, func(pb *testing.PB) {
@@ -321,3 +298,25 @@ func (e *countingExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadO
 }
 
 func (*countingExporter) Shutdown(context.Context) error { return nil }
+
+// benchObserver returns an Observer recording into an SDK MeterProvider
+// read by hand and, when sampler is not nil, into the SDK TracerProvider
+// it also returns, which samples with sampler and batches to exporter
+// with batch's options; with a nil sampler, into a no-op TracerProvider
+// (and the SDK one returned is nil). Both are shut down when b ends.
+func benchObserver(b *testing.B, sampler sdktrace.Sampler, exporter sdktrace.SpanExporter, batch ...sdktrace.BatchSpanProcessorOption) (*otelwebhook.Observer, *sdktrace.TracerProvider) {
+	var tp trace.TracerProvider = noop.NewTracerProvider()
+	var sdk *sdktrace.TracerProvider
+	if sampler != nil {
+		sdk = sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithBatcher(exporter, batch...))
+		b.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
+		tp = sdk
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	o, err := otelwebhook.NewObserver(&otelwebhook.Config{MeterProvider: mp, TracerProvider: tp})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return o, sdk
+}
