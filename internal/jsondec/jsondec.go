@@ -423,9 +423,8 @@ func (d *Decoder) name() []byte {
 }
 
 // stringBytes reads the string at i. Without escapes, and if it is valid
-// UTF-8 (jsonscan.Verbatim), the result aliases the input; otherwise
-// encoding/json decodes it, so that escapes and invalid UTF-8 turn out as
-// they do there.
+// UTF-8, the result aliases the input; otherwise encoding/json decodes it,
+// so that escapes and invalid UTF-8 turn out as they do there.
 func (d *Decoder) stringBytes() (b []byte, ok bool) {
 	start := d.i
 	end, flags, err := jsonscan.StringFlags(d.data, d.i)
@@ -437,8 +436,14 @@ func (d *Decoder) stringBytes() (b []byte, ok bool) {
 	if raw := d.data[start+1 : end-1]; jsonscan.Verbatim(flags, raw) {
 		return raw, true
 	}
+	return d.unescape(start+1, end-1)
+}
+
+// unescape decodes the string whose bytes between the quotes are
+// data[lo:hi], scanned and not verbatim, as encoding/json does.
+func (d *Decoder) unescape(lo, hi int) ([]byte, bool) {
 	var s string
-	if err := json.Unmarshal(d.data[start:end], &s); err != nil {
+	if err := json.Unmarshal(d.data[lo-1:hi+1], &s); err != nil {
 		d.fail("invalid string")
 		return nil, false
 	}
@@ -468,19 +473,20 @@ func Match(key []byte, names []string) string {
 func String(d *Decoder, dst *string) {
 	switch d.peek() {
 	case '"':
+		// stringBytes, written out for the common case: String defers the
+		// copy of a verbatim string.
 		start := d.i
 		end, flags, err := jsonscan.StringFlags(d.data, d.i)
+		d.i = end
 		if err != nil {
-			d.i = end
 			d.fail(err.Error())
 			return
 		}
 		if jsonscan.Verbatim(flags, d.data[start+1:end-1]) {
-			d.i = end
 			d.setLater(dst, start+1, end-1)
 			return
 		}
-		if b, ok := d.stringBytes(); ok {
+		if b, ok := d.unescape(start+1, end-1); ok {
 			// Set now, so after the strings pending: one of them may be
 			// for dst, from an earlier member of the same name.
 			d.setPending()
